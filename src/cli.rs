@@ -1,0 +1,283 @@
+//! Every clap type kcfed has: the subcommands, the shared flag groups and the output format.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::default_chart_version;
+use crate::names::DEFAULT_CHART_VERSION;
+
+/// Install Kubecost across many Amazon EKS clusters with one cost view.
+///
+/// kcfed provisions the Amazon Managed Service for Prometheus workspace, the shared S3 bucket for
+/// federated ETL files, the IAM roles for service accounts, the Kubernetes objects and the Helm
+/// release. Every command prints a plan first; nothing changes without confirmation or `--yes`.
+#[derive(Debug, Parser)]
+#[command(name = "kcfed", version = VERSION_TEXT, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Log more detail to stderr (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `kcfed --version` also names the chart version kcfed installs by default.
+const VERSION_TEXT: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (Kubecost cost-analyzer chart ",
+    default_chart_version!(),
+    " by default)"
+);
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up the first (primary) cluster of a fleet.
+    #[command(subcommand)]
+    Init(InitCommand),
+    /// Add more clusters to an existing fleet.
+    #[command(subcommand)]
+    Join(JoinCommand),
+    /// Remove clusters, or the whole fleet, and everything kcfed made for them.
+    Cleanup(CleanupArgs),
+    /// Write every values file, policy and config kcfed would use, offline, to a folder.
+    Render(RenderArgs),
+    /// Print a shell completion script to stdout.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InitCommand {
+    /// Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install
+    /// Kubecost on the primary cluster.
+    Primary(InitPrimaryArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JoinCommand {
+    /// Join one or more clusters to the fleet as agents that write to the primary's workspace and
+    /// bucket.
+    Cluster(JoinClusterArgs),
+}
+
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document, for pipelines.
+    Json,
+}
+
+/// Where Kubecost's cluster metrics and federated ETL files go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterRole {
+    /// The cluster that runs the federator and shows the combined view.
+    Primary,
+    /// A cluster that only ships its data to the fleet.
+    Agent,
+}
+
+/// AWS connection settings; the usual AWS_* environment variables and config files also apply.
+#[derive(Debug, Clone, Args)]
+pub struct AwsArgs {
+    /// Named profile from the AWS config files.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region of the cluster (defaults to the profile's or AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Kubernetes connection settings.
+#[derive(Debug, Clone, Args)]
+pub struct KubeArgs {
+    /// Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Behaviour shared by every command that changes something.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Print the plan and stop; nothing is changed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply the plan without asking (required when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Output format for the plan and the report.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Which AMP workspace the fleet uses.
+#[derive(Debug, Clone, Args)]
+pub struct WorkspaceArgs {
+    /// Use the AMP workspace with this id (ws-...).
+    #[arg(long, conflicts_with = "workspace_alias")]
+    pub workspace_id: Option<String>,
+    /// Find (or, for `init primary`, create) the AMP workspace with exactly this alias.
+    #[arg(long)]
+    pub workspace_alias: Option<String>,
+    /// Region of the AMP workspace when it differs from the cluster's.
+    #[arg(long)]
+    pub workspace_region: Option<String>,
+}
+
+/// Where and how the Helm chart is installed.
+#[derive(Debug, Clone, Args)]
+pub struct ReleaseArgs {
+    /// Namespace for Kubecost and its service accounts.
+    #[arg(long, default_value = "kubecost")]
+    pub namespace: String,
+    /// Helm release name.
+    #[arg(long, default_value = "kubecost")]
+    pub release: String,
+    /// Version of the cost-analyzer chart to install.
+    #[arg(long, default_value = DEFAULT_CHART_VERSION)]
+    pub chart_version: String,
+    /// Path to the helm binary (defaults to `helm` on PATH).
+    #[arg(long, default_value = "helm")]
+    pub helm: PathBuf,
+    /// How long to wait for the workspace to become active and for helm, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitPrimaryArgs {
+    /// EKS cluster name (defaults to the cluster of the current kube context, when that is an EKS ARN).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Kube context of the cluster (defaults to the context whose cluster is this EKS cluster).
+    #[arg(long)]
+    pub kube_context: Option<String>,
+    /// S3 bucket for federated ETL files (default: one name per account and region).
+    #[arg(long, conflicts_with = "quick_start")]
+    pub bucket: Option<String>,
+    /// Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters).
+    #[arg(long)]
+    pub quick_start: bool,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JoinClusterArgs {
+    /// EKS cluster to join (repeat for several).
+    #[arg(long = "cluster", required = true)]
+    pub clusters: Vec<String>,
+    /// Kube context for each --cluster, in the same order (found automatically when omitted).
+    #[arg(long = "kube-context")]
+    pub kube_contexts: Vec<String>,
+    /// How many clusters join at the same time.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CleanupArgs {
+    /// Remove this cluster from the fleet (repeat for several).
+    #[arg(long = "cluster", required_unless_present = "all", conflicts_with = "all")]
+    pub clusters: Vec<String>,
+    /// Remove every cluster of the fleet, then the shared bucket, policies and workspace.
+    #[arg(long)]
+    pub all: bool,
+    /// Kube context for each --cluster, in the same order (found automatically when omitted).
+    #[arg(long = "kube-context")]
+    pub kube_contexts: Vec<String>,
+    /// Stop when a cluster's Kubernetes API cannot be reached instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// Render for the primary cluster or for an agent.
+    #[arg(long, value_enum)]
+    pub role: ClusterRole,
+    /// EKS cluster name.
+    #[arg(long)]
+    pub cluster: String,
+    /// AWS region of the cluster.
+    #[arg(long)]
+    pub region: String,
+    /// AWS account id (12 digits).
+    #[arg(long)]
+    pub account_id: String,
+    /// AMP workspace id (ws-...).
+    #[arg(long)]
+    pub workspace_id: String,
+    /// Region of the AMP workspace (defaults to --region).
+    #[arg(long)]
+    pub workspace_region: Option<String>,
+    /// S3 bucket for federated ETL files (default: one name per account and region).
+    #[arg(long, conflicts_with = "quick_start")]
+    pub bucket: Option<String>,
+    /// Region of the bucket (defaults to the workspace region for the primary's default bucket).
+    #[arg(long)]
+    pub bucket_region: Option<String>,
+    /// Skip the federated ETL bucket: metrics go to AMP only.
+    #[arg(long)]
+    pub quick_start: bool,
+    /// Issuer URL of the cluster's OIDC provider, for the trust policies (placeholder when omitted).
+    #[arg(long)]
+    pub oidc_issuer: Option<String>,
+    /// Namespace for Kubecost and its service accounts.
+    #[arg(long, default_value = "kubecost")]
+    pub namespace: String,
+    /// Helm release name.
+    #[arg(long, default_value = "kubecost")]
+    pub release: String,
+    /// Version of the cost-analyzer chart.
+    #[arg(long, default_value = DEFAULT_CHART_VERSION)]
+    pub chart_version: String,
+    /// Folder to write the files to (created when missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format for the summary.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

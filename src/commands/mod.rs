@@ -1,0 +1,32 @@
+//! One `run` per command; `main` dispatches here.
+
+mod render;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, CompletionsArgs};
+use crate::error::{Error, exit};
+
+pub async fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Init(_) => Err(Error::NotAvailable {
+            command: "init primary",
+        }),
+        Command::Join(_) => Err(Error::NotAvailable {
+            command: "join cluster",
+        }),
+        Command::Cleanup(_) => Err(Error::NotAvailable { command: "cleanup" }),
+        Command::Render(args) => render::run(&args),
+        Command::Completions(args) => completions(&args),
+    }
+}
+
+fn completions(args: &CompletionsArgs) -> Result<u8, Error> {
+    clap_complete::generate(
+        args.shell,
+        &mut Cli::command(),
+        "kcfed",
+        &mut std::io::stdout(),
+    );
+    Ok(exit::SUCCESS)
+}

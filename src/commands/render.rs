@@ -1,0 +1,212 @@
+//! `kcfed render`: every file kcfed would use for one cluster, written to a folder, offline.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cli::{OutputFormat, RenderArgs};
+use crate::error::{Error, exit};
+use crate::helm;
+use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
+use crate::render::{ReleaseContext, Renderer, StoreLocation};
+
+#[derive(Debug, Serialize)]
+struct RenderReport {
+    command: &'static str,
+    files: Vec<RenderedFile>,
+    helm_command: String,
+    notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RenderedFile {
+    path: PathBuf,
+    purpose: &'static str,
+}
+
+struct Writer<'a> {
+    out: &'a Path,
+    files: Vec<RenderedFile>,
+}
+
+impl Writer<'_> {
+    fn write(&mut self, name: &str, content: &str, purpose: &'static str) -> Result<PathBuf, Error> {
+        let path = self.out.join(name);
+        std::fs::write(&path, content).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        self.files.push(RenderedFile {
+            path: path.clone(),
+            purpose,
+        });
+        Ok(path)
+    }
+
+    fn write_json(
+        &mut self,
+        name: &str,
+        document: &serde_json::Value,
+        purpose: &'static str,
+    ) -> Result<PathBuf, Error> {
+        let text = serde_json::to_string_pretty(document).expect("JSON values always serialize");
+        self.write(name, &(text + "\n"), purpose)
+    }
+}
+
+fn validate(args: &RenderArgs) -> Result<(), Error> {
+    names::validate_cluster_name(&args.cluster)?;
+    names::validate_region(&args.region)?;
+    names::validate_account_id(&args.account_id)?;
+    names::validate_workspace_id(&args.workspace_id)?;
+    for region in [&args.workspace_region, &args.bucket_region]
+        .into_iter()
+        .flatten()
+    {
+        names::validate_region(region)?;
+    }
+    if let Some(bucket) = &args.bucket {
+        names::validate_bucket(bucket)?;
+    }
+    names::validate_namespace(&args.namespace)?;
+    names::validate_release(&args.release)?;
+    names::validate_chart_version(&args.chart_version)
+}
+
+pub fn run(args: &RenderArgs) -> Result<u8, Error> {
+    validate(args)?;
+    let workspace_region = args.workspace_region.as_deref().unwrap_or(&args.region);
+    let workspace = WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id);
+    let store = (!args.quick_start).then(|| {
+        let region = args.bucket_region.as_deref().unwrap_or(&args.region);
+        let bucket = args
+            .bucket
+            .clone()
+            .unwrap_or_else(|| names::default_bucket(&args.account_id, region));
+        StoreLocation::new(&bucket, region)
+    });
+    let context = ReleaseContext::new(
+        args.role,
+        &args.cluster,
+        &args.account_id,
+        workspace.clone(),
+        store.clone(),
+    );
+
+    let renderer = Renderer::new();
+    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
+        path: args.out.clone(),
+        source,
+    })?;
+    let mut writer = Writer {
+        out: &args.out,
+        files: Vec::new(),
+    };
+    let mut notes = Vec::new();
+
+    let mut values_paths = Vec::new();
+    for values in renderer.helm_values(&context)? {
+        values_paths.push(writer.write(&values.name, &values.content, "helm values")?);
+    }
+    if let Some(store) = &store {
+        writer.write(
+            names::OBJECT_STORE_SECRET_KEY,
+            &renderer.object_store_config(store)?,
+            "object-store config (secret kubecost-object-store)",
+        )?;
+        writer.write_json(
+            "policy-federated-store.json",
+            &renderer.federated_store_policy(store)?,
+            "IAM policy: the federated bucket",
+        )?;
+        writer.write_json(
+            "bucket-policy-tls-only.json",
+            &renderer.tls_only_bucket_policy(store)?,
+            "S3 bucket policy: TLS only",
+        )?;
+    } else {
+        notes.push("quick-start: no federated bucket, metrics go to AMP only".to_owned());
+    }
+    writer.write_json(
+        "policy-amp-query.json",
+        &renderer.amp_query_policy(&workspace.arn)?,
+        "IAM policy: AMP query (cost-analyzer)",
+    )?;
+    writer.write_json(
+        "policy-amp-remote-write.json",
+        &renderer.amp_remote_write_policy(&workspace.arn)?,
+        "IAM policy: AMP remote-write (prometheus server)",
+    )?;
+    match &args.oidc_issuer {
+        Some(issuer) => {
+            let provider_arn = names::oidc_provider_arn(&args.account_id, &args.region, issuer);
+            for kind in ServiceAccountKind::ALL {
+                let subject = names::service_account_subject(&args.namespace, kind.service_account());
+                let (name, purpose) = match kind {
+                    ServiceAccountKind::CostAnalyzer => (
+                        "trust-cost-analyzer.json",
+                        "IAM trust policy: cost-analyzer service account",
+                    ),
+                    ServiceAccountKind::PrometheusServer => (
+                        "trust-prometheus-server.json",
+                        "IAM trust policy: prometheus server service account",
+                    ),
+                };
+                let trust = renderer.service_account_trust_policy(&provider_arn, issuer, &subject)?;
+                writer.write_json(name, &trust, purpose)?;
+            }
+        }
+        None => notes.push(
+            "no --oidc-issuer: trust policies skipped (`aws eks describe-cluster --query cluster.identity.oidc.issuer` prints it)"
+                .to_owned(),
+        ),
+    }
+
+    let release = helm::Release {
+        name: args.release.clone(),
+        namespace: args.namespace.clone(),
+        chart_version: args.chart_version.clone(),
+        kube_context: Some(names::eks_cluster_arn(
+            names::partition(&args.region),
+            &args.region,
+            &args.account_id,
+            &args.cluster,
+        )),
+        kubeconfig: None,
+        timeout_secs: 600,
+    };
+    let helm_command = helm::shell_line("helm", &release.upgrade_args(&values_paths));
+    writer.write(
+        "helm-install.sh",
+        &format!("#!/bin/sh\nset -eu\n{helm_command}\n"),
+        "the helm command that installs the release with these values",
+    )?;
+
+    let report = RenderReport {
+        command: "render",
+        files: writer.files,
+        helm_command,
+        notes,
+    };
+    print_report(&report, args.output);
+    Ok(exit::SUCCESS)
+}
+
+fn print_report(report: &RenderReport, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("the report always serializes")
+        ),
+        OutputFormat::Text => {
+            println!("Wrote {} files:", report.files.len());
+            for file in &report.files {
+                println!("  {:<50} {}", file.path.display(), file.purpose);
+            }
+            for note in &report.notes {
+                println!("note: {note}");
+            }
+            println!("\nInstall with:\n  {}", report.helm_command);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! kcfed's typed errors. Each one knows its exit code and, where there is one, the fix to print.
+
+use std::path::PathBuf;
+
+/// What went wrong with an AWS call, from the error's typed code, never from its message text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsFailure {
+    AccessDenied,
+    Credentials,
+    Throttled,
+    Network,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {what} {value:?}: {reason}")]
+    InvalidInput {
+        what: &'static str,
+        value: String,
+        reason: String,
+    },
+
+    #[error("{message}")]
+    Usage { message: String, fix: String },
+
+    #[error("`kcfed {command}` is not available yet in kcfed {}", env!("CARGO_PKG_VERSION"))]
+    NotAvailable { command: &'static str },
+
+    #[error("{action} on {resource} failed: {message}")]
+    Aws {
+        action: &'static str,
+        resource: String,
+        failure: AwsFailure,
+        message: String,
+    },
+
+    #[error("{what} {name:?} was not found {place}")]
+    NotFound {
+        what: &'static str,
+        name: String,
+        place: String,
+        fix: String,
+    },
+
+    #[error("{resource} exists but kcfed cannot use it: {reason}")]
+    Conflict {
+        resource: String,
+        reason: String,
+        fix: String,
+    },
+
+    #[error("Kubernetes {action} of {resource} failed: {message}")]
+    Kube {
+        action: &'static str,
+        resource: String,
+        message: String,
+        unreachable: bool,
+    },
+
+    #[error("kubeconfig: {message}")]
+    Kubeconfig { message: String, fix: String },
+
+    #[error("helm {action} failed: {message}")]
+    Helm { action: String, message: String },
+
+    #[error("helm was not found at {path:?}")]
+    HelmMissing { path: PathBuf },
+
+    #[error("template {template}: {message}")]
+    Render { template: String, message: String },
+
+    #[error("{path:?}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("timed out after {seconds}s waiting for {what}")]
+    Timeout { what: String, seconds: u64 },
+
+    #[error("the plan has changes and there is no terminal to confirm them")]
+    ConfirmationRequired,
+
+    #[error("nothing was changed: the plan was not confirmed")]
+    Declined,
+
+    #[error("interrupted: stopped after the current step")]
+    Interrupted,
+
+    #[error("{failed} of {total} clusters failed")]
+    PartialFailure { failed: usize, total: usize },
+}
+
+/// Exit codes, documented in README: pipelines branch on them.
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const PARTIAL_FAILURE: u8 = 3;
+    pub const NOT_CONFIRMED: u8 = 4;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::InvalidInput { .. }
+            | Error::Usage { .. }
+            | Error::NotFound { .. }
+            | Error::Kubeconfig { .. }
+            | Error::HelmMissing { .. } => exit::BAD_INPUT,
+            Error::ConfirmationRequired | Error::Declined => exit::NOT_CONFIRMED,
+            Error::PartialFailure { .. } => exit::PARTIAL_FAILURE,
+            Error::Interrupted => exit::INTERRUPTED,
+            _ => exit::FAILURE,
+        }
+    }
+
+    /// What the user can do about it, printed under the error.
+    pub fn fix(&self) -> Option<String> {
+        let fix = match self {
+            Error::InvalidInput { .. } => "correct the value and run the command again".to_owned(),
+            Error::Usage { fix, .. }
+            | Error::NotFound { fix, .. }
+            | Error::Conflict { fix, .. }
+            | Error::Kubeconfig { fix, .. } => fix.clone(),
+            Error::NotAvailable { .. } => {
+                "use `kcfed render` to produce the files and run the steps by hand, or upgrade kcfed"
+                    .to_owned()
+            }
+            Error::Aws {
+                action, failure, ..
+            } => match failure {
+                AwsFailure::AccessDenied => format!(
+                    "grant the calling identity `{action}` (README lists every permission kcfed needs)"
+                ),
+                AwsFailure::Credentials => "check the AWS credentials: `aws sts get-caller-identity` must work with the same profile and region".to_owned(),
+                AwsFailure::Throttled => "AWS throttled the calls even after retries; run the command again in a minute".to_owned(),
+                AwsFailure::Network => "check the network path to AWS (proxy, VPC endpoints, --endpoint-url) and run the command again".to_owned(),
+                AwsFailure::Other => "run the command again; it resumes where it stopped".to_owned(),
+            },
+            Error::Kube { unreachable: true, .. } => "check that the kube context points at a reachable cluster: `kubectl --context CTX get ns`".to_owned(),
+            Error::Kube { .. } => "check the permissions of the kube context's user; then run the command again".to_owned(),
+            Error::Helm { .. } => "read helm's message above; the AWS and Kubernetes parts are in place, so running the command again only retries the install".to_owned(),
+            Error::HelmMissing { .. } => "install helm 3.8 or newer (https://helm.sh/docs/intro/install/) or pass --helm PATH".to_owned(),
+            Error::Render { .. } => "this is a bug in kcfed's templates; please report it".to_owned(),
+            Error::Io { .. } => "check the path and its permissions".to_owned(),
+            Error::Timeout { .. } => "raise --timeout or check the resource in the AWS console; running the command again resumes".to_owned(),
+            Error::ConfirmationRequired => "review the plan with --dry-run, then run again with --yes".to_owned(),
+            Error::Interrupted => "run the same command again to finish; it resumes where it stopped".to_owned(),
+            Error::PartialFailure { .. } => "fix the failed clusters (see each error above) and run the same command again; the others are unchanged by a rerun".to_owned(),
+            Error::Declined => return None,
+        };
+        Some(fix)
+    }
+}

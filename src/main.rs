@@ -1,0 +1,44 @@
+//! kcfed: parse the command line, run one command, print its result or one diagnostic.
+
+mod cli;
+mod commands;
+mod error;
+mod helm;
+mod names;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose);
+    match commands::run(cli).await {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err}");
+            if let Some(fix) = err.fix() {
+                eprintln!("  fix: {fix}");
+            }
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Logs go to stderr; stdout carries only results.
+fn init_logging(verbosity: u8) {
+    let default = match verbosity {
+        0 => "warn",
+        1 => "kcfed=debug,warn",
+        _ => "kcfed=trace,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KCFED_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

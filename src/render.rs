@@ -1,0 +1,401 @@
+//! Renders every file kcfed hands to Helm, Kubernetes and IAM from the templates in `templates/`,
+//! embedded in the binary. Undefined variables are errors, and every result is parsed back (YAML or
+//! JSON) before use, so a broken template never reaches AWS or Helm.
+
+use minijinja::value::{Serde, Value};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::cli::ClusterRole;
+use crate::error::Error;
+use crate::names::{self, WorkspaceEndpoints};
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "values-eks-cost-monitoring.yaml",
+        include_str!("../templates/values-eks-cost-monitoring.yaml"),
+    ),
+    (
+        "values-amp.yaml.j2",
+        include_str!("../templates/values-amp.yaml.j2"),
+    ),
+    (
+        "values-primary-federator.yaml.j2",
+        include_str!("../templates/values-primary-federator.yaml.j2"),
+    ),
+    (
+        "values-agent-federated.yaml.j2",
+        include_str!("../templates/values-agent-federated.yaml.j2"),
+    ),
+    (
+        "values-overrides.yaml.j2",
+        include_str!("../templates/values-overrides.yaml.j2"),
+    ),
+    (
+        "federated-store.yaml.j2",
+        include_str!("../templates/federated-store.yaml.j2"),
+    ),
+    (
+        "policy-federated-store.json.j2",
+        include_str!("../templates/policy-federated-store.json.j2"),
+    ),
+    (
+        "policy-amp-query.json.j2",
+        include_str!("../templates/policy-amp-query.json.j2"),
+    ),
+    (
+        "policy-amp-remote-write.json.j2",
+        include_str!("../templates/policy-amp-remote-write.json.j2"),
+    ),
+    (
+        "trust-service-account.json.j2",
+        include_str!("../templates/trust-service-account.json.j2"),
+    ),
+    (
+        "bucket-policy-tls-only.json.j2",
+        include_str!("../templates/bucket-policy-tls-only.json.j2"),
+    ),
+];
+
+/// Where a fleet's federated ETL files live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreLocation {
+    pub bucket: String,
+    pub region: String,
+    pub endpoint: String,
+}
+
+impl StoreLocation {
+    pub fn new(bucket: &str, region: &str) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            region: region.to_owned(),
+            endpoint: names::s3_endpoint(region),
+        }
+    }
+
+    pub fn arn(&self) -> String {
+        names::bucket_arn(&self.region, &self.bucket)
+    }
+}
+
+/// Everything the values files of one cluster's release depend on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseContext {
+    pub role: ClusterRole,
+    pub cluster_name: String,
+    pub account_id: String,
+    pub workspace: WorkspaceEndpoints,
+    /// `None` in quick-start mode: metrics go to AMP only.
+    pub store: Option<StoreLocation>,
+    pub cost_analyzer_service_account: &'static str,
+    pub prometheus_server_service_account: &'static str,
+    pub object_store_secret: &'static str,
+}
+
+impl ReleaseContext {
+    pub fn new(
+        role: ClusterRole,
+        cluster_name: &str,
+        account_id: &str,
+        workspace: WorkspaceEndpoints,
+        store: Option<StoreLocation>,
+    ) -> Self {
+        Self {
+            role,
+            cluster_name: cluster_name.to_owned(),
+            account_id: account_id.to_owned(),
+            workspace,
+            store,
+            cost_analyzer_service_account: names::COST_ANALYZER_SERVICE_ACCOUNT,
+            prometheus_server_service_account: names::PROMETHEUS_SERVER_SERVICE_ACCOUNT,
+            object_store_secret: names::OBJECT_STORE_SECRET,
+        }
+    }
+}
+
+/// One rendered values file; Helm applies them in the order given, later files winning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValuesFile {
+    pub name: String,
+    pub content: String,
+}
+
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // YAML and JSON, not HTML: values are escaped with `tojson` where they are inserted.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .expect("embedded templates are checked by the test suite");
+        }
+        Self { env }
+    }
+
+    fn render(&self, template: &str, ctx: Value) -> Result<String, Error> {
+        let render_error = |err: minijinja::Error| Error::Render {
+            template: template.to_owned(),
+            message: match err.line() {
+                Some(line) => format!("line {line}: {err}"),
+                None => err.to_string(),
+            },
+        };
+        self.env
+            .get_template(template)
+            .and_then(|t| t.render(ctx))
+            .map(|text| text + "\n")
+            .map_err(render_error)
+    }
+
+    fn render_yaml(&self, template: &str, ctx: Value) -> Result<String, Error> {
+        let text = self.render(template, ctx)?;
+        parse_yaml(&text).map_err(|message| Error::Render {
+            template: template.to_owned(),
+            message: format!("rendered YAML does not parse: {message}"),
+        })?;
+        Ok(text)
+    }
+
+    fn render_json(&self, template: &str, ctx: Value) -> Result<serde_json::Value, Error> {
+        let text = self.render(template, ctx)?;
+        serde_json::from_str(&text).map_err(|err| Error::Render {
+            template: template.to_owned(),
+            message: format!("rendered JSON does not parse: {err}"),
+        })
+    }
+
+    /// The values files of one release, in the order Helm must apply them: the EKS defaults,
+    /// the AMP settings, the federation role (federated fleets only), then the overrides.
+    pub fn helm_values(&self, ctx: &ReleaseContext) -> Result<Vec<ValuesFile>, Error> {
+        let value = Value::from(Serde(ctx));
+        let mut steps = vec![
+            ("values-eks-cost-monitoring.yaml", "1-eks-cost-monitoring.yaml"),
+            ("values-amp.yaml.j2", "2-amp.yaml"),
+        ];
+        if ctx.store.is_some() {
+            steps.push(match ctx.role {
+                ClusterRole::Primary => (
+                    "values-primary-federator.yaml.j2",
+                    "3-primary-federator.yaml",
+                ),
+                ClusterRole::Agent => ("values-agent-federated.yaml.j2", "3-agent-federated.yaml"),
+            });
+        }
+        steps.push(("values-overrides.yaml.j2", "4-overrides.yaml"));
+        steps
+            .into_iter()
+            .map(|(template, name)| {
+                Ok(ValuesFile {
+                    name: name.to_owned(),
+                    content: self.render_yaml(template, value.clone())?,
+                })
+            })
+            .collect()
+    }
+
+    /// The `federated-store.yaml` the object-store secret carries.
+    pub fn object_store_config(&self, store: &StoreLocation) -> Result<String, Error> {
+        self.render_yaml(
+            "federated-store.yaml.j2",
+            minijinja::context! { store => Serde(store), object_store_secret => names::OBJECT_STORE_SECRET },
+        )
+    }
+
+    pub fn federated_store_policy(&self, store: &StoreLocation) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "policy-federated-store.json.j2",
+            minijinja::context! { bucket_arn => store.arn() },
+        )
+    }
+
+    pub fn amp_query_policy(&self, workspace_arn: &str) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "policy-amp-query.json.j2",
+            minijinja::context! { workspace_arn },
+        )
+    }
+
+    pub fn amp_remote_write_policy(&self, workspace_arn: &str) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "policy-amp-remote-write.json.j2",
+            minijinja::context! { workspace_arn },
+        )
+    }
+
+    /// Trust for one service account of one cluster: the cluster's OIDC provider, pinned by
+    /// subject and audience.
+    pub fn service_account_trust_policy(
+        &self,
+        provider_arn: &str,
+        issuer_url: &str,
+        subject: &str,
+    ) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "trust-service-account.json.j2",
+            minijinja::context! {
+                provider_arn,
+                provider_host => names::oidc_provider_host(issuer_url),
+                subject,
+            },
+        )
+    }
+
+    pub fn tls_only_bucket_policy(&self, store: &StoreLocation) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "bucket-policy-tls-only.json.j2",
+            minijinja::context! { bucket_arn => store.arn() },
+        )
+    }
+}
+
+/// Parses YAML into a JSON value; used to check rendered files and by tests.
+pub fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
+    serde_saphyr::from_str(text).map_err(|err| err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(role: ClusterRole, federated: bool) -> ReleaseContext {
+        ReleaseContext::new(
+            role,
+            "prod-eu",
+            "111122223333",
+            WorkspaceEndpoints::new("111122223333", "us-east-1", "ws-1234"),
+            federated.then(|| StoreLocation::new("fleet-bucket", "eu-west-1")),
+        )
+    }
+
+    fn parsed(files: &[ValuesFile]) -> Vec<serde_json::Value> {
+        files.iter().map(|f| parse_yaml(&f.content).unwrap()).collect()
+    }
+
+    #[test]
+    fn every_embedded_template_renders_with_its_context() {
+        let renderer = Renderer::new();
+        for role in [ClusterRole::Primary, ClusterRole::Agent] {
+            for federated in [true, false] {
+                let files = renderer.helm_values(&context(role, federated)).unwrap();
+                assert_eq!(files.len(), if federated { 4 } else { 3 });
+            }
+        }
+        let store = StoreLocation::new("fleet-bucket", "eu-west-1");
+        renderer.object_store_config(&store).unwrap();
+        renderer.tls_only_bucket_policy(&store).unwrap();
+    }
+
+    #[test]
+    fn amp_values_use_the_workspace_region() {
+        let files = Renderer::new()
+            .helm_values(&context(ClusterRole::Agent, true))
+            .unwrap();
+        let amp = &parsed(&files)[1];
+        assert_eq!(
+            amp["global"]["amp"]["remoteWriteService"],
+            "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write"
+        );
+        assert_eq!(amp["global"]["amp"]["sigv4"]["region"], "us-east-1");
+        assert_eq!(amp["sigV4Proxy"]["host"], "aps-workspaces.us-east-1.amazonaws.com");
+    }
+
+    #[test]
+    fn primary_federator_leaves_primary_cluster_id_out() {
+        let files = Renderer::new()
+            .helm_values(&context(ClusterRole::Primary, true))
+            .unwrap();
+        let federator = &parsed(&files)[2];
+        assert_eq!(federator["federatedETL"]["primaryCluster"], true);
+        assert_eq!(federator["federatedETL"]["federator"]["enabled"], true);
+        assert!(federator["federatedETL"]["federator"]
+            .get("primaryClusterID")
+            .is_none());
+    }
+
+    #[test]
+    fn hostile_values_stay_inside_their_strings() {
+        let mut ctx = context(ClusterRole::Agent, false);
+        ctx.cluster_name = "a\"\nfoo: {bar".to_owned();
+        let files = Renderer::new().helm_values(&ctx).unwrap();
+        let overrides = parsed(&files).pop().unwrap();
+        assert_eq!(overrides["kubecostProductConfigs"]["clusterName"], ctx.cluster_name);
+    }
+
+    #[test]
+    fn object_store_config_points_at_the_bucket_region() {
+        let store = StoreLocation::new("fleet-bucket", "eu-west-1");
+        let text = Renderer::new().object_store_config(&store).unwrap();
+        let config = parse_yaml(&text).unwrap();
+        assert_eq!(config["type"], "S3");
+        assert_eq!(config["config"]["bucket"], "fleet-bucket");
+        assert_eq!(config["config"]["endpoint"], "s3.eu-west-1.amazonaws.com");
+        assert_eq!(config["config"]["region"], "eu-west-1");
+        assert_eq!(
+            config["config"]["put_user_metadata"]["X-Amz-Acl"],
+            "bucket-owner-full-control"
+        );
+    }
+
+    #[test]
+    fn policies_are_scoped_to_one_resource() {
+        let renderer = Renderer::new();
+        let store = StoreLocation::new("fleet-bucket", "eu-west-1");
+        let s3 = renderer.federated_store_policy(&store).unwrap();
+        let text = s3.to_string();
+        assert!(text.contains("s3:PutObjectAcl"));
+        assert!(!text.contains("\"*\""));
+        assert_eq!(
+            s3["Statement"][1]["Resource"][0],
+            "arn:aws:s3:::fleet-bucket/*"
+        );
+        let ws = "arn:aws:aps:us-east-1:111122223333:workspace/ws-1";
+        let query = renderer.amp_query_policy(ws).unwrap();
+        assert_eq!(query["Statement"][0]["Resource"][0], ws);
+        assert!(!query.to_string().contains("RemoteWrite"));
+        let write = renderer.amp_remote_write_policy(ws).unwrap();
+        assert_eq!(write["Statement"][0]["Action"][0], "aps:RemoteWrite");
+    }
+
+    #[test]
+    fn trust_policy_pins_subject_and_audience() {
+        let issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/ABC";
+        let trust = Renderer::new()
+            .service_account_trust_policy(
+                "arn:aws:iam::111122223333:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+                issuer,
+                "system:serviceaccount:kubecost:kubecost-cost-analyzer-amp",
+            )
+            .unwrap();
+        let statement = &trust["Statement"][0];
+        assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+        let conditions = &statement["Condition"]["StringEquals"];
+        assert_eq!(
+            conditions["oidc.eks.eu-west-1.amazonaws.com/id/ABC:sub"],
+            "system:serviceaccount:kubecost:kubecost-cost-analyzer-amp"
+        );
+        assert_eq!(
+            conditions["oidc.eks.eu-west-1.amazonaws.com/id/ABC:aud"],
+            "sts.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn undefined_variables_are_errors() {
+        let err = Renderer::new()
+            .render("values-amp.yaml.j2", minijinja::context! { cluster_name => "x" })
+            .unwrap_err();
+        assert!(matches!(err, Error::Render { .. }), "{err}");
+    }
+}
