@@ -1,0 +1,1318 @@
+//! A stateful fake of the Kubernetes API server, for the core/v1 resources kcfed touches.
+//!
+//! It speaks plain HTTP on 127.0.0.1 and answers the way a real API server does: `Status` bodies
+//! with the real reasons and codes, uids, resourceVersions that move only when something changed,
+//! and server-side apply that tracks field ownership per manager. kcfed's own kube-rs code runs
+//! against it unchanged, through a kubeconfig written by [`Kubeconfig`].
+//!
+//! For an API server that cannot be reached at all, write the kubeconfig and then drop the fake:
+//! its port then refuses connections.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use hyper::body::{Body as _, Incoming};
+use hyper::header::{CONTENT_TYPE, USER_AGENT};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use k8s_openapi::ByteString;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use serde_json::{Map, Value, json};
+use tokio::sync::oneshot;
+
+/// A running fake API server; it stops when dropped.
+pub struct FakeKube {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// One request as the fake received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub content_type: Option<String>,
+}
+
+impl RecordedRequest {
+    /// Whether the request asked for a change (POST, PUT, PATCH or DELETE), whatever the answer.
+    pub fn is_write(&self) -> bool {
+        matches!(self.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+}
+
+impl FakeKube {
+    /// Starts a fake on a free port. Works inside and outside a tokio runtime: the server has its
+    /// own thread and runtime, so a test blocked on a child process cannot starve it.
+    pub fn start() -> FakeKube {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free local port");
+        listener
+            .set_nonblocking(true)
+            .expect("make the listener non-blocking for tokio");
+        let addr = listener.local_addr().expect("listener address");
+        let state = Arc::new(Mutex::new(State::default()));
+        let (shutdown, stopped) = oneshot::channel();
+        let server_state = Arc::clone(&state);
+        let server = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("fake kube runtime")
+                .block_on(serve(listener, server_state, stopped));
+        });
+        FakeKube {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+
+    /// The server URL for a kubeconfig, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The stored object, as the API would return it.
+    pub fn get(&self, plural: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+        let key = Key::new(resource_named(plural), namespace, name);
+        self.state().objects.get(&key).cloned()
+    }
+
+    /// Every stored object of a kind, across namespaces, sorted by namespace and name.
+    pub fn list(&self, plural: &str) -> Vec<Value> {
+        let resource = resource_named(plural);
+        let state = self.state();
+        state
+            .objects
+            .iter()
+            .filter(|(key, _)| key.plural == resource.plural)
+            .map(|(_, object)| object.clone())
+            .collect()
+    }
+
+    /// Preloads an object as if someone had run `kubectl create` (manager `kubectl-create`), so
+    /// that kcfed's server-side apply meets a real owner. Returns the stored object.
+    /// Panics with the API's message when the real server would refuse it.
+    pub fn insert(&self, plural: &str, object: Value) -> Value {
+        let resource = resource_named(plural);
+        let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
+        let namespace = namespace.filter(|_| resource.namespaced);
+        let created = self.state().create(
+            resource,
+            namespace.as_deref(),
+            object,
+            "kubectl-create",
+            false,
+        );
+        match created {
+            Ok((_, object)) => object,
+            Err(failure) => panic!(
+                "fake kube refused to insert a {plural}: {}",
+                failure.message
+            ),
+        }
+    }
+
+    /// How many POST/PUT/PATCH/DELETE requests reached the server, whatever their outcome.
+    pub fn write_count(&self) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.is_write())
+            .count()
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// While set, every request is answered 503 ServiceUnavailable. kube-rs's default client
+    /// retries 503 with backoff for minutes; a client built with `Config::default_retry = false`
+    /// fails at once.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.state().unavailable = unavailable;
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.join();
+        }
+    }
+}
+
+/// A kubeconfig with one context per fake cluster. Entries are named the way
+/// `aws eks update-kubeconfig` names them (context, cluster and user all take the cluster ARN,
+/// or whatever name the caller passes); the user holds a static token instead of the
+/// `aws eks get-token` exec plugin.
+#[derive(Default)]
+pub struct Kubeconfig {
+    contexts: Vec<(String, String, String)>,
+    current: Option<String>,
+}
+
+impl Kubeconfig {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `context`, pointing at `fake` through a cluster and a user both named `cluster`.
+    pub fn context(mut self, context: &str, cluster: &str, fake: &FakeKube) -> Self {
+        self.contexts
+            .push((context.to_owned(), cluster.to_owned(), fake.url()));
+        self
+    }
+
+    pub fn current(mut self, context: &str) -> Self {
+        self.current = Some(context.to_owned());
+        self
+    }
+
+    pub fn to_yaml(&self) -> String {
+        let clusters: Vec<Value> = self
+            .contexts
+            .iter()
+            .map(|(_, cluster, server)| json!({"name": cluster, "cluster": {"server": server}}))
+            .collect();
+        let users: Vec<Value> = self
+            .contexts
+            .iter()
+            .map(|(_, cluster, _)| json!({"name": cluster, "user": {"token": "fake-kube-token"}}))
+            .collect();
+        let contexts: Vec<Value> = self
+            .contexts
+            .iter()
+            .map(|(context, cluster, _)| {
+                json!({"name": context, "context": {"cluster": cluster, "user": cluster}})
+            })
+            .collect();
+        let kubeconfig = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": clusters,
+            "users": users,
+            "contexts": contexts,
+            "current-context": self.current.clone().unwrap_or_default(),
+        });
+        serde_saphyr::to_string(&kubeconfig).expect("a kubeconfig serializes to YAML")
+    }
+
+    pub fn write(&self, path: impl AsRef<Path>) {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_yaml())
+            .unwrap_or_else(|e| panic!("write kubeconfig {}: {e}", path.display()));
+    }
+}
+
+struct Resource {
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+}
+
+const NAMESPACES: &Resource = &Resource {
+    plural: "namespaces",
+    kind: "Namespace",
+    namespaced: false,
+};
+
+const RESOURCES: [&Resource; 4] = [
+    NAMESPACES,
+    &Resource {
+        plural: "serviceaccounts",
+        kind: "ServiceAccount",
+        namespaced: true,
+    },
+    &Resource {
+        plural: "secrets",
+        kind: "Secret",
+        namespaced: true,
+    },
+    &Resource {
+        plural: "configmaps",
+        kind: "ConfigMap",
+        namespaced: true,
+    },
+];
+
+fn resource(plural: &str) -> Option<&'static Resource> {
+    RESOURCES.into_iter().find(|r| r.plural == plural)
+}
+
+fn resource_named(plural: &str) -> &'static Resource {
+    resource(plural).unwrap_or_else(|| panic!("fake kube does not serve {plural:?}"))
+}
+
+/// Storage key; ordered like etcd's keys, so lists come out sorted by namespace then name.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    plural: &'static str,
+    namespace: String,
+    name: String,
+}
+
+impl Key {
+    fn new(resource: &Resource, namespace: Option<&str>, name: &str) -> Key {
+        Key {
+            plural: resource.plural,
+            namespace: namespace.unwrap_or_default().to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    objects: BTreeMap<Key, Value>,
+    resource_version: u64,
+    last_uid: u64,
+    requests: Vec<RecordedRequest>,
+    unavailable: bool,
+}
+
+/// What the HTTP layer hands to the state: the recorded part plus what answering needs.
+struct Call {
+    request: RecordedRequest,
+    user_agent: Option<String>,
+    body: Vec<u8>,
+}
+
+/// What a path under `/api/v1/` names: a collection, or one object when `name` is set.
+struct Target<'a> {
+    resource: &'static Resource,
+    namespace: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+impl<'a> Target<'a> {
+    fn parse(segments: &[&'a str]) -> Option<Target<'a>> {
+        let namespaced = |plural| resource(plural).filter(|r| r.namespaced);
+        let (resource, namespace, name) = match *segments {
+            ["namespaces"] => (NAMESPACES, None, None),
+            ["namespaces", name] => (NAMESPACES, None, Some(name)),
+            ["namespaces", namespace, plural] => (namespaced(plural)?, Some(namespace), None),
+            ["namespaces", namespace, plural, name] => {
+                (namespaced(plural)?, Some(namespace), Some(name))
+            }
+            [plural] => (namespaced(plural)?, None, None),
+            _ => return None,
+        };
+        Some(Target {
+            resource,
+            namespace,
+            name,
+        })
+    }
+}
+
+type Reply = Result<(u16, Value), Failure>;
+
+impl State {
+    fn answer(&mut self, call: &Call) -> (u16, Value) {
+        self.requests.push(call.request.clone());
+        if self.unavailable {
+            let failure = Failure::new(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            );
+            return (failure.code, failure.status());
+        }
+        self.route(call)
+            .unwrap_or_else(|failure| (failure.code, failure.status()))
+    }
+
+    fn route(&mut self, call: &Call) -> Reply {
+        let request = &call.request;
+        let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+        match (request.method.as_str(), segments.as_slice()) {
+            ("GET", ["version"]) => Ok((200, version())),
+            ("GET", ["api"]) => Ok((
+                200,
+                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
+            )),
+            ("GET", ["api", "v1"]) => Ok((200, core_v1_resources())),
+            ("GET", ["apis"]) => Ok((
+                200,
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
+            )),
+            (_, ["api", "v1", rest @ ..]) => {
+                let target = Target::parse(rest).ok_or_else(Failure::no_route)?;
+                self.answer_resource(call, target)
+            }
+            _ => Err(Failure::no_route()),
+        }
+    }
+
+    fn answer_resource(&mut self, call: &Call, target: Target) -> Reply {
+        let Target {
+            resource,
+            namespace,
+            name,
+        } = target;
+        let query = parse_query(call.request.query.as_deref());
+        let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
+        let manager = field_manager(&query, call.user_agent.as_deref());
+        let media_type = call.request.content_type.as_deref().unwrap_or_default();
+        let media_type = media_type.split(';').next().unwrap_or_default().trim();
+        match (call.request.method.as_str(), name) {
+            ("GET", None) => self.list(resource, namespace, &query),
+            ("POST", None) if resource.namespaced == namespace.is_some() => {
+                let body = parse_body(&call.body, false)?;
+                self.create(resource, namespace, body, &manager, dry_run)
+            }
+            ("GET", Some(name)) => {
+                let object = self.objects.get(&Key::new(resource, namespace, name));
+                let object = object.ok_or_else(|| Failure::not_found(resource, name))?;
+                Ok((200, object.clone()))
+            }
+            ("PATCH", Some(name)) if media_type == "application/apply-patch+yaml" => {
+                let body = parse_body(&call.body, true)?;
+                let manager = query.get("fieldManager").filter(|m| !m.is_empty());
+                let manager = manager.ok_or_else(|| {
+                    Failure::bad_request(
+                        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: \
+                         is required for apply patch",
+                    )
+                })?;
+                let force = query.get("force").is_some_and(|v| v == "true");
+                let key = Key::new(resource, namespace, name);
+                self.apply(resource, key, body, manager, force, dry_run)
+            }
+            // Strategic merge differs from a merge patch only on lists with merge keys, which the
+            // kinds served here barely have.
+            ("PATCH", Some(name))
+                if media_type == "application/merge-patch+json"
+                    || media_type == "application/strategic-merge-patch+json" =>
+            {
+                let body = parse_body(&call.body, false)?;
+                let key = Key::new(resource, namespace, name);
+                self.merge_patch(resource, key, body, &manager, dry_run)
+            }
+            ("PATCH", Some(_)) => Err(Failure::new(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - accepted media types \
+                     include: application/merge-patch+json, \
+                     application/strategic-merge-patch+json, application/apply-patch+yaml \
+                     (got {media_type:?})"
+                ),
+            )),
+            ("DELETE", Some(name)) => {
+                self.delete(resource, Key::new(resource, namespace, name), dry_run)
+            }
+            (method, _) => Err(Failure::new(
+                405,
+                "MethodNotAllowed",
+                format!(
+                    "the server does not allow this method on the requested resource: {method}"
+                ),
+            )),
+        }
+    }
+
+    fn list(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        query: &HashMap<String, String>,
+    ) -> Reply {
+        let labels = parse_selector(query.get("labelSelector"))?;
+        let fields = parse_selector(query.get("fieldSelector"))?;
+        if let Some(unsupported) = fields
+            .iter()
+            .map(Requirement::key)
+            .find(|key| !matches!(*key, "metadata.name" | "metadata.namespace"))
+        {
+            let message = format!("field label not supported: {unsupported}");
+            return Err(Failure::bad_request(message));
+        }
+        let items: Vec<Value> = self
+            .objects
+            .iter()
+            .filter(|(key, _)| key.plural == resource.plural)
+            .filter(|(key, _)| namespace.is_none_or(|ns| key.namespace == ns))
+            .filter(|(key, object)| {
+                let object_fields = json!({
+                    "metadata.name": key.name,
+                    "metadata.namespace": key.namespace,
+                });
+                matches_all(&labels, &object["metadata"]["labels"])
+                    && matches_all(&fields, &object_fields)
+            })
+            .map(|(_, object)| {
+                // The real server leaves kind and apiVersion to the list itself.
+                let mut item = object.clone();
+                if let Some(item) = item.as_object_mut() {
+                    item.remove("kind");
+                    item.remove("apiVersion");
+                }
+                item
+            })
+            .collect();
+        Ok((
+            200,
+            json!({
+                "kind": format!("{}List", resource.kind),
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": self.resource_version.to_string()},
+                "items": items,
+            }),
+        ))
+    }
+
+    fn create(
+        &mut self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        body: Value,
+        manager: &str,
+        dry_run: bool,
+    ) -> Reply {
+        let name = body["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty() {
+            return Err(Failure::new(
+                422,
+                "Invalid",
+                format!(
+                    "{} \"\" is invalid: metadata.name: Required value: name or generateName \
+                     is required",
+                    resource.kind
+                ),
+            ));
+        }
+        if let Some(in_body) = body["metadata"]["namespace"].as_str()
+            && resource.namespaced
+            && Some(in_body) != namespace
+        {
+            return Err(Failure::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the \
+                 request",
+            ));
+        }
+        self.require_namespace(namespace)?;
+        let key = Key::new(resource, namespace, &name);
+        if self.objects.contains_key(&key) {
+            return Err(Failure::already_exists(resource, &name));
+        }
+        let object = normalize(resource, body)?;
+        let creator = Manager::new(manager, "Update", field_paths(&object).0);
+        Ok(self.insert_new(key, object, creator, dry_run))
+    }
+
+    /// Server-side apply: the applied fields win, fields another manager set survive, and fields
+    /// this manager applied before but no longer applies are removed unless someone else owns
+    /// them. Changing a value another manager owns is a conflict unless `force` is set, which
+    /// moves the ownership over.
+    fn apply(
+        &mut self,
+        resource: &Resource,
+        key: Key,
+        body: Value,
+        manager: &str,
+        force: bool,
+        dry_run: bool,
+    ) -> Reply {
+        if body["apiVersion"] != "v1" || body["kind"] != resource.kind {
+            return Err(Failure::bad_request(format!(
+                "apply of {} expects apiVersion v1 and kind {}",
+                resource.plural, resource.kind
+            )));
+        }
+        check_name(&body, &key.name)?;
+        let applied = normalize(resource, body)?;
+        let (fields, _) = field_paths(&applied);
+        let Some(existing) = self.objects.get(&key).cloned() else {
+            self.require_namespace(resource.namespaced.then_some(key.namespace.as_str()))?;
+            let applier = Manager::new(manager, "Apply", fields);
+            return Ok(self.insert_new(key, applied, applier, dry_run));
+        };
+
+        let mut managers = read_managers(&existing);
+        let conflicts: Vec<(String, FieldPath)> = managers
+            .iter()
+            .filter(|m| m.name != manager)
+            .flat_map(|m| {
+                m.fields
+                    .intersection(&fields)
+                    .map(move |p| (m.name.clone(), p.clone()))
+            })
+            .filter(|(_, path)| value_at(&existing, path) != value_at(&applied, path))
+            .collect();
+        if !conflicts.is_empty() && !force {
+            return Err(Failure::apply_conflicts(&conflicts));
+        }
+        for other in managers.iter_mut().filter(|m| m.name != manager) {
+            other
+                .fields
+                .retain(|p| !conflicts.iter().any(|(_, c)| c == p));
+        }
+
+        let mine = position_of(&mut managers, manager, "Apply");
+        let others: BTreeSet<&FieldPath> = managers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != mine)
+            .flat_map(|(_, m)| &m.fields)
+            .collect();
+        let mut object = existing.clone();
+        for dropped in managers[mine].fields.difference(&fields) {
+            if !others.contains(dropped) {
+                remove_path(&mut object, dropped);
+            }
+        }
+        merge_into(&mut object, applied);
+        managers[mine].fields = fields;
+        self.update(key, &existing, object, managers, mine, dry_run)
+    }
+
+    /// JSON merge patch (RFC 7386); the patching manager takes over the fields it changed.
+    fn merge_patch(
+        &mut self,
+        resource: &Resource,
+        key: Key,
+        patch: Value,
+        manager: &str,
+        dry_run: bool,
+    ) -> Reply {
+        let existing = self.objects.get(&key).cloned();
+        let existing = existing.ok_or_else(|| Failure::not_found(resource, &key.name))?;
+        check_name(&patch, &key.name)?;
+        let expected = &patch["metadata"]["resourceVersion"];
+        if !expected.is_null() && *expected != existing["metadata"]["resourceVersion"] {
+            return Err(Failure::new(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{}\": the object has been modified; \
+                     please apply your changes to the latest version and try again",
+                    resource.plural, key.name
+                ),
+            ));
+        }
+        let patch = normalize(resource, patch)?;
+        let (set, cleared) = field_paths(&patch);
+        let changed: BTreeSet<FieldPath> = set
+            .into_iter()
+            .filter(|p| value_at(&existing, p) != value_at(&patch, p))
+            .collect();
+        let mut object = existing.clone();
+        merge_into(&mut object, patch);
+
+        let mut managers = read_managers(&existing);
+        for m in &mut managers {
+            m.fields
+                .retain(|p| !changed.contains(p) && !cleared.iter().any(|c| p.starts_with(c)));
+        }
+        let mine = position_of(&mut managers, manager, "Update");
+        managers[mine].fields.extend(changed);
+        self.update(key, &existing, object, managers, mine, dry_run)
+    }
+
+    fn delete(&mut self, resource: &Resource, key: Key, dry_run: bool) -> Reply {
+        let object = self.objects.get(&key).cloned();
+        let mut object = object.ok_or_else(|| Failure::not_found(resource, &key.name))?;
+        if !dry_run {
+            self.objects.remove(&key);
+            self.resource_version += 1;
+        }
+        if resource.plural != NAMESPACES.plural {
+            let uid = &object["metadata"]["uid"];
+            let details = json!({"name": key.name, "kind": resource.plural, "uid": uid});
+            let status = json!({
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            });
+            return Ok((200, status));
+        }
+        // The real server answers with the namespace now Terminating and empties it in the
+        // background; the fake empties it at once.
+        if !dry_run {
+            self.objects
+                .retain(|k, _| !(resource_named(k.plural).namespaced && k.namespace == key.name));
+        }
+        metadata_mut(&mut object).insert("deletionTimestamp".into(), now());
+        object["status"] = json!({"phase": "Terminating"});
+        Ok((200, object))
+    }
+
+    /// Stores an updated object, unless nothing changed: the real server then keeps the
+    /// resourceVersion, which is how a re-run shows up as a no-op.
+    fn update(
+        &mut self,
+        key: Key,
+        existing: &Value,
+        mut object: Value,
+        mut managers: Vec<Manager>,
+        actor: usize,
+        dry_run: bool,
+    ) -> Reply {
+        for field in ["uid", "creationTimestamp", "resourceVersion"] {
+            let kept = existing["metadata"][field].clone();
+            metadata_mut(&mut object).insert(field.into(), kept);
+        }
+        write_managers(&mut object, &managers);
+        set_identity(&key, &mut object);
+        if object == *existing {
+            return Ok((200, object));
+        }
+        managers[actor].time = now();
+        write_managers(&mut object, &managers);
+        Ok((200, self.store(key, object, dry_run)))
+    }
+
+    /// Stores a new object: a uid, a creation time and its creator's fields.
+    fn insert_new(
+        &mut self,
+        key: Key,
+        mut object: Value,
+        creator: Manager,
+        dry_run: bool,
+    ) -> (u16, Value) {
+        self.last_uid += 1;
+        let uid = format!("6b1f3c2e-0000-4000-8000-{:012x}", self.last_uid);
+        let metadata = metadata_mut(&mut object);
+        metadata.insert("uid".into(), uid.into());
+        metadata.insert("creationTimestamp".into(), now());
+        write_managers(&mut object, &[creator]);
+        (201, self.store(key, object, dry_run))
+    }
+
+    /// Gives the object its identity and a new resourceVersion and keeps it (unless dry run).
+    fn store(&mut self, key: Key, mut object: Value, dry_run: bool) -> Value {
+        set_identity(&key, &mut object);
+        if !dry_run {
+            self.resource_version += 1;
+            let version = self.resource_version.to_string();
+            metadata_mut(&mut object).insert("resourceVersion".into(), version.into());
+            self.objects.insert(key, object.clone());
+        }
+        object
+    }
+
+    fn require_namespace(&self, namespace: Option<&str>) -> Result<(), Failure> {
+        match namespace {
+            Some(ns) if !self.objects.contains_key(&Key::new(NAMESPACES, None, ns)) => {
+                Err(Failure::not_found(NAMESPACES, ns))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Sets what the server decides whatever the request said: kind, apiVersion, name, namespace
+/// and the defaults the real server fills in.
+fn set_identity(key: &Key, object: &mut Value) {
+    let resource = resource_named(key.plural);
+    object["apiVersion"] = "v1".into();
+    object["kind"] = resource.kind.into();
+    let metadata = metadata_mut(object);
+    metadata.insert("name".into(), key.name.clone().into());
+    if resource.namespaced {
+        metadata.insert("namespace".into(), key.namespace.clone().into());
+    }
+    match resource.kind {
+        "Namespace" => {
+            let labels = metadata.entry("labels").or_insert_with(|| json!({}));
+            labels["kubernetes.io/metadata.name"] = key.name.clone().into();
+            if object["spec"].is_null() {
+                object["spec"] = json!({"finalizers": ["kubernetes"]});
+            }
+            if object["status"].is_null() {
+                object["status"] = json!({"phase": "Active"});
+            }
+        }
+        "Secret" if object["type"].is_null() => object["type"] = "Opaque".into(),
+        _ => {}
+    }
+}
+
+/// Drops what clients may not set and turns a Secret's `stringData` into base64 `data`, as the
+/// real server does on every write.
+fn normalize(resource: &Resource, mut object: Value) -> Result<Value, Failure> {
+    let fields = object
+        .as_object_mut()
+        .expect("bodies are checked to be objects");
+    fields.remove("status");
+    let string_data = fields.remove("stringData");
+    if let Some(Value::Object(metadata)) = fields.get_mut("metadata") {
+        for server_set in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "managedFields",
+        ] {
+            metadata.remove(server_set);
+        }
+    }
+    if let (Some(Value::Object(plain)), "Secret") = (string_data, resource.kind) {
+        let data = fields.entry("data").or_insert_with(|| json!({}));
+        if !data.is_object() {
+            *data = json!({});
+        }
+        for (key, value) in plain {
+            let text = value.as_str().ok_or_else(|| {
+                Failure::bad_request(format!("stringData.{key} must be a string"))
+            })?;
+            let encoded = serde_json::to_value(ByteString(text.as_bytes().to_vec()))
+                .expect("bytes encode as base64");
+            data[key] = encoded;
+        }
+    }
+    Ok(object)
+}
+
+fn check_name(body: &Value, name: &str) -> Result<(), Failure> {
+    match body["metadata"]["name"].as_str() {
+        Some(in_body) if in_body != name => Err(Failure::bad_request(format!(
+            "the name of the object ({in_body}) does not match the name on the URL ({name})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// RFC 7386: maps merge key by key, null removes, anything else replaces. Applied
+/// configurations merge the same way, lists being atomic for the kinds served here.
+fn merge_into(target: &mut Value, patch: Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    let target = target.as_object_mut().expect("made an object above");
+    for (key, value) in patch {
+        if value.is_null() {
+            target.remove(&key);
+        } else {
+            merge_into(target.entry(key).or_insert(Value::Null), value);
+        }
+    }
+}
+
+/// A field as server-side apply tracks it, e.g. `["metadata", "labels", "app"]`.
+type FieldPath = Vec<String>;
+
+/// The fields a body sets and the ones it clears with null. Scalars, lists and empty maps are
+/// leaves; identity fields belong to no one.
+fn field_paths(body: &Value) -> (BTreeSet<FieldPath>, BTreeSet<FieldPath>) {
+    fn walk(
+        value: &Value,
+        path: &mut FieldPath,
+        set: &mut BTreeSet<FieldPath>,
+        cleared: &mut BTreeSet<FieldPath>,
+    ) {
+        match value {
+            Value::Object(map) if !map.is_empty() || path.is_empty() => {
+                for (key, child) in map {
+                    let identity = match path.as_slice() {
+                        [] => matches!(key.as_str(), "apiVersion" | "kind"),
+                        [m] => m == "metadata" && matches!(key.as_str(), "name" | "namespace"),
+                        _ => false,
+                    };
+                    if !identity {
+                        path.push(key.clone());
+                        walk(child, path, set, cleared);
+                        path.pop();
+                    }
+                }
+            }
+            Value::Null => {
+                cleared.insert(path.clone());
+            }
+            _ => {
+                set.insert(path.clone());
+            }
+        }
+    }
+    let (mut set, mut cleared) = (BTreeSet::new(), BTreeSet::new());
+    walk(body, &mut Vec::new(), &mut set, &mut cleared);
+    (set, cleared)
+}
+
+fn value_at<'v>(value: &'v Value, path: &[String]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+fn remove_path(value: &mut Value, path: &[String]) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    if rest.is_empty() {
+        map.remove(first);
+    } else if let Some(child) = map.get_mut(first) {
+        remove_path(child, rest);
+        // Apply leaves no `labels: {}` behind once it removed the last label it owned.
+        if child.as_object().is_some_and(Map::is_empty) {
+            map.remove(first);
+        }
+    }
+}
+
+/// One `metadata.managedFields` entry.
+struct Manager {
+    name: String,
+    operation: String,
+    time: Value,
+    fields: BTreeSet<FieldPath>,
+}
+
+impl Manager {
+    fn new(name: &str, operation: &str, fields: BTreeSet<FieldPath>) -> Manager {
+        Manager {
+            name: name.to_owned(),
+            operation: operation.to_owned(),
+            time: now(),
+            fields,
+        }
+    }
+}
+
+fn read_managers(object: &Value) -> Vec<Manager> {
+    fn decode(fields: &Value, path: &mut FieldPath, out: &mut BTreeSet<FieldPath>) {
+        for (key, child) in fields.as_object().into_iter().flatten() {
+            let Some(name) = key.strip_prefix("f:") else {
+                continue;
+            };
+            path.push(name.to_owned());
+            if child.as_object().is_some_and(Map::is_empty) {
+                out.insert(path.clone());
+            } else {
+                decode(child, path, out);
+            }
+            path.pop();
+        }
+    }
+    let entries = object["metadata"]["managedFields"].as_array();
+    entries
+        .into_iter()
+        .flatten()
+        .map(|entry| {
+            let mut fields = BTreeSet::new();
+            decode(&entry["fieldsV1"], &mut Vec::new(), &mut fields);
+            Manager {
+                name: entry["manager"].as_str().unwrap_or_default().to_owned(),
+                operation: entry["operation"].as_str().unwrap_or_default().to_owned(),
+                time: entry["time"].clone(),
+                fields,
+            }
+        })
+        .collect()
+}
+
+fn write_managers(object: &mut Value, managers: &[Manager]) {
+    let entries: Vec<Value> = managers
+        .iter()
+        .filter(|m| !m.fields.is_empty())
+        .map(|m| {
+            let mut fields = json!({});
+            for path in &m.fields {
+                let leaf = path.iter().fold(&mut fields, |node, key| {
+                    node.as_object_mut()
+                        .expect("field sets nest objects")
+                        .entry(format!("f:{key}"))
+                        .or_insert_with(|| json!({}))
+                });
+                *leaf = json!({});
+            }
+            json!({
+                "manager": m.name,
+                "operation": m.operation,
+                "apiVersion": "v1",
+                "time": m.time,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields,
+            })
+        })
+        .collect();
+    metadata_mut(object).insert("managedFields".into(), entries.into());
+}
+
+/// Index of the (manager, operation) entry, added empty when missing.
+fn position_of(managers: &mut Vec<Manager>, name: &str, operation: &str) -> usize {
+    if let Some(i) = managers
+        .iter()
+        .position(|m| m.name == name && m.operation == operation)
+    {
+        return i;
+    }
+    managers.push(Manager::new(name, operation, BTreeSet::new()));
+    managers.len() - 1
+}
+
+/// The manager of a non-apply write: `fieldManager`, else the client's name from its
+/// User-Agent, as the real server derives it.
+fn field_manager(query: &HashMap<String, String>, user_agent: Option<&str>) -> String {
+    match query.get("fieldManager") {
+        Some(manager) if !manager.is_empty() => manager.clone(),
+        _ => {
+            let agent = user_agent.and_then(|ua| ua.split('/').next());
+            agent
+                .filter(|a| !a.is_empty())
+                .unwrap_or("unknown")
+                .to_owned()
+        }
+    }
+}
+
+fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
+    if !object["metadata"].is_object() {
+        object["metadata"] = json!({});
+    }
+    object["metadata"]
+        .as_object_mut()
+        .expect("made an object above")
+}
+
+fn now() -> Value {
+    serde_json::to_value(Time(Timestamp::now())).expect("timestamps serialize")
+}
+
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    Exists(String),
+    NotExists(String),
+}
+
+impl Requirement {
+    fn key(&self) -> &str {
+        match self {
+            Self::Equals(key, _)
+            | Self::NotEquals(key, _)
+            | Self::Exists(key)
+            | Self::NotExists(key) => key,
+        }
+    }
+
+    /// `!=` also matches objects without the key, as in Kubernetes.
+    fn matches(&self, values: &Value) -> bool {
+        let value = |key: &str| values.get(key).and_then(Value::as_str);
+        match self {
+            Self::Equals(key, expected) => value(key) == Some(expected),
+            Self::NotEquals(key, unwanted) => value(key) != Some(unwanted),
+            Self::Exists(key) => value(key).is_some(),
+            Self::NotExists(key) => value(key).is_none(),
+        }
+    }
+}
+
+/// Equality-based selectors (`k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-separated); set-based
+/// ones (`k in (a,b)`) are refused rather than misread.
+fn parse_selector(selector: Option<&String>) -> Result<Vec<Requirement>, Failure> {
+    let terms = selector.map(|s| s.split(',')).into_iter().flatten();
+    terms
+        .map(str::trim)
+        .filter(|term| !term.is_empty())
+        .map(|term| {
+            let requirement = if let Some(key) = term.strip_prefix('!') {
+                Requirement::NotExists(key.trim().to_owned())
+            } else if let Some((key, value)) = term.split_once("!=") {
+                Requirement::NotEquals(key.trim().to_owned(), value.trim().to_owned())
+            } else if let Some((key, value)) = term.split_once("==").or(term.split_once('=')) {
+                Requirement::Equals(key.trim().to_owned(), value.trim().to_owned())
+            } else {
+                Requirement::Exists(term.to_owned())
+            };
+            let valid = |s: &str| {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            };
+            if valid(requirement.key()) {
+                Ok(requirement)
+            } else {
+                Err(Failure::bad_request(format!(
+                    "unable to parse requirement: {term:?} (the fake supports only equality \
+                     selectors)"
+                )))
+            }
+        })
+        .collect()
+}
+
+fn matches_all(requirements: &[Requirement], values: &Value) -> bool {
+    requirements.iter().all(|r| r.matches(values))
+}
+
+fn parse_query(query: Option<&str>) -> HashMap<String, String> {
+    let pairs = query.unwrap_or_default().split('&');
+    pairs
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let byte = text.as_bytes()[i];
+        let escaped = text
+            .get(i + 1..i + 3)
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (byte, escaped) {
+            (b'%', Some(decoded)) => {
+                bytes.push(decoded);
+                i += 2;
+            }
+            (b'+', _) => bytes.push(b' '),
+            _ => bytes.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Parses a request body as a JSON object; apply bodies may also be YAML.
+fn parse_body(body: &[u8], yaml: bool) -> Result<Value, Failure> {
+    let parsed = serde_json::from_slice::<Value>(body).map_err(|e| e.to_string());
+    let parsed = match parsed {
+        Err(_) if yaml => std::str::from_utf8(body)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())),
+        other => other,
+    };
+    match parsed {
+        Ok(object @ Value::Object(_)) => Ok(object),
+        Ok(other) => Err(Failure::bad_request(format!(
+            "the request body must be an object, not {other}"
+        ))),
+        Err(e) => Err(Failure::bad_request(format!(
+            "error decoding the request body: {e}"
+        ))),
+    }
+}
+
+/// A failed answer, sent as a `Status` object.
+struct Failure {
+    code: u16,
+    reason: &'static str,
+    message: String,
+    details: Option<Value>,
+}
+
+impl Failure {
+    fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Failure {
+        Failure::new(400, "BadRequest", message)
+    }
+
+    fn no_route() -> Failure {
+        let failure = Failure::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+        Failure {
+            details: Some(json!({})),
+            ..failure
+        }
+    }
+
+    fn not_found(resource: &Resource, name: &str) -> Failure {
+        Failure {
+            details: Some(json!({"name": name, "kind": resource.plural})),
+            ..Failure::new(
+                404,
+                "NotFound",
+                format!("{} \"{name}\" not found", resource.plural),
+            )
+        }
+    }
+
+    fn already_exists(resource: &Resource, name: &str) -> Failure {
+        let message = format!("{} \"{name}\" already exists", resource.plural);
+        Failure {
+            details: Some(json!({"name": name, "kind": resource.plural})),
+            ..Failure::new(409, "AlreadyExists", message)
+        }
+    }
+
+    fn apply_conflicts(conflicts: &[(String, FieldPath)]) -> Failure {
+        let described: Vec<(String, String)> = conflicts
+            .iter()
+            .map(|(manager, path)| {
+                (
+                    format!("conflict with \"{manager}\""),
+                    format!(".{}", path.join(".")),
+                )
+            })
+            .collect();
+        let summary: Vec<String> = described
+            .iter()
+            .map(|(who, field)| format!("{who}: {field}"))
+            .collect();
+        let causes: Vec<Value> = described
+            .iter()
+            .map(|(who, field)| json!({"reason": "FieldManagerConflict", "message": who, "field": field}))
+            .collect();
+        let message = format!(
+            "Apply failed with {} conflict{}: {}",
+            conflicts.len(),
+            if conflicts.len() == 1 { "" } else { "s" },
+            summary.join("; ")
+        );
+        Failure {
+            details: Some(json!({"causes": causes})),
+            ..Failure::new(409, "Conflict", message)
+        }
+    }
+
+    fn status(&self) -> Value {
+        let mut status = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        });
+        if let Some(details) = &self.details {
+            status["details"] = details.clone();
+        }
+        status
+    }
+}
+
+fn version() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "emulationMajor": "1",
+        "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": "v1.33.5-eks-3025e55",
+        "gitCommit": "6f9b57bba1e0c1cf0f6a1ad28edba4d8ebc0a7a5",
+        "gitTreeState": "clean",
+        "buildDate": "2025-09-19T09:45:16Z",
+        "goVersion": "go1.24.6",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    })
+}
+
+fn core_v1_resources() -> Value {
+    let resources: Vec<Value> = RESOURCES
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.plural,
+                "singularName": r.kind.to_lowercase(),
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": ["create", "delete", "get", "list", "patch"],
+            })
+        })
+        .collect();
+    json!({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    state: Arc<Mutex<State>>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("adopt the listener");
+    loop {
+        let stream = tokio::select! {
+            _ = &mut stopped => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+        };
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| handle(Arc::clone(&state), request));
+            // A client hanging up mid-exchange is its own business.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(
+    state: Arc<Mutex<State>>,
+    request: Request<Incoming>,
+) -> Result<Response<String>, hyper::Error> {
+    let (parts, mut body) = request.into_parts();
+    let mut bytes = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        if let Some(data) = frame?.data_ref() {
+            bytes.extend_from_slice(data);
+        }
+    }
+    let header = |name| {
+        let value = parts.headers.get(name)?;
+        value.to_str().ok().map(str::to_owned)
+    };
+    let call = Call {
+        request: RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            content_type: header(CONTENT_TYPE),
+        },
+        user_agent: header(USER_AGENT),
+        body: bytes,
+    };
+    let (code, reply) = lock(&state).answer(&call);
+    let response = Response::builder()
+        .status(code)
+        .header(CONTENT_TYPE, "application/json")
+        .body(reply.to_string())
+        .expect("a status code and a JSON body make a valid response");
+    Ok(response)
+}
+
+/// A panic in one test must not turn every later request into a second one.
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
