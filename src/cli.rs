@@ -203,7 +203,11 @@ pub struct JoinClusterArgs {
 #[derive(Debug, Clone, Args)]
 pub struct CleanupArgs {
     /// Remove this cluster from the fleet (repeat for several).
-    #[arg(long = "cluster", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        long = "cluster",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
     pub clusters: Vec<String>,
     /// Remove every cluster of the fleet, then the shared bucket, policies and workspace.
     #[arg(long)]

@@ -5,6 +5,7 @@ use std::process::Stdio;
 
 use crate::error::Error;
 use crate::names::CHART_REF;
+use crate::render::ValuesFile;
 
 /// One release of the cost-analyzer chart on one cluster.
 #[derive(Debug, Clone)]
@@ -63,6 +64,99 @@ impl Release {
     }
 }
 
+/// A release as helm reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Installed {
+    pub status: String,
+    pub deployed: bool,
+    pub chart_version: String,
+    /// The user-supplied values (all `-f` files merged), as `helm get values` prints them.
+    pub values: serde_json::Value,
+}
+
+/// The release as installed, or `None`; two read-only helm calls.
+pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installed>, Error> {
+    let mut list_args = vec![
+        "list".to_owned(),
+        "--all".to_owned(),
+        "--filter".to_owned(),
+        format!("^{}$", release.name),
+        "--output".to_owned(),
+        "json".to_owned(),
+    ];
+    list_args.extend(release.connection_args());
+    let listed: serde_json::Value = parse_json("list", &output(helm, &list_args).await?)?;
+    let Some(entry) = listed
+        .as_array()
+        .and_then(|entries| entries.iter().find(|e| e["name"] == release.name.as_str()))
+    else {
+        return Ok(None);
+    };
+    let status = entry["status"].as_str().unwrap_or_default().to_owned();
+    let chart_version = entry["chart"]
+        .as_str()
+        .and_then(|chart| chart.rsplit_once('-'))
+        .map(|(_, version)| version.to_owned())
+        .unwrap_or_default();
+    let mut values_args = vec![
+        "get".to_owned(),
+        "values".to_owned(),
+        release.name.clone(),
+        "--output".to_owned(),
+        "json".to_owned(),
+    ];
+    values_args.extend(release.connection_args());
+    let values = parse_json("get values", &output(helm, &values_args).await?)?;
+    Ok(Some(Installed {
+        deployed: status == "deployed",
+        status,
+        chart_version,
+        values: if values.is_null() {
+            serde_json::json!({})
+        } else {
+            values
+        },
+    }))
+}
+
+fn parse_json(action: &str, text: &str) -> Result<serde_json::Value, Error> {
+    serde_json::from_str(text).map_err(|err| Error::Helm {
+        action: action.to_owned(),
+        message: format!("unexpected output ({err})"),
+    })
+}
+
+/// Installs or upgrades the release with the values files, written for the call only: private
+/// to the user (0600) and removed afterwards.
+pub async fn upgrade(helm: &Path, release: &Release, values: &[ValuesFile]) -> Result<(), Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("kcfed-values-")
+        .tempdir()
+        .map_err(|source| Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let mut paths = Vec::new();
+    for file in values {
+        let path = dir.path().join(&file.name);
+        write_private(&path, &file.content).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        paths.push(path);
+    }
+    run(helm, &release.upgrade_args(&paths)).await
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(content.as_bytes())
+}
+
 /// The command line as a user would type it, for `render` and for logs.
 pub fn shell_line(program: &str, args: &[String]) -> String {
     std::iter::once(program)
@@ -105,6 +199,10 @@ pub async fn ensure_available(helm: &Path) -> Result<String, Error> {
 /// Runs helm, keeping its output off stdout (which belongs to kcfed's report); on failure the
 /// error carries helm's own message.
 pub async fn run(helm: &Path, args: &[String]) -> Result<(), Error> {
+    output(helm, args).await.map(drop)
+}
+
+async fn output(helm: &Path, args: &[String]) -> Result<String, Error> {
     let action = args.first().cloned().unwrap_or_default();
     let output = tokio::process::Command::new(helm)
         .args(args)
@@ -115,9 +213,10 @@ pub async fn run(helm: &Path, args: &[String]) -> Result<(), Error> {
         .map_err(|_| Error::HelmMissing {
             path: helm.to_owned(),
         })?;
-    tracing::debug!(stdout = %String::from_utf8_lossy(&output.stdout), "helm {action}");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    tracing::debug!(%stdout, "helm {action}");
     if output.status.success() {
-        Ok(())
+        Ok(stdout)
     } else {
         Err(Error::Helm {
             action,

@@ -1,10 +1,14 @@
 //! kcfed: parse the command line, run one command, print its result or one diagnostic.
 
+mod apply;
+mod aws;
 mod cli;
 mod commands;
 mod error;
 mod helm;
+mod kube;
 mod names;
+mod plan;
 mod render;
 
 use std::process::ExitCode;

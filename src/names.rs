@@ -221,6 +221,15 @@ fn fnv1a32(bytes: &[u8]) -> u32 {
     })
 }
 
+/// AMP's idempotency token for creating a fleet's workspace: the same for every run that creates
+/// the same alias in the same account and region, so concurrent runs make one workspace.
+pub fn workspace_client_token(account_id: &str, region: &str, alias: &str) -> String {
+    format!(
+        "kcfed-{:08x}",
+        fnv1a32(format!("{account_id}/{region}/{alias}").as_bytes())
+    )
+}
+
 /// The default federated bucket: one per account and region, never a global name that another
 /// account may already own.
 pub fn default_bucket(account_id: &str, region: &str) -> String {
@@ -302,7 +311,10 @@ pub fn validate_cluster_name(value: &str) -> Result<(), Error> {
     let valid_chars = value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    let starts_well = value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let starts_well = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
     if value.len() > 100 || !valid_chars || !starts_well {
         return Err(invalid("cluster name", value, reason));
     }
@@ -345,7 +357,9 @@ pub fn validate_bucket(value: &str) -> Result<(), Error> {
     if value.split('.').count() == 4 && value.split('.').all(|part| part.parse::<u8>().is_ok()) {
         return fail("a bucket name must not look like an IP address");
     }
-    if value.starts_with("xn--") || value.starts_with("sthree-") || value.starts_with("amzn-s3-demo-")
+    if value.starts_with("xn--")
+        || value.starts_with("sthree-")
+        || value.starts_with("amzn-s3-demo-")
     {
         return fail("a bucket name must not start with 'xn--', 'sthree-' or 'amzn-s3-demo-'");
     }
@@ -353,7 +367,9 @@ pub fn validate_bucket(value: &str) -> Result<(), Error> {
         .iter()
         .any(|suffix| value.ends_with(suffix))
     {
-        return fail("a bucket name must not end with a suffix S3 reserves ('-s3alias', '--ol-s3', '--x-s3', '--table-s3')");
+        return fail(
+            "a bucket name must not end with a suffix S3 reserves ('-s3alias', '--ol-s3', '--x-s3', '--table-s3')",
+        );
     }
     Ok(())
 }
@@ -490,8 +506,10 @@ mod tests {
             role_name("prod", "us-east-1", ServiceAccountKind::PrometheusServer),
             role_name("prod", "eu-west-1", ServiceAccountKind::PrometheusServer)
         );
-        assert!(role_name("prod", "us-east-1", ServiceAccountKind::CostAnalyzer)
-            .starts_with("kcfed-prod-"));
+        assert!(
+            role_name("prod", "us-east-1", ServiceAccountKind::CostAnalyzer)
+                .starts_with("kcfed-prod-")
+        );
     }
 
     #[test]
@@ -503,9 +521,15 @@ mod tests {
             "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-abc/api/v1/remote_write"
         );
         assert_eq!(ws.query_url, "http://localhost:8005/workspaces/ws-abc");
-        assert_eq!(ws.arn, "arn:aws:aps:eu-west-1:111122223333:workspace/ws-abc");
+        assert_eq!(
+            ws.arn,
+            "arn:aws:aps:eu-west-1:111122223333:workspace/ws-abc"
+        );
         let china = WorkspaceEndpoints::new("111122223333", "cn-north-1", "ws-abc");
-        assert_eq!(china.sigv4_host, "aps-workspaces.cn-north-1.amazonaws.com.cn");
+        assert_eq!(
+            china.sigv4_host,
+            "aps-workspaces.cn-north-1.amazonaws.com.cn"
+        );
         assert!(china.arn.starts_with("arn:aws-cn:aps:"));
     }
 
@@ -530,7 +554,10 @@ mod tests {
             FleetPolicy::for_service_account(CostAnalyzer, true),
             [AmpQuery, FederatedStore]
         );
-        assert_eq!(FleetPolicy::for_service_account(CostAnalyzer, false), [AmpQuery]);
+        assert_eq!(
+            FleetPolicy::for_service_account(CostAnalyzer, false),
+            [AmpQuery]
+        );
         assert_eq!(
             FleetPolicy::for_service_account(PrometheusServer, true),
             [AmpRemoteWrite]
@@ -560,7 +587,15 @@ mod tests {
         assert!(validate_release("kubecost").is_ok());
         assert!(validate_release(&"r".repeat(54)).is_err());
         assert!(validate_bucket("kcfed-111122223333-us-east-1-kubecost-etl").is_ok());
-        for bad in ["ab", "Upper", "a..b", "192.168.1.1", "xn--abc", "x-s3alias", "a_b"] {
+        for bad in [
+            "ab",
+            "Upper",
+            "a..b",
+            "192.168.1.1",
+            "xn--abc",
+            "x-s3alias",
+            "a_b",
+        ] {
             assert!(validate_bucket(bad).is_err(), "{bad}");
         }
         assert!(validate_region("eu-west-1").is_ok());

@@ -181,7 +181,10 @@ impl Renderer {
     pub fn helm_values(&self, ctx: &ReleaseContext) -> Result<Vec<ValuesFile>, Error> {
         let value = Value::from(Serde(ctx));
         let mut steps = vec![
-            ("values-eks-cost-monitoring.yaml", "1-eks-cost-monitoring.yaml"),
+            (
+                "values-eks-cost-monitoring.yaml",
+                "1-eks-cost-monitoring.yaml",
+            ),
             ("values-amp.yaml.j2", "2-amp.yaml"),
         ];
         if ctx.store.is_some() {
@@ -213,7 +216,10 @@ impl Renderer {
         )
     }
 
-    pub fn federated_store_policy(&self, store: &StoreLocation) -> Result<serde_json::Value, Error> {
+    pub fn federated_store_policy(
+        &self,
+        store: &StoreLocation,
+    ) -> Result<serde_json::Value, Error> {
         self.render_json(
             "policy-federated-store.json.j2",
             minijinja::context! { bucket_arn => store.arn() },
@@ -252,11 +258,45 @@ impl Renderer {
         )
     }
 
-    pub fn tls_only_bucket_policy(&self, store: &StoreLocation) -> Result<serde_json::Value, Error> {
+    pub fn tls_only_bucket_policy(
+        &self,
+        store: &StoreLocation,
+    ) -> Result<serde_json::Value, Error> {
         self.render_json(
             "bucket-policy-tls-only.json.j2",
             minijinja::context! { bucket_arn => store.arn() },
         )
+    }
+}
+
+/// The values Helm ends up with from these files: maps merge key by key, later files win, and
+/// a null removes a key, as `helm get values` reports them.
+pub fn merged_values(files: &[ValuesFile]) -> Result<serde_json::Value, Error> {
+    let mut merged = serde_json::Value::Object(Default::default());
+    for file in files {
+        let value = parse_yaml(&file.content).map_err(|message| Error::Render {
+            template: file.name.clone(),
+            message,
+        })?;
+        merge_into(&mut merged, value);
+    }
+    Ok(merged)
+}
+
+fn merge_into(base: &mut serde_json::Value, overlay: serde_json::Value) {
+    match (base, overlay) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                if value.is_null() {
+                    base.remove(&key);
+                } else if let Some(existing) = base.get_mut(&key) {
+                    merge_into(existing, value);
+                } else {
+                    base.insert(key, value);
+                }
+            }
+        }
+        (base, overlay) => *base = overlay,
     }
 }
 
@@ -280,7 +320,10 @@ mod tests {
     }
 
     fn parsed(files: &[ValuesFile]) -> Vec<serde_json::Value> {
-        files.iter().map(|f| parse_yaml(&f.content).unwrap()).collect()
+        files
+            .iter()
+            .map(|f| parse_yaml(&f.content).unwrap())
+            .collect()
     }
 
     #[test]
@@ -308,7 +351,10 @@ mod tests {
             "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1234/api/v1/remote_write"
         );
         assert_eq!(amp["global"]["amp"]["sigv4"]["region"], "us-east-1");
-        assert_eq!(amp["sigV4Proxy"]["host"], "aps-workspaces.us-east-1.amazonaws.com");
+        assert_eq!(
+            amp["sigV4Proxy"]["host"],
+            "aps-workspaces.us-east-1.amazonaws.com"
+        );
     }
 
     #[test]
@@ -319,9 +365,11 @@ mod tests {
         let federator = &parsed(&files)[2];
         assert_eq!(federator["federatedETL"]["primaryCluster"], true);
         assert_eq!(federator["federatedETL"]["federator"]["enabled"], true);
-        assert!(federator["federatedETL"]["federator"]
-            .get("primaryClusterID")
-            .is_none());
+        assert!(
+            federator["federatedETL"]["federator"]
+                .get("primaryClusterID")
+                .is_none()
+        );
     }
 
     #[test]
@@ -330,7 +378,10 @@ mod tests {
         ctx.cluster_name = "a\"\nfoo: {bar".to_owned();
         let files = Renderer::new().helm_values(&ctx).unwrap();
         let overrides = parsed(&files).pop().unwrap();
-        assert_eq!(overrides["kubecostProductConfigs"]["clusterName"], ctx.cluster_name);
+        assert_eq!(
+            overrides["kubecostProductConfigs"]["clusterName"],
+            ctx.cluster_name
+        );
     }
 
     #[test]
@@ -392,9 +443,29 @@ mod tests {
     }
 
     #[test]
+    fn merged_values_follow_helm_precedence() {
+        let file = |name: &str, content: &str| ValuesFile {
+            name: name.to_owned(),
+            content: content.to_owned(),
+        };
+        let merged = merged_values(&[
+            file("a", "a: {x: 1, y: 2, gone: 3}\nlist: [1, 2]\n"),
+            file("b", "a: {y: 20, gone: null}\nlist: [3]\n"),
+        ])
+        .unwrap();
+        assert_eq!(
+            merged,
+            serde_json::json!({"a": {"x": 1, "y": 20}, "list": [3]})
+        );
+    }
+
+    #[test]
     fn undefined_variables_are_errors() {
         let err = Renderer::new()
-            .render("values-amp.yaml.j2", minijinja::context! { cluster_name => "x" })
+            .render(
+                "values-amp.yaml.j2",
+                minijinja::context! { cluster_name => "x" },
+            )
             .unwrap_err();
         assert!(matches!(err, Error::Render { .. }), "{err}");
     }

@@ -1,17 +1,17 @@
 //! One `run` per command; `main` dispatches here.
 
+mod init;
+pub mod provision;
 mod render;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, CompletionsArgs};
+use crate::cli::{Cli, Command, CompletionsArgs, InitCommand};
 use crate::error::{Error, exit};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
-        Command::Init(_) => Err(Error::NotAvailable {
-            command: "init primary",
-        }),
+        Command::Init(InitCommand::Primary(args)) => init::run(&args).await,
         Command::Join(_) => Err(Error::NotAvailable {
             command: "join cluster",
         }),

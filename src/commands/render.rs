@@ -30,7 +30,12 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn write(&mut self, name: &str, content: &str, purpose: &'static str) -> Result<PathBuf, Error> {
+    fn write(
+        &mut self,
+        name: &str,
+        content: &str,
+        purpose: &'static str,
+    ) -> Result<PathBuf, Error> {
         let path = self.out.join(name);
         std::fs::write(&path, content).map_err(|source| Error::Io {
             path: path.clone(),

@@ -1,0 +1,183 @@
+//! Amazon Managed Service for Prometheus: the fleet's workspace.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_amp::types::WorkspaceStatusCode;
+
+use crate::aws::call_failed;
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: String,
+    pub alias: Option<String>,
+    pub arn: String,
+    pub active: bool,
+    pub tags: HashMap<String, String>,
+}
+
+/// The workspace with this id, or `None`.
+pub async fn describe(
+    client: &aws_sdk_amp::Client,
+    workspace_id: &str,
+) -> Result<Option<Workspace>, Error> {
+    let output = match client
+        .describe_workspace()
+        .workspace_id(workspace_id)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => {
+            return Err(call_failed(
+                "aps:DescribeWorkspace",
+                format!("workspace {workspace_id}"),
+                err,
+            ));
+        }
+    };
+    Ok(output.workspace().map(|ws| Workspace {
+        id: ws.workspace_id().to_owned(),
+        alias: ws.alias().map(str::to_owned),
+        arn: ws.arn().to_owned(),
+        active: ws.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::Active),
+        tags: ws.tags().cloned().unwrap_or_default(),
+    }))
+}
+
+/// Every workspace whose alias is exactly `alias`. The API filters by prefix, so the results are
+/// checked again here; workspaces being deleted are not candidates.
+pub async fn find_by_alias(
+    client: &aws_sdk_amp::Client,
+    alias: &str,
+) -> Result<Vec<Workspace>, Error> {
+    let mut pages = client
+        .list_workspaces()
+        .alias(alias)
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| {
+            call_failed(
+                "aps:ListWorkspaces",
+                format!("workspaces aliased {alias}"),
+                err,
+            )
+        })?;
+        for ws in page.workspaces() {
+            let status = ws.status().map(|s| s.status_code());
+            if ws.alias() == Some(alias)
+                && !matches!(
+                    status,
+                    Some(WorkspaceStatusCode::Deleting | WorkspaceStatusCode::CreationFailed)
+                )
+            {
+                found.push(Workspace {
+                    id: ws.workspace_id().to_owned(),
+                    alias: Some(alias.to_owned()),
+                    arn: ws.arn().to_owned(),
+                    active: status == Some(&WorkspaceStatusCode::Active),
+                    tags: ws.tags().cloned().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Creates the workspace. The client token is derived from the alias, so two kcfed runs racing
+/// to create the same fleet get one workspace from AWS, not two.
+pub async fn create(
+    client: &aws_sdk_amp::Client,
+    alias: &str,
+    client_token: &str,
+    tags: Vec<(String, String)>,
+) -> Result<String, Error> {
+    let output = client
+        .create_workspace()
+        .alias(alias)
+        .client_token(client_token)
+        .set_tags(Some(tags.into_iter().collect()))
+        .send()
+        .await
+        .map_err(|err| call_failed("aps:CreateWorkspace", format!("workspace {alias}"), err))?;
+    Ok(output.workspace_id().to_owned())
+}
+
+pub async fn tag(
+    client: &aws_sdk_amp::Client,
+    workspace: &Workspace,
+    tags: Vec<(String, String)>,
+) -> Result<(), Error> {
+    client
+        .tag_resource()
+        .resource_arn(&workspace.arn)
+        .set_tags(Some(tags.into_iter().collect()))
+        .send()
+        .await
+        .map_err(|err| {
+            call_failed(
+                "aps:TagResource",
+                format!("workspace {}", workspace.id),
+                err,
+            )
+        })?;
+    Ok(())
+}
+
+/// Polls until the workspace is ACTIVE, for at most `timeout`.
+pub async fn wait_active(
+    client: &aws_sdk_amp::Client,
+    workspace_id: &str,
+    timeout: Duration,
+) -> Result<Workspace, Error> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        if let Some(ws) = describe(client, workspace_id).await?
+            && ws.active
+        {
+            return Ok(ws);
+        }
+        if started.elapsed() + delay > timeout {
+            return Err(Error::Timeout {
+                what: format!("AMP workspace {workspace_id} to become ACTIVE"),
+                seconds: timeout.as_secs(),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+pub async fn delete(client: &aws_sdk_amp::Client, workspace_id: &str) -> Result<(), Error> {
+    match client
+        .delete_workspace()
+        .workspace_id(workspace_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(call_failed(
+            "aps:DeleteWorkspace",
+            format!("workspace {workspace_id}"),
+            err,
+        )),
+    }
+}

@@ -1,0 +1,70 @@
+//! EKS: the cluster kcfed installs into, and its OIDC issuer.
+
+use serde::Serialize;
+
+use crate::aws::call_failed;
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cluster {
+    pub name: String,
+    pub arn: String,
+    pub region: String,
+    /// `https://oidc.eks.REGION.amazonaws.com/id/ID`: IRSA trusts this issuer.
+    pub oidc_issuer: String,
+}
+
+pub async fn describe_cluster(
+    client: &aws_sdk_eks::Client,
+    name: &str,
+    region: &str,
+) -> Result<Cluster, Error> {
+    let output = client
+        .describe_cluster()
+        .name(name)
+        .send()
+        .await
+        .map_err(|err| {
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception())
+            {
+                Error::NotFound {
+                    what: "EKS cluster",
+                    name: name.to_owned(),
+                    place: format!("in region {region}"),
+                    fix: format!(
+                        "check the name with `aws eks list-clusters --region {region}`, or pass --region for the cluster's region"
+                    ),
+                }
+            } else {
+                call_failed("eks:DescribeCluster", format!("cluster {name}"), err)
+            }
+        })?;
+    let cluster = output
+        .cluster()
+        .ok_or_else(|| missing_field(name, "cluster"))?;
+    let issuer = cluster
+        .identity()
+        .and_then(|identity| identity.oidc())
+        .and_then(|oidc| oidc.issuer())
+        .ok_or_else(|| missing_field(name, "identity.oidc.issuer"))?;
+    Ok(Cluster {
+        name: name.to_owned(),
+        arn: cluster
+            .arn()
+            .ok_or_else(|| missing_field(name, "arn"))?
+            .to_owned(),
+        region: region.to_owned(),
+        oidc_issuer: issuer.to_owned(),
+    })
+}
+
+fn missing_field(cluster: &str, field: &str) -> Error {
+    Error::Aws {
+        action: "eks:DescribeCluster",
+        resource: format!("cluster {cluster}"),
+        failure: crate::error::AwsFailure::Other,
+        message: format!("the answer has no {field}"),
+    }
+}

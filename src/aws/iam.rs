@@ -1,0 +1,444 @@
+//! IAM: the cluster's OIDC provider, the fleet's policies and the per-service-account roles.
+
+use std::collections::HashMap;
+
+use aws_sdk_iam::types::Tag;
+
+use crate::aws::{call_failed, decode_policy_document};
+use crate::error::Error;
+
+/// The audience IRSA tokens carry.
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
+fn iam_tags(tags: Vec<(String, String)>) -> Option<Vec<Tag>> {
+    Some(
+        tags.into_iter()
+            .map(|(key, value)| {
+                Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+                    .expect("key and value are set")
+            })
+            .collect(),
+    )
+}
+
+fn tag_map(tags: &[Tag]) -> HashMap<String, String> {
+    tags.iter()
+        .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+        .collect()
+}
+
+/// Maps "no such entity" to `None`, any other failure to kcfed's error.
+macro_rules! optional {
+    ($call:expr, $action:literal, $resource:expr) => {
+        match $call.await {
+            Ok(output) => Some(output),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(err) => return Err(call_failed($action, $resource, err)),
+        }
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProvider {
+    pub arn: String,
+    pub client_ids: Vec<String>,
+    pub tags: HashMap<String, String>,
+}
+
+pub async fn get_oidc_provider(
+    client: &aws_sdk_iam::Client,
+    arn: &str,
+) -> Result<Option<OidcProvider>, Error> {
+    let output = optional!(
+        client
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send(),
+        "iam:GetOpenIDConnectProvider",
+        arn
+    );
+    Ok(output.map(|provider| OidcProvider {
+        arn: arn.to_owned(),
+        client_ids: provider.client_id_list().to_vec(),
+        tags: tag_map(provider.tags()),
+    }))
+}
+
+pub async fn create_oidc_provider(
+    client: &aws_sdk_iam::Client,
+    issuer_url: &str,
+    tags: Vec<(String, String)>,
+) -> Result<String, Error> {
+    let output = client
+        .create_open_id_connect_provider()
+        .url(issuer_url)
+        .client_id_list(STS_AUDIENCE)
+        .set_tags(iam_tags(tags))
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:CreateOpenIDConnectProvider", issuer_url, err))?;
+    Ok(output
+        .open_id_connect_provider_arn()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+pub async fn add_oidc_audience(client: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
+    client
+        .add_client_id_to_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .client_id(STS_AUDIENCE)
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:AddClientIDToOpenIDConnectProvider", arn, err))?;
+    Ok(())
+}
+
+pub async fn delete_oidc_provider(client: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
+    optional!(
+        client
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send(),
+        "iam:DeleteOpenIDConnectProvider",
+        arn
+    );
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedPolicy {
+    pub arn: String,
+    pub default_version: String,
+    pub document: Option<serde_json::Value>,
+    pub tags: HashMap<String, String>,
+}
+
+pub async fn get_policy(
+    client: &aws_sdk_iam::Client,
+    arn: &str,
+) -> Result<Option<ManagedPolicy>, Error> {
+    let Some(output) = optional!(
+        client.get_policy().policy_arn(arn).send(),
+        "iam:GetPolicy",
+        arn
+    ) else {
+        return Ok(None);
+    };
+    let Some(policy) = output.policy() else {
+        return Ok(None);
+    };
+    let default_version = policy.default_version_id().unwrap_or("v1").to_owned();
+    let version = optional!(
+        client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(&default_version)
+            .send(),
+        "iam:GetPolicyVersion",
+        arn
+    );
+    let document = version
+        .as_ref()
+        .and_then(|v| v.policy_version())
+        .and_then(|v| v.document())
+        .and_then(decode_policy_document);
+    Ok(Some(ManagedPolicy {
+        arn: arn.to_owned(),
+        default_version,
+        document,
+        tags: tag_map(policy.tags()),
+    }))
+}
+
+pub async fn create_policy(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+    path: &str,
+    document: &serde_json::Value,
+    tags: Vec<(String, String)>,
+) -> Result<String, Error> {
+    let output = client
+        .create_policy()
+        .policy_name(name)
+        .path(path)
+        .policy_document(document.to_string())
+        .description("Made by kcfed for Kubecost; kcfed cleanup removes it")
+        .set_tags(iam_tags(tags))
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:CreatePolicy", name, err))?;
+    Ok(output
+        .policy()
+        .and_then(|p| p.arn())
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Makes `document` the default version. IAM keeps at most five versions, so the oldest
+/// non-default one is removed first when the limit is reached.
+pub async fn set_policy_document(
+    client: &aws_sdk_iam::Client,
+    arn: &str,
+    document: &serde_json::Value,
+) -> Result<(), Error> {
+    let versions = client
+        .list_policy_versions()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:ListPolicyVersions", arn, err))?;
+    let mut old: Vec<_> = versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+        .filter_map(|v| Some((v.create_date()?.secs(), v.version_id()?.to_owned())))
+        .collect();
+    old.sort();
+    if versions.versions().len() >= 5
+        && let Some((_, oldest)) = old.first()
+    {
+        client
+            .delete_policy_version()
+            .policy_arn(arn)
+            .version_id(oldest)
+            .send()
+            .await
+            .map_err(|err| call_failed("iam:DeletePolicyVersion", arn, err))?;
+    }
+    client
+        .create_policy_version()
+        .policy_arn(arn)
+        .policy_document(document.to_string())
+        .set_as_default(true)
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:CreatePolicyVersion", arn, err))?;
+    Ok(())
+}
+
+/// Deletes a policy and its old versions. Callers detach it from kcfed's roles first; IAM
+/// refuses to delete a policy that is still attached.
+pub async fn delete_policy(client: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
+    let Some(versions) = optional!(
+        client.list_policy_versions().policy_arn(arn).send(),
+        "iam:ListPolicyVersions",
+        arn
+    ) else {
+        return Ok(());
+    };
+    for version in versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+    {
+        client
+            .delete_policy_version()
+            .policy_arn(arn)
+            .set_version_id(version.version_id().map(str::to_owned))
+            .send()
+            .await
+            .map_err(|err| call_failed("iam:DeletePolicyVersion", arn, err))?;
+    }
+    optional!(
+        client.delete_policy().policy_arn(arn).send(),
+        "iam:DeletePolicy",
+        arn
+    );
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Role {
+    pub name: String,
+    pub arn: String,
+    pub path: String,
+    pub trust: Option<serde_json::Value>,
+    pub tags: HashMap<String, String>,
+    pub attached_policies: Vec<String>,
+}
+
+pub async fn get_role(client: &aws_sdk_iam::Client, name: &str) -> Result<Option<Role>, Error> {
+    let Some(output) = optional!(
+        client.get_role().role_name(name).send(),
+        "iam:GetRole",
+        name
+    ) else {
+        return Ok(None);
+    };
+    let Some(role) = output.role() else {
+        return Ok(None);
+    };
+    let attached = client
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|err| call_failed("iam:ListAttachedRolePolicies", name, err))?;
+    Ok(Some(Role {
+        name: name.to_owned(),
+        arn: role.arn().to_owned(),
+        path: role.path().to_owned(),
+        trust: role
+            .assume_role_policy_document()
+            .and_then(decode_policy_document),
+        tags: tag_map(role.tags()),
+        attached_policies: attached
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_owned))
+            .collect(),
+    }))
+}
+
+pub async fn create_role(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+    path: &str,
+    trust: &serde_json::Value,
+    description: &str,
+    tags: Vec<(String, String)>,
+) -> Result<String, Error> {
+    let output = client
+        .create_role()
+        .role_name(name)
+        .path(path)
+        .assume_role_policy_document(trust.to_string())
+        .description(description)
+        .set_tags(iam_tags(tags))
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:CreateRole", name, err))?;
+    Ok(output
+        .role()
+        .map(|r| r.arn().to_owned())
+        .unwrap_or_default())
+}
+
+pub async fn update_trust(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+    trust: &serde_json::Value,
+) -> Result<(), Error> {
+    client
+        .update_assume_role_policy()
+        .role_name(name)
+        .policy_document(trust.to_string())
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:UpdateAssumeRolePolicy", name, err))?;
+    Ok(())
+}
+
+pub async fn tag_role(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+    tags: Vec<(String, String)>,
+) -> Result<(), Error> {
+    client
+        .tag_role()
+        .role_name(name)
+        .set_tags(iam_tags(tags))
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:TagRole", name, err))?;
+    Ok(())
+}
+
+pub async fn attach_policy(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    policy_arn: &str,
+) -> Result<(), Error> {
+    client
+        .attach_role_policy()
+        .role_name(role)
+        .policy_arn(policy_arn)
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:AttachRolePolicy", role, err))?;
+    Ok(())
+}
+
+pub async fn detach_policy(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    policy_arn: &str,
+) -> Result<(), Error> {
+    optional!(
+        client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn)
+            .send(),
+        "iam:DetachRolePolicy",
+        role
+    );
+    Ok(())
+}
+
+/// Detaches every managed policy, then deletes the role. Already gone is fine.
+pub async fn delete_role(client: &aws_sdk_iam::Client, role: &Role) -> Result<(), Error> {
+    for policy in &role.attached_policies {
+        detach_policy(client, &role.name, policy).await?;
+    }
+    optional!(
+        client.delete_role().role_name(&role.name).send(),
+        "iam:DeleteRole",
+        role.name.clone()
+    );
+    Ok(())
+}
+
+/// The names of the roles under an IAM path (one fleet's roles).
+pub async fn role_names_under(
+    client: &aws_sdk_iam::Client,
+    path_prefix: &str,
+) -> Result<Vec<String>, Error> {
+    let roles = client
+        .list_roles()
+        .path_prefix(path_prefix)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|err| call_failed("iam:ListRoles", path_prefix, err))?;
+    Ok(roles.iter().map(|r| r.role_name().to_owned()).collect())
+}
+
+/// Every role of the account that trusts `provider_arn` (to know whether a provider is still
+/// used before deleting it).
+pub async fn roles_trusting(
+    client: &aws_sdk_iam::Client,
+    provider_arn: &str,
+) -> Result<Vec<String>, Error> {
+    let roles = client
+        .list_roles()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|err| call_failed("iam:ListRoles", "/", err))?;
+    Ok(roles
+        .iter()
+        .filter(|r| {
+            r.assume_role_policy_document()
+                .and_then(decode_policy_document)
+                .is_some_and(|doc| doc.to_string().contains(provider_arn))
+        })
+        .map(|r| r.role_name().to_owned())
+        .collect())
+}

@@ -1,0 +1,137 @@
+//! One module per AWS service, plus the shared configuration and error mapping.
+
+pub mod amp;
+pub mod config;
+pub mod eks;
+pub mod iam;
+pub mod s3;
+pub mod sts;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error::{AwsFailure, Error};
+
+/// Turns an SDK error into kcfed's, classified by the error's typed code and kind.
+/// `action` is the IAM action name (`iam:CreateRole`), so AccessDenied says what to grant.
+pub fn call_failed<E, R>(
+    action: &'static str,
+    resource: impl Into<String>,
+    err: SdkError<E, R>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let failure = match &err {
+        SdkError::ServiceError(service) => classify_code(service.err().code()),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            if is_credentials_failure(&err) {
+                AwsFailure::Credentials
+            } else {
+                AwsFailure::Network
+            }
+        }
+        _ => AwsFailure::Other,
+    };
+    let message = match &err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            match (inner.code(), inner.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+            }
+        }
+        _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+    };
+    Error::Aws {
+        action,
+        resource: resource.into(),
+        failure,
+        message,
+    }
+}
+
+fn classify_code(code: Option<&str>) -> AwsFailure {
+    match code {
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            AwsFailure::AccessDenied
+        }
+        Some(
+            "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "SignatureDoesNotMatch"
+            | "InvalidAccessKeyId",
+        ) => AwsFailure::Credentials,
+        Some("Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException") => {
+            AwsFailure::Throttled
+        }
+        _ => AwsFailure::Other,
+    }
+}
+
+/// A request that never left because no credentials could be found is a dispatch failure whose
+/// source is the identity resolver's typed error.
+fn is_credentials_failure<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = source {
+        if current
+            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
+/// IAM returns policy documents URL-encoded.
+pub fn decode_policy_document(encoded: &str) -> Option<serde_json::Value> {
+    let decoded = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()?;
+    serde_json::from_str(&decoded).ok()
+}
+
+/// Tags kcfed puts on everything it creates.
+pub fn managed_tags(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    std::iter::once((
+        crate::names::tags::MANAGED_BY,
+        crate::names::tags::MANAGED_BY_VALUE,
+    ))
+    .chain(extra.iter().copied())
+    .map(|(key, value)| (key.to_owned(), value.to_owned()))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_map_to_failures() {
+        assert_eq!(
+            classify_code(Some("AccessDenied")),
+            AwsFailure::AccessDenied
+        );
+        assert_eq!(classify_code(Some("ExpiredToken")), AwsFailure::Credentials);
+        assert_eq!(classify_code(Some("SlowDown")), AwsFailure::Throttled);
+        assert_eq!(classify_code(Some("NoSuchEntity")), AwsFailure::Other);
+        assert_eq!(classify_code(None), AwsFailure::Other);
+    }
+
+    #[test]
+    fn iam_documents_are_url_decoded() {
+        let doc = decode_policy_document("%7B%22Version%22%3A%222012-10-17%22%7D").unwrap();
+        assert_eq!(doc["Version"], "2012-10-17");
+        assert!(decode_policy_document("%7Bnot json").is_none());
+    }
+}

@@ -1,0 +1,205 @@
+//! `kcfed init primary`: the fleet's workspace, bucket and policies, and everything the primary
+//! cluster needs, planned from read-only calls and then applied.
+
+use crate::apply;
+use crate::aws::config::{self, Clients};
+use crate::aws::{amp, eks, s3, sts};
+use crate::cli::{ClusterRole, InitPrimaryArgs};
+use crate::commands::provision::{
+    self, Applier, Fleet, Op, Planned, Target, plan_bucket, plan_cluster, plan_policies,
+    workspace_fleet_tags,
+};
+use crate::error::Error;
+use crate::helm;
+use crate::kube;
+use crate::names::{self, tags};
+use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
+use crate::render::{Renderer, StoreLocation};
+
+fn validate(args: &InitPrimaryArgs) -> Result<(), Error> {
+    if let Some(cluster) = &args.cluster {
+        names::validate_cluster_name(cluster)?;
+    }
+    if let Some(bucket) = &args.bucket {
+        names::validate_bucket(bucket)?;
+    }
+    provision::validate_common(&args.aws, &args.workspace, &args.release)
+}
+
+pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
+    validate(args)?;
+    helm::ensure_available(&args.release.helm).await?;
+    let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
+
+    // With no --cluster, the current kube context names the cluster (and its region).
+    let mut aws_args = args.aws.clone();
+    let cluster_name = match &args.cluster {
+        Some(name) => name.clone(),
+        None => {
+            let arn = kube::current_eks_cluster(&kubeconfig).ok_or_else(|| Error::Usage {
+                message: "no --cluster given and the current kube context is not an EKS cluster"
+                    .to_owned(),
+                fix: "pass --cluster NAME (and --region), or switch to the cluster's context"
+                    .to_owned(),
+            })?;
+            let (region, _, name) =
+                names::parse_eks_cluster_arn(&arn).expect("current_eks_cluster returns EKS ARNs");
+            aws_args.region.get_or_insert_with(|| region.to_owned());
+            name.to_owned()
+        }
+    };
+    let clients = Clients::new(config::load(&aws_args).await).ok_or_else(provision::no_region)?;
+    let (account_id, cluster) = tokio::try_join!(
+        sts::account_id(&clients.sts),
+        eks::describe_cluster(&clients.eks, &cluster_name, &clients.region),
+    )?;
+    let context =
+        kube::context_for_cluster(&kubeconfig, &cluster.arn, args.kube_context.as_deref())?;
+    let kube_client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
+
+    let workspace_region = args
+        .workspace
+        .workspace_region
+        .clone()
+        .unwrap_or_else(|| clients.region.clone());
+    let amp_client = clients.amp(&workspace_region);
+    let alias = args
+        .workspace
+        .workspace_alias
+        .clone()
+        .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
+    let workspace = provision::find_workspace(
+        &amp_client,
+        args.workspace.workspace_id.as_deref(),
+        &alias,
+        &workspace_region,
+    )
+    .await?;
+
+    let mut store = (!args.quick_start).then(|| {
+        let bucket = args
+            .bucket
+            .clone()
+            .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region));
+        StoreLocation::new(&bucket, &clients.region)
+    });
+    let bucket_state = match &store {
+        Some(store) => Some(s3::inspect(&clients.s3, &store.bucket).await?),
+        None => None,
+    };
+    // A bucket the user brought may live in another region: the store config must say where.
+    if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut store, &bucket_state)
+        && let Some(region) = &bucket.region
+        && region != &store.region
+    {
+        *store = StoreLocation::new(&store.bucket, region);
+    }
+
+    let fleet = Fleet {
+        account_id: account_id.clone(),
+        workspace_region: workspace_region.clone(),
+        workspace: workspace.clone(),
+        store: store.clone(),
+    };
+    let renderer = Renderer::new();
+    let target = Target {
+        role: ClusterRole::Primary,
+        cluster: cluster.clone(),
+        release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
+    };
+    let fleet_tags = workspace_fleet_tags(store.as_ref(), &cluster.arn);
+
+    let mut planned = vec![plan_workspace(
+        workspace.as_ref(),
+        &alias,
+        &account_id,
+        &workspace_region,
+        &cluster,
+        &fleet_tags,
+    )];
+    if let (Some(store), Some(state)) = (&store, &bucket_state) {
+        planned.push(plan_bucket(fleet.workspace_id(), store, state, &renderer)?);
+    }
+    let (policies, cluster_steps) = tokio::try_join!(
+        plan_policies(&clients, &fleet, &renderer),
+        plan_cluster(
+            &clients,
+            &fleet,
+            &target,
+            0,
+            &kube_client,
+            &args.release.helm,
+            &renderer
+        ),
+    )?;
+    planned.extend(policies);
+    planned.extend(cluster_steps);
+
+    let mut applier = Applier {
+        clients: &clients,
+        renderer: &renderer,
+        helm: args.release.helm.clone(),
+        timeout: std::time::Duration::from_secs(args.release.timeout),
+        fleet,
+        targets: vec![(target, kube_client)],
+        workspace_tags: fleet_tags,
+    };
+    apply::plan_and_apply("init primary", &planned, &mut applier, &args.run).await
+}
+
+fn plan_workspace(
+    workspace: Option<&amp::Workspace>,
+    alias: &str,
+    account_id: &str,
+    region: &str,
+    cluster: &eks::Cluster,
+    fleet_tags: &[(String, String)],
+) -> Planned {
+    let step = |action| Step::new(FLEET_SCOPE, ResourceKind::AmpWorkspace, alias, action);
+    let Some(workspace) = workspace else {
+        return Planned {
+            step: step(Action::Create).with_detail(format!("in {region}")),
+            op: Op::CreateWorkspace {
+                alias: alias.to_owned(),
+                client_token: names::workspace_client_token(account_id, region, alias),
+            },
+            target: None,
+        };
+    };
+    let step = |action| {
+        Step::new(
+            FLEET_SCOPE,
+            ResourceKind::AmpWorkspace,
+            workspace.alias.as_deref().unwrap_or(&workspace.id),
+            action,
+        )
+        .with_id(workspace.id.clone())
+    };
+    if let Some(primary) = workspace.tags.get(tags::PRIMARY_CLUSTER)
+        && primary != &cluster.arn
+    {
+        return Planned {
+            step: step(Action::Conflict).with_detail(format!(
+                "the fleet's primary is {primary}: add this cluster with `kcfed join cluster`"
+            )),
+            op: Op::Nothing,
+            target: None,
+        };
+    }
+    let missing = fleet_tags
+        .iter()
+        .any(|(key, value)| workspace.tags.get(key) != Some(value));
+    if missing {
+        Planned {
+            step: step(Action::Update).with_detail("fleet tags (bucket, primary cluster)"),
+            op: Op::TagWorkspace,
+            target: None,
+        }
+    } else {
+        Planned {
+            step: step(Action::Exists),
+            op: Op::Nothing,
+            target: None,
+        }
+    }
+}

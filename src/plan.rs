@@ -1,0 +1,229 @@
+//! The plan: plain data saying, for every resource a command touches, what exists and what will
+//! change. `--dry-run` prints exactly this; apply executes exactly this.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What a command will do with one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Already as wanted: nothing to do.
+    Exists,
+    Create,
+    Update,
+    /// Exists but is not kcfed's, or cannot be made as wanted: kcfed stops before changing anything.
+    Conflict,
+    Delete,
+    /// Left in place on purpose (cleanup): not kcfed's, or still used.
+    Keep,
+}
+
+impl Action {
+    pub fn changes_something(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Delete)
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Action::Exists => "exists",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Conflict => "CONFLICT",
+            Action::Delete => "delete",
+            Action::Keep => "keep",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceKind {
+    AmpWorkspace,
+    S3Bucket,
+    IamPolicy,
+    OidcProvider,
+    IamRole,
+    Namespace,
+    ServiceAccount,
+    Secret,
+    HelmRelease,
+}
+
+impl ResourceKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ResourceKind::AmpWorkspace => "AMP workspace",
+            ResourceKind::S3Bucket => "S3 bucket",
+            ResourceKind::IamPolicy => "IAM policy",
+            ResourceKind::OidcProvider => "IAM OIDC provider",
+            ResourceKind::IamRole => "IAM role",
+            ResourceKind::Namespace => "namespace",
+            ResourceKind::ServiceAccount => "service account",
+            ResourceKind::Secret => "secret",
+            ResourceKind::HelmRelease => "helm release",
+        }
+    }
+}
+
+/// One resource and what happens to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// `fleet` for shared resources, else the cluster name.
+    pub scope: String,
+    pub kind: ResourceKind,
+    pub name: String,
+    pub action: Action,
+    /// ARN or id, when known before the apply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// What differs, or why the action was chosen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+impl Step {
+    pub fn new(scope: &str, kind: ResourceKind, name: impl Into<String>, action: Action) -> Self {
+        Self {
+            scope: scope.to_owned(),
+            kind,
+            name: name.into(),
+            action,
+            id: None,
+            details: Vec::new(),
+        }
+    }
+
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    pub fn with_details(mut self, details: Vec<String>) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn kind_label(&self) -> &'static str {
+        self.kind.label()
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.details.push(detail.into());
+        self
+    }
+}
+
+pub const FLEET_SCOPE: &str = "fleet";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|step| step.action.changes_something())
+    }
+
+    pub fn conflicts(&self) -> impl Iterator<Item = &Step> {
+        self.steps
+            .iter()
+            .filter(|step| step.action == Action::Conflict)
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.steps
+            .iter()
+            .filter(|step| step.action == action)
+            .count()
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "  {:<8} {:<18} {}",
+            self.action.label(),
+            self.kind.label(),
+            self.name
+        )?;
+        if let Some(id) = &self.id
+            && id != &self.name
+        {
+            write!(f, " ({id})")?;
+        }
+        for detail in &self.details {
+            write!(f, "\n{:30}- {detail}", "")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut scope = None;
+        for step in &self.steps {
+            if scope != Some(&step.scope) {
+                writeln!(f, "{}:", step.scope)?;
+                scope = Some(&step.scope);
+            }
+            writeln!(f, "{step}")?;
+        }
+        write!(
+            f,
+            "Plan: {} to create, {} to update, {} to delete, {} unchanged",
+            self.count(Action::Create),
+            self.count(Action::Update),
+            self.count(Action::Delete),
+            self.count(Action::Exists) + self.count(Action::Keep),
+        )?;
+        let conflicts = self.count(Action::Conflict);
+        if conflicts > 0 {
+            write!(f, ", {conflicts} in conflict")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_text_groups_by_scope_and_counts_actions() {
+        let plan = Plan {
+            steps: vec![
+                Step::new(
+                    FLEET_SCOPE,
+                    ResourceKind::AmpWorkspace,
+                    "kubecost-amp",
+                    Action::Exists,
+                )
+                .with_id("ws-1"),
+                Step::new(
+                    "prod",
+                    ResourceKind::IamRole,
+                    "kcfed-prod-x",
+                    Action::Update,
+                )
+                .with_detail("trust policy differs"),
+                Step::new("prod", ResourceKind::Namespace, "kubecost", Action::Create),
+            ],
+        };
+        let text = plan.to_string();
+        assert!(
+            text.starts_with("fleet:\n  exists   AMP workspace      kubecost-amp (ws-1)\nprod:\n")
+        );
+        assert!(text.contains("- trust policy differs"));
+        assert!(text.ends_with("Plan: 1 to create, 1 to update, 0 to delete, 1 unchanged"));
+        assert!(plan.has_changes());
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["steps"][1]["action"], "update");
+        assert_eq!(json["steps"][1]["kind"], "iam-role");
+    }
+}
