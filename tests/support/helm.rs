@@ -1,0 +1,106 @@
+//! helm for tests: the real binary for `helm template`, the values-echo fixture chart (it renders only the
+//! values it is given), and a recording stand-in to pass to kcfed as `--helm`.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+/// The real helm that `scripts/test` installs.
+pub fn helm_binary() -> PathBuf {
+    std::env::var_os("KCFED_TEST_HELM")
+        .expect(
+            "KCFED_TEST_HELM is not set: run the tests through scripts/test, which installs helm",
+        )
+        .into()
+}
+
+/// A chart named like Kubecost's `cost-analyzer` whose only resource carries the merged values.
+pub fn values_echo_chart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/values-echo")
+}
+
+/// The values helm merges for `helm template RELEASE CHART ARGS...` on a chart like values-echo.
+pub fn template_values(chart: &Path, args: &[String]) -> Value {
+    let output = Command::new(helm_binary())
+        .arg("template")
+        .arg("kcfed-test")
+        .arg(chart)
+        .args(args)
+        .output()
+        .expect("run helm template");
+    assert!(
+        output.status.success(),
+        "helm template {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let manifest: Value =
+        serde_saphyr::from_slice(&output.stdout).expect("helm template prints YAML");
+    let values = manifest["data"]["values.json"]
+        .as_str()
+        .expect("the chart renders a ConfigMap with values.json");
+    serde_json::from_str(values).expect("values.json is JSON")
+}
+
+/// Writes `dir/helm`, a stand-in for helm that records its calls in `dir` (see
+/// tests/fixtures/recording-helm.py): `upgrade` renders values-echo with the real helm, `version` answers,
+/// anything else just succeeds.
+pub fn recording_helm(dir: &Path) -> RecordingHelm {
+    let config = json!({ "helm": helm_binary(), "chart": values_echo_chart() });
+    fs::write(dir.join("recording-helm.json"), config.to_string())
+        .expect("write recording-helm.json");
+    let path = dir.join("helm");
+    fs::write(&path, include_str!("../fixtures/recording-helm.py"))
+        .expect("write the recording helm");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+        .expect("make the recording helm executable");
+    RecordingHelm {
+        path,
+        dir: dir.to_owned(),
+    }
+}
+
+pub struct RecordingHelm {
+    /// The executable to pass as `--helm`.
+    pub path: PathBuf,
+    dir: PathBuf,
+}
+
+impl RecordingHelm {
+    /// The arguments of every call so far, in order.
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        match fs::read_to_string(self.dir.join("helm-calls.jsonl")) {
+            Ok(calls) => calls
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("a call is a JSON array"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The merged values of each `upgrade` whose values rendered, in call order.
+    pub fn merged_values(&self) -> Vec<Value> {
+        let upgrades = self
+            .calls()
+            .iter()
+            .filter(|call| call.first().is_some_and(|command| command == "upgrade"))
+            .count();
+        (0..upgrades)
+            .filter_map(|n| {
+                fs::read_to_string(self.dir.join(format!("merged-values-{n}.json"))).ok()
+            })
+            .map(|values| serde_json::from_str(&values).expect("merged values are JSON"))
+            .collect()
+    }
+
+    /// The content of each `-f` file of the `upgrade`-th upgrade (from 0), in the order given.
+    pub fn copied_values_files(&self, upgrade: usize) -> Vec<String> {
+        (0..)
+            .map_while(|n| {
+                fs::read_to_string(self.dir.join(format!("values-{upgrade}-{n}.yaml"))).ok()
+            })
+            .collect()
+    }
+}
