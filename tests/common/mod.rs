@@ -1,0 +1,165 @@
+//! A test's whole world: its own AWS account on the shared moto, EKS clusters in it, one fake
+//! Kubernetes API server per cluster in one kubeconfig, and a recording helm; plus running kcfed
+//! against it all.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::fake_kube::{FakeKube, Kubeconfig};
+use crate::support::helm::{RecordingHelm, recording_helm};
+use crate::support::moto::{AwsAccount, Moto};
+
+pub struct Cluster {
+    pub name: String,
+    pub region: String,
+    pub arn: String,
+    pub issuer: String,
+    pub kube: FakeKube,
+}
+
+pub struct World {
+    pub account: AwsAccount,
+    pub region: String,
+    pub dir: tempfile::TempDir,
+    pub clusters: Vec<Cluster>,
+    pub helm: RecordingHelm,
+    pub kubeconfig: PathBuf,
+}
+
+/// Runs an async block on a runtime of its own (tests are plain `#[test]`s).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build a runtime")
+        .block_on(future)
+}
+
+impl World {
+    /// A world with the named clusters (`name@region`, region defaulting to `region`).
+    pub fn new(moto: &Moto, region: &str, clusters: &[&str]) -> World {
+        let account = moto.new_account();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let helm = recording_helm(dir.path());
+        let mut world = World {
+            account,
+            region: region.to_owned(),
+            kubeconfig: dir.path().join("kubeconfig"),
+            dir,
+            clusters: Vec::new(),
+            helm,
+        };
+        for spec in clusters {
+            let (name, cluster_region) = spec.split_once('@').unwrap_or((spec, region));
+            world.add_cluster(name, cluster_region);
+        }
+        world.write_kubeconfig();
+        world
+    }
+
+    fn add_cluster(&mut self, name: &str, region: &str) {
+        let config = block_on(self.account.sdk_config(region));
+        let eks = aws_sdk_eks::Client::new(&config);
+        let cluster = block_on(
+            eks.create_cluster()
+                .name(name)
+                .role_arn(format!("arn:aws:iam::{}:role/eks", self.account.account_id))
+                .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+                .send(),
+        )
+        .expect("create the EKS cluster in moto");
+        let cluster = cluster.cluster().expect("cluster");
+        self.clusters.push(Cluster {
+            name: name.to_owned(),
+            region: region.to_owned(),
+            arn: cluster.arn().unwrap().to_owned(),
+            issuer: cluster
+                .identity()
+                .and_then(|i| i.oidc())
+                .and_then(|o| o.issuer())
+                .unwrap()
+                .to_owned(),
+            kube: FakeKube::start(),
+        });
+    }
+
+    /// Contexts named by cluster ARN, as `aws eks update-kubeconfig` writes them; the first
+    /// cluster's context is current.
+    pub fn write_kubeconfig(&self) {
+        let mut config = Kubeconfig::new();
+        for cluster in &self.clusters {
+            config = config.context(&cluster.arn, &cluster.arn, &cluster.kube);
+        }
+        if let Some(first) = self.clusters.first() {
+            config = config.current(&first.arn);
+        }
+        config.write(&self.kubeconfig);
+    }
+
+    pub fn cluster(&self, name: &str) -> &Cluster {
+        self.clusters
+            .iter()
+            .find(|c| c.name == name)
+            .expect("known cluster")
+    }
+
+    /// The kcfed command with this world's environment and nothing of the developer's.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kcfed"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .envs(self.account.envs(&self.region));
+        command
+    }
+
+    pub fn kcfed(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kcfed")
+    }
+
+    pub fn helm_path(&self) -> String {
+        self.helm.path.display().to_string()
+    }
+
+    pub async fn sdk(&self, region: &str) -> aws_config::SdkConfig {
+        self.account.sdk_config(region).await
+    }
+}
+
+pub fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+pub fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// IAM documents come back URL-encoded.
+pub fn decode(document: &str) -> Value {
+    let decoded = percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .expect("utf-8");
+    serde_json::from_str(&decoded).expect("a JSON document")
+}

@@ -1,0 +1,514 @@
+//! `kcfed init primary` end to end: the binary against moto, a fake cluster and a recording helm,
+//! with the resulting state read back independently.
+
+mod common;
+mod support;
+
+use common::{World, assert_exit, block_on, decode, stderr, stdout_json};
+use serde_json::{Value, json};
+use support::moto::Moto;
+
+const REGION: &str = "us-east-2";
+
+fn init_args<'a>(world: &'a World, helm: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let _ = world;
+    let mut args = vec!["init", "primary", "--cluster", "prod", "--helm", helm];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn role_names(world: &World) -> Vec<String> {
+    let config = block_on(world.sdk(REGION));
+    let iam = aws_sdk_iam::Client::new(&config);
+    let roles = block_on(iam.list_roles().path_prefix("/kcfed/").send()).unwrap();
+    roles
+        .roles()
+        .iter()
+        .map(|r| r.role_name().to_owned())
+        .collect()
+}
+
+#[test]
+fn federated_primary_is_provisioned_and_installed() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    let output = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    assert_exit(&output, 0);
+    let report = stdout_json(&output);
+    assert_eq!(report["command"], "init primary");
+    assert_eq!(report["changed"], true);
+    let workspace_id = report["resources"]["workspace"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account = world.account.account_id.clone();
+    let cluster = world.cluster("prod");
+
+    block_on(async {
+        let config = world.sdk(REGION).await;
+        // The workspace, found by its exact alias, tagged for join and cleanup.
+        let amp = aws_sdk_amp::Client::new(&config);
+        let listed = amp
+            .list_workspaces()
+            .alias("kubecost-amp")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(listed.workspaces().len(), 1);
+        let ws = amp
+            .describe_workspace()
+            .workspace_id(&workspace_id)
+            .send()
+            .await
+            .unwrap();
+        let tags = ws.workspace().unwrap().tags().unwrap();
+        let bucket = format!("kcfed-{account}-{REGION}-kubecost-etl");
+        assert_eq!(tags["kcfed:managed-by"], "kcfed");
+        assert_eq!(tags["kcfed:bucket"], bucket);
+        assert_eq!(tags["kcfed:bucket-region"], REGION);
+        assert_eq!(tags["kcfed:primary-cluster"], cluster.arn);
+
+        // The bucket: hardened and tagged.
+        let s3 = aws_sdk_s3::Client::new(&config);
+        let pab = s3
+            .get_public_access_block()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        let pab = pab.public_access_block_configuration().unwrap();
+        assert_eq!(pab.block_public_acls(), Some(true));
+        assert_eq!(pab.restrict_public_buckets(), Some(true));
+        s3.get_bucket_encryption()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
+        let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        assert_eq!(policy["Statement"][0]["Effect"], "Deny");
+        assert_eq!(
+            policy["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"],
+            "false"
+        );
+        let location = s3
+            .get_bucket_location()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location.location_constraint().unwrap().as_str(), REGION);
+
+        // The policies: each scoped to the one workspace or bucket.
+        let iam = aws_sdk_iam::Client::new(&config);
+        let path = format!("/kcfed/{workspace_id}/");
+        let policies = iam
+            .list_policies()
+            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+            .path_prefix(&path)
+            .send()
+            .await
+            .unwrap();
+        let mut names: Vec<_> = policies
+            .policies()
+            .iter()
+            .map(|p| p.policy_name().unwrap().to_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                format!("kcfed-{workspace_id}-amp-query"),
+                format!("kcfed-{workspace_id}-amp-remote-write"),
+                format!("kcfed-{workspace_id}-federated-store"),
+            ]
+        );
+        for policy in policies.policies() {
+            let version = iam
+                .get_policy_version()
+                .policy_arn(policy.arn().unwrap())
+                .version_id(policy.default_version_id().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let document = decode(version.policy_version().unwrap().document().unwrap());
+            let text = document.to_string();
+            assert!(!text.contains("\"Resource\":\"*\""), "{text}");
+            if policy.policy_name().unwrap().ends_with("federated-store") {
+                assert!(text.contains(&format!("arn:aws:s3:::{bucket}/*")), "{text}");
+            } else {
+                assert_eq!(
+                    document["Statement"][0]["Resource"][0],
+                    format!("arn:aws:aps:{REGION}:{account}:workspace/{workspace_id}")
+                );
+            }
+        }
+
+        // The OIDC provider of the cluster.
+        let issuer_host = cluster.issuer.trim_start_matches("https://");
+        let provider_arn = format!("arn:aws:iam::{account}:oidc-provider/{issuer_host}");
+        let provider = iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(&provider_arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(provider.client_id_list(), ["sts.amazonaws.com"]);
+
+        // One role per service account, trusting exactly that service account.
+        let roles = iam.list_roles().path_prefix(&path).send().await.unwrap();
+        assert_eq!(roles.roles().len(), 2);
+        for role in roles.roles() {
+            let trust = decode(role.assume_role_policy_document().unwrap());
+            let statement = &trust["Statement"][0];
+            assert_eq!(statement["Principal"]["Federated"], provider_arn);
+            let conditions = &statement["Condition"]["StringEquals"];
+            assert_eq!(
+                conditions[format!("{issuer_host}:aud")],
+                "sts.amazonaws.com"
+            );
+            let subject = conditions[format!("{issuer_host}:sub")].as_str().unwrap();
+            let attached = iam
+                .list_attached_role_policies()
+                .role_name(role.role_name())
+                .send()
+                .await
+                .unwrap();
+            let mut attached: Vec<_> = attached
+                .attached_policies()
+                .iter()
+                .map(|p| {
+                    p.policy_name()
+                        .unwrap()
+                        .trim_start_matches(&format!("kcfed-{workspace_id}-"))
+                        .to_owned()
+                })
+                .collect();
+            attached.sort();
+            if role.role_name().ends_with("-cost-analyzer") {
+                assert_eq!(
+                    subject,
+                    "system:serviceaccount:kubecost:kubecost-cost-analyzer-amp"
+                );
+                assert_eq!(attached, ["amp-query", "federated-store"]);
+            } else {
+                assert_eq!(
+                    subject,
+                    "system:serviceaccount:kubecost:kubecost-prometheus-server-amp"
+                );
+                assert_eq!(attached, ["amp-remote-write"]);
+            }
+        }
+    });
+
+    // Kubernetes: namespace, annotated service accounts, the object-store secret.
+    let kube = &cluster.kube;
+    let namespace = kube.get("namespaces", None, "kubecost").expect("namespace");
+    assert_eq!(
+        namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kcfed"
+    );
+    for (service_account, suffix) in [
+        ("kubecost-cost-analyzer-amp", "cost-analyzer"),
+        ("kubecost-prometheus-server-amp", "prometheus"),
+    ] {
+        let sa = kube
+            .get("serviceaccounts", Some("kubecost"), service_account)
+            .expect("service account");
+        let role_arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            .as_str()
+            .unwrap();
+        assert!(
+            role_arn.starts_with(&format!(
+                "arn:aws:iam::{account}:role/kcfed/{workspace_id}/kcfed-prod-"
+            )),
+            "{role_arn}"
+        );
+        assert!(role_arn.ends_with(suffix));
+    }
+    let secret = kube
+        .get("secrets", Some("kubecost"), "kubecost-object-store")
+        .expect("secret");
+    let encoded = secret["data"]["federated-store.yaml"].as_str().unwrap();
+    use base64::Engine;
+    let store = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        store.contains(&format!("kcfed-{account}-{REGION}-kubecost-etl")),
+        "{store}"
+    );
+    assert!(
+        store.contains(&format!("s3.{REGION}.amazonaws.com")),
+        "{store}"
+    );
+
+    // Helm: one upgrade on the cluster's context, with the merged values the chart will see.
+    let upgrades: Vec<_> = world
+        .helm
+        .calls()
+        .into_iter()
+        .filter(|c| c[0] == "upgrade")
+        .collect();
+    assert_eq!(upgrades.len(), 1);
+    let call = &upgrades[0];
+    assert!(
+        call.windows(2)
+            .any(|w| w == ["--kube-context", cluster.arn.as_str()]),
+        "{call:?}"
+    );
+    assert!(
+        call.windows(2).any(|w| w == ["--version", "1.103.4"]),
+        "{call:?}"
+    );
+    let values = &world.helm.merged_values()[0];
+    assert_eq!(
+        values["global"]["amp"]["remoteWriteService"],
+        format!(
+            "https://aps-workspaces.{REGION}.amazonaws.com/workspaces/{workspace_id}/api/v1/remote_write"
+        )
+    );
+    assert_eq!(values["sigV4Proxy"]["region"], REGION);
+    assert_eq!(
+        values["prometheus"]["server"]["global"]["external_labels"]["cluster_id"],
+        "prod"
+    );
+    assert_eq!(values["serviceAccount"]["create"], false);
+    assert_eq!(
+        values["serviceAccount"]["name"],
+        "kubecost-cost-analyzer-amp"
+    );
+    assert_eq!(
+        values["prometheus"]["serviceAccounts"]["server"],
+        json!({"create": false, "name": "kubecost-prometheus-server-amp"})
+    );
+    assert_eq!(values["federatedETL"]["primaryCluster"], true);
+    assert_eq!(
+        values["kubecostModel"]["federatedStorageConfigSecret"],
+        "kubecost-object-store"
+    );
+    assert_eq!(values["kubecostProductConfigs"]["projectID"], account);
+}
+
+#[test]
+fn second_run_changes_nothing_and_says_so() {
+    let moto = Moto::start_recording();
+    let world = World::new(&moto, REGION, &["prod"]);
+    let helm = world.helm_path();
+    assert_exit(&world.kcfed(&init_args(&world, &helm, &["--yes"])), 0);
+
+    let calls_before = moto.mutating_calls().len();
+    let kube_writes_before = world.cluster("prod").kube.write_count();
+    let upgrades_before = world.helm.merged_values().len();
+    let output = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    assert_exit(&output, 0);
+    let report = stdout_json(&output);
+    assert_eq!(report["changed"], false, "{report:#}");
+    for step in report["plan"]["steps"].as_array().unwrap() {
+        assert_eq!(step["action"], "exists", "{step}");
+    }
+    let new_calls: Vec<_> = moto
+        .mutating_calls()
+        .into_iter()
+        .skip(calls_before)
+        .collect();
+    assert!(
+        new_calls.is_empty(),
+        "mutating AWS calls on a re-run: {new_calls:?}"
+    );
+    assert_eq!(world.cluster("prod").kube.write_count(), kube_writes_before);
+    assert_eq!(world.helm.merged_values().len(), upgrades_before);
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let moto = Moto::start_recording();
+    let world = World::new(&moto, REGION, &["prod"]);
+    let helm = world.helm_path();
+    let before = moto.mutating_calls().len();
+    let output = world.kcfed(&init_args(
+        &world,
+        &helm,
+        &["--dry-run", "--output", "json"],
+    ));
+    assert_exit(&output, 0);
+    let report = stdout_json(&output);
+    assert_eq!(report["dry_run"], true);
+    let kinds: Vec<_> = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap().to_owned(),
+                s["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("amp-workspace".into(), "create".into())),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&("s3-bucket".into(), "create".into())));
+    assert!(kinds.contains(&("helm-release".into(), "create".into())));
+    assert_eq!(
+        moto.mutating_calls().len(),
+        before,
+        "{:?}",
+        moto.mutating_calls()
+    );
+    assert_eq!(world.cluster("prod").kube.write_count(), 0);
+    assert!(world.helm.merged_values().is_empty());
+
+    // The text plan says the same.
+    let text = world.kcfed(&init_args(&world, &helm, &["--dry-run"]));
+    assert_exit(&text, 0);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("create   AMP workspace      kubecost-amp"),
+        "{text}"
+    );
+    assert!(text.contains("Dry run: nothing was changed."), "{text}");
+}
+
+#[test]
+fn quick_start_has_no_bucket_and_no_secret() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    let output = world.kcfed(&init_args(
+        &world,
+        &helm,
+        &["--quick-start", "--yes", "--output", "json"],
+    ));
+    assert_exit(&output, 0);
+    let report = stdout_json(&output);
+    assert!(report["resources"].get("bucket").is_none());
+    let buckets = block_on(async {
+        let config = world.sdk(REGION).await;
+        aws_sdk_s3::Client::new(&config)
+            .list_buckets()
+            .send()
+            .await
+            .unwrap()
+    });
+    assert!(buckets.buckets().is_empty());
+    let kube = &world.cluster("prod").kube;
+    assert!(
+        kube.get("secrets", Some("kubecost"), "kubecost-object-store")
+            .is_none()
+    );
+    let values = &world.helm.merged_values()[0];
+    assert!(values.get("federatedETL").is_none(), "{values:#}");
+    assert_eq!(values["global"]["amp"]["enabled"], true);
+}
+
+#[test]
+fn without_yes_and_without_a_terminal_nothing_changes() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    let output = world.kcfed(&init_args(&world, &helm, &[]));
+    assert_exit(&output, 4);
+    assert!(stderr(&output).contains("--yes"), "{}", stderr(&output));
+    assert!(role_names(&world).is_empty());
+    assert_eq!(world.cluster("prod").kube.write_count(), 0);
+}
+
+#[test]
+fn a_role_with_a_stale_trust_is_updated() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    assert_exit(&world.kcfed(&init_args(&world, &helm, &["--yes"])), 0);
+    let roles = role_names(&world);
+    let stale = roles
+        .iter()
+        .find(|r| r.ends_with("-prometheus"))
+        .unwrap()
+        .clone();
+    block_on(async {
+        let config = world.sdk(REGION).await;
+        let iam = aws_sdk_iam::Client::new(&config);
+        let old_trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/old"},
+            "Action": "sts:AssumeRoleWithWebIdentity"}]});
+        iam.update_assume_role_policy()
+            .role_name(&stale)
+            .policy_document(old_trust.to_string())
+            .send()
+            .await
+            .unwrap();
+    });
+    let output = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    assert_exit(&output, 0);
+    let report = stdout_json(&output);
+    let step = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == stale.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(step["action"], "update", "{step}");
+    let trust = block_on(async {
+        let config = world.sdk(REGION).await;
+        let role = aws_sdk_iam::Client::new(&config)
+            .get_role()
+            .role_name(&stale)
+            .send()
+            .await
+            .unwrap();
+        decode(role.role().unwrap().assume_role_policy_document().unwrap())
+    });
+    assert!(
+        trust
+            .to_string()
+            .contains(world.cluster("prod").issuer.trim_start_matches("https://"))
+    );
+}
+
+#[test]
+fn bad_input_is_refused_before_any_call() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--cluster=-bad"], "invalid cluster name"),
+        (&["--namespace", "Kubecost"], "invalid namespace"),
+        (&["--release", "Bad_Release"], "invalid release name"),
+        (&["--bucket", "Not_A_Bucket"], "invalid bucket name"),
+        (&["--region", "us-east-9"], "invalid region"),
+        (&["--workspace-id", "kubecost-amp"], "invalid workspace id"),
+        (&["--chart-version", "2.4.2"], "invalid chart version"),
+        (&["--helm", "/nonexistent/helm"], "helm was not found"),
+        (
+            &["--cluster", "missing"],
+            "EKS cluster \"missing\" was not found in region us-east-2",
+        ),
+        (&["--kube-context", "nope"], "nope"),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["init", "primary", "--yes"];
+        if !extra.iter().any(|a| a.starts_with("--cluster")) {
+            args.extend(["--cluster", "prod"]);
+        }
+        if !extra.contains(&"--helm") {
+            args.extend(["--helm", &helm]);
+        }
+        args.extend_from_slice(extra);
+        let output = world.kcfed(&args);
+        assert_exit(&output, 2);
+        assert!(
+            stderr(&output).contains(message),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("fix:"),
+            "{extra:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert!(role_names(&world).is_empty());
+    assert_eq!(world.cluster("prod").kube.write_count(), 0);
+}
