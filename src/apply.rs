@@ -8,6 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::{OutputFormat, RunArgs};
+use futures::StreamExt;
+
 use crate::commands::provision::{Applied, Applier, Planned, Resources, to_plan};
 use crate::error::{Error, exit};
 use crate::plan::{Plan, Step};
@@ -110,10 +112,38 @@ pub struct Report {
     pub plan: Plan,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub applied: Vec<Applied>,
+    pub clusters: Vec<ClusterResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// How one cluster fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterResult {
+    pub name: String,
+    pub status: ClusterStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterStatus {
+    /// Dry run: the plan was made.
+    Planned,
+    Unchanged,
+    Changed,
+    Failed,
+    /// Not attempted because the shared fleet steps failed.
+    NotRun,
+}
+
+/// One cluster's planned steps, or why it could not be planned.
+pub struct ClusterPlan {
+    pub name: String,
+    pub planned: Result<Vec<Planned>, Error>,
 }
 
 impl Report {
@@ -124,6 +154,13 @@ impl Report {
         } else if !self.changed {
             text.push_str("\n\nNothing to do: everything is already in place.");
         }
+        for cluster in self.clusters.iter().filter(|c| c.error.is_some()) {
+            text.push_str(&format!(
+                "\ncluster {} failed: {}",
+                cluster.name,
+                cluster.error.as_deref().unwrap_or_default()
+            ));
+        }
         if let Some(resources) = &self.resources {
             text.push_str(&format!("\n\n{resources}"));
         }
@@ -131,23 +168,50 @@ impl Report {
     }
 }
 
-/// Plans, confirms, applies and reports: the sequence every provisioning command follows.
+/// Plans, confirms, applies and reports: the sequence every provisioning command follows. The
+/// fleet's shared steps run first, in order; then the clusters, up to `concurrency` at a time,
+/// each on its own so one cluster's failure does not stop the others.
 pub async fn plan_and_apply(
     command: &'static str,
-    planned: &[Planned],
-    applier: &mut Applier<'_>,
+    fleet_steps: Vec<Planned>,
+    clusters: Vec<ClusterPlan>,
+    applier: &Applier<'_>,
     run: &RunArgs,
+    concurrency: usize,
 ) -> Result<u8, Error> {
-    let plan = to_plan(planned);
+    let mut results: Vec<ClusterResult> = Vec::new();
+    let mut errors = Vec::new();
+    let mut cluster_steps: Vec<(String, Vec<Planned>)> = Vec::new();
+    for cluster in clusters {
+        match cluster.planned {
+            Ok(planned) => cluster_steps.push((cluster.name, planned)),
+            Err(err) => {
+                results.push(ClusterResult {
+                    name: cluster.name,
+                    status: ClusterStatus::Failed,
+                    error: Some(describe(&err)),
+                });
+                errors.push(err);
+            }
+        }
+    }
+    let all_planned: Vec<Planned> = fleet_steps
+        .iter()
+        .chain(cluster_steps.iter().flat_map(|(_, steps)| steps))
+        .cloned()
+        .collect();
+    let plan = to_plan(&all_planned);
     let mut report = Report {
         command,
         dry_run: run.dry_run,
         changed: plan.has_changes(),
         plan,
         applied: Vec::new(),
+        clusters: Vec::new(),
         resources: None,
         error: None,
     };
+    let total = errors.len() + cluster_steps.len();
     if let Some(conflict) = report.plan.conflicts().next() {
         let error = Error::Conflict {
             resource: format!("{} {}", conflict.kind_label(), conflict.name),
@@ -156,25 +220,96 @@ pub async fn plan_and_apply(
                 .to_owned(),
         };
         report.error = Some(error.to_string());
+        report.clusters = results;
         print(&report, || report.text(), run.output);
         return Err(error);
     }
     if run.dry_run || !report.changed {
+        let status = if run.dry_run {
+            ClusterStatus::Planned
+        } else {
+            ClusterStatus::Unchanged
+        };
+        results.extend(cluster_steps.iter().map(|(name, _)| ClusterResult {
+            name: name.clone(),
+            status,
+            error: None,
+        }));
+        report.clusters = results;
         report.resources = Some(applier.resources());
         print(&report, || report.text(), run.output);
-        return Ok(exit::SUCCESS);
+        return finish(errors, total);
     }
     if run.output == OutputFormat::Text && run.yes {
         eprintln!("{}\n", report.plan);
     }
     confirm(&report.plan, run)?;
-    let mut progress = Progress::new();
-    let (applied, result) = applier.apply_all(planned, &mut progress).await;
-    report.applied = applied;
-    report.resources = Some(applier.resources());
-    if let Err(err) = &result {
+
+    let (mut applied, fleet_result) = applier.run_steps(&fleet_steps, &mut Progress::new()).await;
+    if let Err(err) = fleet_result {
+        results.extend(cluster_steps.iter().map(|(name, _)| ClusterResult {
+            name: name.clone(),
+            status: ClusterStatus::NotRun,
+            error: None,
+        }));
+        report.applied = applied;
+        report.clusters = results;
         report.error = Some(err.to_string());
+        print(&report, || report.text(), run.output);
+        return Err(err);
     }
+    let outcomes: Vec<_> =
+        futures::stream::iter(cluster_steps.iter().map(|(name, steps)| async move {
+            let (applied, result) = applier.run_steps(steps, &mut Progress::new()).await;
+            let changed = steps.iter().any(|p| p.step.action.changes_something());
+            (name.clone(), changed, applied, result)
+        }))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    for (name, changed, cluster_applied, result) in outcomes {
+        applied.extend(cluster_applied);
+        results.push(match result {
+            Ok(()) => ClusterResult {
+                name,
+                status: if changed {
+                    ClusterStatus::Changed
+                } else {
+                    ClusterStatus::Unchanged
+                },
+                error: None,
+            },
+            Err(err) => {
+                let result = ClusterResult {
+                    name,
+                    status: ClusterStatus::Failed,
+                    error: Some(describe(&err)),
+                };
+                errors.push(err);
+                result
+            }
+        });
+    }
+    report.applied = applied;
+    report.clusters = results;
+    report.resources = Some(applier.resources());
     print(&report, || report.text(), run.output);
-    result.map(|()| exit::SUCCESS)
+    finish(errors, total)
+}
+
+fn describe(err: &Error) -> String {
+    match err.fix() {
+        Some(fix) => format!("{err} (fix: {fix})"),
+        None => err.to_string(),
+    }
+}
+
+/// Success; the error itself when the only cluster failed; else a partial failure naming how
+/// many clusters failed (each one's error is in the report).
+fn finish(mut errors: Vec<Error>, total: usize) -> Result<u8, Error> {
+    match errors.len() {
+        0 => Ok(exit::SUCCESS),
+        1 if total == 1 => Err(errors.pop().expect("one error")),
+        failed => Err(Error::PartialFailure { failed, total }),
+    }
 }

@@ -112,7 +112,7 @@ impl Error {
             | Error::Kubeconfig { .. }
             | Error::HelmMissing { .. } => exit::BAD_INPUT,
             Error::ConfirmationRequired | Error::Declined => exit::NOT_CONFIRMED,
-            Error::PartialFailure { .. } => exit::PARTIAL_FAILURE,
+            Error::PartialFailure { failed, total } if failed < total => exit::PARTIAL_FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::FAILURE,
         }

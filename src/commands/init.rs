@@ -133,9 +133,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         ),
     )?;
     planned.extend(policies);
-    planned.extend(cluster_steps);
 
-    let mut applier = Applier {
+    let applier = Applier {
         clients: &clients,
         renderer: &renderer,
         helm: args.release.helm.clone(),
@@ -143,8 +142,21 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         fleet,
         targets: vec![(target, kube_client)],
         workspace_tags: fleet_tags,
+        created_workspace: Default::default(),
     };
-    apply::plan_and_apply("init primary", &planned, &mut applier, &args.run).await
+    let cluster = apply::ClusterPlan {
+        name: cluster.name.clone(),
+        planned: Ok(cluster_steps),
+    };
+    apply::plan_and_apply(
+        "init primary",
+        planned,
+        vec![cluster],
+        &applier,
+        &args.run,
+        1,
+    )
+    .await
 }
 
 fn plan_workspace(

@@ -606,6 +606,7 @@ pub struct Applier<'a> {
     pub targets: Vec<(Target, ::kube::Client)>,
     /// Tags the workspace gets when created or re-tagged.
     pub workspace_tags: Vec<(String, String)>,
+    pub created_workspace: std::sync::OnceLock<amp::Workspace>,
 }
 
 /// What was applied, for the report.
@@ -626,14 +627,22 @@ pub enum Outcome {
 }
 
 impl Applier<'_> {
-    /// Runs every step in order and stops at the first failure: later steps depend on earlier ones.
-    pub async fn apply_all(
-        &mut self,
+    /// The fleet, with the workspace once it exists.
+    fn fleet(&self) -> Fleet {
+        let mut fleet = self.fleet.clone();
+        if let Some(created) = self.created_workspace.get() {
+            fleet.workspace = Some(created.clone());
+        }
+        fleet
+    }
+
+    /// Runs steps in order and stops at the first failure: later steps depend on earlier ones.
+    pub async fn run_steps(
+        &self,
         planned: &[Planned],
         progress: &mut Progress,
     ) -> (Vec<Applied>, Result<(), Error>) {
         let mut applied = Vec::new();
-        let mut result = Ok(());
         for (index, item) in planned.iter().enumerate() {
             if item.op == Op::Nothing {
                 applied.push(Applied {
@@ -645,31 +654,29 @@ impl Applier<'_> {
             progress.start(&item.step);
             let outcome = self.apply(item).await;
             progress.finish(&item.step, &outcome);
-            match outcome {
-                Ok(()) => applied.push(Applied {
-                    step: self.resolved(&item.step),
-                    outcome: Outcome::Done,
-                }),
-                Err(err) => {
-                    applied.push(Applied {
-                        step: item.step.clone(),
-                        outcome: Outcome::Failed(err.to_string()),
-                    });
-                    applied.extend(planned[index + 1..].iter().map(|rest| Applied {
-                        step: rest.step.clone(),
-                        outcome: Outcome::NotRun,
-                    }));
-                    result = Err(err);
-                    break;
-                }
+            if let Err(err) = outcome {
+                applied.push(Applied {
+                    step: item.step.clone(),
+                    outcome: Outcome::Failed(err.to_string()),
+                });
+                applied.extend(planned[index + 1..].iter().map(|rest| Applied {
+                    step: rest.step.clone(),
+                    outcome: Outcome::NotRun,
+                }));
+                return (applied, Err(err));
             }
+            applied.push(Applied {
+                step: self.resolved(&item.step),
+                outcome: Outcome::Done,
+            });
         }
-        (applied, result)
+        (applied, Ok(()))
     }
 
     /// The step with the workspace placeholder replaced by the real id, once known.
     fn resolved(&self, step: &Step) -> Step {
-        let id = self.fleet.workspace_id();
+        let fleet = self.fleet();
+        let id = fleet.workspace_id();
         let mut step = step.clone();
         step.name = step.name.replace(NEW_WORKSPACE, id);
         step.id = step.id.map(|value| value.replace(NEW_WORKSPACE, id));
@@ -679,9 +686,10 @@ impl Applier<'_> {
         step
     }
 
-    async fn apply(&mut self, item: &Planned) -> Result<(), Error> {
+    async fn apply(&self, item: &Planned) -> Result<(), Error> {
         let clients = self.clients;
-        let amp_client = clients.amp(&self.fleet.workspace_region);
+        let fleet = self.fleet();
+        let amp_client = clients.amp(&fleet.workspace_region);
         match &item.op {
             Op::Nothing => Ok(()),
             Op::CreateWorkspace {
@@ -692,23 +700,19 @@ impl Applier<'_> {
                 tags.extend(self.workspace_tags.clone());
                 let id = amp::create(&amp_client, alias, client_token, tags).await?;
                 let workspace = amp::wait_active(&amp_client, &id, self.timeout).await?;
-                self.fleet.workspace = Some(workspace);
+                self.created_workspace.set(workspace).ok();
                 Ok(())
             }
             Op::TagWorkspace => {
-                let workspace = self
-                    .fleet
-                    .workspace
-                    .as_ref()
-                    .expect("a tagged workspace exists");
+                let workspace = fleet.workspace.as_ref().expect("a tagged workspace exists");
                 amp::tag(&amp_client, workspace, self.workspace_tags.clone()).await
             }
-            Op::Bucket(changes) => self.apply_bucket(changes).await,
+            Op::Bucket(changes) => self.apply_bucket(&fleet, changes).await,
             Op::Policy { policy, create } => {
-                let names = self.fleet.names();
-                let document = self.fleet.policy_document(self.renderer, *policy)?;
+                let names = fleet.names();
+                let document = fleet.policy_document(self.renderer, *policy)?;
                 if *create {
-                    let tags = managed_tags(&[(tags::FLEET, self.fleet.workspace_id())]);
+                    let tags = managed_tags(&[(tags::FLEET, fleet.workspace_id())]);
                     iam::create_policy(
                         &clients.iam,
                         &names.policy_name(*policy),
@@ -731,7 +735,7 @@ impl Applier<'_> {
                     iam::create_oidc_provider(&clients.iam, &cluster.oidc_issuer, tags).await?;
                 } else {
                     let arn = names::oidc_provider_arn(
-                        &self.fleet.account_id,
+                        &fleet.account_id,
                         &cluster.region,
                         &cluster.oidc_issuer,
                     );
@@ -741,13 +745,13 @@ impl Applier<'_> {
             }
             Op::Role(changes) => {
                 let (target, _) = &self.targets[item.target.expect("cluster step")];
-                let desired = desired_cluster(self.renderer, &self.fleet, target)?;
+                let desired = desired_cluster(self.renderer, &fleet, target)?;
                 let role = desired
                     .roles
                     .iter()
                     .find(|r| r.kind == changes.kind)
                     .expect("both roles are desired");
-                let names = self.fleet.names();
+                let names = fleet.names();
                 if changes.create {
                     let description = format!(
                         "Kubecost {} on EKS cluster {} (made by kcfed)",
@@ -782,20 +786,19 @@ impl Applier<'_> {
             }
             Op::Kube => {
                 let (target, kube_client) = &self.targets[item.target.expect("cluster step")];
-                let desired = desired_cluster(self.renderer, &self.fleet, target)?;
+                let desired = desired_cluster(self.renderer, &fleet, target)?;
                 kube::apply(kube_client, &desired.objects, &item.step).await
             }
             Op::Helm => {
                 let (target, _) = &self.targets[item.target.expect("cluster step")];
-                let values = release_values(&self.fleet, target, self.renderer)?;
+                let values = release_values(&fleet, target, self.renderer)?;
                 helm::upgrade(&self.helm, &target.release, &values).await
             }
         }
     }
 
-    async fn apply_bucket(&self, changes: &BucketChanges) -> Result<(), Error> {
-        let store = self
-            .fleet
+    async fn apply_bucket(&self, fleet: &Fleet, changes: &BucketChanges) -> Result<(), Error> {
+        let store = fleet
             .store
             .as_ref()
             .expect("bucket steps exist in federated fleets");
@@ -823,7 +826,7 @@ impl Applier<'_> {
         }
         if let Some(tags) = &changes.tags {
             // Tags carry the fleet id, known only now for a new workspace.
-            let id = self.fleet.workspace_id().to_owned();
+            let id = fleet.workspace_id().to_owned();
             let tags = tags
                 .iter()
                 .map(|(key, value)| {
@@ -896,11 +899,12 @@ impl std::fmt::Display for Resources {
 
 impl Applier<'_> {
     pub fn resources(&self) -> Resources {
-        let names = self.fleet.names();
+        let fleet = self.fleet();
+        let names = fleet.names();
         Resources {
-            account_id: self.fleet.account_id.clone(),
-            workspace: self.fleet.endpoints(),
-            bucket: self.fleet.store.clone(),
+            account_id: fleet.account_id.clone(),
+            workspace: fleet.endpoints(),
+            bucket: fleet.store.clone(),
             clusters: self
                 .targets
                 .iter()
