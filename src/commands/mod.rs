@@ -1,20 +1,19 @@
 //! One `run` per command; `main` dispatches here.
 
 mod init;
+mod join;
 pub mod provision;
 mod render;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, CompletionsArgs, InitCommand};
+use crate::cli::{Cli, Command, CompletionsArgs, InitCommand, JoinCommand};
 use crate::error::{Error, exit};
 
 pub async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Init(InitCommand::Primary(args)) => init::run(&args).await,
-        Command::Join(_) => Err(Error::NotAvailable {
-            command: "join cluster",
-        }),
+        Command::Join(JoinCommand::Cluster(args)) => join::run(&args).await,
         Command::Cleanup(_) => Err(Error::NotAvailable { command: "cleanup" }),
         Command::Render(args) => render::run(&args),
         Command::Completions(args) => completions(&args),
