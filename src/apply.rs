@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::{OutputFormat, RunArgs};
 use futures::StreamExt;
 
-use crate::commands::provision::{Applied, Applier, Planned, Resources, to_plan};
+use crate::commands::provision::Resources;
 use crate::error::{Error, exit};
 use crate::plan::{Plan, Step};
 
@@ -102,6 +102,97 @@ pub fn print<T: Serialize>(value: &T, text: impl FnOnce() -> String, format: Out
     }
 }
 
+/// A plan step with the operation that applies it; `target` is the index of the cluster it
+/// belongs to, `None` for fleet-wide steps.
+#[derive(Debug, Clone)]
+pub struct Planned<O> {
+    pub step: Step,
+    pub op: O,
+    pub target: Option<usize>,
+}
+
+pub fn to_plan<O>(planned: &[Planned<O>]) -> Plan {
+    Plan {
+        steps: planned.iter().map(|p| p.step.clone()).collect(),
+    }
+}
+
+/// What applies one command's operations: provisioning and cleanup each have their own.
+pub trait Executor {
+    type Op;
+
+    async fn execute(&self, item: &Planned<Self::Op>) -> Result<(), Error>;
+
+    /// The step as it reads once applied (ids known only then).
+    fn resolved(&self, step: &Step) -> Step {
+        step.clone()
+    }
+
+    fn resources(&self) -> Option<Resources>;
+}
+
+/// What was applied, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    #[serde(flatten)]
+    pub step: Step,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "error")]
+pub enum Outcome {
+    Done,
+    Unchanged,
+    Failed(String),
+    NotRun,
+}
+
+/// Runs steps in order and stops at the first failure: later steps depend on earlier ones.
+pub async fn run_steps<E: Executor>(
+    executor: &E,
+    planned: &[Planned<E::Op>],
+    progress: &mut Progress,
+) -> (Vec<Applied>, Result<(), Error>) {
+    let mut applied = Vec::new();
+    for (index, item) in planned.iter().enumerate() {
+        if !item.step.action.changes_something() {
+            applied.push(Applied {
+                step: item.step.clone(),
+                outcome: Outcome::Unchanged,
+            });
+            continue;
+        }
+        progress.start(&item.step);
+        let outcome = executor.execute(item).await;
+        progress.finish(&item.step, &outcome);
+        if let Err(err) = outcome {
+            applied.push(Applied {
+                step: item.step.clone(),
+                outcome: Outcome::Failed(err.to_string()),
+            });
+            applied.extend(planned[index + 1..].iter().map(|rest| Applied {
+                step: rest.step.clone(),
+                outcome: Outcome::NotRun,
+            }));
+            return (applied, Err(err));
+        }
+        applied.push(Applied {
+            step: executor.resolved(&item.step),
+            outcome: Outcome::Done,
+        });
+    }
+    (applied, Ok(()))
+}
+
+/// Whether the fleet's shared steps come before the clusters (provisioning) or after them
+/// (cleanup: shared policies and the bucket go once no cluster uses them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    FleetFirst,
+    FleetLast,
+}
+
 /// The document `--output json` prints, and the text report's source.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -141,9 +232,9 @@ pub enum ClusterStatus {
 }
 
 /// One cluster's planned steps, or why it could not be planned.
-pub struct ClusterPlan {
+pub struct ClusterPlan<O> {
     pub name: String,
-    pub planned: Result<Vec<Planned>, Error>,
+    pub planned: Result<Vec<Planned<O>>, Error>,
 }
 
 impl Report {
@@ -168,20 +259,30 @@ impl Report {
     }
 }
 
-/// Plans, confirms, applies and reports: the sequence every provisioning command follows. The
-/// fleet's shared steps run first, in order; then the clusters, up to `concurrency` at a time,
-/// each on its own so one cluster's failure does not stop the others.
-pub async fn plan_and_apply(
-    command: &'static str,
-    fleet_steps: Vec<Planned>,
-    clusters: Vec<ClusterPlan>,
-    applier: &Applier<'_>,
-    run: &RunArgs,
-    concurrency: usize,
-) -> Result<u8, Error> {
+/// How one command runs: its name for the report, the order of fleet and cluster steps, and
+/// how many clusters are applied at the same time.
+pub struct Run<'a> {
+    pub command: &'static str,
+    pub args: &'a RunArgs,
+    pub order: Order,
+    pub concurrency: usize,
+}
+
+/// Plans, confirms, applies and reports: the sequence every command that changes something
+/// follows. Fleet steps run in order; clusters run up to `concurrency` at a time, each on its
+/// own, so one cluster's failure does not stop the others.
+pub async fn plan_and_apply<E: Executor>(
+    run: Run<'_>,
+    fleet_steps: Vec<Planned<E::Op>>,
+    clusters: Vec<ClusterPlan<E::Op>>,
+    executor: &E,
+) -> Result<u8, Error>
+where
+    E::Op: Clone,
+{
     let mut results: Vec<ClusterResult> = Vec::new();
     let mut errors = Vec::new();
-    let mut cluster_steps: Vec<(String, Vec<Planned>)> = Vec::new();
+    let mut cluster_steps = Vec::new();
     for cluster in clusters {
         match cluster.planned {
             Ok(planned) => cluster_steps.push((cluster.name, planned)),
@@ -195,15 +296,15 @@ pub async fn plan_and_apply(
             }
         }
     }
-    let all_planned: Vec<Planned> = fleet_steps
-        .iter()
-        .chain(cluster_steps.iter().flat_map(|(_, steps)| steps))
-        .cloned()
-        .collect();
+    let cluster_plan = cluster_steps.iter().flat_map(|(_, steps)| steps);
+    let all_planned: Vec<Planned<E::Op>> = match run.order {
+        Order::FleetFirst => fleet_steps.iter().chain(cluster_plan).cloned().collect(),
+        Order::FleetLast => cluster_plan.chain(fleet_steps.iter()).cloned().collect(),
+    };
     let plan = to_plan(&all_planned);
     let mut report = Report {
-        command,
-        dry_run: run.dry_run,
+        command: run.command,
+        dry_run: run.args.dry_run,
         changed: plan.has_changes(),
         plan,
         applied: Vec::new(),
@@ -212,6 +313,7 @@ pub async fn plan_and_apply(
         error: None,
     };
     let total = errors.len() + cluster_steps.len();
+    let output = run.args.output;
     if let Some(conflict) = report.plan.conflicts().next() {
         let error = Error::Conflict {
             resource: format!("{} {}", conflict.kind_label(), conflict.name),
@@ -221,11 +323,11 @@ pub async fn plan_and_apply(
         };
         report.error = Some(error.to_string());
         report.clusters = results;
-        print(&report, || report.text(), run.output);
+        print(&report, || report.text(), output);
         return Err(error);
     }
-    if run.dry_run || !report.changed {
-        let status = if run.dry_run {
+    if run.args.dry_run || !report.changed {
+        let status = if run.args.dry_run {
             ClusterStatus::Planned
         } else {
             ClusterStatus::Unchanged
@@ -236,35 +338,31 @@ pub async fn plan_and_apply(
             error: None,
         }));
         report.clusters = results;
-        report.resources = Some(applier.resources());
-        print(&report, || report.text(), run.output);
+        report.resources = executor.resources();
+        print(&report, || report.text(), output);
         return finish(errors, total);
     }
-    if run.output == OutputFormat::Text && run.yes {
+    if output == OutputFormat::Text && run.args.yes {
         eprintln!("{}\n", report.plan);
     }
-    confirm(&report.plan, run)?;
+    confirm(&report.plan, run.args)?;
 
-    let (mut applied, fleet_result) = applier.run_steps(&fleet_steps, &mut Progress::new()).await;
-    if let Err(err) = fleet_result {
-        results.extend(cluster_steps.iter().map(|(name, _)| ClusterResult {
-            name: name.clone(),
-            status: ClusterStatus::NotRun,
-            error: None,
-        }));
-        report.applied = applied;
-        report.clusters = results;
-        report.error = Some(err.to_string());
-        print(&report, || report.text(), run.output);
-        return Err(err);
+    let mut applied = Vec::new();
+    if run.order == Order::FleetFirst {
+        let (fleet_applied, fleet_result) =
+            run_steps(executor, &fleet_steps, &mut Progress::new()).await;
+        applied.extend(fleet_applied);
+        if let Err(err) = fleet_result {
+            return stop_after_fleet_failure(report, applied, results, &cluster_steps, err, output);
+        }
     }
     let outcomes: Vec<_> =
         futures::stream::iter(cluster_steps.iter().map(|(name, steps)| async move {
-            let (applied, result) = applier.run_steps(steps, &mut Progress::new()).await;
+            let (applied, result) = run_steps(executor, steps, &mut Progress::new()).await;
             let changed = steps.iter().any(|p| p.step.action.changes_something());
             (name.clone(), changed, applied, result)
         }))
-        .buffered(concurrency.max(1))
+        .buffered(run.concurrency.max(1))
         .collect()
         .await;
     for (name, changed, cluster_applied, result) in outcomes {
@@ -290,18 +388,50 @@ pub async fn plan_and_apply(
             }
         });
     }
+    if run.order == Order::FleetLast {
+        // Shared resources go only once every cluster has let go of them.
+        if errors.is_empty() {
+            let (fleet_applied, fleet_result) =
+                run_steps(executor, &fleet_steps, &mut Progress::new()).await;
+            applied.extend(fleet_applied);
+            if let Err(err) = fleet_result {
+                errors.push(err);
+            }
+        } else {
+            applied.extend(fleet_steps.iter().map(|item| Applied {
+                step: item.step.clone(),
+                outcome: Outcome::NotRun,
+            }));
+        }
+    }
     report.applied = applied;
     report.clusters = results;
-    report.resources = Some(applier.resources());
-    print(&report, || report.text(), run.output);
-    finish(errors, total)
+    report.resources = executor.resources();
+    if let Some(err) = errors.last() {
+        report.error = Some(err.to_string());
+    }
+    print(&report, || report.text(), output);
+    finish(errors, total.max(1))
 }
 
-fn describe(err: &Error) -> String {
-    match err.fix() {
-        Some(fix) => format!("{err} (fix: {fix})"),
-        None => err.to_string(),
-    }
+fn stop_after_fleet_failure<O>(
+    mut report: Report,
+    applied: Vec<Applied>,
+    mut results: Vec<ClusterResult>,
+    cluster_steps: &[(String, Vec<Planned<O>>)],
+    err: Error,
+    output: OutputFormat,
+) -> Result<u8, Error> {
+    results.extend(cluster_steps.iter().map(|(name, _)| ClusterResult {
+        name: name.clone(),
+        status: ClusterStatus::NotRun,
+        error: None,
+    }));
+    report.applied = applied;
+    report.clusters = results;
+    report.error = Some(err.to_string());
+    print(&report, || report.text(), output);
+    Err(err)
 }
 
 /// Success; the error itself when the only cluster failed; else a partial failure naming how
@@ -311,5 +441,12 @@ fn finish(mut errors: Vec<Error>, total: usize) -> Result<u8, Error> {
         0 => Ok(exit::SUCCESS),
         1 if total == 1 => Err(errors.pop().expect("one error")),
         failed => Err(Error::PartialFailure { failed, total }),
+    }
+}
+
+fn describe(err: &Error) -> String {
+    match err.fix() {
+        Some(fix) => format!("{err} (fix: {fix})"),
+        None => err.to_string(),
     }
 }

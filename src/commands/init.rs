@@ -148,15 +148,13 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         name: cluster.name.clone(),
         planned: Ok(cluster_steps),
     };
-    apply::plan_and_apply(
-        "init primary",
-        planned,
-        vec![cluster],
-        &applier,
-        &args.run,
-        1,
-    )
-    .await
+    let run = apply::Run {
+        command: "init primary",
+        args: &args.run,
+        order: apply::Order::FleetFirst,
+        concurrency: 1,
+    };
+    apply::plan_and_apply(run, planned, vec![cluster], &applier).await
 }
 
 fn plan_workspace(

@@ -143,7 +143,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     }
 
     let fleet_steps = plan_policies(&clients, &fleet, &renderer).await?;
-    let mut cluster_plans: Vec<ClusterPlan> =
+    let mut cluster_plans: Vec<ClusterPlan<provision::Op>> =
         futures::stream::iter(targets.iter().enumerate().map(|(index, (target, client))| {
             let (clients, fleet, renderer) = (&clients, &fleet, &renderer);
             async move {
@@ -177,13 +177,11 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         workspace_tags: Vec::new(),
         created_workspace: Default::default(),
     };
-    apply::plan_and_apply(
-        "join cluster",
-        fleet_steps,
-        cluster_plans,
-        &applier,
-        &args.run,
-        concurrency,
-    )
-    .await
+    let run = apply::Run {
+        command: "join cluster",
+        args: &args.run,
+        order: apply::Order::FleetFirst,
+        concurrency: concurrency,
+    };
+    apply::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::try_join_all;
 use serde::Serialize;
 
-use crate::apply::Progress;
+use crate::apply::{self, Executor};
 use crate::aws::config::Clients;
 use crate::aws::{amp, eks, iam, managed_tags, s3};
 use crate::cli::ClusterRole;
@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::helm;
 use crate::kube;
 use crate::names::{self, FleetNames, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints, tags};
-use crate::plan::{Action, FLEET_SCOPE, Plan, ResourceKind, Step};
+use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{ReleaseContext, Renderer, StoreLocation, ValuesFile};
 
 /// Stands for the id of a workspace the plan is about to create.
@@ -208,27 +208,14 @@ pub struct RoleChanges {
     detach: Vec<String>,
 }
 
-/// A plan step with what it takes to apply it; `target` is the index of the cluster it belongs to.
-#[derive(Debug, Clone)]
-pub struct Planned {
-    pub step: Step,
-    pub op: Op,
-    pub target: Option<usize>,
-}
+/// A provisioning step with what it takes to apply it.
+pub type Planned = apply::Planned<Op>;
 
-impl Planned {
-    fn fleet(step: Step, op: Op) -> Self {
-        Self {
-            step,
-            op,
-            target: None,
-        }
-    }
-}
-
-pub fn to_plan(planned: &[Planned]) -> Plan {
-    Plan {
-        steps: planned.iter().map(|p| p.step.clone()).collect(),
+fn fleet_step(step: Step, op: Op) -> Planned {
+    Planned {
+        step,
+        op,
+        target: None,
     }
 }
 
@@ -267,7 +254,7 @@ pub fn plan_bucket(
                 policy: true,
                 tags: Some(our_tags),
             };
-            return Ok(Planned::fleet(
+            return Ok(fleet_step(
                 step(Action::Create).with_detail(format!(
                     "in {}, public access blocked, encrypted, bucket-owner-enforced, TLS only",
                     store.region
@@ -277,7 +264,7 @@ pub fn plan_bucket(
         }
         s3::BucketState::OwnedElsewhere => {
             let conflict = s3::bucket_taken(&store.bucket);
-            return Ok(Planned::fleet(
+            return Ok(fleet_step(
                 step(Action::Conflict).with_detail(conflict.to_string()),
                 Op::Nothing,
             ));
@@ -290,7 +277,7 @@ pub fn plan_bucket(
         && other != fleet_id
         && fleet_id != NEW_WORKSPACE
     {
-        return Ok(Planned::fleet(
+        return Ok(fleet_step(
             step(Action::Conflict)
                 .with_detail(format!("belongs to the kcfed fleet of workspace {other}")),
             Op::Nothing,
@@ -345,7 +332,7 @@ pub fn plan_bucket(
     } else {
         Action::Update
     };
-    Ok(Planned::fleet(
+    Ok(fleet_step(
         step(action).with_details(details),
         Op::Bucket(changes),
     ))
@@ -384,14 +371,14 @@ pub async fn plan_policies(
             };
             let wanted = fleet.policy_document(renderer, policy)?;
             Ok(match found {
-                None => Planned::fleet(
+                None => fleet_step(
                     step(Action::Create),
                     Op::Policy {
                         policy,
                         create: true,
                     },
                 ),
-                Some(existing) if existing.document.as_ref() != Some(&wanted) => Planned::fleet(
+                Some(existing) if existing.document.as_ref() != Some(&wanted) => fleet_step(
                     step(Action::Update)
                         .with_detail("policy document differs: new default version"),
                     Op::Policy {
@@ -399,7 +386,7 @@ pub async fn plan_policies(
                         create: false,
                     },
                 ),
-                Some(_) => Planned::fleet(step(Action::Exists), Op::Nothing),
+                Some(_) => fleet_step(step(Action::Exists), Op::Nothing),
             })
         })
         .collect()
@@ -609,23 +596,6 @@ pub struct Applier<'a> {
     pub created_workspace: std::sync::OnceLock<amp::Workspace>,
 }
 
-/// What was applied, for the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Applied {
-    #[serde(flatten)]
-    pub step: Step,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "status", content = "error")]
-pub enum Outcome {
-    Done,
-    Unchanged,
-    Failed(String),
-    NotRun,
-}
-
 impl Applier<'_> {
     /// The fleet, with the workspace once it exists.
     fn fleet(&self) -> Fleet {
@@ -636,45 +606,8 @@ impl Applier<'_> {
         fleet
     }
 
-    /// Runs steps in order and stops at the first failure: later steps depend on earlier ones.
-    pub async fn run_steps(
-        &self,
-        planned: &[Planned],
-        progress: &mut Progress,
-    ) -> (Vec<Applied>, Result<(), Error>) {
-        let mut applied = Vec::new();
-        for (index, item) in planned.iter().enumerate() {
-            if item.op == Op::Nothing {
-                applied.push(Applied {
-                    step: item.step.clone(),
-                    outcome: Outcome::Unchanged,
-                });
-                continue;
-            }
-            progress.start(&item.step);
-            let outcome = self.apply(item).await;
-            progress.finish(&item.step, &outcome);
-            if let Err(err) = outcome {
-                applied.push(Applied {
-                    step: item.step.clone(),
-                    outcome: Outcome::Failed(err.to_string()),
-                });
-                applied.extend(planned[index + 1..].iter().map(|rest| Applied {
-                    step: rest.step.clone(),
-                    outcome: Outcome::NotRun,
-                }));
-                return (applied, Err(err));
-            }
-            applied.push(Applied {
-                step: self.resolved(&item.step),
-                outcome: Outcome::Done,
-            });
-        }
-        (applied, Ok(()))
-    }
-
     /// The step with the workspace placeholder replaced by the real id, once known.
-    fn resolved(&self, step: &Step) -> Step {
+    fn resolve(&self, step: &Step) -> Step {
         let fleet = self.fleet();
         let id = fleet.workspace_id();
         let mut step = step.clone();
@@ -686,7 +619,7 @@ impl Applier<'_> {
         step
     }
 
-    async fn apply(&self, item: &Planned) -> Result<(), Error> {
+    async fn apply_step(&self, item: &Planned) -> Result<(), Error> {
         let clients = self.clients;
         let fleet = self.fleet();
         let amp_client = clients.amp(&fleet.workspace_region);
@@ -898,7 +831,7 @@ impl std::fmt::Display for Resources {
 }
 
 impl Applier<'_> {
-    pub fn resources(&self) -> Resources {
+    fn fleet_resources(&self) -> Resources {
         let fleet = self.fleet();
         let names = fleet.names();
         Resources {
@@ -1009,6 +942,22 @@ pub async fn find_workspace(
             ),
             fix: "choose one with --workspace-id".to_owned(),
         }),
+    }
+}
+
+impl Executor for Applier<'_> {
+    type Op = Op;
+
+    async fn execute(&self, item: &Planned) -> Result<(), Error> {
+        self.apply_step(item).await
+    }
+
+    fn resolved(&self, step: &Step) -> Step {
+        self.resolve(step)
+    }
+
+    fn resources(&self) -> Option<Resources> {
+        Some(self.fleet_resources())
     }
 }
 
