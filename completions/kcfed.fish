@@ -1,0 +1,148 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kcfed_global_optspecs
+    string join \n v/verbose h/help V/version
+end
+
+function __fish_kcfed_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kcfed_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kcfed_using_subcommand
+    set -l cmd (__fish_kcfed_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kcfed -n "__fish_kcfed_needs_command" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kcfed -n "__fish_kcfed_needs_command" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "join" -d 'Add more clusters to an existing fleet'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s h -l help -d 'Print help'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cluster -d 'EKS cluster name (defaults to the cluster of the current kube context, when that is an EKS ARN)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kube-context -d 'Kube context of the cluster (defaults to the context whose cluster is this EKS cluster)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document, for pipelines'"
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l quick-start -d 'Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l dry-run -d 'Print the plan and stop; nothing is changed'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from help" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -s h -l help -d 'Print help'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l cluster -d 'EKS cluster to join (repeat for several)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l kube-context -d 'Kube context for each --cluster, in the same order (found automatically when omitted)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l concurrency -d 'How many clusters join at the same time' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document, for pipelines'"
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l dry-run -d 'Print the plan and stop; nothing is changed'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from help" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l cluster -d 'Remove this cluster from the fleet (repeat for several)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l kube-context -d 'Kube context for each --cluster, in the same order (found automatically when omitted)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document, for pipelines'"
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l all -d 'Remove every cluster of the fleet, then the shared bucket, policies and workspace'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l strict -d 'Stop when a cluster\'s Kubernetes API cannot be reached instead of skipping it'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l dry-run -d 'Print the plan and stop; nothing is changed'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l role -d 'Render for the primary cluster or for an agent' -r -f -a "primary\t'The cluster that runs the federator and shows the combined view'
+agent\t'A cluster that only ships its data to the fleet'"
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster -d 'EKS cluster name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l region -d 'AWS region of the cluster' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l account-id -d 'AWS account id (12 digits)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-id -d 'AMP workspace id (ws-...)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-region -d 'Region of the AMP workspace (defaults to --region)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket-region -d 'Region of the bucket (defaults to the workspace region for the primary\'s default bucket)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l oidc-issuer -d 'Issuer URL of the cluster\'s OIDC provider, for the trust policies (placeholder when omitted)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l chart-version -d 'Version of the cost-analyzer chart' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l out -d 'Folder to write the files to (created when missing)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l output -d 'Output format for the summary' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document, for pipelines'"
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l quick-start -d 'Skip the federated ETL bucket: metrics go to AMP only'
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions help" -f -a "join" -d 'Add more clusters to an existing fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions help" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions help" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from init" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from join" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'
