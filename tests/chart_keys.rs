@@ -1,0 +1,322 @@
+//! Every values key kcfed sets must be one the cost-analyzer chart knows, so a misspelt key fails the
+//! build instead of being silently ignored by Helm. The chart's own values files are checked in under
+//! tests/fixtures/kubecost/ (copies of chart 1.103.4, kcfed's default), so this runs on a clean clone.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const CHART_VALUES: &str = "values.yaml.chart-v1.103.4";
+const PROMETHEUS_SUBCHART_VALUES: &str = "prometheus-subchart-values.yaml.chart-v1.103.4";
+const EKS_COST_MONITORING_VALUES: &str = "values-eks-cost-monitoring.yaml.chart-v1.103.4";
+
+/// Keys kcfed's values files set that the chart's values files do not mention, not even in a
+/// comment (checked against the chart's templates at tag v1.103.4). Each needs a reason; keep this
+/// list short.
+const UNDOCUMENTED_KEYS: &[(&str, &str)] = &[
+    (
+        "kubecostModel.federatedStorageConfigSecret",
+        "read by templates/cost-analyzer-deployment-template.yaml: mounts the federated store secret",
+    ),
+    (
+        "kubecostModel.utcOffset",
+        "set by Kubecost's EKS values file; read by cost-analyzer-deployment-template.yaml (UTC_OFFSET)",
+    ),
+    (
+        "kubecostModel.etlStoreDurationDays",
+        "set by Kubecost's EKS values file, shipped unchanged; no 1.103.4 template reads it (inert)",
+    ),
+];
+
+/// One of the chart's values files: its parsed values and its text, for keys shown only as comments.
+struct ChartFile {
+    name: &'static str,
+    values: Value,
+    text: String,
+}
+
+impl ChartFile {
+    fn load(name: &'static str) -> ChartFile {
+        let text = std::fs::read_to_string(fixture(name))
+            .unwrap_or_else(|err| panic!("read tests/fixtures/kubecost/{name}: {err}"));
+        let values = parse_yaml(&text, name);
+        ChartFile { name, values, text }
+    }
+
+    /// Whether the chart documents `path`:
+    /// - it is in the values, or
+    /// - it is below an empty map (`annotations: {}`, `extraArgs: {}`): a free-form map, any key
+    ///   goes, or
+    /// - the part of it the values lack is shown as commented keys (`# clusterName: ""`), below a
+    ///   part that exists. Simplification: each commented key may be anywhere in the file, not
+    ///   necessarily inside its parent's block; a misspelt key still fails because no comment
+    ///   names it.
+    fn documents(&self, path: &[String]) -> bool {
+        let mut current = &self.values;
+        for (depth, key) in path.iter().enumerate() {
+            match current {
+                Value::Object(map) if map.is_empty() && depth > 0 => return true,
+                Value::Object(map) => match map.get(key) {
+                    Some(value) => current = value,
+                    None => return self.all_commented(&path[depth..]),
+                },
+                // `key:` with only comments below it parses as null.
+                Value::Null => return self.all_commented(&path[depth..]),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    fn all_commented(&self, keys: &[String]) -> bool {
+        keys.iter().all(|key| self.has_commented_key(key))
+    }
+
+    /// A line `#\s*KEY:` (after any indentation).
+    fn has_commented_key(&self, key: &str) -> bool {
+        self.text.lines().any(|line| {
+            line.trim_start()
+                .strip_prefix('#')
+                .is_some_and(|rest| rest.trim_start().starts_with(&format!("{key}:")))
+        })
+    }
+}
+
+struct Chart {
+    values: ChartFile,
+    prometheus: ChartFile,
+}
+
+impl Chart {
+    fn load() -> Chart {
+        Chart {
+            values: ChartFile::load(CHART_VALUES),
+            prometheus: ChartFile::load(PROMETHEUS_SUBCHART_VALUES),
+        }
+    }
+
+    /// A key under `prometheus.` may instead be one of the bundled Prometheus sub-chart's values.
+    fn documents(&self, path: &[String]) -> bool {
+        self.values.documents(path)
+            || (path.len() > 1 && path[0] == "prometheus" && self.prometheus.documents(&path[1..]))
+    }
+
+    fn knows(&self, path: &[String]) -> bool {
+        let dotted = path.join(".");
+        UNDOCUMENTED_KEYS.iter().any(|(key, _)| *key == dotted) || self.documents(path)
+    }
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/kubecost")
+        .join(name)
+}
+
+/// Parses YAML, ignoring comments: the chart's values.yaml has comment blocks longer than the
+/// parser buffers by default.
+fn parse_yaml(text: &str, name: &str) -> Value {
+    let options = serde_saphyr::options! { emit_comments: false };
+    serde_saphyr::from_str_with_options(text, options)
+        .unwrap_or_else(|err| panic!("{name} is not YAML: {err}"))
+}
+
+/// Every path from the root to a leaf: a scalar, a list or an empty map. Lists are not descended
+/// into: their items are data, not keys.
+fn leaf_paths(value: &Value) -> Vec<Vec<String>> {
+    fn walk(value: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                for (key, child) in map {
+                    prefix.push(key.clone());
+                    walk(child, prefix, out);
+                    prefix.pop();
+                }
+            }
+            _ => out.push(prefix.clone()),
+        }
+    }
+    let mut out = Vec::new();
+    walk(value, &mut Vec::new(), &mut out);
+    out
+}
+
+/// The helm values files `kcfed render` writes for every kind of cluster: (label, name, content).
+fn rendered_values_files() -> Vec<(String, String, String)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut files = Vec::new();
+    for role in ["primary", "agent"] {
+        for quick_start in [false, true] {
+            let label = format!("{role}{}", if quick_start { " quick-start" } else { "" });
+            let out = dir.path().join(label.replace(' ', "-"));
+            let out_arg = out.display().to_string();
+            let mut args = vec![
+                "render",
+                "--role",
+                role,
+                "--cluster",
+                "prod",
+                "--region",
+                "eu-west-1",
+                "--workspace-region",
+                "us-east-1",
+                "--account-id",
+                "111122223333",
+                "--workspace-id",
+                "ws-12345678-abcd-1234-abcd-123456789012",
+                "--out",
+                &out_arg,
+                "--output",
+                "json",
+            ];
+            if quick_start {
+                args.push("--quick-start");
+            }
+            let output = Command::new(env!("CARGO_BIN_EXE_kcfed"))
+                .args(&args)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .output()
+                .expect("run kcfed render");
+            assert!(
+                output.status.success(),
+                "kcfed render {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let report: Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+            for file in report["files"].as_array().expect("files") {
+                if file["purpose"] != "helm values" {
+                    continue;
+                }
+                let path = Path::new(file["path"].as_str().expect("a path"));
+                let content = std::fs::read_to_string(path).expect("read a values file");
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                files.push((label.clone(), name, content));
+            }
+        }
+    }
+    files
+}
+
+/// The keys of these values files the chart does not know, each with the files that set it.
+fn unknown_keys(
+    chart: &Chart,
+    files: &[(String, String, String)],
+) -> BTreeMap<String, Vec<String>> {
+    let mut unknown: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (label, name, content) in files {
+        for path in leaf_paths(&parse_yaml(content, name)) {
+            if !chart.knows(&path) {
+                unknown
+                    .entry(path.join("."))
+                    .or_default()
+                    .push(format!("{name} ({label})"));
+            }
+        }
+    }
+    unknown
+}
+
+#[test]
+fn every_key_kcfed_sets_is_a_chart_key() {
+    let chart = Chart::load();
+    let files = rendered_values_files();
+    let names: Vec<&str> = files.iter().map(|(_, name, _)| name.as_str()).collect();
+    for expected in [
+        "1-eks-cost-monitoring.yaml",
+        "2-amp.yaml",
+        "3-primary-federator.yaml",
+        "3-agent-federated.yaml",
+        "4-overrides.yaml",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    // The allowlist stays minimal: each entry is set by kcfed and really missing from the chart.
+    let set: Vec<String> = files
+        .iter()
+        .flat_map(|(_, name, content)| leaf_paths(&parse_yaml(content, name)))
+        .map(|path| path.join("."))
+        .collect();
+    for (key, _) in UNDOCUMENTED_KEYS {
+        assert!(
+            set.iter().any(|k| k == key),
+            "{key} is no longer set by kcfed: drop it from UNDOCUMENTED_KEYS"
+        );
+        let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+        assert!(
+            !chart.documents(&path),
+            "the chart documents {key}: drop it from UNDOCUMENTED_KEYS"
+        );
+    }
+
+    let unknown = unknown_keys(&chart, &files);
+    assert!(
+        unknown.is_empty(),
+        "keys the cost-analyzer chart ({} / {}) does not know; misspelt? If the chart's templates \
+         read a key its values.yaml does not mention, add it to UNDOCUMENTED_KEYS with the reason:\n{}",
+        chart.values.name,
+        chart.prometheus.name,
+        unknown
+            .iter()
+            .map(|(key, files)| format!("  {key}  (set by {})", files.join(", ")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn misspelt_keys_are_reported() {
+    let chart = Chart::load();
+    let files = [(
+        "self-test".to_owned(),
+        "misspelt.yaml".to_owned(),
+        "global:\n  amp:\n    remoteWriteServise: https://example.com\n    enabled: true\n\
+         prometheus:\n  server:\n    globl:\n      scrape_interval: 1m\n\
+         kubecostProductConfigs:\n  clusterNmae: prod\n"
+            .to_owned(),
+    )];
+    let unknown = unknown_keys(&chart, &files);
+    assert_eq!(
+        unknown.keys().collect::<Vec<_>>(),
+        [
+            "global.amp.remoteWriteServise",
+            "kubecostProductConfigs.clusterNmae",
+            "prometheus.server.globl.scrape_interval",
+        ]
+    );
+}
+
+#[test]
+fn the_rules_accept_what_the_chart_documents() {
+    let chart = Chart::load();
+    let path = |dotted: &str| -> Vec<String> { dotted.split('.').map(str::to_owned).collect() };
+    // In values.yaml.
+    assert!(chart.knows(&path("federatedETL.federator.enabled")));
+    // Only in the Prometheus sub-chart's values.
+    assert!(chart.knows(&path("prometheus.serviceAccounts.server.name")));
+    // Commented in values.yaml, under a block that is itself commented out.
+    assert!(chart.knows(&path("kubecostProductConfigs.clusterName")));
+    // Below a free-form map.
+    assert!(chart.knows(&path(
+        "serviceAccount.annotations.eks.amazonaws.com/role-arn"
+    )));
+    // The sub-chart fallback is only for keys under `prometheus.`.
+    assert!(!chart.knows(&path("serviceAccounts.server.name")));
+}
+
+/// kcfed ships the EKS values file the walkthrough downloads, without its comments: the same
+/// settings, or installs would differ from the walkthrough's.
+#[test]
+fn shipped_eks_values_equal_the_charts() {
+    let template = "templates/values-eks-cost-monitoring.yaml";
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(template))
+        .expect("read the shipped EKS values");
+    let reference = std::fs::read_to_string(fixture(EKS_COST_MONITORING_VALUES))
+        .expect("read the chart's EKS values");
+    assert_eq!(
+        parse_yaml(&shipped, template),
+        parse_yaml(&reference, EKS_COST_MONITORING_VALUES)
+    );
+}

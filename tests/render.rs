@@ -1,0 +1,426 @@
+//! `kcfed render` end to end, offline: the files it writes, its JSON report, and what the real helm
+//! merges from the values files in the order the written `helm-install.sh` gives them.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const ACCOUNT: &str = "111122223333";
+const WORKSPACE: &str = "ws-12345678-abcd-1234-abcd-123456789012";
+const ISSUER: &str = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+/// kcfed with no AWS or Kubernetes environment at all: render must not need one.
+fn kcfed(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kcfed"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("run kcfed")
+}
+
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs `kcfed render ARGS --out DIR --output json` and returns its report.
+fn render(out: &Path, args: &[&str]) -> Value {
+    let out_arg = out.display().to_string();
+    let mut all = vec!["render"];
+    all.extend_from_slice(args);
+    all.extend(["--out", &out_arg, "--output", "json"]);
+    let output = kcfed(&all);
+    assert_exit(&output, 0);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// The file names the report lists, after checking each one is in `out` and exists.
+fn reported_files(report: &Value, out: &Path) -> Vec<String> {
+    report["files"]
+        .as_array()
+        .expect("the report lists files")
+        .iter()
+        .map(|file| {
+            let path = PathBuf::from(file["path"].as_str().expect("a file has a path"));
+            assert_eq!(path.parent(), Some(out), "{}", path.display());
+            assert!(path.is_file(), "{} was not written", path.display());
+            path.file_name().unwrap().to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+/// Splits a command line the way `sh` would, for the quoting kcfed writes (plain words and
+/// single-quoted words).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                in_word = true;
+            }
+            c if c.is_whitespace() && !quoted => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                }
+                in_word = false;
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    assert!(!quoted, "unbalanced quotes in {line:?}");
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// The `-f` files of the `helm upgrade` line in `helm-install.sh`, in order.
+fn install_values_files(out: &Path) -> Vec<PathBuf> {
+    let script = std::fs::read_to_string(out.join("helm-install.sh")).expect("helm-install.sh");
+    let line = script
+        .lines()
+        .find(|line| line.starts_with("helm upgrade --install "))
+        .unwrap_or_else(|| panic!("no helm upgrade line in:\n{script}"));
+    let words = shell_words(line);
+    words
+        .windows(2)
+        .filter(|pair| pair[0] == "-f")
+        .map(|pair| PathBuf::from(&pair[1]))
+        .collect()
+}
+
+/// What the real helm merges from the files `helm-install.sh` names, in its order.
+fn merged_by_helm(out: &Path) -> (Vec<String>, Value) {
+    let files = install_values_files(out);
+    let names = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let args: Vec<String> = files
+        .iter()
+        .flat_map(|f| ["-f".to_owned(), f.display().to_string()])
+        .collect();
+    let values = support::helm::template_values(&support::helm::values_echo_chart(), &args);
+    (names, values)
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("{path:?}: {err}"));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path:?} is not JSON: {err}"))
+}
+
+/// The settings every install has, federated or not: AMP in the workspace's region, the cluster's
+/// name, and the service accounts kcfed makes.
+fn assert_common_values(values: &Value, cluster: &str, workspace_region: &str) {
+    let host = format!("aps-workspaces.{workspace_region}.amazonaws.com");
+    let amp = &values["global"]["amp"];
+    assert_eq!(amp["enabled"], true);
+    assert_eq!(
+        amp["remoteWriteService"],
+        format!("https://{host}/workspaces/{WORKSPACE}/api/v1/remote_write")
+    );
+    assert_eq!(amp["sigv4"]["region"], workspace_region);
+    assert_eq!(
+        amp["prometheusServerEndpoint"],
+        format!("http://localhost:8005/workspaces/{WORKSPACE}")
+    );
+    assert_eq!(values["sigV4Proxy"]["host"], host.as_str());
+    assert_eq!(values["sigV4Proxy"]["region"], workspace_region);
+
+    assert_eq!(
+        values["prometheus"]["server"]["global"]["external_labels"]["cluster_id"],
+        cluster
+    );
+    assert_eq!(values["kubecostProductConfigs"]["clusterName"], cluster);
+    assert_eq!(values["kubecostProductConfigs"]["projectID"], ACCOUNT);
+
+    assert_eq!(values["serviceAccount"]["create"], false);
+    assert_eq!(
+        values["serviceAccount"]["name"],
+        "kubecost-cost-analyzer-amp"
+    );
+    let server = &values["prometheus"]["serviceAccounts"]["server"];
+    assert_eq!(server["create"], false);
+    assert_eq!(server["name"], "kubecost-prometheus-server-amp");
+}
+
+fn assert_federated_values(values: &Value, primary: bool) {
+    let etl = &values["federatedETL"];
+    assert_eq!(etl["primaryCluster"], primary);
+    assert_eq!(etl["federatedCluster"], true);
+    assert_eq!(etl["useExistingS3Config"], false);
+    assert_eq!(
+        values["kubecostModel"]["federatedStorageConfigSecret"],
+        "kubecost-object-store"
+    );
+    // Set at first install it breaks the combined folder (README, "Federation").
+    let federator = &etl["federator"];
+    assert!(
+        federator.get("primaryClusterID").is_none(),
+        "primaryClusterID must not be set: {federator}"
+    );
+    if primary {
+        assert_eq!(federator["enabled"], true);
+    } else {
+        assert!(federator.is_null(), "an agent runs no federator: {etl}");
+    }
+}
+
+fn assert_trust_policy(path: &Path, service_account: &str) {
+    let trust = read_json(path);
+    let statement = &trust["Statement"][0];
+    let host = ISSUER.trim_start_matches("https://");
+    assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+    assert_eq!(
+        statement["Principal"]["Federated"],
+        format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host}")
+    );
+    let conditions = statement["Condition"]["StringEquals"]
+        .as_object()
+        .expect("StringEquals conditions");
+    assert_eq!(conditions.len(), 2, "{conditions:?}");
+    assert_eq!(
+        conditions[&format!("{host}:sub")],
+        format!("system:serviceaccount:kubecost:{service_account}")
+    );
+    assert_eq!(conditions[&format!("{host}:aud")], "sts.amazonaws.com");
+}
+
+#[test]
+fn primary_renders_federated_values_for_helm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("primary");
+    let report = render(
+        &out,
+        &[
+            "--role",
+            "primary",
+            "--cluster",
+            "prod",
+            "--region",
+            "us-east-1",
+            "--account-id",
+            ACCOUNT,
+            "--workspace-id",
+            WORKSPACE,
+        ],
+    );
+    assert_eq!(report["command"], "render");
+    let files = reported_files(&report, &out);
+    for expected in [
+        "1-eks-cost-monitoring.yaml",
+        "2-amp.yaml",
+        "3-primary-federator.yaml",
+        "4-overrides.yaml",
+        "federated-store.yaml",
+        "policy-federated-store.json",
+        "bucket-policy-tls-only.json",
+        "policy-amp-query.json",
+        "policy-amp-remote-write.json",
+        "helm-install.sh",
+    ] {
+        assert!(
+            files.iter().any(|f| f == expected),
+            "{expected} in {files:?}"
+        );
+    }
+    // Without --oidc-issuer there is nothing to pin the trust to, so no trust policies.
+    assert!(!out.join("trust-cost-analyzer.json").exists());
+
+    let (order, values) = merged_by_helm(&out);
+    assert_eq!(
+        order,
+        [
+            "1-eks-cost-monitoring.yaml",
+            "2-amp.yaml",
+            "3-primary-federator.yaml",
+            "4-overrides.yaml"
+        ]
+    );
+    assert_common_values(&values, "prod", "us-east-1");
+    assert_federated_values(&values, true);
+
+    let store: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(out.join("federated-store.yaml")).unwrap())
+            .expect("federated-store.yaml is YAML");
+    assert_eq!(
+        store["config"]["bucket"],
+        format!("kcfed-{ACCOUNT}-us-east-1-kubecost-etl")
+    );
+    assert_eq!(store["config"]["region"], "us-east-1");
+}
+
+#[test]
+fn agent_in_another_region_uses_the_workspace_region_and_pins_its_trust() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("agent");
+    let report = render(
+        &out,
+        &[
+            "--role",
+            "agent",
+            "--cluster",
+            "edge-eu",
+            "--region",
+            "eu-west-1",
+            "--workspace-region",
+            "us-east-1",
+            "--account-id",
+            ACCOUNT,
+            "--workspace-id",
+            WORKSPACE,
+            "--oidc-issuer",
+            ISSUER,
+        ],
+    );
+    let files = reported_files(&report, &out);
+    for expected in [
+        "3-agent-federated.yaml",
+        "federated-store.yaml",
+        "trust-cost-analyzer.json",
+        "trust-prometheus-server.json",
+        "helm-install.sh",
+    ] {
+        assert!(
+            files.iter().any(|f| f == expected),
+            "{expected} in {files:?}"
+        );
+    }
+    assert!(!files.iter().any(|f| f == "3-primary-federator.yaml"));
+
+    let helm_command = report["helm_command"].as_str().expect("helm_command");
+    assert!(
+        helm_command.contains(&format!(
+            "--kube-context arn:aws:eks:eu-west-1:{ACCOUNT}:cluster/edge-eu"
+        )),
+        "{helm_command}"
+    );
+
+    let (order, values) = merged_by_helm(&out);
+    assert_eq!(
+        order,
+        [
+            "1-eks-cost-monitoring.yaml",
+            "2-amp.yaml",
+            "3-agent-federated.yaml",
+            "4-overrides.yaml"
+        ]
+    );
+    assert_common_values(&values, "edge-eu", "us-east-1");
+    assert!(
+        !values.to_string().contains("aps-workspaces.eu-west-1"),
+        "nothing points at an AMP endpoint in the cluster's region: {values}"
+    );
+    assert_federated_values(&values, false);
+
+    assert_trust_policy(
+        &out.join("trust-cost-analyzer.json"),
+        "kubecost-cost-analyzer-amp",
+    );
+    assert_trust_policy(
+        &out.join("trust-prometheus-server.json"),
+        "kubecost-prometheus-server-amp",
+    );
+}
+
+#[test]
+fn quick_start_has_no_federation_and_no_store() {
+    for role in ["primary", "agent"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join(role);
+        let report = render(
+            &out,
+            &[
+                "--role",
+                role,
+                "--cluster",
+                "small",
+                "--region",
+                "us-west-2",
+                "--account-id",
+                ACCOUNT,
+                "--workspace-id",
+                WORKSPACE,
+                "--quick-start",
+            ],
+        );
+        let files = reported_files(&report, &out);
+        for absent in [
+            "federated-store.yaml",
+            "policy-federated-store.json",
+            "bucket-policy-tls-only.json",
+        ] {
+            assert!(!files.iter().any(|f| f == absent), "{absent} in {files:?}");
+            assert!(!out.join(absent).exists(), "{absent} was written");
+        }
+
+        let (order, values) = merged_by_helm(&out);
+        assert_eq!(
+            order,
+            [
+                "1-eks-cost-monitoring.yaml",
+                "2-amp.yaml",
+                "4-overrides.yaml"
+            ]
+        );
+        assert_common_values(&values, "small", "us-west-2");
+        assert!(
+            values.get("federatedETL").is_none(),
+            "{role}: {}",
+            values["federatedETL"]
+        );
+        assert!(
+            values["kubecostModel"]
+                .get("federatedStorageConfigSecret")
+                .is_none()
+        );
+    }
+}
+
+#[test]
+fn invalid_account_id_is_bad_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let out_arg = out.display().to_string();
+    let output = kcfed(&[
+        "render",
+        "--role",
+        "primary",
+        "--cluster",
+        "prod",
+        "--region",
+        "us-east-1",
+        "--account-id",
+        "11112222333",
+        "--workspace-id",
+        WORKSPACE,
+        "--out",
+        &out_arg,
+    ]);
+    assert_exit(&output, 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("invalid account id"), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing on stdout");
+    assert!(!out.exists(), "nothing is written for bad input");
+}
