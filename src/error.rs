@@ -24,9 +24,6 @@ pub enum Error {
     #[error("{message}")]
     Usage { message: String, fix: String },
 
-    #[error("`kcfed {command}` is not available yet in kcfed {}", env!("CARGO_PKG_VERSION"))]
-    NotAvailable { command: &'static str },
-
     #[error("{action} on {resource} failed: {message}")]
     Aws {
         action: &'static str,
@@ -126,10 +123,6 @@ impl Error {
             | Error::NotFound { fix, .. }
             | Error::Conflict { fix, .. }
             | Error::Kubeconfig { fix, .. } => fix.clone(),
-            Error::NotAvailable { .. } => {
-                "use `kcfed render` to produce the files and run the steps by hand, or upgrade kcfed"
-                    .to_owned()
-            }
             Error::Aws {
                 action, failure, ..
             } => match failure {

@@ -507,6 +507,177 @@ fn foreign_step(step: &Step) -> Error {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cleanup
+
+/// Objects every namespace has, or that the release's own uninstall removes: they do not make a
+/// namespace "used by something else".
+fn belongs_to_release_or_namespace(metadata: &ObjectMeta, release: &str) -> bool {
+    let name = metadata.name.as_deref().unwrap_or_default();
+    let annotation = |key: &str| {
+        metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .map(String::as_str)
+    };
+    name == "default"
+        || name == "kube-root-ca.crt"
+        || name.starts_with(&format!("sh.helm.release.v1.{release}."))
+        || annotation("meta.helm.sh/release-name") == Some(release)
+        || label(metadata, K8S_MANAGED_BY) == Some(MANAGED_BY_VALUE)
+}
+
+/// What `cleanup` finds of kcfed's objects in one cluster, and what else lives in the namespace.
+#[derive(Debug, Clone, Default)]
+pub struct InstalledObjects {
+    pub observed: ObservedObjects,
+    /// Objects in the namespace that are neither kcfed's nor the release's (`kind/name`).
+    pub others: Vec<String>,
+}
+
+/// Reads kcfed's objects and lists the namespace's other contents; only GETs and LISTs.
+pub async fn observe_installed(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<InstalledObjects, Error> {
+    let wanted = DesiredObjects {
+        namespace: namespace.to_owned(),
+        service_accounts: names::ServiceAccountKind::ALL
+            .iter()
+            .map(|kind| (kind.service_account().to_owned(), String::new()))
+            .collect(),
+        object_store: Some(String::new()),
+    };
+    let observed = observe(client, &wanted).await?;
+    if observed.namespace.is_none() {
+        return Ok(InstalledObjects::default());
+    }
+    let mut others = list_foreign::<Secret>(client, namespace, "secret", release).await?;
+    others.extend(
+        list_foreign::<k8s_openapi::api::core::v1::ConfigMap>(
+            client,
+            namespace,
+            "configmap",
+            release,
+        )
+        .await?,
+    );
+    others.extend(
+        list_foreign::<ServiceAccount>(client, namespace, "serviceaccount", release).await?,
+    );
+    Ok(InstalledObjects { observed, others })
+}
+
+/// `kind/name` of the objects of one kind in the namespace that are neither kcfed's nor the
+/// release's.
+async fn list_foreign<K>(
+    client: &Client,
+    namespace: &str,
+    kind: &str,
+    release: &str,
+) -> Result<Vec<String>, Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+    K::DynamicType: Default,
+{
+    let api = Api::<K>::namespaced(client.clone(), namespace);
+    let params = kube::api::ListParams::default();
+    let listed = retry(KUBE_BACKOFF, || api.list(&params))
+        .await
+        .map_err(|err| kube_error("list", &format!("{kind}s in {namespace}"), err))?;
+    Ok(listed
+        .items
+        .iter()
+        .map(|object| object.meta())
+        .filter(|metadata| !belongs_to_release_or_namespace(metadata, release))
+        .map(|metadata| format!("{kind}/{}", metadata.name.as_deref().unwrap_or_default()))
+        .collect())
+}
+
+/// Deletes what kcfed made and keeps the rest: objects without kcfed's label were not made by
+/// it, and a namespace that holds anything else stays.
+pub fn cleanup_steps(scope: &str, namespace: &str, installed: &InstalledObjects) -> Vec<Step> {
+    let managed = |metadata: &ObjectMeta| label(metadata, K8S_MANAGED_BY) == Some(MANAGED_BY_VALUE);
+    let decide = |kind, name: String, metadata: &ObjectMeta| {
+        if managed(metadata) {
+            Step::new(scope, kind, name, Action::Delete)
+        } else {
+            Step::new(scope, kind, name, Action::Keep).with_detail("not made by kcfed")
+        }
+    };
+    let observed = &installed.observed;
+    let mut steps = Vec::new();
+    if let Some(secret) = &observed.object_store {
+        steps.push(decide(
+            ResourceKind::Secret,
+            namespaced_name(namespace, OBJECT_STORE_SECRET),
+            &secret.metadata,
+        ));
+    }
+    for (name, account) in &observed.service_accounts {
+        steps.push(decide(
+            ResourceKind::ServiceAccount,
+            namespaced_name(namespace, name),
+            &account.metadata,
+        ));
+    }
+    if let Some(found) = &observed.namespace {
+        let step = decide(
+            ResourceKind::Namespace,
+            namespace.to_owned(),
+            &found.metadata,
+        );
+        steps.push(
+            if step.action == Action::Delete && !installed.others.is_empty() {
+                Step::new(scope, ResourceKind::Namespace, namespace, Action::Keep)
+                    .with_detail(format!("still holds {}", installed.others.join(", ")))
+            } else {
+                step
+            },
+        );
+    }
+    steps
+}
+
+/// Deletes the object a [`cleanup_steps`] step names; already gone is fine.
+pub async fn delete(client: &Client, step: &Step) -> Result<(), Error> {
+    let resource = format!("{} {}", step.kind_label(), step.name);
+    let (namespace, name) = step.name.split_once('/').unwrap_or(("", &step.name));
+    let result = match step.kind {
+        ResourceKind::Namespace => delete_named(Api::<Namespace>::all(client.clone()), name).await,
+        ResourceKind::ServiceAccount => {
+            delete_named(
+                Api::<ServiceAccount>::namespaced(client.clone(), namespace),
+                name,
+            )
+            .await
+        }
+        ResourceKind::Secret => {
+            delete_named(Api::<Secret>::namespaced(client.clone(), namespace), name).await
+        }
+        _ => return Err(foreign_step(step)),
+    };
+    match result {
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+        other => other.map_err(|err| kube_error("delete", &resource, err)),
+    }
+}
+
+async fn delete_named<K>(api: Api<K>, name: &str) -> kube::Result<()>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug,
+{
+    let params = kube::api::DeleteParams::default();
+    retry(KUBE_BACKOFF, || api.delete(name, &params))
+        .await
+        .map(drop)
+}
+
+// ---------------------------------------------------------------------------------------------
 // Calls, retries and errors
 
 async fn get_opt<K>(api: &Api<K>, name: &str, resource: &str) -> Result<Option<K>, Error>

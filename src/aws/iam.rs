@@ -226,9 +226,21 @@ pub async fn set_policy_document(
     Ok(())
 }
 
-/// Deletes a policy and its old versions. Callers detach it from kcfed's roles first; IAM
-/// refuses to delete a policy that is still attached.
+/// Detaches a policy from every role still using it, deletes its old versions, then the policy:
+/// IAM refuses to delete a policy that is attached or has versions.
 pub async fn delete_policy(client: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
+    let Some(entities) = optional!(
+        client.list_entities_for_policy().policy_arn(arn).send(),
+        "iam:ListEntitiesForPolicy",
+        arn
+    ) else {
+        return Ok(());
+    };
+    for role in entities.policy_roles() {
+        if let Some(name) = role.role_name() {
+            detach_policy(client, name, arn).await?;
+        }
+    }
     let Some(versions) = optional!(
         client.list_policy_versions().policy_arn(arn).send(),
         "iam:ListPolicyVersions",
@@ -437,8 +449,45 @@ pub async fn roles_trusting(
         .filter(|r| {
             r.assume_role_policy_document()
                 .and_then(decode_policy_document)
-                .is_some_and(|doc| doc.to_string().contains(provider_arn))
+                .is_some_and(|doc| trusted_providers(&doc).contains(&provider_arn))
         })
         .map(|r| r.role_name().to_owned())
+        .collect())
+}
+
+/// The `Federated` principals a trust policy names (a string or a list, per statement).
+pub fn trusted_providers(trust: &serde_json::Value) -> Vec<&str> {
+    let statements = match &trust["Statement"] {
+        serde_json::Value::Array(statements) => statements.iter().collect(),
+        statement => vec![statement],
+    };
+    statements
+        .into_iter()
+        .flat_map(|statement| match &statement["Principal"]["Federated"] {
+            serde_json::Value::String(arn) => vec![arn.as_str()],
+            serde_json::Value::Array(arns) => arns.iter().filter_map(|a| a.as_str()).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// The ARNs of the customer managed policies under an IAM path (one fleet's policies).
+pub async fn policy_arns_under(
+    client: &aws_sdk_iam::Client,
+    path_prefix: &str,
+) -> Result<Vec<String>, Error> {
+    let policies = client
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .path_prefix(path_prefix)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|err| call_failed("iam:ListPolicies", path_prefix, err))?;
+    Ok(policies
+        .iter()
+        .filter_map(|p| p.arn().map(str::to_owned))
         .collect())
 }

@@ -1,5 +1,6 @@
 //! One `run` per command; `main` dispatches here.
 
+mod cleanup;
 mod init;
 mod join;
 pub mod provision;
@@ -14,7 +15,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Init(InitCommand::Primary(args)) => init::run(&args).await,
         Command::Join(JoinCommand::Cluster(args)) => join::run(&args).await,
-        Command::Cleanup(_) => Err(Error::NotAvailable { command: "cleanup" }),
+        Command::Cleanup(args) => cleanup::run(&args).await,
         Command::Render(args) => render::run(&args),
         Command::Completions(args) => completions(&args),
     }

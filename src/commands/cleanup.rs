@@ -1,0 +1,510 @@
+//! `kcfed cleanup`: removes exactly what kcfed made, found by its IAM path and tags, never by
+//! name alone. Clusters go first (release, Kubernetes objects, OIDC provider, roles); with `--all`
+//! the fleet's policies, bucket and workspace follow once no cluster uses them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use futures::StreamExt;
+use futures::future::try_join_all;
+
+use crate::apply::{self, ClusterPlan, Executor, Planned};
+use crate::aws::config::{self, Clients};
+use crate::aws::{amp, eks, iam, s3, sts};
+use crate::cli::CleanupArgs;
+use crate::commands::provision::{self, Resources};
+use crate::error::Error;
+use crate::helm;
+use crate::kube;
+use crate::names::{self, FleetNames, tags};
+use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
+use crate::render::StoreLocation;
+
+/// What deleting one resource takes.
+#[derive(Debug, Clone)]
+pub enum CleanupOp {
+    Nothing,
+    Uninstall,
+    Kube,
+    DeleteRole(iam::Role),
+    DeleteOidcProvider(String),
+    DeletePolicy(String),
+    DeleteBucket(StoreLocation),
+    DeleteWorkspace(String),
+}
+
+type CleanupStep = Planned<CleanupOp>;
+
+/// One cluster of the fleet as cleanup finds it.
+struct ClusterCleanup {
+    name: String,
+    region: String,
+    arn: String,
+    roles: Vec<iam::Role>,
+    release: helm::Release,
+    kube: Option<::kube::Client>,
+}
+
+struct Cleaner<'a> {
+    clients: &'a Clients,
+    helm: PathBuf,
+    workspace_region: String,
+    clusters: Vec<ClusterCleanup>,
+}
+
+impl Executor for Cleaner<'_> {
+    type Op = CleanupOp;
+
+    async fn execute(&self, item: &CleanupStep) -> Result<(), Error> {
+        let cluster = item.target.map(|index| &self.clusters[index]);
+        let iam_client = &self.clients.iam;
+        match &item.op {
+            CleanupOp::Nothing => Ok(()),
+            CleanupOp::Uninstall => {
+                let cluster = cluster.expect("release steps belong to a cluster");
+                helm::run(&self.helm, &cluster.release.uninstall_args()).await
+            }
+            CleanupOp::Kube => {
+                let client = cluster
+                    .and_then(|c| c.kube.as_ref())
+                    .expect("Kubernetes steps are planned only for reachable clusters");
+                kube::delete(client, &item.step).await
+            }
+            CleanupOp::DeleteRole(role) => iam::delete_role(iam_client, role).await,
+            CleanupOp::DeleteOidcProvider(arn) => iam::delete_oidc_provider(iam_client, arn).await,
+            CleanupOp::DeletePolicy(arn) => iam::delete_policy(iam_client, arn).await,
+            CleanupOp::DeleteBucket(store) => {
+                let client = self.clients.s3_in(&store.region);
+                // The TLS-only policy goes first: it would refuse the object calls of an
+                // endpoint reached without TLS, and the bucket is going anyway.
+                s3::delete_policy(&client, &store.bucket).await?;
+                s3::empty_and_delete(&client, &store.bucket).await
+            }
+            CleanupOp::DeleteWorkspace(id) => {
+                amp::delete(&self.clients.amp(&self.workspace_region), id).await
+            }
+        }
+    }
+
+    fn resources(&self) -> Option<Resources> {
+        None
+    }
+}
+
+fn validate(args: &CleanupArgs) -> Result<(), Error> {
+    for cluster in &args.clusters {
+        if names::parse_eks_cluster_arn(cluster).is_none() {
+            names::validate_cluster_name(cluster)?;
+        }
+    }
+    if !args.kube_contexts.is_empty() && args.kube_contexts.len() != args.clusters.len() {
+        return Err(Error::Usage {
+            message: "give one --kube-context per --cluster, in the same order".to_owned(),
+            fix: "or give none: contexts are found by cluster ARN".to_owned(),
+        });
+    }
+    provision::validate_common(&args.aws, &args.workspace, &args.release)
+}
+
+pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
+    validate(args)?;
+    helm::ensure_available(&args.release.helm).await?;
+    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
+    let account_id = sts::account_id(&clients.sts).await?;
+    let workspace_region = args
+        .workspace
+        .workspace_region
+        .clone()
+        .unwrap_or_else(|| clients.region.clone());
+    let alias = args
+        .workspace
+        .workspace_alias
+        .clone()
+        .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
+    let run = apply::Run {
+        command: "cleanup",
+        args: &args.run,
+        order: apply::Order::FleetLast,
+        concurrency: 4,
+    };
+    let workspace = match args.workspace.workspace_id.as_deref() {
+        // A workspace already deleted by an earlier cleanup is nothing left to do.
+        Some(id) => amp::describe(&clients.amp(&workspace_region), id).await?,
+        None => {
+            provision::find_workspace(
+                &clients.amp(&workspace_region),
+                None,
+                &alias,
+                &workspace_region,
+            )
+            .await?
+        }
+    };
+    let mut cleaner = Cleaner {
+        clients: &clients,
+        helm: args.release.helm.clone(),
+        workspace_region: workspace_region.clone(),
+        clusters: Vec::new(),
+    };
+    let Some(workspace) = workspace else {
+        return apply::plan_and_apply(run, Vec::new(), Vec::new(), &cleaner).await;
+    };
+    let fleet = FleetNames::new(&account_id, &workspace_region, &workspace.id);
+
+    // The fleet's roles, by the cluster they were made for.
+    let role_names = iam::role_names_under(&clients.iam, &fleet.iam_path()).await?;
+    let roles = try_join_all(
+        role_names
+            .iter()
+            .map(|name| iam::get_role(&clients.iam, name)),
+    )
+    .await?;
+    let mut roles_by_cluster: BTreeMap<String, Vec<iam::Role>> = BTreeMap::new();
+    for role in roles.into_iter().flatten() {
+        let cluster = role.tags.get(tags::CLUSTER).cloned().unwrap_or_default();
+        roles_by_cluster.entry(cluster).or_default().push(role);
+    }
+
+    let selected = select_clusters(args, &clients, &account_id, &roles_by_cluster);
+    let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref());
+    let deleting: HashSet<String> = selected
+        .iter()
+        .flat_map(|arn| roles_by_cluster.get(arn).into_iter().flatten())
+        .map(|role| role.name.clone())
+        .collect();
+
+    let discovered: Vec<(ClusterCleanup, Result<Vec<CleanupStep>, Error>)> =
+        futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
+            let roles = roles_by_cluster.get(arn).cloned().unwrap_or_default();
+            let context = args.kube_contexts.get(index).map(String::as_str);
+            let (clients, kubeconfig, deleting) = (&clients, &kubeconfig, &deleting);
+            async move {
+                discover_cluster(clients, args, kubeconfig, context, arn, roles, deleting).await
+            }
+        }))
+        .buffered(run.concurrency)
+        .collect()
+        .await;
+    let mut cluster_plans = Vec::new();
+    for (index, (cluster, planned)) in discovered.into_iter().enumerate() {
+        cluster_plans.push(ClusterPlan {
+            name: cluster.name.clone(),
+            planned: planned.map(|steps| {
+                steps
+                    .into_iter()
+                    .map(|item| Planned {
+                        target: Some(index),
+                        ..item
+                    })
+                    .collect()
+            }),
+        });
+        cleaner.clusters.push(cluster);
+    }
+
+    let fleet_steps = if args.all {
+        plan_fleet(&clients, &fleet, &workspace).await?
+    } else {
+        Vec::new()
+    };
+    apply::plan_and_apply(run, fleet_steps, cluster_plans, &cleaner).await
+}
+
+/// The cluster ARNs to clean: every cluster of the fleet with `--all`, else the named ones (by
+/// name in the default region, or by ARN).
+fn select_clusters(
+    args: &CleanupArgs,
+    clients: &Clients,
+    account_id: &str,
+    roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>,
+) -> Vec<String> {
+    if args.all {
+        return roles_by_cluster
+            .keys()
+            .filter(|arn| !arn.is_empty())
+            .cloned()
+            .collect();
+    }
+    args.clusters
+        .iter()
+        .map(|value| match names::parse_eks_cluster_arn(value) {
+            Some(_) => value.clone(),
+            None => roles_by_cluster
+                .keys()
+                .find(|arn| {
+                    names::parse_eks_cluster_arn(arn)
+                        .is_some_and(|(region, _, name)| name == value && region == clients.region)
+                })
+                .cloned()
+                .unwrap_or_else(|| {
+                    names::eks_cluster_arn(
+                        names::partition(&clients.region),
+                        &clients.region,
+                        account_id,
+                        value,
+                    )
+                }),
+        })
+        .collect()
+}
+
+/// Reads one cluster (its release and objects when its API answers) and plans its cleanup.
+async fn discover_cluster(
+    clients: &Clients,
+    args: &CleanupArgs,
+    kubeconfig: &Result<::kube::config::Kubeconfig, Error>,
+    explicit_context: Option<&str>,
+    arn: &str,
+    roles: Vec<iam::Role>,
+    deleting: &HashSet<String>,
+) -> (ClusterCleanup, Result<Vec<CleanupStep>, Error>) {
+    let (region, _, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
+    let mut cluster = ClusterCleanup {
+        name: name.to_owned(),
+        region: region.to_owned(),
+        arn: arn.to_owned(),
+        roles,
+        release: provision::release(&args.release, arn, args.kube.kubeconfig.as_deref()),
+        kube: None,
+    };
+    let mut steps = Vec::new();
+    match kubernetes_steps(clients, args, kubeconfig, explicit_context, &mut cluster).await {
+        Ok(kube_steps) => steps.extend(kube_steps),
+        Err(err) => return (cluster, Err(err)),
+    }
+    match aws_steps(clients, &cluster, deleting).await {
+        Ok(aws_steps) => steps.extend(aws_steps),
+        Err(err) => return (cluster, Err(err)),
+    }
+    (cluster, Ok(steps))
+}
+
+fn cluster_step(step: Step, op: CleanupOp) -> CleanupStep {
+    Planned {
+        step,
+        op,
+        target: None,
+    }
+}
+
+/// The release and the Kubernetes objects, or a note saying why they are skipped: a deleted
+/// cluster has none left, and an unreachable API is skipped unless `--strict`.
+async fn kubernetes_steps(
+    clients: &Clients,
+    args: &CleanupArgs,
+    kubeconfig: &Result<::kube::config::Kubeconfig, Error>,
+    explicit_context: Option<&str>,
+    cluster: &mut ClusterCleanup,
+) -> Result<Vec<CleanupStep>, Error> {
+    let scope = cluster.name.clone();
+    let skipped = |reason: String| {
+        vec![cluster_step(
+            Step::new(
+                &scope,
+                ResourceKind::HelmRelease,
+                &args.release.release,
+                Action::Keep,
+            )
+            .with_detail(reason),
+            CleanupOp::Nothing,
+        )]
+    };
+    match eks::describe_cluster(
+        &clients.eks_in(&cluster.region),
+        &cluster.name,
+        &cluster.region,
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(Error::NotFound { .. }) => {
+            return Ok(skipped(
+                "the EKS cluster no longer exists: only its AWS resources are removed".to_owned(),
+            ));
+        }
+        Err(err) => return Err(err),
+    }
+    let reached = async {
+        let config = kubeconfig.as_ref().map_err(|err| Error::Kubeconfig {
+            message: err.to_string(),
+            fix: err.fix().unwrap_or_default(),
+        })?;
+        let context = kube::context_for_cluster(config, &cluster.arn, explicit_context)?;
+        let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
+        let release = provision::release(&args.release, &context, args.kube.kubeconfig.as_deref());
+        let installed =
+            kube::observe_installed(&client, &args.release.namespace, &args.release.release)
+                .await?;
+        let helm_release = helm::installed(&args.release.helm, &release).await?;
+        Ok::<_, Error>((client, release, installed, helm_release))
+    }
+    .await;
+    let (client, release, installed, helm_release) = match reached {
+        Ok(found) => found,
+        Err(err @ (Error::Kube { .. } | Error::Kubeconfig { .. } | Error::Helm { .. }))
+            if !args.strict =>
+        {
+            return Ok(skipped(format!(
+                "Kubernetes side skipped ({err}); rerun with a reachable context, or --strict to stop on it"
+            )));
+        }
+        Err(err) => return Err(err),
+    };
+    let mut steps = Vec::new();
+    if helm_release.is_some() {
+        steps.push(cluster_step(
+            Step::new(
+                &scope,
+                ResourceKind::HelmRelease,
+                format!("{}/{}", release.namespace, release.name),
+                Action::Delete,
+            ),
+            CleanupOp::Uninstall,
+        ));
+    }
+    for step in kube::cleanup_steps(&scope, &args.release.namespace, &installed) {
+        let op = if step.action == Action::Delete {
+            CleanupOp::Kube
+        } else {
+            CleanupOp::Nothing
+        };
+        steps.push(cluster_step(step, op));
+    }
+    cluster.release = release;
+    cluster.kube = Some(client);
+    Ok(steps)
+}
+
+fn is_managed(tags: &std::collections::HashMap<String, String>) -> bool {
+    tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE)
+}
+
+/// The OIDC providers (when kcfed made them and nothing else trusts them), then the roles: a
+/// rerun after an interruption still finds the cluster by its roles.
+async fn aws_steps(
+    clients: &Clients,
+    cluster: &ClusterCleanup,
+    deleting: &HashSet<String>,
+) -> Result<Vec<CleanupStep>, Error> {
+    let scope = &cluster.name;
+    let mut steps = Vec::new();
+    let providers: HashSet<String> = cluster
+        .roles
+        .iter()
+        .filter_map(|role| role.trust.as_ref())
+        .flat_map(|trust| iam::trusted_providers(trust).into_iter().map(str::to_owned))
+        .collect();
+    for arn in providers {
+        let Some(provider) = iam::get_oidc_provider(&clients.iam, &arn).await? else {
+            continue;
+        };
+        let host = arn
+            .split_once("oidc-provider/")
+            .map_or(arn.as_str(), |(_, host)| host);
+        let step = |action| {
+            Step::new(scope, ResourceKind::OidcProvider, host, action).with_id(arn.clone())
+        };
+        if !is_managed(&provider.tags) {
+            steps.push(cluster_step(
+                step(Action::Keep).with_detail("not created by kcfed"),
+                CleanupOp::Nothing,
+            ));
+            continue;
+        }
+        let others: Vec<String> = iam::roles_trusting(&clients.iam, &arn)
+            .await?
+            .into_iter()
+            .filter(|role| !deleting.contains(role))
+            .collect();
+        steps.push(if others.is_empty() {
+            cluster_step(
+                step(Action::Delete),
+                CleanupOp::DeleteOidcProvider(arn.clone()),
+            )
+        } else {
+            cluster_step(
+                step(Action::Keep).with_detail(format!("still trusted by {}", others.join(", "))),
+                CleanupOp::Nothing,
+            )
+        });
+    }
+    for role in &cluster.roles {
+        let step = Step::new(scope, ResourceKind::IamRole, &role.name, Action::Delete)
+            .with_id(role.arn.clone());
+        steps.push(if is_managed(&role.tags) {
+            cluster_step(step, CleanupOp::DeleteRole(role.clone()))
+        } else {
+            let mut step = step;
+            step.action = Action::Keep;
+            cluster_step(step.with_detail("not made by kcfed"), CleanupOp::Nothing)
+        });
+    }
+    Ok(steps)
+}
+
+/// The shared policies, the bucket and the workspace, each only when kcfed's tags say it made
+/// them for this fleet.
+async fn plan_fleet(
+    clients: &Clients,
+    fleet: &FleetNames,
+    workspace: &amp::Workspace,
+) -> Result<Vec<CleanupStep>, Error> {
+    let mut steps = Vec::new();
+    for arn in iam::policy_arns_under(&clients.iam, &fleet.iam_path()).await? {
+        let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
+        steps.push(cluster_step(
+            Step::new(FLEET_SCOPE, ResourceKind::IamPolicy, name, Action::Delete)
+                .with_id(arn.clone()),
+            CleanupOp::DeletePolicy(arn),
+        ));
+    }
+    if let Some(bucket) = workspace.tags.get(tags::BUCKET) {
+        let region = workspace
+            .tags
+            .get(tags::BUCKET_REGION)
+            .cloned()
+            .unwrap_or_else(|| clients.region.clone());
+        let store = StoreLocation::new(bucket, &region);
+        let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, bucket, action);
+        match s3::inspect(&clients.s3_in(&region), bucket).await? {
+            s3::BucketState::Owned(found)
+                if is_managed(&found.tags)
+                    && found.tags.get(tags::FLEET) == Some(&workspace.id) =>
+            {
+                steps.push(cluster_step(
+                    step(Action::Delete)
+                        .with_detail("every object version and delete marker first"),
+                    CleanupOp::DeleteBucket(store),
+                ));
+            }
+            s3::BucketState::Owned(_) | s3::BucketState::OwnedElsewhere => {
+                steps.push(cluster_step(
+                    step(Action::Keep).with_detail("not made by kcfed for this fleet"),
+                    CleanupOp::Nothing,
+                ))
+            }
+            s3::BucketState::Missing => {}
+        }
+    }
+    let step = |action| {
+        Step::new(
+            FLEET_SCOPE,
+            ResourceKind::AmpWorkspace,
+            workspace.alias.as_deref().unwrap_or(&workspace.id),
+            action,
+        )
+        .with_id(workspace.id.clone())
+    };
+    steps.push(if is_managed(&workspace.tags) {
+        cluster_step(
+            step(Action::Delete),
+            CleanupOp::DeleteWorkspace(workspace.id.clone()),
+        )
+    } else {
+        cluster_step(
+            step(Action::Keep).with_detail("not created by kcfed"),
+            CleanupOp::Nothing,
+        )
+    });
+    Ok(steps)
+}
