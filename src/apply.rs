@@ -2,6 +2,8 @@
 //! Progress and logs go to stderr; the plan and the report go to stdout.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -148,13 +150,40 @@ pub enum Outcome {
     NotRun,
 }
 
+/// Set by Ctrl-C: the step under way finishes, no further step starts. A second Ctrl-C exits
+/// at once.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    pub fn listen() -> Self {
+        let interrupt = Self::default();
+        let flag = interrupt.0.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                flag.store(true, Ordering::SeqCst);
+                eprintln!("interrupted: finishing the current step (Ctrl-C again to stop now)");
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(exit::INTERRUPTED));
+                }
+            }
+        });
+        interrupt
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
 /// Runs steps in order and stops at the first failure: later steps depend on earlier ones.
 pub async fn run_steps<E: Executor>(
     executor: &E,
     planned: &[Planned<E::Op>],
-    progress: &mut Progress,
+    interrupt: &Interrupt,
 ) -> (Vec<Applied>, Result<(), Error>) {
     let mut applied = Vec::new();
+    let mut progress = Progress::new();
     for (index, item) in planned.iter().enumerate() {
         if !item.step.action.changes_something() {
             applied.push(Applied {
@@ -163,9 +192,14 @@ pub async fn run_steps<E: Executor>(
             });
             continue;
         }
-        progress.start(&item.step);
-        let outcome = executor.execute(item).await;
-        progress.finish(&item.step, &outcome);
+        let outcome = if interrupt.is_set() {
+            Err(Error::Interrupted)
+        } else {
+            progress.start(&item.step);
+            let outcome = executor.execute(item).await;
+            progress.finish(&item.step, &outcome);
+            outcome
+        };
         if let Err(err) = outcome {
             applied.push(Applied {
                 step: item.step.clone(),
@@ -346,11 +380,11 @@ where
         eprintln!("{}\n", report.plan);
     }
     confirm(&report.plan, run.args)?;
+    let interrupt = &Interrupt::listen();
 
     let mut applied = Vec::new();
     if run.order == Order::FleetFirst {
-        let (fleet_applied, fleet_result) =
-            run_steps(executor, &fleet_steps, &mut Progress::new()).await;
+        let (fleet_applied, fleet_result) = run_steps(executor, &fleet_steps, interrupt).await;
         applied.extend(fleet_applied);
         if let Err(err) = fleet_result {
             return stop_after_fleet_failure(report, applied, results, &cluster_steps, err, output);
@@ -358,7 +392,7 @@ where
     }
     let outcomes: Vec<_> =
         futures::stream::iter(cluster_steps.iter().map(|(name, steps)| async move {
-            let (applied, result) = run_steps(executor, steps, &mut Progress::new()).await;
+            let (applied, result) = run_steps(executor, steps, interrupt).await;
             let changed = steps.iter().any(|p| p.step.action.changes_something());
             (name.clone(), changed, applied, result)
         }))
@@ -391,8 +425,7 @@ where
     if run.order == Order::FleetLast {
         // Shared resources go only once every cluster has let go of them.
         if errors.is_empty() {
-            let (fleet_applied, fleet_result) =
-                run_steps(executor, &fleet_steps, &mut Progress::new()).await;
+            let (fleet_applied, fleet_result) = run_steps(executor, &fleet_steps, interrupt).await;
             applied.extend(fleet_applied);
             if let Err(err) = fleet_result {
                 errors.push(err);

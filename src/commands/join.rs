@@ -14,6 +14,9 @@ use crate::kube;
 use crate::names::{self, tags};
 use crate::render::{Renderer, StoreLocation};
 
+/// A cluster ready to plan: its description and a client for its API.
+type Discovered = Result<(Target, ::kube::Client), Error>;
+
 /// A `--cluster` value: a name in the default region, or an EKS cluster ARN.
 fn cluster_and_region<'a>(value: &'a str, default_region: &'a str) -> (&'a str, &'a str) {
     match names::parse_eks_cluster_arn(value) {
@@ -99,7 +102,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     let concurrency = usize::from(args.concurrency);
 
     // Discovery: each cluster, its context and its API, independently of the others.
-    let discovered: Vec<(String, Result<(Target, ::kube::Client), Error>)> =
+    let discovered: Vec<(String, Discovered)> =
         futures::stream::iter(args.clusters.iter().enumerate().map(|(index, value)| {
             let (name, region) = cluster_and_region(value, &clients.region);
             let explicit_context = args.kube_contexts.get(index).map(String::as_str);
@@ -181,7 +184,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         command: "join cluster",
         args: &args.run,
         order: apply::Order::FleetFirst,
-        concurrency: concurrency,
+        concurrency,
     };
     apply::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await
 }
