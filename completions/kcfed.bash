@@ -103,7 +103,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__cleanup)
-            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --verbose --help --version"
+            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -373,7 +373,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --namespace --release --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --namespace --release --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -465,7 +465,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__join__subcmd__cluster)
-            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

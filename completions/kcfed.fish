@@ -58,6 +58,7 @@ json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l quick-start -d 'Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l dry-run -d 'Print the plan and stop; nothing is changed'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l detailed-exitcode -d 'Exit with 5 instead of 0 when the run succeeded and nothing needed to change (for pipelines that act on changes)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s V -l version -d 'Print version'
@@ -87,6 +88,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l dry-run -d 'Print the plan and stop; nothing is changed'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l detailed-exitcode -d 'Exit with 5 instead of 0 when the run succeeded and nothing needed to change (for pipelines that act on changes)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
@@ -112,6 +114,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l all -d 'Remove e
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l strict -d 'Stop when a cluster\'s Kubernetes API cannot be reached instead of skipping it'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l dry-run -d 'Print the plan and stop; nothing is changed'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l detailed-exitcode -d 'Exit with 5 instead of 0 when the run succeeded and nothing needed to change (for pipelines that act on changes)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s V -l version -d 'Print version'

@@ -374,7 +374,11 @@ where
         report.clusters = results;
         report.resources = executor.resources();
         print(&report, || report.text(), output);
-        return finish(errors, total);
+        let no_changes = !report.changed && !run.args.dry_run && run.args.detailed_exitcode;
+        return finish(errors, total).map(|code| match code {
+            exit::SUCCESS if no_changes => exit::NO_CHANGES,
+            code => code,
+        });
     }
     if output == OutputFormat::Text && run.args.yes {
         eprintln!("{}\n", report.plan);

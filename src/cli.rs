@@ -115,6 +115,10 @@ pub struct RunArgs {
     /// Output format for the plan and the report.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Exit with 5 instead of 0 when the run succeeded and nothing needed to change (for
+    /// pipelines that act on changes).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 /// Which AMP workspace the fleet uses.

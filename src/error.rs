@@ -97,6 +97,8 @@ pub mod exit {
     pub const BAD_INPUT: u8 = 2;
     pub const PARTIAL_FAILURE: u8 = 3;
     pub const NOT_CONFIRMED: u8 = 4;
+    /// Only with `--detailed-exitcode`: the run succeeded and nothing needed to change.
+    pub const NO_CHANGES: u8 = 5;
     pub const INTERRUPTED: u8 = 130;
 }
 
