@@ -512,3 +512,50 @@ fn bad_input_is_refused_before_any_call() {
     assert!(role_names(&world).is_empty());
     assert_eq!(world.cluster("prod").kube.write_count(), 0);
 }
+
+#[test]
+fn two_runs_racing_for_the_same_fleet_end_with_one_workspace() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    let args = init_args(&world, &helm, &["--yes", "--output", "json"]);
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            world
+                .command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = racers
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+    assert!(
+        outputs.iter().any(|o| o.status.success()),
+        "{:?}",
+        outputs.iter().map(stderr).collect::<Vec<_>>()
+    );
+    let workspaces = block_on(async {
+        let config = world.sdk(REGION).await;
+        let amp = aws_sdk_amp::Client::new(&config);
+        let listed = amp
+            .list_workspaces()
+            .alias("kubecost-amp")
+            .send()
+            .await
+            .unwrap();
+        listed
+            .workspaces()
+            .iter()
+            .filter(|w| w.status().unwrap().status_code().as_str() != "DELETING")
+            .count()
+    });
+    assert_eq!(workspaces, 1);
+    // Whatever the race left half-done, one more run finishes it and the next finds nothing to do.
+    assert_exit(&world.kcfed(&init_args(&world, &helm, &["--yes"])), 0);
+    let settled = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    assert_exit(&settled, 0);
+    assert_eq!(stdout_json(&settled)["changed"], false);
+}

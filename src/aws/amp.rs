@@ -14,6 +14,8 @@ pub struct Workspace {
     pub alias: Option<String>,
     pub arn: String,
     pub active: bool,
+    /// Nanoseconds since the epoch; orders workspaces created by racing runs.
+    pub created_at: i128,
     pub tags: HashMap<String, String>,
 }
 
@@ -49,6 +51,7 @@ pub async fn describe(
         alias: ws.alias().map(str::to_owned),
         arn: ws.arn().to_owned(),
         active: ws.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::Active),
+        created_at: ws.created_at().as_nanos(),
         tags: ws.tags().cloned().unwrap_or_default(),
     }))
 }
@@ -86,6 +89,7 @@ pub async fn find_by_alias(
                     alias: Some(alias.to_owned()),
                     arn: ws.arn().to_owned(),
                     active: status == Some(&WorkspaceStatusCode::Active),
+                    created_at: ws.created_at().as_nanos(),
                     tags: ws.tags().cloned().unwrap_or_default(),
                 });
             }

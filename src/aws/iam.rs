@@ -73,23 +73,34 @@ pub async fn get_oidc_provider(
     }))
 }
 
+/// Creates the provider; one that appeared meanwhile (a concurrent run) is as good.
 pub async fn create_oidc_provider(
     client: &aws_sdk_iam::Client,
     issuer_url: &str,
     tags: Vec<(String, String)>,
-) -> Result<String, Error> {
-    let output = client
+) -> Result<(), Error> {
+    match client
         .create_open_id_connect_provider()
         .url(issuer_url)
         .client_id_list(STS_AUDIENCE)
         .set_tags(iam_tags(tags))
         .send()
         .await
-        .map_err(|err| call_failed("iam:CreateOpenIDConnectProvider", issuer_url, err))?;
-    Ok(output
-        .open_id_connect_provider_arn()
-        .unwrap_or_default()
-        .to_owned())
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(call_failed(
+            "iam:CreateOpenIDConnectProvider",
+            issuer_url,
+            err,
+        )),
+    }
 }
 
 pub async fn add_oidc_audience(client: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
@@ -160,14 +171,16 @@ pub async fn get_policy(
     }))
 }
 
+/// Creates the policy; one that appeared meanwhile (a concurrent run of the same fleet) has the
+/// same name, path and document, so it is as good.
 pub async fn create_policy(
     client: &aws_sdk_iam::Client,
     name: &str,
     path: &str,
     document: &serde_json::Value,
     tags: Vec<(String, String)>,
-) -> Result<String, Error> {
-    let output = client
+) -> Result<(), Error> {
+    match client
         .create_policy()
         .policy_name(name)
         .path(path)
@@ -176,12 +189,17 @@ pub async fn create_policy(
         .set_tags(iam_tags(tags))
         .send()
         .await
-        .map_err(|err| call_failed("iam:CreatePolicy", name, err))?;
-    Ok(output
-        .policy()
-        .and_then(|p| p.arn())
-        .unwrap_or_default()
-        .to_owned())
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(call_failed("iam:CreatePolicy", name, err)),
+    }
 }
 
 /// Makes `document` the default version. IAM keeps at most five versions, so the oldest

@@ -632,6 +632,7 @@ impl Applier<'_> {
                 let mut tags = managed_tags(&[]);
                 tags.extend(self.workspace_tags.clone());
                 let id = amp::create(&amp_client, alias, client_token, tags).await?;
+                let id = settle_workspace_race(&amp_client, alias, id).await?;
                 let workspace = amp::wait_active(&amp_client, &id, self.timeout).await?;
                 self.created_workspace.set(workspace).ok();
                 Ok(())
@@ -958,6 +959,35 @@ impl Executor for Applier<'_> {
 
     fn resources(&self) -> Option<Resources> {
         Some(self.fleet_resources())
+    }
+}
+
+/// Runs that race to create the same fleet must end with one workspace. The client token makes
+/// AWS return the same workspace to racing creates; where it did not, every racer sees the
+/// same set of kcfed workspaces with this alias and keeps the oldest, deleting its own if it
+/// lost.
+async fn settle_workspace_race(
+    client: &aws_sdk_amp::Client,
+    alias: &str,
+    created: String,
+) -> Result<String, Error> {
+    let candidates = amp::find_by_alias(client, alias).await?;
+    let winner = candidates
+        .iter()
+        .filter(|ws| {
+            ws.tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE)
+        })
+        .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    match winner {
+        Some(winner) if winner.id != created => {
+            tracing::info!(
+                "another run created workspace {} for alias {alias} first; using it and removing {created}",
+                winner.id
+            );
+            amp::delete(client, &created).await?;
+            Ok(winner.id.clone())
+        }
+        _ => Ok(created),
     }
 }
 
