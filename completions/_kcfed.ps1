@@ -176,7 +176,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'AMP workspace id (ws-...)')
             [CompletionResult]::new('--workspace-region', '--workspace-region', [CompletionResultType]::ParameterName, 'Region of the AMP workspace (defaults to --region)')
             [CompletionResult]::new('--bucket', '--bucket', [CompletionResultType]::ParameterName, 'S3 bucket for federated ETL files (default: one name per account and region)')
-            [CompletionResult]::new('--bucket-region', '--bucket-region', [CompletionResultType]::ParameterName, 'Region of the bucket (defaults to the workspace region for the primary''s default bucket)')
+            [CompletionResult]::new('--bucket-region', '--bucket-region', [CompletionResultType]::ParameterName, 'Region of the bucket (defaults to --region; for an agent, give the primary''s bucket region)')
             [CompletionResult]::new('--oidc-issuer', '--oidc-issuer', [CompletionResultType]::ParameterName, 'Issuer URL of the cluster''s OIDC provider, for the trust policies (placeholder when omitted)')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace for Kubecost and its service accounts')
             [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Helm release name')

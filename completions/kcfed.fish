@@ -126,7 +126,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l account-id -d 'AW
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-id -d 'AMP workspace id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-region -d 'Region of the AMP workspace (defaults to --region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket-region -d 'Region of the bucket (defaults to the workspace region for the primary\'s default bucket)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket-region -d 'Region of the bucket (defaults to --region; for an agent, give the primary\'s bucket region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l oidc-issuer -d 'Issuer URL of the cluster\'s OIDC provider, for the trust policies (placeholder when omitted)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l release -d 'Helm release name' -r

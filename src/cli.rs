@@ -257,7 +257,7 @@ pub struct RenderArgs {
     /// S3 bucket for federated ETL files (default: one name per account and region).
     #[arg(long, conflicts_with = "quick_start")]
     pub bucket: Option<String>,
-    /// Region of the bucket (defaults to the workspace region for the primary's default bucket).
+    /// Region of the bucket (defaults to --region; for an agent, give the primary's bucket region).
     #[arg(long)]
     pub bucket_region: Option<String>,
     /// Skip the federated ETL bucket: metrics go to AMP only.

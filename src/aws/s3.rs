@@ -366,7 +366,7 @@ pub async fn empty_and_delete(client: &aws_sdk_s3::Client, bucket: &str) -> Resu
         if objects.is_empty() {
             break;
         }
-        client
+        let deleted = client
             .delete_objects()
             .bucket(bucket)
             .delete(
@@ -381,6 +381,25 @@ pub async fn empty_and_delete(client: &aws_sdk_s3::Client, bucket: &str) -> Resu
             .map_err(|err| {
                 call_failed("s3:DeleteObjectVersion", format!("bucket {bucket}"), err)
             })?;
+        // A bulk delete reports refused objects in its answer, not as an error: listing them
+        // again would loop forever.
+        if let Some(refused) = deleted.errors().first() {
+            let code = refused.code().unwrap_or("unknown error");
+            return Err(Error::Aws {
+                action: "s3:DeleteObjectVersion",
+                resource: format!("s3://{bucket}/{}", refused.key().unwrap_or_default()),
+                failure: if code == "AccessDenied" {
+                    crate::error::AwsFailure::AccessDenied
+                } else {
+                    crate::error::AwsFailure::Other
+                },
+                message: format!(
+                    "{code}: {} ({} objects refused)",
+                    refused.message().unwrap_or_default(),
+                    deleted.errors().len()
+                ),
+            });
+        }
     }
     match client.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
