@@ -31,6 +31,9 @@ _kcfed() {
             kcfed,join)
                 cmd="kcfed__subcmd__join"
                 ;;
+            kcfed,man)
+                cmd="kcfed__subcmd__man"
+                ;;
             kcfed,render)
                 cmd="kcfed__subcmd__render"
                 ;;
@@ -48,6 +51,9 @@ _kcfed() {
                 ;;
             kcfed__subcmd__help,join)
                 cmd="kcfed__subcmd__help__subcmd__join"
+                ;;
+            kcfed__subcmd__help,man)
+                cmd="kcfed__subcmd__help__subcmd__man"
                 ;;
             kcfed__subcmd__help,render)
                 cmd="kcfed__subcmd__help__subcmd__render"
@@ -89,7 +95,7 @@ _kcfed() {
 
     case "${cmd}" in
         kcfed)
-            opts="-v -h -V --verbose --help --version init join cleanup render completions help"
+            opts="-v -h -V --verbose --help --version init join cleanup render completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -191,7 +197,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__help)
-            opts="init join cleanup render completions help"
+            opts="init join cleanup render completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,6 +297,20 @@ _kcfed() {
         kcfed__subcmd__help__subcmd__join__subcmd__cluster)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kcfed__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -573,6 +593,20 @@ _kcfed() {
         kcfed__subcmd__join__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kcfed__subcmd__man)
+            opts="-v -h -V --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -45,6 +45,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Print a shell completion script to stdout.
     Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout; packagers install it as kcfed.1.
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,33 +1,35 @@
-//! The checked-in shell completions in `completions/` match what `kcfed completions SHELL` prints.
-//! When they differ the test fails; `KCFED_UPDATE_COMPLETIONS=1 cargo test --test completions`
-//! rewrites them instead (a `--check` mode, as cargo-dist keeps its generated files current).
+//! The checked-in shell completions and man page in `completions/` match what `kcfed completions
+//! SHELL` and `kcfed man` print. When they differ the test fails; `KCFED_UPDATE_COMPLETIONS=1 cargo
+//! test --test completions` rewrites them instead (a `--check` mode, as cargo-dist keeps its
+//! generated files current).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const UPDATE_VAR: &str = "KCFED_UPDATE_COMPLETIONS";
 
-/// Each shell and the file its completions are checked in as.
-const SHELLS: &[(&str, &str)] = &[
-    ("bash", "kcfed.bash"),
-    ("zsh", "_kcfed"),
-    ("fish", "kcfed.fish"),
-    ("powershell", "_kcfed.ps1"),
+/// Each generating command and the file its output is checked in as.
+const GENERATED: &[(&[&str], &str)] = &[
+    (&["completions", "bash"], "kcfed.bash"),
+    (&["completions", "zsh"], "_kcfed"),
+    (&["completions", "fish"], "kcfed.fish"),
+    (&["completions", "powershell"], "_kcfed.ps1"),
+    (&["man"], "kcfed.1"),
 ];
 
-fn generated(shell: &str) -> String {
+fn kcfed(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_kcfed"))
-        .args(["completions", shell])
+        .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .output()
-        .expect("run kcfed completions");
+        .expect("run kcfed");
     assert!(
         output.status.success(),
-        "kcfed completions {shell} failed: {}",
+        "kcfed {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).expect("completions are UTF-8")
+    String::from_utf8(output.stdout).expect("kcfed prints UTF-8")
 }
 
 fn checked_in(file: &str) -> PathBuf {
@@ -40,12 +42,9 @@ fn checked_in(file: &str) -> PathBuf {
 fn checked_in_completions_are_current() {
     let update = std::env::var_os(UPDATE_VAR).is_some_and(|value| !value.is_empty());
     let mut stale = Vec::new();
-    for (shell, file) in SHELLS {
-        let expected = generated(shell);
-        assert!(
-            expected.contains("kcfed"),
-            "{shell} completions name the command"
-        );
+    for (args, file) in GENERATED {
+        let expected = kcfed(args);
+        assert!(expected.contains("kcfed"), "{args:?} names the command");
         let path = checked_in(file);
         let current = std::fs::read_to_string(&path).ok();
         if current.as_deref() == Some(expected.as_str()) {
@@ -57,12 +56,49 @@ fn checked_in_completions_are_current() {
             std::fs::write(&path, &expected)
                 .unwrap_or_else(|err| panic!("write {}: {err}", path.display()));
         } else {
-            stale.push(format!("completions/{file} ({shell})"));
+            stale.push(format!("completions/{file} (kcfed {})", args.join(" ")));
         }
     }
     assert!(
         stale.is_empty(),
-        "stale or missing shell completions: {}\nrun `{UPDATE_VAR}=1 cargo test --test completions` and commit the result",
+        "stale or missing generated files: {}\nrun `{UPDATE_VAR}=1 cargo test --test completions` and commit the result",
         stale.join(", ")
+    );
+}
+
+#[test]
+fn the_man_page_documents_every_command_and_its_flags() {
+    let page = kcfed(&["man"]);
+    for heading in [
+        "KCFED INIT PRIMARY",
+        "KCFED JOIN CLUSTER",
+        "KCFED CLEANUP",
+        "KCFED RENDER",
+        "KCFED COMPLETIONS",
+    ] {
+        assert!(page.contains(&format!(".SH \"{heading} OPTIONS\"")), "{heading}");
+    }
+    assert!(page.contains("\\-\\-detailed\\-exitcode"), "{page}");
+    // Not a reference to pages kcfed does not ship.
+    assert!(!page.contains("kcfed\\-init(1)"), "{page}");
+}
+
+/// `kcfed --version` names the chart version `--chart-version` defaults to.
+#[test]
+fn version_names_the_default_chart_version() {
+    let help = kcfed(&["init", "primary", "--help"]);
+    let after_flag = &help[help.find("--chart-version").expect("the flag is documented")..];
+    let default = after_flag
+        .split_once("[default: ")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .expect("--chart-version has a default")
+        .0;
+    let version = kcfed(&["--version"]);
+    assert_eq!(
+        version.trim(),
+        format!(
+            "kcfed {} (Kubecost cost-analyzer chart {default} by default)",
+            env!("CARGO_PKG_VERSION")
+        )
     );
 }

@@ -3,6 +3,7 @@
 mod cleanup;
 mod init;
 mod join;
+mod man;
 pub mod provision;
 mod render;
 
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Cleanup(args) => cleanup::run(&args).await,
         Command::Render(args) => render::run(&args),
         Command::Completions(args) => completions(&args),
+        Command::Man => man::run(),
     }
 }
 
