@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::{OutputFormat, RunArgs};
@@ -41,56 +41,101 @@ pub fn confirm(plan: &Plan, run: &RunArgs) -> Result<(), Error> {
     }
 }
 
-/// One progress line per step: a spinner on a terminal, plain timestamped lines otherwise.
+/// One line per step under way, for every cluster at once: spinners on a terminal, plain
+/// timestamped lines otherwise.
+#[derive(Clone)]
 pub struct Progress {
+    bars: Option<MultiProgress>,
+}
+
+/// The line of one step, finished with its outcome.
+pub struct StepProgress {
     spinner: Option<ProgressBar>,
+    label: String,
 }
 
 impl Progress {
     pub fn new() -> Self {
-        Self { spinner: None }
-    }
-
-    pub fn start(&mut self, step: &Step) {
-        let message =
-            format!("{:?} {} {}", step.action, step.kind_label(), step.name).to_lowercase();
-        if interactive() && std::env::var_os("NO_COLOR").is_none() {
-            let spinner = ProgressBar::new_spinner().with_message(message);
-            spinner.set_style(
-                ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                    .expect("the template is valid"),
-            );
-            spinner.enable_steady_tick(Duration::from_millis(120));
-            self.spinner = Some(spinner);
-        } else {
-            eprintln!("{} {message} ...", timestamp());
+        let spinners = interactive() && std::env::var_os("NO_COLOR").is_none();
+        Self {
+            bars: spinners.then(MultiProgress::new),
         }
     }
 
-    pub fn finish(&mut self, step: &Step, outcome: &Result<(), Error>) {
+    pub fn start(&self, step: &Step) -> StepProgress {
+        let label = format!("{} {} {}", step.scope, step.kind_label(), step.name);
+        let message = format!("{:?} {label}", step.action).to_lowercase();
+        let spinner = match &self.bars {
+            Some(bars) => {
+                let spinner = bars.add(ProgressBar::new_spinner().with_message(message));
+                spinner.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                        .expect("the template is valid"),
+                );
+                spinner.enable_steady_tick(Duration::from_millis(120));
+                Some(spinner)
+            }
+            None => {
+                eprintln!("{} {message} ...", timestamp());
+                None
+            }
+        };
+        StepProgress { spinner, label }
+    }
+}
+
+impl StepProgress {
+    pub fn finish(self, outcome: &Result<(), Error>) {
         let status = match outcome {
             Ok(()) => "done".to_owned(),
             Err(err) => format!("failed: {err}"),
         };
-        let line = format!("{} {}: {status}", step.kind_label(), step.name);
-        match self.spinner.take() {
+        let line = format!("{}: {status}", self.label);
+        match self.spinner {
             Some(spinner) => spinner.finish_with_message(line),
             None => eprintln!("{} {line}", timestamp()),
         }
     }
 }
 
+/// Now as RFC 3339 UTC (`2026-11-25T22:19:01Z`): CI logs from many machines sort and compare.
 fn timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = now.as_secs();
+    rfc3339(now.as_secs())
+}
+
+fn rfc3339(unix_secs: u64) -> String {
+    let (year, month, day) = civil_from_days(unix_secs / 86_400);
+    let secs = unix_secs % 86_400;
     format!(
-        "[{:02}:{:02}:{:02}]",
-        (secs / 3600) % 24,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
         (secs / 60) % 60,
         secs % 60
     )
+}
+
+/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`,
+/// for days on or after the epoch), so kcfed needs no date crate for one timestamp.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Count from 0000-03-01 so that the leap day ends each 400-year era.
+    let shifted = days + 719_468;
+    let era = shifted / 146_097;
+    let day_of_era = shifted % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Prints a serializable result as JSON, or its text form.
@@ -124,6 +169,9 @@ pub trait Executor {
     type Op;
 
     async fn execute(&self, item: &Planned<Self::Op>) -> Result<(), Error>;
+
+    /// Steps of the same stage that follow each other in a plan run at the same time.
+    fn stage(&self, step: &Step) -> u8;
 
     /// The step as it reads once applied (ids known only then).
     fn resolved(&self, step: &Step) -> Step {
@@ -176,47 +224,59 @@ impl Interrupt {
     }
 }
 
-/// Runs steps in order and stops at the first failure: later steps depend on earlier ones.
+/// Runs steps stage by stage: the steps of one stage at the same time, the stages in order.
+/// After a stage with a failure no further stage starts: later steps depend on earlier ones.
 pub async fn run_steps<E: Executor>(
     executor: &E,
     planned: &[Planned<E::Op>],
+    progress: &Progress,
     interrupt: &Interrupt,
 ) -> (Vec<Applied>, Result<(), Error>) {
     let mut applied = Vec::new();
-    let mut progress = Progress::new();
-    for (index, item) in planned.iter().enumerate() {
-        if !item.step.action.changes_something() {
-            applied.push(Applied {
+    let mut failure = None;
+    for stage in planned.chunk_by(|a, b| executor.stage(&a.step) == executor.stage(&b.step)) {
+        if failure.is_none() && interrupt.is_set() {
+            failure = Some(Error::Interrupted);
+        }
+        if failure.is_some() {
+            applied.extend(stage.iter().map(|item| Applied {
                 step: item.step.clone(),
-                outcome: Outcome::Unchanged,
-            });
+                outcome: if item.step.action.changes_something() {
+                    Outcome::NotRun
+                } else {
+                    Outcome::Unchanged
+                },
+            }));
             continue;
         }
-        let outcome = if interrupt.is_set() {
-            Err(Error::Interrupted)
-        } else {
-            progress.start(&item.step);
+        let outcomes = futures::future::join_all(stage.iter().map(|item| async move {
+            if !item.step.action.changes_something() {
+                return None;
+            }
+            let line = progress.start(&item.step);
             let outcome = executor.execute(item).await;
-            progress.finish(&item.step, &outcome);
-            outcome
-        };
-        if let Err(err) = outcome {
+            line.finish(&outcome);
+            Some(outcome)
+        }))
+        .await;
+        for (item, outcome) in stage.iter().zip(outcomes) {
             applied.push(Applied {
-                step: item.step.clone(),
-                outcome: Outcome::Failed(err.to_string()),
+                step: match &outcome {
+                    Some(Ok(())) => executor.resolved(&item.step),
+                    _ => item.step.clone(),
+                },
+                outcome: match &outcome {
+                    None => Outcome::Unchanged,
+                    Some(Ok(())) => Outcome::Done,
+                    Some(Err(err)) => Outcome::Failed(err.to_string()),
+                },
             });
-            applied.extend(planned[index + 1..].iter().map(|rest| Applied {
-                step: rest.step.clone(),
-                outcome: Outcome::NotRun,
-            }));
-            return (applied, Err(err));
+            if let Some(Err(err)) = outcome {
+                failure.get_or_insert(err);
+            }
         }
-        applied.push(Applied {
-            step: executor.resolved(&item.step),
-            outcome: Outcome::Done,
-        });
     }
-    (applied, Ok(()))
+    (applied, failure.map_or(Ok(()), Err))
 }
 
 /// Whether the fleet's shared steps come before the clusters (provisioning) or after them
@@ -227,9 +287,14 @@ pub enum Order {
     FleetLast,
 }
 
+/// The version of the JSON documents `--output json` prints, their first field; docs/pipelines.md
+/// says when it changes, docs/schema/ describes it.
+pub const REPORT_SCHEMA: &str = "kcfed.report/v1";
+
 /// The document `--output json` prints, and the text report's source.
 #[derive(Debug, Serialize)]
 pub struct Report {
+    pub schema: &'static str,
     pub command: &'static str,
     pub dry_run: bool,
     /// Whether anything was (or, in a dry run, would be) changed.
@@ -337,6 +402,7 @@ where
     };
     let plan = to_plan(&all_planned);
     let mut report = Report {
+        schema: REPORT_SCHEMA,
         command: run.command,
         dry_run: run.args.dry_run,
         changed: plan.has_changes(),
@@ -385,10 +451,12 @@ where
     }
     confirm(&report.plan, run.args)?;
     let interrupt = &Interrupt::listen();
+    let progress = &Progress::new();
 
     let mut applied = Vec::new();
     if run.order == Order::FleetFirst {
-        let (fleet_applied, fleet_result) = run_steps(executor, &fleet_steps, interrupt).await;
+        let (fleet_applied, fleet_result) =
+            run_steps(executor, &fleet_steps, progress, interrupt).await;
         applied.extend(fleet_applied);
         if let Err(err) = fleet_result {
             return stop_after_fleet_failure(report, applied, results, &cluster_steps, err, output);
@@ -396,7 +464,7 @@ where
     }
     let outcomes: Vec<_> =
         futures::stream::iter(cluster_steps.iter().map(|(name, steps)| async move {
-            let (applied, result) = run_steps(executor, steps, interrupt).await;
+            let (applied, result) = run_steps(executor, steps, progress, interrupt).await;
             let changed = steps.iter().any(|p| p.step.action.changes_something());
             (name.clone(), changed, applied, result)
         }))
@@ -429,7 +497,8 @@ where
     if run.order == Order::FleetLast {
         // Shared resources go only once every cluster has let go of them.
         if errors.is_empty() {
-            let (fleet_applied, fleet_result) = run_steps(executor, &fleet_steps, interrupt).await;
+            let (fleet_applied, fleet_result) =
+                run_steps(executor, &fleet_steps, progress, interrupt).await;
             applied.extend(fleet_applied);
             if let Err(err) = fleet_result {
                 errors.push(err);
@@ -472,8 +541,12 @@ fn stop_after_fleet_failure<O>(
 }
 
 /// Success; the error itself when the only cluster failed; else a partial failure naming how
-/// many clusters failed (each one's error is in the report).
+/// many clusters failed (each one's error is in the report). A Ctrl-C outranks the rest: the
+/// run was cut short, and running it again finishes it.
 fn finish(mut errors: Vec<Error>, total: usize) -> Result<u8, Error> {
+    if errors.iter().any(|err| matches!(err, Error::Interrupted)) {
+        return Err(Error::Interrupted);
+    }
     match errors.len() {
         0 => Ok(exit::SUCCESS),
         1 if total == 1 => Err(errors.pop().expect("one error")),
@@ -485,5 +558,55 @@ fn describe(err: &Error) -> String {
     match err.fix() {
         Some(fix) => format!("{err} (fix: {fix})"),
         None => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
+        assert_eq!(rfc3339(1_795_645_141), "2026-11-25T22:19:01Z");
+        assert_eq!(rfc3339(4_107_542_400), "2100-03-01T00:00:00Z");
+    }
+
+    #[test]
+    fn civil_from_days_agrees_with_counting_days_for_four_centuries() {
+        let month_days = |year: u64, month: u64| match month {
+            2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let (mut year, mut month, mut day) = (1970, 1, 1);
+        for days in 0..146_097 {
+            assert_eq!(civil_from_days(days), (year, month, day), "day {days}");
+            day += 1;
+            if day > month_days(year, month) {
+                (month, day) = (month + 1, 1);
+            }
+            if month > 12 {
+                (year, month) = (year + 1, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn an_interrupt_outranks_other_cluster_failures() {
+        let failed = || Error::Timeout {
+            what: "helm".to_owned(),
+            seconds: 1,
+        };
+        let code = |errors, total| finish(errors, total).unwrap_or_else(|err| err.exit_code());
+        assert_eq!(code(vec![failed()], 2), exit::PARTIAL_FAILURE);
+        assert_eq!(
+            code(vec![failed(), Error::Interrupted], 3),
+            exit::INTERRUPTED
+        );
+        assert_eq!(code(vec![], 2), exit::SUCCESS);
     }
 }

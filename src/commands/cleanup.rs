@@ -55,6 +55,18 @@ struct Cleaner<'a> {
 impl Executor for Cleaner<'_> {
     type Op = CleanupOp;
 
+    /// The release before the objects it uses, the namespace after what lives in it, the OIDC
+    /// provider before the roles (a rerun finds a cluster by its roles), the workspace last.
+    fn stage(&self, step: &Step) -> u8 {
+        match step.kind {
+            ResourceKind::HelmRelease | ResourceKind::IamPolicy | ResourceKind::S3Bucket => 0,
+            ResourceKind::Secret | ResourceKind::ServiceAccount | ResourceKind::AmpWorkspace => 1,
+            ResourceKind::Namespace => 2,
+            ResourceKind::OidcProvider => 3,
+            ResourceKind::IamRole => 4,
+        }
+    }
+
     async fn execute(&self, item: &CleanupStep) -> Result<(), Error> {
         let cluster = item.target.map(|index| &self.clusters[index]);
         let iam_client = &self.clients.iam;
@@ -99,8 +111,12 @@ fn validate(args: &CleanupArgs) -> Result<(), Error> {
     }
     if !args.kube_contexts.is_empty() && args.kube_contexts.len() != args.clusters.len() {
         return Err(Error::Usage {
-            message: "give one --kube-context per --cluster, in the same order".to_owned(),
-            fix: "or give none: contexts are found by cluster ARN".to_owned(),
+            message: format!(
+                "{} --kube-context values for {} --cluster values",
+                args.kube_contexts.len(),
+                args.clusters.len()
+            ),
+            fix: "give one --kube-context per --cluster, in the same order, or none to find them by cluster ARN".to_owned(),
         });
     }
     provision::validate_common(&args.aws, &args.workspace, &args.release)
@@ -341,6 +357,10 @@ async fn kubernetes_steps(
     .await;
     let (client, release, installed, helm_release) = match reached {
         Ok(found) => found,
+        // A context the user named that is not there or reaches another cluster is a mistake
+        // to correct, not an unreachable cluster: skipping it would remove the roles from under
+        // a release that stays installed.
+        Err(err @ Error::Kubeconfig { .. }) if explicit_context.is_some() => return Err(err),
         Err(err @ (Error::Kube { .. } | Error::Kubeconfig { .. } | Error::Helm { .. }))
             if !args.strict =>
         {

@@ -579,6 +579,8 @@ pub async fn plan_cluster(
             at(step, Op::Helm)
         }
     });
+    // The plan lists steps in the order they run, the steps of a stage together.
+    planned.sort_by_key(|item| stage(item.step.kind));
     Ok(planned)
 }
 
@@ -709,13 +711,16 @@ impl Applier<'_> {
                         iam::tag_role(&clients.iam, &role.name, role.tags.clone()).await?;
                     }
                 }
-                for policy in &changes.attach {
-                    iam::attach_policy(&clients.iam, &role.name, &names.policy_arn(*policy))
-                        .await?;
-                }
-                for arn in &changes.detach {
-                    iam::detach_policy(&clients.iam, &role.name, arn).await?;
-                }
+                let attach = changes.attach.iter().map(|policy| {
+                    let arn = names.policy_arn(*policy);
+                    async move { iam::attach_policy(&clients.iam, &role.name, &arn).await }
+                });
+                try_join_all(attach).await?;
+                let detach = changes
+                    .detach
+                    .iter()
+                    .map(|arn| iam::detach_policy(&clients.iam, &role.name, arn));
+                try_join_all(detach).await?;
                 Ok(())
             }
             Op::Kube => {
@@ -741,23 +746,20 @@ impl Applier<'_> {
         if changes.create {
             s3::create(&client, bucket, &store.region).await?;
         }
-        if changes.ownership {
-            s3::enforce_bucket_owner(&client, bucket).await?;
-        }
-        if changes.public_access {
-            s3::block_public_access(&client, bucket).await?;
-        }
-        if changes.encryption {
-            s3::enable_default_encryption(&client, bucket).await?;
-        }
-        if changes.policy {
-            s3::put_policy(
-                &client,
-                bucket,
-                &self.renderer.tls_only_bucket_policy(store)?,
-            )
-            .await?;
-        }
+        // The settings are independent of each other.
+        let tls_policy = self.renderer.tls_only_bucket_policy(store)?;
+        tokio::try_join!(
+            when(changes.ownership, s3::enforce_bucket_owner(&client, bucket)),
+            when(
+                changes.public_access,
+                s3::block_public_access(&client, bucket)
+            ),
+            when(
+                changes.encryption,
+                s3::enable_default_encryption(&client, bucket)
+            ),
+            when(changes.policy, s3::put_policy(&client, bucket, &tls_policy)),
+        )?;
         if let Some(tags) = &changes.tags {
             // Tags carry the fleet id, known only now for a new workspace.
             let id = fleet.workspace_id().to_owned();
@@ -949,6 +951,10 @@ pub async fn find_workspace(
 impl Executor for Applier<'_> {
     type Op = Op;
 
+    fn stage(&self, step: &Step) -> u8 {
+        stage(step.kind)
+    }
+
     async fn execute(&self, item: &Planned) -> Result<(), Error> {
         self.apply_step(item).await
     }
@@ -989,6 +995,27 @@ async fn settle_workspace_race(
         }
         _ => Ok(created),
     }
+}
+
+/// When a step can run: the workspace id names the policies and role paths; policies must
+/// exist before roles attach them, and the OIDC provider before a role trusts it; the namespace
+/// before what lives in it; everything before the release.
+fn stage(kind: ResourceKind) -> u8 {
+    match kind {
+        ResourceKind::AmpWorkspace => 0,
+        ResourceKind::S3Bucket | ResourceKind::IamPolicy => 1,
+        ResourceKind::OidcProvider | ResourceKind::Namespace => 2,
+        ResourceKind::IamRole | ResourceKind::ServiceAccount | ResourceKind::Secret => 3,
+        ResourceKind::HelmRelease => 4,
+    }
+}
+
+/// Runs `call` only when `needed`.
+async fn when(
+    needed: bool,
+    call: impl std::future::Future<Output = Result<(), Error>>,
+) -> Result<(), Error> {
+    if needed { call.await } else { Ok(()) }
 }
 
 /// `kubectl port-forward` line that opens the dashboard of a release.
