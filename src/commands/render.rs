@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::apply::REPORT_SCHEMA;
 use crate::cli::{OutputFormat, RenderArgs};
 use crate::error::{Error, exit};
 use crate::helm;
@@ -12,6 +13,7 @@ use crate::render::{ReleaseContext, Renderer, StoreLocation};
 
 #[derive(Debug, Serialize)]
 struct RenderReport {
+    schema: &'static str,
     command: &'static str,
     files: Vec<RenderedFile>,
     helm_command: String,
@@ -188,6 +190,7 @@ pub fn run(args: &RenderArgs) -> Result<u8, Error> {
     )?;
 
     let report = RenderReport {
+        schema: REPORT_SCHEMA,
         command: "render",
         files: writer.files,
         helm_command,
