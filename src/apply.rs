@@ -23,6 +23,11 @@ pub fn interactive() -> bool {
         && std::env::var_os("CI").is_none()
 }
 
+/// Whether spinners and colour may reach stderr: when interactive and NO_COLOR is unset.
+pub fn decorated() -> bool {
+    interactive() && std::env::var_os("NO_COLOR").is_none()
+}
+
 /// `--yes` applies; a terminal asks; anything else refuses, so CI never hangs on a prompt.
 pub fn confirm(plan: &Plan, run: &RunArgs) -> Result<(), Error> {
     if run.yes {
@@ -56,7 +61,7 @@ pub struct StepProgress {
 
 impl Progress {
     pub fn new() -> Self {
-        let spinners = interactive() && std::env::var_os("NO_COLOR").is_none();
+        let spinners = decorated();
         Self {
             bars: spinners.then(MultiProgress::new),
         }

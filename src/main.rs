@@ -11,7 +11,6 @@ mod names;
 mod plan;
 mod render;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -44,8 +43,8 @@ fn init_logging(verbosity: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        // tracing colours by default; escape codes only belong on a terminal.
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        // tracing colours by default; escape codes belong only on a terminal, never in CI.
+        .with_ansi(apply::decorated())
         .with_target(false)
         .init();
 }
