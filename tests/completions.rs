@@ -76,7 +76,10 @@ fn the_man_page_documents_every_command_and_its_flags() {
         "KCFED RENDER",
         "KCFED COMPLETIONS",
     ] {
-        assert!(page.contains(&format!(".SH \"{heading} OPTIONS\"")), "{heading}");
+        assert!(
+            page.contains(&format!(".SH \"{heading} OPTIONS\"")),
+            "{heading}"
+        );
     }
     assert!(page.contains("\\-\\-detailed\\-exitcode"), "{page}");
     // Not a reference to pages kcfed does not ship.
@@ -87,7 +90,9 @@ fn the_man_page_documents_every_command_and_its_flags() {
 #[test]
 fn version_names_the_default_chart_version() {
     let help = kcfed(&["init", "primary", "--help"]);
-    let after_flag = &help[help.find("--chart-version").expect("the flag is documented")..];
+    let after_flag = &help[help
+        .find("--chart-version")
+        .expect("the flag is documented")..];
     let default = after_flag
         .split_once("[default: ")
         .and_then(|(_, rest)| rest.split_once(']'))
