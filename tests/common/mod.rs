@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::support::fake_kube::{FakeKube, Kubeconfig};
 use crate::support::helm::{RecordingHelm, recording_helm};
 use crate::support::moto::{AwsAccount, Moto};
+use crate::support::proxy::{Faults, Proxy};
 
 pub struct Cluster {
     pub name: String,
@@ -18,6 +19,8 @@ pub struct Cluster {
     pub arn: String,
     pub issuer: String,
     pub kube: FakeKube,
+    /// In front of `kube` once [`World::proxy_all`] ran; the kubeconfig then points at it.
+    pub proxy: Option<Proxy>,
 }
 
 pub struct World {
@@ -27,6 +30,8 @@ pub struct World {
     pub clusters: Vec<Cluster>,
     pub helm: RecordingHelm,
     pub kubeconfig: PathBuf,
+    /// In front of moto once [`World::proxy_all`] ran; kcfed then talks to AWS through it.
+    pub aws_proxy: Option<Proxy>,
 }
 
 /// Runs an async block on a runtime of its own (tests are plain `#[test]`s).
@@ -51,6 +56,7 @@ impl World {
             dir,
             clusters: Vec::new(),
             helm,
+            aws_proxy: None,
         };
         for spec in clusters {
             let (name, cluster_region) = spec.split_once('@').unwrap_or((spec, region));
@@ -83,7 +89,36 @@ impl World {
                 .unwrap()
                 .to_owned(),
             kube: FakeKube::start(),
+            proxy: None,
         });
+    }
+
+    /// Puts a proxy (support::proxy) between kcfed and every server it talks to: one in front of
+    /// moto, one in front of each cluster's API server, and rewrites the kubeconfig through them.
+    pub fn proxy_all(&mut self, faults: &Faults) {
+        self.aws_proxy = Some(Proxy::start(&self.account.endpoint_url, Faults::none()));
+        for cluster in &mut self.clusters {
+            cluster.proxy = Some(Proxy::start(&cluster.kube.url(), Faults::none()));
+        }
+        self.set_faults(faults);
+        self.write_kubeconfig();
+    }
+
+    /// New faults for every proxy. Each draws from a seed of its own, `faults.seed` plus its
+    /// place in [`World::proxies`], so the servers do not fail in step.
+    pub fn set_faults(&self, faults: &Faults) {
+        for (place, proxy) in (0_u64..).zip(self.proxies()) {
+            proxy.set_faults(Faults {
+                seed: faults.seed.wrapping_add(place),
+                ..faults.clone()
+            });
+        }
+    }
+
+    /// Every proxy, moto's first, then the clusters' in order.
+    pub fn proxies(&self) -> impl Iterator<Item = &Proxy> {
+        let clusters = self.clusters.iter().filter_map(|c| c.proxy.as_ref());
+        self.aws_proxy.iter().chain(clusters)
     }
 
     /// Contexts named by cluster ARN, as `aws eks update-kubeconfig` writes them; the first
@@ -91,7 +126,11 @@ impl World {
     pub fn write_kubeconfig(&self) {
         let mut config = Kubeconfig::new();
         for cluster in &self.clusters {
-            config = config.context(&cluster.arn, &cluster.arn, &cluster.kube);
+            let server = cluster
+                .proxy
+                .as_ref()
+                .map_or_else(|| cluster.kube.url(), Proxy::url);
+            config = config.context_at(&cluster.arn, &cluster.arn, &server);
         }
         if let Some(first) = self.clusters.first() {
             config = config.current(&first.arn);
@@ -116,6 +155,9 @@ impl World {
             .env("HOME", self.dir.path())
             .env("KUBECONFIG", &self.kubeconfig)
             .envs(self.account.envs(&self.region));
+        if let Some(proxy) = &self.aws_proxy {
+            command.env("AWS_ENDPOINT_URL", proxy.url());
+        }
         command
     }
 

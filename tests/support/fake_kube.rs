@@ -177,9 +177,15 @@ impl Kubeconfig {
     }
 
     /// Adds `context`, pointing at `fake` through a cluster and a user both named `cluster`.
-    pub fn context(mut self, context: &str, cluster: &str, fake: &FakeKube) -> Self {
+    pub fn context(self, context: &str, cluster: &str, fake: &FakeKube) -> Self {
+        self.context_at(context, cluster, &fake.url())
+    }
+
+    /// Adds `context` like [`Kubeconfig::context`], with the API server at `server` (a proxy in
+    /// front of a fake, say).
+    pub fn context_at(mut self, context: &str, cluster: &str, server: &str) -> Self {
         self.contexts
-            .push((context.to_owned(), cluster.to_owned(), fake.url()));
+            .push((context.to_owned(), cluster.to_owned(), server.to_owned()));
         self
     }
 

@@ -251,10 +251,8 @@ impl RecordedCall {
                 .find(|(key, _)| key.eq_ignore_ascii_case(name))
                 .and_then(|(_, value)| value.as_str())
         };
-        // Authorization: AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...
         let service = header("authorization")
-            .and_then(|authorization| authorization.split("Credential=").nth(1))
-            .and_then(|scope| scope.split('/').nth(3))
+            .and_then(signing_service)
             .unwrap_or_default()
             .to_owned();
         let action = matches!(service.as_str(), "iam" | "sts")
@@ -302,6 +300,21 @@ fn form_action(entry: &Value) -> Option<String> {
     } else {
         body.to_owned()
     };
+    query_action(&body)
+}
+
+/// The service a request is signed for, from its `Authorization` header's credential scope
+/// (`AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, ...`): `iam`, `sts`,
+/// `s3`, `aps` (AMP), `eks`. `None` for anything not signed with SigV4.
+pub fn signing_service(authorization: &str) -> Option<&str> {
+    authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|scope| scope.split('/').nth(3))
+}
+
+/// The `Action` of a query-protocol (IAM, STS) form body.
+pub fn query_action(body: &str) -> Option<String> {
     body.split('&')
         .find_map(|pair| pair.strip_prefix("Action="))
         .map(str::to_owned)

@@ -1,0 +1,301 @@
+//! Faults on the wire: the fault proxy's faults reach the real AWS SDK and kube-rs as the errors
+//! their servers would send.
+
+mod common;
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::ErrorKind;
+use common::block_on;
+use k8s_openapi::api::core::v1::Namespace;
+use support::fake_kube::FakeKube;
+use support::moto::{AwsAccount, Moto};
+use support::proxy::{Fault, Faults, Proxy};
+
+const REGION: &str = "us-east-2";
+
+/// Every request meets `fault`.
+fn always(fault: Fault) -> Faults {
+    Faults {
+        rate: 1.0,
+        kinds: vec![fault],
+        ..Faults::none()
+    }
+}
+
+/// The account's SDK configuration, through the proxy, with `retry`.
+fn through(proxy: &Proxy, account: &AwsAccount, retry: RetryConfig) -> SdkConfig {
+    block_on(account.sdk_config(REGION))
+        .to_builder()
+        .endpoint_url(proxy.url())
+        .retry_config(retry)
+        .build()
+}
+
+/// The HTTP status and error code of a failed call.
+fn failure<T, E: ProvideErrorMetadata + std::fmt::Debug>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> (u16, String) {
+    let Err(err) = result else {
+        panic!("the call succeeded through a proxy failing every request");
+    };
+    let status = err
+        .raw_response()
+        .unwrap_or_else(|| panic!("an answer, not {err:?}"))
+        .status()
+        .as_u16();
+    (status, err.code().unwrap_or_default().to_owned())
+}
+
+/// One read-only call to each service kcfed uses, as (signing name, status, error code).
+fn call_each_service(config: &SdkConfig) -> Vec<(&'static str, u16, String)> {
+    block_on(async {
+        let iam = aws_sdk_iam::Client::new(config).list_roles().send().await;
+        let sts = aws_sdk_sts::Client::new(config)
+            .get_caller_identity()
+            .send()
+            .await;
+        let s3 = aws_sdk_s3::Client::new(config).list_buckets().send().await;
+        let amp = aws_sdk_amp::Client::new(config)
+            .list_workspaces()
+            .send()
+            .await;
+        let eks = aws_sdk_eks::Client::new(config)
+            .list_clusters()
+            .send()
+            .await;
+        let outcomes = [
+            ("iam", failure(iam)),
+            ("sts", failure(sts)),
+            ("s3", failure(s3)),
+            ("aps", failure(amp)),
+            ("eks", failure(eks)),
+        ];
+        outcomes
+            .into_iter()
+            .map(|(service, (status, code))| (service, status, code))
+            .collect()
+    })
+}
+
+fn expected(rows: [(&'static str, u16, &str); 5]) -> Vec<(&'static str, u16, String)> {
+    rows.into_iter()
+        .map(|(service, status, code)| (service, status, code.to_owned()))
+        .collect()
+}
+
+#[test]
+fn fault_decisions_are_a_pure_function_of_seed_and_index() {
+    let faults = Faults::random(7, 0.2);
+    let decisions: Vec<_> = (0..10_000).map(|index| faults.fault_for(index)).collect();
+    let again: Vec<_> = (0..10_000)
+        .map(|index| Faults::random(7, 0.2).fault_for(index))
+        .collect();
+    assert_eq!(decisions, again);
+    let other_seed: Vec<_> = (0..10_000)
+        .map(|index| Faults::random(8, 0.2).fault_for(index))
+        .collect();
+    assert_ne!(decisions, other_seed);
+
+    let faulted = decisions.iter().flatten().count();
+    assert!((1_800..2_200).contains(&faulted), "{faulted} faults");
+    let kinds: HashSet<_> = decisions.iter().flatten().collect();
+    assert_eq!(kinds.len(), Fault::ALL.len(), "{kinds:?}");
+    assert!((0..1_000).all(|index| Faults::none().fault_for(index).is_none()));
+}
+
+#[test]
+fn each_fault_reaches_the_aws_sdk_as_its_protocols_error() {
+    let moto = Moto::shared();
+    let account = moto.new_account();
+    let proxy = Proxy::start(moto.endpoint_url(), always(Fault::Throttle));
+    let config = through(&proxy, &account, RetryConfig::disabled());
+
+    assert_eq!(
+        call_each_service(&config),
+        expected([
+            ("iam", 400, "Throttling"),
+            ("sts", 400, "Throttling"),
+            ("s3", 503, "SlowDown"),
+            ("aps", 429, "ThrottlingException"),
+            ("eks", 429, "ThrottlingException"),
+        ])
+    );
+
+    proxy.set_faults(always(Fault::InternalError));
+    assert_eq!(
+        call_each_service(&config),
+        expected([
+            ("iam", 500, "InternalFailure"),
+            ("sts", 500, "InternalFailure"),
+            ("s3", 500, "InternalError"),
+            ("aps", 500, "InternalFailure"),
+            ("eks", 500, "InternalFailure"),
+        ])
+    );
+
+    proxy.set_faults(always(Fault::Unavailable));
+    assert_eq!(
+        call_each_service(&config),
+        expected([
+            ("iam", 503, "ServiceUnavailable"),
+            ("sts", 503, "ServiceUnavailable"),
+            ("s3", 503, "ServiceUnavailable"),
+            ("aps", 503, "ServiceUnavailableException"),
+            ("eks", 503, "ServiceUnavailableException"),
+        ])
+    );
+
+    let log = proxy.log();
+    assert_eq!(proxy.requests(), 15);
+    assert_eq!(proxy.injected(), 15);
+    let services: Vec<_> = log.iter().take(5).map(|e| e.service.as_deref()).collect();
+    assert_eq!(
+        services,
+        [
+            Some("iam"),
+            Some("sts"),
+            Some("s3"),
+            Some("aps"),
+            Some("eks")
+        ]
+    );
+    assert_eq!(log[0].action.as_deref(), Some("ListRoles"));
+    assert_eq!(log[2].status, Some(503));
+}
+
+/// Neither fault gives an answer; only after a lost reply has moto made the change.
+#[test]
+fn a_reset_never_reaches_the_upstream_and_a_lost_reply_does() {
+    let moto = Moto::shared();
+    let account = moto.new_account();
+    let proxy = Proxy::start(moto.endpoint_url(), always(Fault::Reset));
+    let config = through(&proxy, &account, RetryConfig::disabled());
+    let iam = aws_sdk_iam::Client::new(&config);
+    let create = |name: &str| {
+        let trust = r#"{"Version":"2012-10-17","Statement":[]}"#;
+        let result = block_on(
+            iam.create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust)
+                .send(),
+        );
+        let err = result.expect_err("no answer through the proxy");
+        let connector = match &err {
+            SdkError::DispatchFailure(failure) => failure.as_connector_error(),
+            _ => None,
+        };
+        let connector = connector.unwrap_or_else(|| panic!("a connection failure, not {err:?}"));
+        assert!(
+            connector.is_io() || connector.as_other() == Some(ErrorKind::TransientError),
+            "{connector:?}"
+        );
+    };
+    create("after-reset");
+    proxy.set_faults(always(Fault::LostReply));
+    create("after-lost-reply");
+
+    let direct = block_on(account.sdk_config(REGION));
+    let roles = block_on(aws_sdk_iam::Client::new(&direct).list_roles().send()).unwrap();
+    let names: Vec<_> = roles.roles().iter().map(|r| r.role_name()).collect();
+    assert_eq!(names, ["after-lost-reply"]);
+    assert!(proxy.log().iter().all(|e| e.status.is_none()));
+}
+
+#[test]
+fn the_sdk_retries_every_fault_kind_through_to_success() {
+    let moto = Moto::shared();
+    let account = moto.new_account();
+    let proxy = Proxy::start(moto.endpoint_url(), Faults::random(3, 0.3));
+    let retry = RetryConfig::standard()
+        .with_max_attempts(6)
+        .with_initial_backoff(Duration::from_millis(1));
+    let config = through(&proxy, &account, retry);
+    let iam = aws_sdk_iam::Client::new(&config);
+    for _ in 0..30 {
+        block_on(iam.list_roles().send()).expect("retries get through");
+    }
+    let log = proxy.log();
+    let seen: HashSet<_> = log.iter().filter_map(|e| e.fault).collect();
+    assert_eq!(seen.len(), Fault::ALL.len(), "{log:#?}");
+    assert_eq!(log.len(), 30 + proxy.injected());
+}
+
+#[test]
+fn latency_is_added_to_every_request() {
+    let moto = Moto::shared();
+    let account = moto.new_account();
+    let latency = Duration::from_millis(300);
+    let faults = Faults {
+        latency,
+        ..Faults::none()
+    };
+    let proxy = Proxy::start(moto.endpoint_url(), faults);
+    let config = through(&proxy, &account, RetryConfig::disabled());
+    let started = Instant::now();
+    block_on(
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send(),
+    )
+    .unwrap();
+    block_on(
+        aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send(),
+    )
+    .unwrap();
+    assert!(started.elapsed() >= 2 * latency);
+    assert_eq!(proxy.injected(), 0);
+    assert!(proxy.log().iter().all(|e| e.status == Some(200)));
+}
+
+#[test]
+fn kubernetes_faults_reach_kube_rs_as_status_errors() {
+    let fake = FakeKube::start();
+    let proxy = Proxy::start(&fake.url(), Faults::none());
+    let mut config = kube::Config::new(proxy.url().parse().unwrap());
+    config.default_retry = false;
+    // The client's background worker lives on the runtime that builds it: one runtime for all.
+    block_on(async {
+        let client = kube::Client::try_from(config).unwrap();
+        let namespaces = kube::Api::<Namespace>::all(client);
+        for (faults, code, reason) in [
+            (always(Fault::Throttle), 429, "TooManyRequests"),
+            (always(Fault::InternalError), 500, "InternalError"),
+            (always(Fault::Unavailable), 503, "ServiceUnavailable"),
+        ] {
+            proxy.set_faults(faults);
+            match namespaces.get_opt("kubecost").await {
+                Err(kube::Error::Api(status)) => {
+                    assert_eq!((status.code, status.reason.as_str()), (code, reason));
+                }
+                other => panic!("a Status error, not {other:?}"),
+            }
+        }
+        proxy.set_faults(always(Fault::Reset));
+        let reset = namespaces.get_opt("kubecost").await;
+        assert!(
+            matches!(
+                reset,
+                Err(kube::Error::HyperError(_) | kube::Error::Service(_))
+            ),
+            "{reset:?}"
+        );
+        proxy.set_faults(Faults::none());
+        assert_eq!(namespaces.get_opt("kubecost").await.unwrap(), None);
+    });
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "faulted requests never reach the fake"
+    );
+    assert_eq!(proxy.log()[0].service, None);
+}
