@@ -1,0 +1,276 @@
+//! The JSON documents `--output json` prints follow docs/schema/report-v1.schema.json: real
+//! outputs of every command, in the states a pipeline meets (dry run, apply, nothing to do,
+//! partial and step failures, cleanup), are validated against it. The schema is strict, so a
+//! field added, renamed or retyped in the code fails here until the schema (and, for a breaking
+//! change, its version) follows.
+
+mod common;
+mod pipeline;
+mod support;
+
+use std::process::Output;
+
+use common::{World, assert_exit, stdout_json};
+use jsonschema::Validator;
+use serde_json::{Value, json};
+use support::moto::Moto;
+
+const REGION: &str = "us-east-2";
+const SCHEMA_ID: &str = "kcfed.report/v1";
+
+fn schema() -> Value {
+    serde_json::from_str(include_str!("../docs/schema/report-v1.schema.json"))
+        .expect("the schema is JSON")
+}
+
+fn validator() -> Validator {
+    let schema = schema();
+    jsonschema::meta::validate(&schema).expect("the schema is valid JSON Schema");
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+fn violations(validator: &Validator, document: &Value) -> Vec<String> {
+    validator
+        .iter_errors(document)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect()
+}
+
+/// The report on stdout, checked against the schema, with `schema` as its first field.
+fn conforming(validator: &Validator, output: &Output) -> Value {
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with(&format!("{{\n  \"schema\": \"{SCHEMA_ID}\",")),
+        "schema is not the first field:\n{text}"
+    );
+    let report = stdout_json(output);
+    let violations = violations(validator, &report);
+    assert!(
+        violations.is_empty(),
+        "{} violates the schema:\n{}\n{report:#}",
+        report["command"],
+        violations.join("\n")
+    );
+    report
+}
+
+fn init(world: &World, helm: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["init", "primary", "--cluster", "prod", "--helm", helm];
+    args.extend_from_slice(extra);
+    args.extend(["--output", "json"]);
+    world.kcfed(&args)
+}
+
+fn statuses(report: &Value, list: &str) -> Vec<String> {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} is a list: {report:#}"))
+        .iter()
+        .map(|item| {
+            let status = item.get("outcome").unwrap_or(item)["status"].as_str();
+            status.expect("every item has a status").to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn render_follows_the_contract() {
+    let validator = validator();
+    let out = tempfile::tempdir().unwrap();
+    for extra in [
+        &[
+            "--role",
+            "primary",
+            "--oidc-issuer",
+            "https://oidc.eks.us-east-2.amazonaws.com/id/ABC",
+        ][..],
+        &["--role", "agent", "--quick-start"][..],
+    ] {
+        let mut args = vec![
+            "render",
+            "--cluster",
+            "prod",
+            "--region",
+            REGION,
+            "--account-id",
+            "111122223333",
+            "--workspace-id",
+            "ws-12345678-abcd-1234-abcd-123456789012",
+            "--output",
+            "json",
+            "--out",
+        ];
+        args.push(out.path().to_str().unwrap());
+        args.extend_from_slice(extra);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_kcfed"))
+            .args(&args)
+            .env_clear()
+            .output()
+            .unwrap();
+        assert_exit(&output, 0);
+        let report = conforming(&validator, &output);
+        assert_eq!(report["command"], "render");
+    }
+}
+
+#[test]
+fn init_dry_run_apply_and_rerun_follow_the_contract() {
+    let validator = validator();
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+
+    let dry = init(&world, &helm, &["--dry-run"]);
+    assert_exit(&dry, 0);
+    let dry = conforming(&validator, &dry);
+    assert_eq!(
+        (&dry["dry_run"], &dry["changed"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(statuses(&dry, "clusters"), ["planned"]);
+    assert!(dry.get("applied").is_none(), "{dry:#}");
+
+    let applied = init(&world, &helm, &["--yes"]);
+    assert_exit(&applied, 0);
+    let applied = conforming(&validator, &applied);
+    assert_eq!(applied["changed"], true);
+    assert_eq!(statuses(&applied, "clusters"), ["changed"]);
+    assert!(statuses(&applied, "applied").iter().all(|s| s == "done"));
+    assert_eq!(applied["resources"]["clusters"][0]["role"], "primary");
+
+    let rerun = init(&world, &helm, &["--yes"]);
+    assert_exit(&rerun, 0);
+    let rerun = conforming(&validator, &rerun);
+    assert_eq!(rerun["changed"], false);
+    assert_eq!(statuses(&rerun, "clusters"), ["unchanged"]);
+
+    // Strict: what the code does not print, the schema does not accept.
+    let drifted = [
+        ("/extra", json!(1)),
+        ("/plan/steps/0/extra", json!(1)),
+        ("/plan/steps/0/kind", json!("lambda-function")),
+        ("/applied/0/outcome/status", json!("skipped")),
+        ("/resources/workspace/extra", json!(1)),
+        ("/clusters/0/status", json!("done")),
+        ("/schema", json!("kcfed.report/v2")),
+    ];
+    for (pointer, value) in drifted {
+        let mut document = applied.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        document.pointer_mut(parent).unwrap()[key] = value;
+        assert!(
+            !violations(&validator, &document).is_empty(),
+            "the schema accepts {pointer}"
+        );
+    }
+}
+
+#[test]
+fn a_join_with_a_failing_cluster_follows_the_contract() {
+    let validator = validator();
+    let world = World::new(Moto::shared(), REGION, &["prod", "agent-a"]);
+    let helm = world.helm_path();
+    assert_exit(&init(&world, &helm, &["--yes", "--quick-start"]), 0);
+    let output = world.kcfed(&[
+        "join",
+        "cluster",
+        "--cluster",
+        "agent-a",
+        "--cluster",
+        "does-not-exist",
+        "--helm",
+        &helm,
+        "--yes",
+        "--output",
+        "json",
+    ]);
+    assert_exit(&output, 3);
+    let report = conforming(&validator, &output);
+    assert_eq!(report["command"], "join cluster");
+    let mut clusters = statuses(&report, "clusters");
+    clusters.sort();
+    assert_eq!(clusters, ["changed", "failed"], "{report:#}");
+    assert!(report["error"].is_string(), "{report:#}");
+}
+
+#[test]
+fn a_failed_step_follows_the_contract() {
+    let validator = validator();
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = pipeline::helm_wrapper(&world, "failing-helm", pipeline::FAILING_UPGRADE);
+    let output = init(&world, &helm, &["--yes"]);
+    assert_exit(&output, 1);
+    let report = conforming(&validator, &output);
+    let failed: Vec<_> = report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|step| step["outcome"]["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert_eq!(failed[0]["kind"], "helm-release");
+    assert!(
+        failed[0]["outcome"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("UPGRADE FAILED"),
+        "{report:#}"
+    );
+    assert_eq!(statuses(&report, "clusters"), ["failed"]);
+}
+
+#[test]
+fn a_conflict_follows_the_contract() {
+    let validator = validator();
+    let moto = Moto::shared();
+    let world = World::new(moto, REGION, &["prod"]);
+    let taken = format!("kcfed-taken-{}", world.account.account_id);
+    common::block_on(async {
+        let other = moto.new_account();
+        let s3 = aws_sdk_s3::Client::new(&other.sdk_config("us-east-1").await);
+        s3.create_bucket().bucket(&taken).send().await.unwrap();
+    });
+    let helm = world.helm_path();
+    let output = init(&world, &helm, &["--yes", "--bucket", &taken]);
+    assert_exit(&output, 1);
+    let report = conforming(&validator, &output);
+    assert!(report.get("applied").is_none(), "{report:#}");
+    let conflict = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["action"] == "conflict")
+        .unwrap_or_else(|| panic!("no conflict in the plan: {report:#}"));
+    assert_eq!(conflict["name"], taken.as_str());
+    assert!(report["error"].is_string(), "{report:#}");
+}
+
+#[test]
+fn cleanup_dry_run_and_apply_follow_the_contract() {
+    let validator = validator();
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    assert_exit(&init(&world, &helm, &["--yes"]), 0);
+    let cleanup = |extra: &str| {
+        world.kcfed(&[
+            "cleanup", "--all", "--helm", &helm, extra, "--output", "json",
+        ])
+    };
+
+    let dry = cleanup("--dry-run");
+    assert_exit(&dry, 0);
+    let dry = conforming(&validator, &dry);
+    assert_eq!(dry["command"], "cleanup");
+    assert_eq!(statuses(&dry, "clusters"), ["planned"]);
+
+    let applied = cleanup("--yes");
+    assert_exit(&applied, 0);
+    let applied = conforming(&validator, &applied);
+    assert_eq!(statuses(&applied, "clusters"), ["changed"]);
+    let actions: Vec<_> = applied["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"delete"), "{applied:#}");
+}

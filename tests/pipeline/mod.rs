@@ -1,0 +1,30 @@
+//! What the pipeline-contract tests (json_contract, exit_codes) share: helms that misbehave on
+//! `helm upgrade` in a chosen way and otherwise are the world's recording helm.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use crate::common::World;
+
+/// `helm upgrade` fails as helm does when the release cannot be installed.
+pub const FAILING_UPGRADE: &str =
+    "echo 'Error: UPGRADE FAILED: refused by the test helm' >&2; exit 1";
+
+/// `helm upgrade` presses Ctrl-C on kcfed (its parent), then takes a second to finish, so the
+/// interrupt lands while the step is under way, as a user's would.
+pub const INTERRUPTING_UPGRADE: &str = "kill -INT \"$PPID\"; sleep 1";
+
+/// Writes `<world dir>/<name>`, a helm that runs `on_upgrade` (sh) for `helm upgrade` before
+/// handing every call to the recording helm, and returns its path for `--helm`.
+pub fn helm_wrapper(world: &World, name: &str, on_upgrade: &str) -> String {
+    let path = world.dir.path().join(name);
+    let script = format!(
+        "#!/bin/sh\nif [ \"$1\" = upgrade ]; then\n  {on_upgrade}\nfi\nexec '{}' \"$@\"\n",
+        world.helm.path.display()
+    );
+    fs::write(&path, script).expect("write the helm wrapper");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+        .expect("make the helm wrapper executable");
+    path.display().to_string()
+}
