@@ -17,7 +17,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError, NamedContext}
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Error;
+use crate::error::{Error, error_chain};
 use crate::names::tags::{K8S_MANAGED_BY, MANAGED_BY_VALUE};
 use crate::names::{self, FIELD_MANAGER, OBJECT_STORE_SECRET, OBJECT_STORE_SECRET_KEY};
 use crate::plan::{Action, ResourceKind, Step};
@@ -38,10 +38,12 @@ pub fn load_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, Error> {
         None => Kubeconfig::read(),
     };
     loaded.map_err(|err| {
-        let place = path.map_or_else(
-            || "KUBECONFIG or ~/.kube/config".to_owned(),
-            |path| path.display().to_string(),
-        );
+        // The file that failed to read, when kube names it (one of a KUBECONFIG list, say).
+        let place = match (&err, path) {
+            (KubeconfigError::ReadConfig(_, read), _) => read.display().to_string(),
+            (_, Some(path)) => path.display().to_string(),
+            (_, None) => "KUBECONFIG or ~/.kube/config".to_owned(),
+        };
         let missing = match &err {
             KubeconfigError::FindPath => true,
             KubeconfigError::ReadConfig(io, _) => io.kind() == std::io::ErrorKind::NotFound,
@@ -260,35 +262,40 @@ fn namespaced_name(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }
 
-/// Reads the wanted objects; only GETs.
+/// Reads the wanted objects; only GETs, all at once.
 pub async fn observe(client: &Client, desired: &DesiredObjects) -> Result<ObservedObjects, Error> {
     let namespace = &desired.namespace;
-    let mut observed = ObservedObjects {
-        namespace: get_opt(
-            &Api::<Namespace>::all(client.clone()),
-            namespace,
-            &format!("namespace {namespace}"),
-        )
-        .await?,
-        ..ObservedObjects::default()
-    };
-    // Nothing can live in a namespace that does not exist.
-    if observed.namespace.is_none() {
-        return Ok(observed);
-    }
     let service_accounts = Api::<ServiceAccount>::namespaced(client.clone(), namespace);
-    for (name, _) in &desired.service_accounts {
-        let resource = format!("service account {}", namespaced_name(namespace, name));
-        if let Some(found) = get_opt(&service_accounts, name, &resource).await? {
-            observed.service_accounts.insert(name.clone(), found);
-        }
+    let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
+    let namespaces = Api::<Namespace>::all(client.clone());
+    let namespace_resource = format!("namespace {namespace}");
+    let (found_namespace, found_accounts, object_store) = tokio::try_join!(
+        get_opt(&namespaces, namespace, &namespace_resource),
+        futures::future::try_join_all(desired.service_accounts.iter().map(|(name, _)| {
+            let resource = format!("service account {}", namespaced_name(namespace, name));
+            let service_accounts = &service_accounts;
+            async move {
+                let found = get_opt(service_accounts, name, &resource).await?;
+                Ok::<_, Error>(found.map(|account| (name.clone(), account)))
+            }
+        })),
+        async {
+            if desired.object_store.is_none() {
+                return Ok(None);
+            }
+            let resource = format!("secret {}", namespaced_name(namespace, OBJECT_STORE_SECRET));
+            get_opt(&secrets, OBJECT_STORE_SECRET, &resource).await
+        },
+    )?;
+    // Nothing can live in a namespace that does not exist.
+    if found_namespace.is_none() {
+        return Ok(ObservedObjects::default());
     }
-    if desired.object_store.is_some() {
-        let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
-        let resource = format!("secret {}", namespaced_name(namespace, OBJECT_STORE_SECRET));
-        observed.object_store = get_opt(&secrets, OBJECT_STORE_SECRET, &resource).await?;
-    }
-    Ok(observed)
+    Ok(ObservedObjects {
+        namespace: found_namespace,
+        service_accounts: found_accounts.into_iter().flatten().collect(),
+        object_store,
+    })
 }
 
 /// The steps that make the cluster hold `desired`: namespace, service accounts, then the secret.
@@ -791,20 +798,6 @@ fn kube_error(action: &'static str, resource: &str, err: kube::Error) -> Error {
         message,
         unreachable,
     }
-}
-
-/// An error and its causes on one line; a cause already quoted by its parent is not repeated.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -68,14 +68,6 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         .workspace_alias
         .clone()
         .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
-    let workspace = provision::find_workspace(
-        &amp_client,
-        args.workspace.workspace_id.as_deref(),
-        &alias,
-        &workspace_region,
-    )
-    .await?;
-
     let mut store = (!args.quick_start).then(|| {
         let bucket = args
             .bucket
@@ -83,10 +75,20 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
             .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region));
         StoreLocation::new(&bucket, &clients.region)
     });
-    let bucket_state = match &store {
-        Some(store) => Some(s3::inspect(&clients.s3, &store.bucket).await?),
-        None => None,
-    };
+    let (workspace, bucket_state) = tokio::try_join!(
+        provision::find_workspace(
+            &amp_client,
+            args.workspace.workspace_id.as_deref(),
+            &alias,
+            &workspace_region,
+        ),
+        async {
+            match &store {
+                Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )?;
     // A bucket the user brought may live in another region: the store config must say where.
     if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut store, &bucket_state)
         && let Some(region) = &bucket.region
