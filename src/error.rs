@@ -90,6 +90,20 @@ pub enum Error {
     PartialFailure { failed: usize, total: usize },
 }
 
+/// An error and its causes on one line; a cause already quoted by its parent is not repeated.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Exit codes, documented in README: pipelines branch on them.
 pub mod exit {
     pub const SUCCESS: u8 = 0;

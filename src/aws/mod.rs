@@ -10,7 +10,7 @@ pub mod sts;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error::{AwsFailure, Error};
+use crate::error::{AwsFailure, Error, error_chain};
 
 /// Turns an SDK error into kcfed's, classified by the error's typed code and kind.
 /// `action` is the IAM action name (`iam:CreateRole`), so AccessDenied says what to grant.
@@ -23,10 +23,11 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
+    let credentials = credentials_failure(&err);
     let failure = match &err {
         SdkError::ServiceError(service) => classify_code(service.err().code()),
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-            if is_credentials_failure(&err) {
+            if credentials.is_some() {
                 AwsFailure::Credentials
             } else {
                 AwsFailure::Network
@@ -34,16 +35,20 @@ where
         }
         _ => AwsFailure::Other,
     };
-    let message = match &err {
-        SdkError::ServiceError(service) => {
+    // The causes in words; the SDK's own rendering appends their Debug form.
+    let message = match (&err, credentials) {
+        (SdkError::ServiceError(service), _) => {
             let inner = service.err();
             match (inner.code(), inner.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
-                _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+                _ => error_chain(&err),
             }
         }
-        _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+        (_, Some(credentials)) => {
+            format!("no usable AWS credentials: {}", error_chain(credentials))
+        }
+        _ => error_chain(&err),
     };
     Error::Aws {
         action,
@@ -74,8 +79,8 @@ fn classify_code(code: Option<&str>) -> AwsFailure {
 }
 
 /// A request that never left because no credentials could be found is a dispatch failure whose
-/// source is the identity resolver's typed error.
-fn is_credentials_failure<E, R>(err: &SdkError<E, R>) -> bool
+/// source is the identity resolver's typed error; returns that error.
+fn credentials_failure<E, R>(err: &SdkError<E, R>) -> Option<&(dyn std::error::Error + 'static)>
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -86,11 +91,11 @@ where
             .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
             .is_some()
         {
-            return true;
+            return Some(current);
         }
         source = current.source();
     }
-    false
+    None
 }
 
 /// IAM returns policy documents URL-encoded.
