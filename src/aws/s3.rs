@@ -17,7 +17,7 @@ use crate::error::Error;
 #[derive(Debug, Clone, PartialEq)]
 pub enum BucketState {
     Missing,
-    /// Exists in another account: the name cannot be used.
+    /// Answers 403: another account owns the name, or the caller may not list it.
     OwnedElsewhere,
     Owned(Bucket),
 }
@@ -187,6 +187,9 @@ pub async fn create(client: &aws_sdk_s3::Client, bucket: &str, region: &str) -> 
         )),
     }
 }
+
+/// Why a bucket whose HEAD answers 403 cannot be used; S3 does not say which of the two it is.
+pub const FORBIDDEN: &str = "S3 answers 403 Forbidden: another AWS account owns the name (bucket names are global), or the calling identity lacks `s3:ListBucket` on it; pass another --bucket, or grant `s3:ListBucket` if the bucket is yours";
 
 pub fn bucket_taken(bucket: &str) -> Error {
     Error::Conflict {

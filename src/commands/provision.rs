@@ -263,9 +263,8 @@ pub fn plan_bucket(
             ));
         }
         s3::BucketState::OwnedElsewhere => {
-            let conflict = s3::bucket_taken(&store.bucket);
             return Ok(fleet_step(
-                step(Action::Conflict).with_detail(conflict.to_string()),
+                step(Action::Conflict).with_detail(s3::FORBIDDEN),
                 Op::Nothing,
             ));
         }
@@ -864,6 +863,32 @@ impl Applier<'_> {
                 .collect(),
         }
     }
+}
+
+/// Checks `--cluster` values (names, or EKS cluster ARNs) and that `--kube-context`, when
+/// given, names one context per cluster.
+pub fn validate_cluster_selection(
+    clusters: &[String],
+    kube_contexts: &[String],
+) -> Result<(), Error> {
+    for cluster in clusters {
+        let (name, region) = names::parse_cluster_ref(cluster, None);
+        names::validate_cluster_name(name)?;
+        if let Some(region) = region {
+            names::validate_region(region)?;
+        }
+    }
+    if !kube_contexts.is_empty() && kube_contexts.len() != clusters.len() {
+        return Err(Error::Usage {
+            message: format!(
+                "{} --kube-context values for {} --cluster values",
+                kube_contexts.len(),
+                clusters.len()
+            ),
+            fix: "give one --kube-context per --cluster, in the same order, or none to find them by cluster ARN".to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Checks the flags `init` and `join` share, before any call.
