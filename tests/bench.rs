@@ -49,6 +49,14 @@ async fn accounts_on_the_shared_moto_are_isolated() {
         .await
         .unwrap();
     assert!(buckets.buckets().is_empty(), "{buckets:?}");
+    // A bucket of another account is forbidden, as on AWS, not served.
+    let head = aws_sdk_s3::Client::new(&second_config)
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(head.raw_response().map(|r| r.status().as_u16()), Some(403));
     let role = aws_sdk_iam::Client::new(&second_config)
         .get_role()
         .role_name("kcfed-bench")

@@ -3,7 +3,7 @@
 //! they are global, so a bucket name a test creates must be unique, e.g. by holding the account id.
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -47,16 +47,25 @@ impl Moto {
     /// The server of this test binary, started on first use.
     pub fn shared() -> &'static Moto {
         static SHARED: OnceLock<Moto> = OnceLock::new();
-        SHARED.get_or_init(|| Moto::start(None))
+        SHARED.get_or_init(|| Moto::start(None, false))
     }
 
     /// A server of its own that records every request; it stops when dropped.
     pub fn start_recording() -> Moto {
         let recording = NamedTempFile::new().expect("create the moto recording file");
-        Moto::start(Some(recording))
+        Moto::start(Some(recording), false)
     }
 
-    fn start(recording: Option<NamedTempFile>) -> Moto {
+    /// A server of its own that enforces IAM authorization, as AWS does: every request must be
+    /// signed by a known identity (an IAM user's access key) whose policies allow the action.
+    /// Set-up and inspection run inside [`Moto::without_auth`]. It records every request, like
+    /// [`Moto::start_recording`], and stops when dropped.
+    pub fn start_enforcing_auth() -> Moto {
+        let recording = NamedTempFile::new().expect("create the moto recording file");
+        Moto::start(Some(recording), true)
+    }
+
+    fn start(recording: Option<NamedTempFile>, enforce_auth: bool) -> Moto {
         let moto_server = std::env::var_os("KCFED_TEST_MOTO_SERVER")
             .expect("KCFED_TEST_MOTO_SERVER is not set: run the tests through scripts/test, which installs moto");
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -69,9 +78,15 @@ impl Moto {
             .arg(moto_server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            // As on AWS, another account's bucket answers 403 instead of serving its settings.
+            .env("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "false")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if enforce_auth {
+            // moto authorizes every request once this many have been served.
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");
+        }
         if let Some(file) = &recording {
             command
                 .env("MOTO_ENABLE_RECORDING", "true")
@@ -105,6 +120,36 @@ impl Moto {
         &self.endpoint_url
     }
 
+    /// Runs `f` with authorization lifted (on a server from [`Moto::start_enforcing_auth`]), for
+    /// what the test itself creates or reads back; enforcement resumes when `f` returns.
+    pub fn without_auth<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.set_initial_no_auth_action_count("inf");
+        let result = f();
+        self.set_initial_no_auth_action_count("0");
+        result
+    }
+
+    /// moto's `/moto-api/reset-auth`: the number of requests served before authorization starts,
+    /// counted from now.
+    fn set_initial_no_auth_action_count(&self, count: &str) {
+        let address = self.endpoint_url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("connect to moto");
+        write!(
+            stream,
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {address}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{count}",
+            count.len()
+        )
+        .expect("send reset-auth to moto");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("read moto's answer to reset-auth");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "moto refused reset-auth: {answer}"
+        );
+    }
+
     /// A new, empty AWS account: credentials of a role assumed in it, which moto maps to that account.
     /// Synchronous so that plain and tokio tests alike can call it: the call to STS runs on a thread and
     /// runtime of its own.
@@ -132,7 +177,7 @@ impl Moto {
         let recording = self
             .recording
             .as_ref()
-            .expect("only a server from Moto::start_recording records");
+            .expect("only a server from Moto::start_recording or start_enforcing_auth records");
         fs::read_to_string(recording.path())
             .expect("read the moto recording")
             .lines()
