@@ -267,6 +267,18 @@ pub fn eks_cluster_arn(partition: &str, region: &str, account_id: &str, cluster:
     format!("arn:{partition}:eks:{region}:{account_id}:cluster/{cluster}")
 }
 
+/// A `--cluster` value: an EKS cluster ARN gives (name, its region); a plain name gives (name,
+/// `default_region`).
+pub fn parse_cluster_ref<'a>(
+    value: &'a str,
+    default_region: Option<&'a str>,
+) -> (&'a str, Option<&'a str>) {
+    match parse_eks_cluster_arn(value) {
+        Some((region, _, name)) => (name, Some(region)),
+        None => (value, default_region),
+    }
+}
+
 /// Splits `arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME` into (region, account, name).
 pub fn parse_eks_cluster_arn(arn: &str) -> Option<(&str, &str, &str)> {
     let mut parts = arn.splitn(6, ':');

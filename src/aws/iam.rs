@@ -47,6 +47,24 @@ macro_rules! optional {
     };
 }
 
+/// Sends a create call; `Ok(true)` when the entity already existed (a concurrent run made it),
+/// which leaves what was wanted just as well.
+macro_rules! create_or_existing {
+    ($call:expr, $action:literal, $resource:expr) => {
+        match $call.await {
+            Ok(_) => Ok(false),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_entity_already_exists_exception()) =>
+            {
+                Ok(true)
+            }
+            Err(err) => Err(call_failed($action, $resource, err)),
+        }
+    };
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcProvider {
     pub arn: String,
@@ -79,28 +97,17 @@ pub async fn create_oidc_provider(
     issuer_url: &str,
     tags: Vec<(String, String)>,
 ) -> Result<(), Error> {
-    match client
-        .create_open_id_connect_provider()
-        .url(issuer_url)
-        .client_id_list(STS_AUDIENCE)
-        .set_tags(iam_tags(tags))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(call_failed(
-            "iam:CreateOpenIDConnectProvider",
-            issuer_url,
-            err,
-        )),
-    }
+    create_or_existing!(
+        client
+            .create_open_id_connect_provider()
+            .url(issuer_url)
+            .client_id_list(STS_AUDIENCE)
+            .set_tags(iam_tags(tags))
+            .send(),
+        "iam:CreateOpenIDConnectProvider",
+        issuer_url
+    )
+    .map(drop)
 }
 
 pub async fn add_oidc_audience(client: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
@@ -180,26 +187,19 @@ pub async fn create_policy(
     document: &serde_json::Value,
     tags: Vec<(String, String)>,
 ) -> Result<(), Error> {
-    match client
-        .create_policy()
-        .policy_name(name)
-        .path(path)
-        .policy_document(document.to_string())
-        .description("Made by kcfed for Kubecost; kcfed cleanup removes it")
-        .set_tags(iam_tags(tags))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_entity_already_exists_exception()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(call_failed("iam:CreatePolicy", name, err)),
-    }
+    create_or_existing!(
+        client
+            .create_policy()
+            .policy_name(name)
+            .path(path)
+            .policy_document(document.to_string())
+            .description("Made by kcfed for Kubecost; kcfed cleanup removes it")
+            .set_tags(iam_tags(tags))
+            .send(),
+        "iam:CreatePolicy",
+        name
+    )
+    .map(drop)
 }
 
 /// Makes `document` the default version. IAM keeps at most five versions, so the oldest
@@ -339,21 +339,24 @@ pub async fn create_role(
     trust: &serde_json::Value,
     description: &str,
     tags: Vec<(String, String)>,
-) -> Result<String, Error> {
-    let output = client
-        .create_role()
-        .role_name(name)
-        .path(path)
-        .assume_role_policy_document(trust.to_string())
-        .description(description)
-        .set_tags(iam_tags(tags))
-        .send()
-        .await
-        .map_err(|err| call_failed("iam:CreateRole", name, err))?;
-    Ok(output
-        .role()
-        .map(|r| r.arn().to_owned())
-        .unwrap_or_default())
+) -> Result<(), Error> {
+    let existed = create_or_existing!(
+        client
+            .create_role()
+            .role_name(name)
+            .path(path)
+            .assume_role_policy_document(trust.to_string())
+            .description(description)
+            .set_tags(iam_tags(tags))
+            .send(),
+        "iam:CreateRole",
+        name
+    )?;
+    // The trust is set again so the result does not depend on which racing run won.
+    if existed {
+        update_trust(client, name, trust).await?;
+    }
+    Ok(())
 }
 
 pub async fn update_trust(

@@ -104,21 +104,7 @@ impl Executor for Cleaner<'_> {
 }
 
 fn validate(args: &CleanupArgs) -> Result<(), Error> {
-    for cluster in &args.clusters {
-        if names::parse_eks_cluster_arn(cluster).is_none() {
-            names::validate_cluster_name(cluster)?;
-        }
-    }
-    if !args.kube_contexts.is_empty() && args.kube_contexts.len() != args.clusters.len() {
-        return Err(Error::Usage {
-            message: format!(
-                "{} --kube-context values for {} --cluster values",
-                args.kube_contexts.len(),
-                args.clusters.len()
-            ),
-            fix: "give one --kube-context per --cluster, in the same order, or none to find them by cluster ARN".to_owned(),
-        });
-    }
+    provision::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
     provision::validate_common(&args.aws, &args.workspace, &args.release)
 }
 

@@ -17,30 +17,8 @@ use crate::render::{Renderer, StoreLocation};
 /// A cluster ready to plan: its description and a client for its API.
 type Discovered = Result<(Target, ::kube::Client), Error>;
 
-/// A `--cluster` value: a name in the default region, or an EKS cluster ARN.
-fn cluster_and_region<'a>(value: &'a str, default_region: &'a str) -> (&'a str, &'a str) {
-    match names::parse_eks_cluster_arn(value) {
-        Some((region, _, name)) => (name, region),
-        None => (value, default_region),
-    }
-}
-
 fn validate(args: &JoinClusterArgs) -> Result<(), Error> {
-    for cluster in &args.clusters {
-        let (name, region) = cluster_and_region(cluster, "us-east-1");
-        names::validate_cluster_name(name)?;
-        names::validate_region(region)?;
-    }
-    if !args.kube_contexts.is_empty() && args.kube_contexts.len() != args.clusters.len() {
-        return Err(Error::Usage {
-            message: format!(
-                "{} --kube-context values for {} --cluster values",
-                args.kube_contexts.len(),
-                args.clusters.len()
-            ),
-            fix: "give one --kube-context per --cluster, in the same order, or none to find them by cluster ARN".to_owned(),
-        });
-    }
+    provision::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
     provision::validate_common(&args.aws, &args.workspace, &args.release)
 }
 
@@ -104,7 +82,8 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     // Discovery: each cluster, its context and its API, independently of the others.
     let discovered: Vec<(String, Discovered)> =
         futures::stream::iter(args.clusters.iter().enumerate().map(|(index, value)| {
-            let (name, region) = cluster_and_region(value, &clients.region);
+            let (name, region) = names::parse_cluster_ref(value, Some(&clients.region));
+            let region = region.unwrap_or_default();
             let explicit_context = args.kube_contexts.get(index).map(String::as_str);
             let (clients, kubeconfig, primary) = (&clients, &kubeconfig, primary.as_deref());
             async move {
