@@ -23,9 +23,13 @@ pub fn interactive() -> bool {
         && std::env::var_os("CI").is_none()
 }
 
-/// Whether spinners and colour may reach stderr: when interactive and NO_COLOR is unset.
+/// Whether spinners and colour may reach stderr: when interactive, NO_COLOR is unset and the
+/// terminal draws them (indicatif hides spinners when TERM is unset or dumb, which would leave
+/// no progress at all).
 pub fn decorated() -> bool {
-    interactive() && std::env::var_os("NO_COLOR").is_none()
+    interactive()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var("TERM").is_ok_and(|term| term != "dumb")
 }
 
 /// `--yes` applies; a terminal asks; anything else refuses, so CI never hangs on a prompt.
