@@ -1,0 +1,143 @@
+//! In CI, with NO_COLOR, on a dumb terminal or off a terminal, kcfed prints plain RFC
+//! 3339-timestamped progress lines on stderr and not one escape code. Runs on a pseudo-terminal
+//! (util-linux `script`) check that each of CI, NO_COLOR and TERM=dumb is enough, and that an
+//! xterm does get spinners, so the checks can tell the difference.
+
+mod common;
+mod support;
+
+use std::process::{Command, Output};
+
+use common::{World, assert_exit};
+use support::moto::Moto;
+
+const REGION: &str = "us-east-2";
+const ESCAPE: u8 = 0x1b;
+
+fn init_args(world: &World) -> Vec<String> {
+    [
+        "init",
+        "primary",
+        "--cluster",
+        "prod",
+        "--yes",
+        "--output",
+        "json",
+        "--helm",
+    ]
+    .map(str::to_owned)
+    .into_iter()
+    .chain([world.helm_path()])
+    .collect()
+}
+
+/// `2026-11-25T22:19:01Z ` at the start, as `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ` would match.
+fn timestamped(line: &str) -> bool {
+    let pattern = b"dddd-dd-ddTdd:dd:ddZ ";
+    line.len() >= pattern.len()
+        && line.bytes().zip(pattern).all(|(byte, &want)| match want {
+            b'd' => byte.is_ascii_digit(),
+            _ => byte == want,
+        })
+}
+
+/// kcfed in the world's environment plus `env`, with stdin, stdout and stderr on one
+/// pseudo-terminal of an xterm (unless `env` says otherwise); its output is what the terminal
+/// showed.
+fn on_a_terminal(world: &World, env: &[(&str, &str)]) -> Output {
+    let kcfed = world.command(&[]);
+    let line = std::iter::once(env!("CARGO_BIN_EXE_kcfed").to_owned())
+        .chain(init_args(world))
+        .map(|arg| format!("'{arg}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Command::new("script")
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .env_clear()
+        .envs(
+            kcfed
+                .get_envs()
+                .filter_map(|(key, value)| Some((key, value?))),
+        )
+        .env("TERM", "xterm-256color")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run util-linux script")
+}
+
+fn progress_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .filter(|line| !line.is_empty())
+        .filter(|line| !line.starts_with([' ', '{', '}', '[', ']']))
+        .collect()
+}
+
+#[test]
+fn in_ci_progress_is_plain_timestamped_lines_on_stderr() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let output = world
+        .command(&[])
+        .args(init_args(&world))
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert!(!output.stdout.contains(&ESCAPE), "an escape code on stdout");
+    assert!(!output.stderr.contains(&ESCAPE), "an escape code on stderr");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<_> = stderr.lines().filter(|line| !line.is_empty()).collect();
+    assert!(
+        lines.iter().any(|line| line.contains("helm release")),
+        "no progress for the helm release:\n{stderr}"
+    );
+    let untimed: Vec<_> = lines.iter().filter(|line| !timestamped(line)).collect();
+    assert!(
+        untimed.is_empty(),
+        "lines without a timestamp: {untimed:#?}"
+    );
+}
+
+#[test]
+fn ci_no_color_or_a_dumb_terminal_keep_a_terminal_plain() {
+    for env in [("CI", "true"), ("NO_COLOR", "1"), ("TERM", "dumb")] {
+        let world = World::new(Moto::shared(), REGION, &["prod"]);
+        let output = on_a_terminal(&world, &[env]);
+        assert_exit(&output, 0);
+        assert!(
+            !output.stdout.contains(&ESCAPE),
+            "{env:?}: an escape code on the terminal:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        let progress = progress_lines(&text);
+        assert!(!progress.is_empty(), "{env:?}: no progress:\n{text}");
+        let untimed: Vec<_> = progress.iter().filter(|line| !timestamped(line)).collect();
+        assert!(
+            untimed.is_empty(),
+            "{env:?}: lines without a timestamp: {untimed:#?}"
+        );
+    }
+}
+
+#[test]
+fn an_xterm_gets_spinners() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let output = on_a_terminal(&world, &[]);
+    assert_exit(&output, 0);
+    assert!(
+        output.stdout.contains(&ESCAPE),
+        "no escape code on a terminal, so the checks above prove nothing:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn timestamps_are_recognised() {
+    assert!(timestamped(
+        "2026-11-25T22:19:01Z create fleet amp workspace ..."
+    ));
+    assert!(!timestamped("[22:19:01] create fleet amp workspace ..."));
+    assert!(!timestamped("2026-11-25T22:19:01.123Z create"));
+    assert!(!timestamped("2026-11-25 22:19:01Z create"));
+}
