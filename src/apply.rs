@@ -448,6 +448,8 @@ where
         }));
         report.clusters = results;
         report.resources = executor.resources();
+        // A cluster that could not be planned fails the run, here as after an apply.
+        report.error = errors.last().map(ToString::to_string);
         print(&report, || report.text(), output);
         let no_changes = !report.changed && !run.args.dry_run && run.args.detailed_exitcode;
         return finish(errors, total).map(|code| match code {
