@@ -559,3 +559,55 @@ fn two_runs_racing_for_the_same_fleet_end_with_one_workspace() {
     assert_exit(&settled, 0);
     assert_eq!(stdout_json(&settled)["changed"], false);
 }
+
+#[test]
+fn a_workspace_in_another_region_is_used_from_there() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = world.helm_path();
+    let output = world.kcfed(&init_args(
+        &world,
+        &helm,
+        &[
+            "--workspace-region",
+            "eu-west-1",
+            "--yes",
+            "--output",
+            "json",
+        ],
+    ));
+    assert_exit(&output, 0);
+    let workspace_id = stdout_json(&output)["resources"]["workspace"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let found = block_on(async {
+        let config = world.sdk("eu-west-1").await;
+        let amp = aws_sdk_amp::Client::new(&config);
+        amp.describe_workspace()
+            .workspace_id(&workspace_id)
+            .send()
+            .await
+            .is_ok()
+    });
+    assert!(found, "the workspace is in eu-west-1");
+    let values = &world.helm.merged_values()[0];
+    assert_eq!(
+        values["global"]["amp"]["remoteWriteService"],
+        format!(
+            "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/{workspace_id}/api/v1/remote_write"
+        )
+    );
+    assert_eq!(values["sigV4Proxy"]["region"], "eu-west-1");
+    // The bucket stays with the cluster.
+    let location = block_on(async {
+        let config = world.sdk(REGION).await;
+        let bucket = format!("kcfed-{}-{REGION}-kubecost-etl", world.account.account_id);
+        let s3 = aws_sdk_s3::Client::new(&config);
+        s3.get_bucket_location()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(location.location_constraint().unwrap().as_str(), REGION);
+}
