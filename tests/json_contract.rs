@@ -190,6 +190,48 @@ fn a_join_with_a_failing_cluster_follows_the_contract() {
     clusters.sort();
     assert_eq!(clusters, ["changed", "failed"], "{report:#}");
     assert!(report["error"].is_string(), "{report:#}");
+
+    // The same in a dry run: the cluster that cannot be planned fails it.
+    let dry = world.kcfed(&[
+        "join",
+        "cluster",
+        "--cluster",
+        "agent-a",
+        "--cluster",
+        "does-not-exist",
+        "--helm",
+        &helm,
+        "--dry-run",
+        "--output",
+        "json",
+    ]);
+    assert_exit(&dry, 3);
+    let dry = conforming(&validator, &dry);
+    let mut clusters = statuses(&dry, "clusters");
+    clusters.sort();
+    assert_eq!(clusters, ["failed", "planned"], "{dry:#}");
+    assert!(dry["error"].is_string(), "{dry:#}");
+}
+
+/// The example report in docs/pipelines.md is one kcfed could print.
+#[test]
+fn the_documented_example_follows_the_contract() {
+    let doc = include_str!("../docs/pipelines.md");
+    let examples: Vec<Value> = doc
+        .split("```json\n")
+        .skip(1)
+        .map(|block| block.split_once("```").expect("a closed block").0)
+        .map(|block| serde_json::from_str(block).expect("the example is JSON"))
+        .collect();
+    assert!(
+        !examples.is_empty(),
+        "docs/pipelines.md shows no JSON report"
+    );
+    let validator = validator();
+    for example in examples {
+        let violations = violations(&validator, &example);
+        assert!(violations.is_empty(), "{}", violations.join("\n"));
+    }
 }
 
 #[test]
