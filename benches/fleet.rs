@@ -1,0 +1,1025 @@
+//! The fleet benchmark (run it with `scripts/bench`, which says what it needs): kcfed against the
+//! aws CLI doing the walkthrough's AWS steps, on moto and one fake Kubernetes API server per
+//! cluster, with latency added to every AWS and Kubernetes call by the test bench's proxy. Prints a
+//! Markdown report on stdout and its progress on stderr.
+//!
+//! Every measured run gets a fresh AWS account and fresh fake clusters. What a case needs before
+//! its command (the primary for a join, the whole fleet for a cleanup) is made untimed, straight
+//! against moto and the fakes. AWS calls are counted by the proxy, Kubernetes writes by the fakes,
+//! and peak memory is the run's own resource usage from `wait4`. helm is a stand-in that answers at
+//! once: the chart install is the same work with kcfed or without, and the baseline leaves it out
+//! too.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{World, block_on};
+use support::moto::{AwsAccount, Moto};
+use support::proxy::{Exchange, Faults, Proxy};
+
+const REGION: &str = "us-east-1";
+const LATENCIES: [Duration; 2] = [Duration::ZERO, Duration::from_millis(80)];
+/// The latency the targets of issue 6 are stated at.
+const TARGET_LATENCY: Duration = Duration::from_millis(80);
+
+/// Answers `version` and an empty `list` at once and succeeds at everything else.
+const HELM_STAND_IN: &str =
+    "#!/bin/sh\ncase \"$1\" in\n  version) echo v4.1.4 ;;\n  list) echo '[]' ;;\nesac\n";
+
+/// The service accounts the walkthrough makes with `eksctl create iamserviceaccount`.
+const SERVICE_ACCOUNTS: [&str; 2] = [
+    "kubecost-cost-analyzer-amp",
+    "kubecost-prometheus-server-amp",
+];
+const AMP_MANAGED_POLICIES: [&str; 2] = [
+    "arn:aws:iam::aws:policy/AmazonPrometheusQueryAccess",
+    "arn:aws:iam::aws:policy/AmazonPrometheusRemoteWriteAccess",
+];
+const WALKTHROUGH_BUCKET_POLICY: &str = "kubecost-s3-federated-policy";
+const WALKTHROUGH_BUCKET_POLICY_DOCUMENT: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Action": ["s3:*"],
+    "Resource": ["arn:aws:s3:::kubecost-etl-metrics", "arn:aws:s3:::kubecost-etl-metrics/*"]
+  }]
+}"#;
+const WALKTHROUGH_TRUST_DOCUMENT: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{
+    "Effect": "Allow",
+    "Principal": {"Federated": "arn:aws:iam::111122223333:oidc-provider/example"},
+    "Action": "sts:AssumeRoleWithWebIdentity"
+  }]
+}"#;
+/// The issuer of the baseline's OIDC provider (an EKS-shaped one).
+const OIDC_HOST: &str = "oidc.eks.us-east-1.amazonaws.com/id/5E1D1A4EBC7A3F0A3A5B1E5B0A0C7A1E";
+
+fn main() {
+    let quick = std::env::args().any(|arg| arg == "--quick");
+    let bench = Bench::from_env(quick);
+    let moto = Moto::shared();
+    let started = Instant::now();
+
+    let mut rows = Vec::new();
+    let mut operations = Vec::new();
+    for latency in LATENCIES {
+        let agent_baseline = measure_baseline(&bench, moto, Walkthrough::Agent, latency);
+        for case in Case::ALL {
+            let (samples, last_calls) = measure_case(&bench, moto, case, latency);
+            let baseline = case.walkthrough().map(|walkthrough| match walkthrough {
+                Walkthrough::Agent => agent_baseline.times(case.joined()),
+                primary => measure_baseline(&bench, moto, primary, latency),
+            });
+            if latency == TARGET_LATENCY {
+                operations.push((case.label(), last_calls));
+            }
+            rows.push(Row {
+                case: case.label(),
+                latency: Some(latency),
+                samples,
+                baseline,
+            });
+        }
+    }
+    for offline in [Offline::Render, Offline::Help] {
+        rows.push(Row {
+            case: offline.label().to_owned(),
+            latency: None,
+            samples: measure_offline(&bench, offline),
+            baseline: None,
+        });
+    }
+
+    print_report(&bench, &rows, &operations);
+    eprintln!("bench: done in {:.0?}", started.elapsed());
+}
+
+/// What the benchmark runs and how often.
+struct Bench {
+    kcfed: PathBuf,
+    aws: PathBuf,
+    helm: PathBuf,
+    scratch: tempfile::TempDir,
+    quick: bool,
+}
+
+impl Bench {
+    fn from_env(quick: bool) -> Bench {
+        let path = |name: &str| -> PathBuf {
+            std::env::var_os(name)
+                .unwrap_or_else(|| {
+                    panic!("{name} is not set: run the benchmark with scripts/bench")
+                })
+                .into()
+        };
+        let scratch = tempfile::tempdir().expect("create a scratch directory");
+        let helm = scratch.path().join("helm");
+        fs::write(&helm, HELM_STAND_IN).expect("write the helm stand-in");
+        fs::set_permissions(&helm, fs::Permissions::from_mode(0o755))
+            .expect("make the helm stand-in executable");
+        fs::write(
+            scratch.path().join("bucket-policy.json"),
+            WALKTHROUGH_BUCKET_POLICY_DOCUMENT,
+        )
+        .expect("write the walkthrough's bucket policy");
+        fs::write(
+            scratch.path().join("trust.json"),
+            WALKTHROUGH_TRUST_DOCUMENT,
+        )
+        .expect("write the walkthrough's trust policy");
+        Bench {
+            kcfed: path("KCFED_BENCH_KCFED"),
+            aws: path("KCFED_BENCH_AWS"),
+            helm,
+            scratch,
+            quick,
+        }
+    }
+
+    /// Runs of a case that takes about a second (or less) at 80 ms, and of a slow one.
+    fn runs(&self, slow: bool) -> usize {
+        match (self.quick, slow) {
+            (false, false) => 5,
+            (false, true) => 3,
+            (true, false) => 3,
+            (true, true) => 1,
+        }
+    }
+}
+
+/// One measured run.
+struct Sample {
+    wall: Duration,
+    aws_calls: usize,
+    kube_writes: usize,
+    peak_rss_kib: u64,
+}
+
+/// Runs a command to its end, its output discarded; returns its wall time and its peak resident
+/// memory from the resource usage `wait4` reports for this one child. Panics with the command's
+/// stderr when it fails.
+#[expect(
+    clippy::zombie_processes,
+    reason = "wait4 reaps the child: Child::wait would not give its resource usage"
+)]
+fn run_measured(command: &mut Command) -> (Duration, u64) {
+    let stderr = tempfile::NamedTempFile::new().expect("create a file for stderr");
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr.reopen().expect("reopen the stderr file"));
+    let started = Instant::now();
+    let child = command.spawn().expect("start the measured command");
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+    let mut status = 0;
+    // SAFETY: rusage is plain old data, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; both pointers are to live locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    let succeeded = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    assert!(
+        succeeded,
+        "{command:?} failed (wait status {status}):\n{}",
+        fs::read_to_string(stderr.path()).unwrap_or_default()
+    );
+    (wall, u64::try_from(usage.ru_maxrss).unwrap_or_default())
+}
+
+/// What a measured kcfed command does.
+#[derive(Clone, Copy)]
+enum Case {
+    Init {
+        quick_start: bool,
+    },
+    Join {
+        clusters: usize,
+        concurrency: Option<u16>,
+    },
+    CleanupAll {
+        clusters: usize,
+    },
+}
+
+impl Case {
+    const ALL: [Case; 7] = [
+        Case::Init { quick_start: false },
+        Case::Init { quick_start: true },
+        Case::Join {
+            clusters: 1,
+            concurrency: None,
+        },
+        Case::Join {
+            clusters: 10,
+            concurrency: None,
+        },
+        Case::Join {
+            clusters: 50,
+            concurrency: None,
+        },
+        Case::Join {
+            clusters: 50,
+            concurrency: Some(16),
+        },
+        Case::CleanupAll { clusters: 10 },
+    ];
+
+    fn label(self) -> String {
+        match self {
+            Case::Init { quick_start: false } => "init primary".to_owned(),
+            Case::Init { quick_start: true } => "init primary --quick-start".to_owned(),
+            Case::Join {
+                clusters,
+                concurrency,
+            } => {
+                let plural = if clusters == 1 { "" } else { "s" };
+                match concurrency {
+                    Some(concurrency) => {
+                        format!(
+                            "join cluster, {clusters} cluster{plural}, --concurrency {concurrency}"
+                        )
+                    }
+                    None => format!("join cluster, {clusters} cluster{plural}"),
+                }
+            }
+            Case::CleanupAll { clusters } => format!("cleanup --all, {clusters}-cluster fleet"),
+        }
+    }
+
+    /// The clusters a join adds.
+    fn joined(self) -> usize {
+        match self {
+            Case::Join { clusters, .. } => clusters,
+            _ => 0,
+        }
+    }
+
+    /// Agents in the fleet besides the primary `prod`.
+    fn agents(self) -> usize {
+        match self {
+            Case::Init { .. } => 0,
+            Case::Join { clusters, .. } => clusters,
+            Case::CleanupAll { clusters } => clusters - 1,
+        }
+    }
+
+    fn slow(self) -> bool {
+        self.agents() > 1
+    }
+
+    fn walkthrough(self) -> Option<Walkthrough> {
+        match self {
+            Case::Init { quick_start } => Some(Walkthrough::Primary {
+                federated: !quick_start,
+            }),
+            Case::Join { .. } => Some(Walkthrough::Agent),
+            Case::CleanupAll { .. } => None,
+        }
+    }
+
+    fn args(self, bench: &Bench) -> Vec<String> {
+        let helm = bench.helm.display().to_string();
+        let common = ["--helm", &helm, "--yes", "--output", "json"];
+        let mut args: Vec<String> = match self {
+            Case::Init { .. } => vec!["init", "primary", "--cluster", "prod"],
+            Case::Join { .. } => vec!["join", "cluster"],
+            Case::CleanupAll { .. } => vec!["cleanup", "--all"],
+        }
+        .into_iter()
+        .chain(common)
+        .map(str::to_owned)
+        .collect();
+        match self {
+            Case::Init { quick_start: true } => args.push("--quick-start".to_owned()),
+            Case::Join { concurrency, .. } => {
+                for agent in agent_names(self.agents()) {
+                    args.extend(["--cluster".to_owned(), agent]);
+                }
+                if let Some(concurrency) = concurrency {
+                    args.extend(["--concurrency".to_owned(), concurrency.to_string()]);
+                }
+            }
+            _ => {}
+        }
+        args
+    }
+
+    /// Makes what the command starts from, untimed: the primary for a join, the fleet for a
+    /// cleanup.
+    fn prepare(self, stage: &Stage, bench: &Bench) {
+        if matches!(self, Case::Init { .. }) {
+            return;
+        }
+        stage.setup(Case::Init { quick_start: false }.args(bench));
+        if let Case::CleanupAll { .. } = self {
+            stage.setup(
+                Case::Join {
+                    clusters: self.agents(),
+                    concurrency: Some(16),
+                }
+                .args(bench),
+            );
+        }
+    }
+}
+
+fn agent_names(agents: usize) -> Vec<String> {
+    (1..=agents).map(|n| format!("agent-{n}")).collect()
+}
+
+/// One run's world: a fresh account with the primary `prod` and its agents, each cluster with a
+/// fake API server of its own.
+struct Stage {
+    world: World,
+    kcfed: PathBuf,
+}
+
+impl Stage {
+    fn new(bench: &Bench, moto: &Moto, agents: usize) -> Stage {
+        let mut clusters = vec!["prod".to_owned()];
+        clusters.extend(agent_names(agents));
+        let clusters: Vec<&str> = clusters.iter().map(String::as_str).collect();
+        let world = World::new(moto, REGION, &clusters);
+        warm_up_iam(&world.account);
+        Stage {
+            world,
+            kcfed: bench.kcfed.clone(),
+        }
+    }
+
+    /// The release kcfed, set up as `World::command` sets up the test build: the world's
+    /// environment and nothing of the developer's, through the proxies once they are in place.
+    fn kcfed(&self, args: &[String]) -> Command {
+        let mut command = Command::new(&self.kcfed);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.world.dir.path())
+            .env("KUBECONFIG", &self.world.kubeconfig)
+            .envs(self.world.account.envs(REGION));
+        if let Some(proxy) = &self.world.aws_proxy {
+            command.env("AWS_ENDPOINT_URL", proxy.url());
+        }
+        command
+    }
+
+    /// Runs kcfed straight against moto and the fakes, untimed.
+    fn setup(&self, args: Vec<String>) {
+        run_measured(&mut self.kcfed(&args));
+    }
+
+    /// Puts proxies adding `latency` in front of moto and of every fake, then runs kcfed through
+    /// them, timed.
+    fn measure(&mut self, args: &[String], latency: Duration) -> Sample {
+        self.world.proxy_all(&Faults {
+            latency,
+            ..Faults::none()
+        });
+        let writes_before = self.kube_writes();
+        let (wall, peak_rss_kib) = run_measured(&mut self.kcfed(args));
+        Sample {
+            wall,
+            aws_calls: self.world.aws_proxy.as_ref().map_or(0, Proxy::requests),
+            kube_writes: self.kube_writes() - writes_before,
+            peak_rss_kib,
+        }
+    }
+
+    fn kube_writes(&self) -> usize {
+        self.world
+            .clusters
+            .iter()
+            .map(|c| c.kube.write_count())
+            .sum()
+    }
+
+    /// Every call the proxies passed on: AWS, then each cluster's Kubernetes API.
+    fn calls(&self) -> Vec<Exchange> {
+        self.world.proxies().flat_map(Proxy::log).collect()
+    }
+}
+
+/// moto loads the AWS managed policies into an account on its first IAM call, which takes about
+/// half a second that AWS does not: done here, untimed.
+fn warm_up_iam(account: &AwsAccount) {
+    block_on(async {
+        let iam = aws_sdk_iam::Client::new(&account.sdk_config(REGION).await);
+        iam.list_roles().send().await.expect("ListRoles on moto");
+    });
+}
+
+/// Runs a case as often as the bench says; returns the samples and the calls of the last run.
+fn measure_case(
+    bench: &Bench,
+    moto: &Moto,
+    case: Case,
+    latency: Duration,
+) -> (Vec<Sample>, Vec<Exchange>) {
+    let runs = bench.runs(case.slow());
+    let mut samples = Vec::new();
+    let mut last_calls = Vec::new();
+    for run in 1..=runs {
+        let mut stage = Stage::new(bench, moto, case.agents());
+        case.prepare(&stage, bench);
+        let sample = stage.measure(&case.args(bench), latency);
+        eprintln!(
+            "bench: {} at {} ms, run {run}/{runs}: {:.2?}, {} AWS calls, {} Kubernetes writes",
+            case.label(),
+            latency.as_millis(),
+            sample.wall,
+            sample.aws_calls,
+            sample.kube_writes
+        );
+        samples.push(sample);
+        last_calls = stage.calls();
+    }
+    (samples, last_calls)
+}
+
+/// The walkthrough's AWS steps, run with the aws CLI as a user would.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Walkthrough {
+    /// The fleet and the first cluster: workspace, bucket and policy (federated only), and the two
+    /// service accounts' roles.
+    Primary { federated: bool },
+    /// One more cluster of a federated fleet: the two service accounts' roles.
+    Agent,
+}
+
+impl Walkthrough {
+    /// Each aws command, in order.
+    fn commands(self, account_id: &str, files: &Path) -> Vec<Vec<String>> {
+        let federated = self != Walkthrough::Primary { federated: false };
+        let policy_file = format!("file://{}", files.join("bucket-policy.json").display());
+        let trust_file = format!("file://{}", files.join("trust.json").display());
+        let bucket_policy_arn =
+            format!("arn:aws:iam::{account_id}:policy/{WALKTHROUGH_BUCKET_POLICY}");
+        let mut commands: Vec<Vec<String>> = Vec::new();
+        let mut add =
+            |words: &[&str]| commands.push(words.iter().map(|w| (*w).to_owned()).collect());
+        if let Walkthrough::Primary { .. } = self {
+            add(&["sts", "get-caller-identity"]);
+            add(&["amp", "create-workspace", "--alias", "kubecost-amp"]);
+            add(&["amp", "list-workspaces"]);
+            if federated {
+                add(&[
+                    "s3",
+                    "mb",
+                    &format!("s3://kubecost-etl-metrics-{account_id}"),
+                ]);
+                add(&[
+                    "iam",
+                    "create-policy",
+                    "--policy-name",
+                    WALKTHROUGH_BUCKET_POLICY,
+                    "--policy-document",
+                    &policy_file,
+                ]);
+            }
+        }
+        // What `eksctl create iamserviceaccount` does for each, less its CloudFormation.
+        let provider_arn = format!("arn:aws:iam::{account_id}:oidc-provider/{OIDC_HOST}");
+        for service_account in SERVICE_ACCOUNTS {
+            add(&[
+                "iam",
+                "get-open-id-connect-provider",
+                "--open-id-connect-provider-arn",
+                &provider_arn,
+            ]);
+            let role = format!("eksctl-{service_account}");
+            add(&[
+                "iam",
+                "create-role",
+                "--role-name",
+                &role,
+                "--assume-role-policy-document",
+                &trust_file,
+            ]);
+            let mut policies = AMP_MANAGED_POLICIES.to_vec();
+            if federated {
+                policies.push(&bucket_policy_arn);
+            }
+            for policy in policies {
+                add(&[
+                    "iam",
+                    "attach-role-policy",
+                    "--role-name",
+                    &role,
+                    "--policy-arn",
+                    policy,
+                ]);
+            }
+        }
+        commands
+    }
+}
+
+/// The aws-CLI baseline of a case at one latency.
+#[derive(Clone, Copy)]
+struct Baseline {
+    median: Duration,
+    aws_calls: usize,
+    /// Scaled up from the one-cluster baseline rather than run.
+    scaled: bool,
+}
+
+impl Baseline {
+    /// The baseline of `clusters` clusters done one after the other, from one cluster's.
+    fn times(self, clusters: usize) -> Baseline {
+        Baseline {
+            median: self.median * u32::try_from(clusters).expect("a few clusters"),
+            aws_calls: self.aws_calls * clusters,
+            scaled: clusters > 1,
+        }
+    }
+}
+
+fn measure_baseline(
+    bench: &Bench,
+    moto: &Moto,
+    walkthrough: Walkthrough,
+    latency: Duration,
+) -> Baseline {
+    let files = bench.scratch.path();
+    // Each run takes seconds: one Python process per step.
+    let runs = bench.runs(true);
+    let mut walls = Vec::new();
+    let mut aws_calls = 0;
+    for run in 1..=runs {
+        let account = moto.new_account();
+        prepare_walkthrough(&account, walkthrough);
+        let proxy = Proxy::start(
+            moto.endpoint_url(),
+            Faults {
+                latency,
+                ..Faults::none()
+            },
+        );
+        let through_proxy = AwsAccount {
+            endpoint_url: proxy.url(),
+            ..account.clone()
+        };
+        let started = Instant::now();
+        for words in walkthrough.commands(&account.account_id, files) {
+            run_measured(
+                Command::new(&bench.aws)
+                    .args(&words)
+                    .env_clear()
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("HOME", files)
+                    .env("AWS_DEFAULT_REGION", REGION)
+                    .envs(through_proxy.envs(REGION)),
+            );
+        }
+        let wall = started.elapsed();
+        aws_calls = proxy.requests();
+        eprintln!(
+            "bench: aws CLI baseline, {} at {} ms, run {run}/{runs}: {wall:.2?}, {aws_calls} AWS calls",
+            walkthrough.label(),
+            latency.as_millis()
+        );
+        walls.push(wall);
+    }
+    Baseline {
+        median: median(&walls),
+        aws_calls,
+        scaled: false,
+    }
+}
+
+impl Walkthrough {
+    fn label(self) -> &'static str {
+        match self {
+            Walkthrough::Primary { federated: true } => "primary",
+            Walkthrough::Primary { federated: false } => "primary, quick start",
+            Walkthrough::Agent => "one more cluster",
+        }
+    }
+}
+
+/// What the walkthrough takes as given, untimed: the cluster's OIDC provider (`eksctl utils
+/// associate-iam-oidc-provider`, run before), and for another cluster the fleet's bucket policy.
+fn prepare_walkthrough(account: &AwsAccount, walkthrough: Walkthrough) {
+    block_on(async {
+        let iam = aws_sdk_iam::Client::new(&account.sdk_config(REGION).await);
+        iam.create_open_id_connect_provider()
+            .url(format!("https://{OIDC_HOST}"))
+            .client_id_list("sts.amazonaws.com")
+            .send()
+            .await
+            .expect("CreateOpenIDConnectProvider on moto");
+        if walkthrough == Walkthrough::Agent {
+            iam.create_policy()
+                .policy_name(WALKTHROUGH_BUCKET_POLICY)
+                .policy_document(WALKTHROUGH_BUCKET_POLICY_DOCUMENT)
+                .send()
+                .await
+                .expect("CreatePolicy on moto");
+        }
+    });
+}
+
+/// Commands that call nothing.
+#[derive(Clone, Copy)]
+enum Offline {
+    Render,
+    Help,
+}
+
+impl Offline {
+    fn label(self) -> &'static str {
+        match self {
+            Offline::Render => "render",
+            Offline::Help => "kcfed --help",
+        }
+    }
+}
+
+fn measure_offline(bench: &Bench, offline: Offline) -> Vec<Sample> {
+    let runs = match (offline, bench.quick) {
+        (Offline::Help, false) => 50,
+        (Offline::Render, false) | (Offline::Help, true) => 20,
+        (Offline::Render, true) => 10,
+    };
+    let samples: Vec<Sample> = (0..runs)
+        .map(|run| {
+            let mut command = Command::new(&bench.kcfed);
+            match offline {
+                Offline::Help => command.arg("--help"),
+                Offline::Render => command
+                    .args(["render", "--role", "primary", "--cluster", "prod"])
+                    .args(["--region", REGION, "--account-id", "111122223333"])
+                    .args(["--workspace-id", "ws-12345678-abcd-1234-abcd-123456789012"])
+                    .arg("--out")
+                    .arg(bench.scratch.path().join(format!("render-{run}"))),
+            };
+            let (wall, peak_rss_kib) = run_measured(&mut command);
+            Sample {
+                wall,
+                aws_calls: 0,
+                kube_writes: 0,
+                peak_rss_kib,
+            }
+        })
+        .collect();
+    eprintln!(
+        "bench: {}, {runs} runs: median {:.2?}",
+        offline.label(),
+        median(&walls(&samples))
+    );
+    samples
+}
+
+/// One line of the table.
+struct Row {
+    case: String,
+    /// `None` for commands that make no calls.
+    latency: Option<Duration>,
+    samples: Vec<Sample>,
+    baseline: Option<Baseline>,
+}
+
+impl Row {
+    fn median(&self) -> Duration {
+        median(&walls(&self.samples))
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        self.samples
+            .iter()
+            .map(|s| s.peak_rss_kib)
+            .max()
+            .unwrap_or_default()
+    }
+}
+
+fn walls(samples: &[Sample]) -> Vec<Duration> {
+    samples.iter().map(|s| s.wall).collect()
+}
+
+fn median(values: &[Duration]) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    match sorted.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    }
+}
+
+/// `12.3 ms`, `850 ms`, `2.41 s`.
+fn format_duration(duration: Duration) -> String {
+    let millis = duration.as_secs_f64() * 1000.0;
+    if millis < 100.0 {
+        format!("{millis:.1} ms")
+    } else if millis < 1000.0 {
+        format!("{millis:.0} ms")
+    } else {
+        format!("{:.2} s", duration.as_secs_f64())
+    }
+}
+
+/// One count, or its range when the runs differ.
+fn format_counts(counts: impl Iterator<Item = usize> + Clone) -> String {
+    let min = counts.clone().min().unwrap_or_default();
+    let max = counts.max().unwrap_or_default();
+    if min == max {
+        min.to_string()
+    } else {
+        format!("{min}–{max}")
+    }
+}
+
+fn print_report(bench: &Bench, rows: &[Row], operations: &[(String, Vec<Exchange>)]) {
+    println!(
+        "| case | added latency | median | min | max | AWS calls | k8s writes | peak RSS | aws CLI baseline | baseline AWS calls | kcfed / baseline |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for row in rows {
+        let walls = walls(&row.samples);
+        let latency = row.latency.map_or("none (offline)".to_owned(), |l| {
+            format!("{} ms", l.as_millis())
+        });
+        let (baseline, baseline_calls, ratio) = match row.baseline {
+            Some(baseline) => (
+                format!(
+                    "{}{}",
+                    if baseline.scaled { "≈ " } else { "" },
+                    format_duration(baseline.median)
+                ),
+                baseline.aws_calls.to_string(),
+                format!(
+                    "{:.3}",
+                    row.median().as_secs_f64() / baseline.median.as_secs_f64()
+                ),
+            ),
+            None => ("–".to_owned(), "–".to_owned(), "–".to_owned()),
+        };
+        println!(
+            "| {} | {latency} | {} | {} | {} | {} | {} | {:.1} MiB | {baseline} | {baseline_calls} | {ratio} |",
+            row.case,
+            format_duration(row.median()),
+            format_duration(walls.iter().min().copied().unwrap_or_default()),
+            format_duration(walls.iter().max().copied().unwrap_or_default()),
+            format_counts(row.samples.iter().map(|s| s.aws_calls)),
+            format_counts(row.samples.iter().map(|s| s.kube_writes)),
+            row.peak_rss_kib() as f64 / 1024.0,
+        );
+    }
+    println!(
+        "\nRuns per case: {} ({} for joins of 10 or more, the cleanup and the aws CLI baselines); \
+         each run in a fresh moto account with fresh fake clusters. ≈: N × the one-cluster baseline \
+         (the same aws commands again for each cluster). AWS calls as the proxy saw them, k8s writes as \
+         the fake API servers saw them; helm is a stand-in that answers at once.",
+        bench.runs(false),
+        bench.runs(true),
+    );
+
+    println!(
+        "\n### Calls by operation (last run at {} ms; kube: Kubernetes API)\n",
+        TARGET_LATENCY.as_millis()
+    );
+    for (case, calls) in operations {
+        println!("- {case}: {}", by_operation(calls));
+    }
+
+    print_critical_path(rows);
+    print_targets(rows);
+    print_machine(bench);
+}
+
+/// `iam:GetRole ×2, s3:PUT ?policy ×1, …`, most frequent first.
+fn by_operation(calls: &[Exchange]) -> String {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for call in calls {
+        *counts.entry(operation(call)).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts
+        .iter()
+        .map(|(operation, count)| format!("{operation} ×{count}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The IAM/STS action, or for REST services the method and the shape of the path: S3 by its
+/// sub-resource (`?tagging`), Kubernetes by the kind of object, AMP and EKS by their first path
+/// segment.
+fn operation(call: &Exchange) -> String {
+    let service = call.service.as_deref().unwrap_or("kube");
+    if let Some(action) = &call.action {
+        return format!("{service}:{action}");
+    }
+    let (path, query) = call.path.split_once('?').unwrap_or((&call.path, ""));
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let shape = if service == "kube" {
+        // /api/v1/namespaces/NS/KIND/NAME, /api/v1/namespaces/NAME
+        match segments.iter().position(|s| *s == "namespaces") {
+            Some(at) => segments.get(at + 2).unwrap_or(&"namespaces").to_string(),
+            None => path.to_owned(),
+        }
+    } else if service == "s3" {
+        let keys: Vec<&str> = query
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("x-id="))
+            .map(|pair| pair.split('=').next().unwrap_or_default())
+            .collect();
+        if keys.is_empty() {
+            "bucket".to_owned()
+        } else {
+            format!("?{}", keys.join("&"))
+        }
+    } else {
+        let more = if segments.len() > 1 { "/…" } else { "" };
+        format!("/{}{more}", segments.first().unwrap_or(&""))
+    };
+    format!("{service}:{} {shape}", call.method)
+}
+
+fn find<'a>(rows: &'a [Row], case: &str, latency: Option<Duration>) -> Option<&'a Row> {
+    rows.iter().find(|r| r.case == case && r.latency == latency)
+}
+
+/// init primary's critical path: the longest chain of calls that must follow each other when the
+/// plan is made from reads before anything changes, and everything else runs beside it. Returns the
+/// number of calls and the chain.
+fn critical_path(quick_start: bool) -> (u32, &'static str) {
+    if quick_start {
+        (
+            4,
+            "the reads, all at once (sts, eks, aps, iam, kube) → aps:CreateWorkspace → \
+             iam:CreateRole (its path holds the workspace id) → iam:AttachRolePolicy",
+        )
+    } else {
+        (
+            5,
+            "sts:GetCallerIdentity (account id) → the bucket check (its name holds the account id) → \
+             aps:CreateWorkspace → iam:CreateRole (its path holds the workspace id; CreatePolicy, the \
+             bucket settings and the Kubernetes writes run beside it) → iam:AttachRolePolicy",
+        )
+    }
+}
+
+fn print_critical_path(rows: &[Row]) {
+    println!(
+        "\n### init primary: critical path at {} ms\n",
+        TARGET_LATENCY.as_millis()
+    );
+    for quick_start in [false, true] {
+        let (calls, chain) = critical_path(quick_start);
+        let label = Case::Init { quick_start }.label();
+        let (Some(slow), Some(fast)) = (
+            find(rows, &label, Some(TARGET_LATENCY)),
+            find(rows, &label, Some(Duration::ZERO)),
+        ) else {
+            continue;
+        };
+        let critical = TARGET_LATENCY * calls;
+        let added = slow.median().saturating_sub(fast.median());
+        println!(
+            "- {label}: {calls} calls: {chain}. {calls} × {} ms = {}; kcfed {} = {:.2}× the \
+             critical path. The latency added {} to kcfed's time at 0 ms: kcfed waits on {:.1} \
+             round trips one after the other.",
+            TARGET_LATENCY.as_millis(),
+            format_duration(critical),
+            format_duration(slow.median()),
+            slow.median().as_secs_f64() / critical.as_secs_f64(),
+            format_duration(added),
+            added.as_secs_f64() / TARGET_LATENCY.as_secs_f64(),
+        );
+    }
+}
+
+/// The targets of issue 6 against these numbers.
+fn print_targets(rows: &[Row]) {
+    println!(
+        "\n### Targets (issue 6) at {} ms\n",
+        TARGET_LATENCY.as_millis()
+    );
+    let at = |case: Case| find(rows, &case.label(), Some(TARGET_LATENCY));
+    let verdict = |holds: bool| if holds { "holds" } else { "does not hold" };
+    if let Some(init) = at(Case::Init { quick_start: false })
+        && let Some(baseline) = init.baseline
+    {
+        let speedup = baseline.median.as_secs_f64() / init.median().as_secs_f64();
+        let (calls, _) = critical_path(false);
+        let to_critical = init.median().as_secs_f64() / (TARGET_LATENCY * calls).as_secs_f64();
+        println!(
+            "- init primary ≥ 10× faster than the aws CLI: {speedup:.1}× ({}); within 1.5× of the \
+             critical path: {to_critical:.2}× ({})",
+            verdict(speedup >= 10.0),
+            verdict(to_critical <= 1.5)
+        );
+    }
+    let joins = [1, 10, 50].map(|clusters| {
+        at(Case::Join {
+            clusters,
+            concurrency: None,
+        })
+    });
+    let wide = at(Case::Join {
+        clusters: 50,
+        concurrency: Some(16),
+    });
+    if let ([Some(one), Some(ten), Some(fifty)], Some(wide)) = (joins, wide) {
+        let sequential = one.median() * 50;
+        let speedup = sequential.as_secs_f64() / fifty.median().as_secs_f64();
+        println!(
+            "- join 50 ≥ 5× faster than 50 sequential joins (50 × join 1 = {}): {speedup:.1}× ({})",
+            format_duration(sequential),
+            verdict(speedup >= 5.0)
+        );
+        // With concurrency c, N clusters take about ceil(N / c) rounds of one cluster's work.
+        let per_round = |row: &Row, clusters: u32, concurrency: u32| {
+            format_duration(row.median() / clusters.div_ceil(concurrency))
+        };
+        println!(
+            "- time per round of concurrent clusters (median / ceil(clusters / concurrency)): \
+             10 at 4: {}, 50 at 4: {}, 50 at 16: {}; 50 clusters at 16 take {:.2} of 50 at 4 \
+             (4/13 = 0.31 if the time grew with clusters / concurrency alone)",
+            per_round(ten, 10, 4),
+            per_round(fifty, 50, 4),
+            per_round(wide, 50, 16),
+            wide.median().as_secs_f64() / fifty.median().as_secs_f64()
+        );
+        println!(
+            "- peak memory, join 1 / 10 / 50 / 50 at 16: {:.1} / {:.1} / {:.1} / {:.1} MiB",
+            one.peak_rss_kib() as f64 / 1024.0,
+            ten.peak_rss_kib() as f64 / 1024.0,
+            fifty.peak_rss_kib() as f64 / 1024.0,
+            wide.peak_rss_kib() as f64 / 1024.0
+        );
+    }
+    if let Some(help) = find(rows, Offline::Help.label(), None) {
+        println!(
+            "- kcfed --help under 20 ms: {} ({})",
+            format_duration(help.median()),
+            verdict(help.median() < Duration::from_millis(20))
+        );
+    }
+}
+
+fn print_machine(bench: &Bench) {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_kib: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_default();
+    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    println!("\n### Machine\n");
+    println!(
+        "- {cpus} CPUs ({model}), {:.1} GiB memory, load average at the end {}",
+        memory_kib as f64 / (1024.0 * 1024.0),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("- {}", binary_size(&bench.kcfed, bench.scratch.path()));
+}
+
+/// The release binary's size, and what `strip` makes of a copy.
+fn binary_size(kcfed: &Path, scratch: &Path) -> String {
+    let size = fs::metadata(kcfed).map(|m| m.len()).unwrap_or_default();
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let copy = scratch.join("kcfed-stripped");
+    let stripped = fs::copy(kcfed, &copy)
+        .ok()
+        .and_then(|_| Command::new("strip").arg(&copy).status().ok())
+        .filter(|status| status.success())
+        .and_then(|_| fs::metadata(&copy).ok())
+        .map(|m| m.len());
+    let strip = match stripped {
+        Some(stripped) if stripped < size => {
+            format!("`strip` would shrink it to {:.1} MiB", mib(stripped))
+        }
+        Some(_) => "already stripped".to_owned(),
+        None => "`strip` is not available".to_owned(),
+    };
+    format!(
+        "release binary {}: {size} bytes ({:.1} MiB); {strip}",
+        kcfed.display(),
+        mib(size)
+    )
+}
