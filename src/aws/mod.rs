@@ -7,6 +7,7 @@ pub mod iam;
 pub mod s3;
 pub mod sts;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -14,18 +15,21 @@ use crate::error::{AwsFailure, Error, error_chain};
 
 /// Turns an SDK error into kcfed's, classified by the error's typed code and kind.
 /// `action` is the IAM action name (`iam:CreateRole`), so AccessDenied says what to grant.
-pub fn call_failed<E, R>(
+pub fn call_failed<E>(
     action: &'static str,
     resource: impl Into<String>,
-    err: SdkError<E, R>,
+    err: SdkError<E, HttpResponse>,
 ) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let credentials = credentials_failure(&err);
     let failure = match &err {
-        SdkError::ServiceError(service) => classify_code(service.err().code()),
+        // A 403 whose body names no code (an HTML page from a proxy, say) is still a refusal.
+        SdkError::ServiceError(service) => match classify_code(service.err().code()) {
+            AwsFailure::Other if service.raw().status().as_u16() == 403 => AwsFailure::AccessDenied,
+            failure => failure,
+        },
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             if credentials.is_some() {
                 AwsFailure::Credentials
@@ -42,7 +46,11 @@ where
             match (inner.code(), inner.message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
-                _ => error_chain(&err),
+                _ => format!(
+                    "HTTP {}: {}",
+                    service.raw().status().as_u16(),
+                    error_chain(&err)
+                ),
             }
         }
         (_, Some(credentials)) => {
