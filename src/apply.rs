@@ -219,7 +219,10 @@ impl Interrupt {
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 flag.store(true, Ordering::SeqCst);
-                eprintln!("interrupted: finishing the current step (Ctrl-C again to stop now)");
+                eprintln!(
+                    "{} interrupted: finishing the current step (Ctrl-C again to stop now)",
+                    timestamp()
+                );
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(i32::from(exit::INTERRUPTED));
                 }
