@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::process::Output;
 
 use common::{World, assert_exit, stderr, stdout_json};
+use pipeline::timestamped;
 use support::moto::Moto;
 
 const REGION: &str = "us-east-2";
@@ -126,6 +127,12 @@ const CASES: &[Case] = &[
             assert!(
                 !not_run.is_empty() && not_run.iter().all(|scope| *scope == "agent-b"),
                 "only agent-b's steps are not run: {report:#}"
+            );
+            assert!(
+                stderr(&output).lines().any(|line| timestamped(line)
+                    && line.contains(" interrupted: finishing the current step")),
+                "no timestamped interrupt notice:\n{}",
+                stderr(&output)
             );
             output
         },

@@ -4,11 +4,13 @@
 //! xterm does get spinners, so the checks can tell the difference.
 
 mod common;
+mod pipeline;
 mod support;
 
 use std::process::{Command, Output};
 
 use common::{World, assert_exit};
+use pipeline::timestamped;
 use support::moto::Moto;
 
 const REGION: &str = "us-east-2";
@@ -29,16 +31,6 @@ fn init_args(world: &World) -> Vec<String> {
     .into_iter()
     .chain([world.helm_path()])
     .collect()
-}
-
-/// `2026-11-25T22:19:01Z ` at the start, as `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ` would match.
-fn timestamped(line: &str) -> bool {
-    let pattern = b"dddd-dd-ddTdd:dd:ddZ ";
-    line.len() >= pattern.len()
-        && line.bytes().zip(pattern).all(|(byte, &want)| match want {
-            b'd' => byte.is_ascii_digit(),
-            _ => byte == want,
-        })
 }
 
 /// kcfed in the world's environment plus `env`, with stdin, stdout and stderr on one

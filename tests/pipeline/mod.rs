@@ -1,5 +1,6 @@
-//! What the pipeline-contract tests (json_contract, exit_codes) share: helms that misbehave on
-//! `helm upgrade` in a chosen way and otherwise are the world's recording helm.
+//! What the pipeline-contract tests (json_contract, exit_codes, non_interactive) share: helms
+//! that misbehave on `helm upgrade` in a chosen way and otherwise are the world's recording helm,
+//! and the check for a progress line's timestamp.
 #![allow(dead_code)]
 
 use std::fs;
@@ -27,4 +28,14 @@ pub fn helm_wrapper(world: &World, name: &str, on_upgrade: &str) -> String {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
         .expect("make the helm wrapper executable");
     path.display().to_string()
+}
+
+/// `2026-11-25T22:19:01Z ` at the start, as `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ` would match.
+pub fn timestamped(line: &str) -> bool {
+    let pattern = b"dddd-dd-ddTdd:dd:ddZ ";
+    line.len() >= pattern.len()
+        && line.bytes().zip(pattern).all(|(byte, &want)| match want {
+            b'd' => byte.is_ascii_digit(),
+            _ => byte == want,
+        })
 }
