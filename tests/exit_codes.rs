@@ -83,12 +83,7 @@ const CASES: &[Case] = &[
         code: 1,
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
-            let taken = format!("kcfed-taken-{}", world.account.account_id);
-            common::block_on(async {
-                let other = moto.new_account();
-                let s3 = aws_sdk_s3::Client::new(&other.sdk_config("us-east-1").await);
-                s3.create_bucket().bucket(&taken).send().await.unwrap();
-            });
+            let taken = pipeline::bucket_of_another_account(moto, &world);
             init(&world, &world.helm_path(), &["--yes", "--bucket", &taken])
         },
     },

@@ -265,12 +265,7 @@ fn a_conflict_follows_the_contract() {
     let validator = validator();
     let moto = Moto::shared();
     let world = World::new(moto, REGION, &["prod"]);
-    let taken = format!("kcfed-taken-{}", world.account.account_id);
-    common::block_on(async {
-        let other = moto.new_account();
-        let s3 = aws_sdk_s3::Client::new(&other.sdk_config("us-east-1").await);
-        s3.create_bucket().bucket(&taken).send().await.unwrap();
-    });
+    let taken = pipeline::bucket_of_another_account(moto, &world);
     let helm = world.helm_path();
     let output = init(&world, &helm, &["--yes", "--bucket", &taken]);
     assert_exit(&output, 1);

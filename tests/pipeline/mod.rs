@@ -1,12 +1,13 @@
 //! What the pipeline-contract tests (json_contract, exit_codes, non_interactive) share: helms
 //! that misbehave on `helm upgrade` in a chosen way and otherwise are the world's recording helm,
-//! and the check for a progress line's timestamp.
+//! a bucket kcfed cannot use, and the check for a progress line's timestamp.
 #![allow(dead_code)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::common::World;
+use crate::common::{World, block_on};
+use crate::support::moto::Moto;
 
 /// `helm upgrade` fails as helm does when the release cannot be installed.
 pub const FAILING_UPGRADE: &str =
@@ -28,6 +29,18 @@ pub fn helm_wrapper(world: &World, name: &str, on_upgrade: &str) -> String {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
         .expect("make the helm wrapper executable");
     path.display().to_string()
+}
+
+/// Creates a bucket in a fresh account of `moto`, one the world's account may not use, and
+/// returns its name: `--bucket` with it is a conflict in the plan.
+pub fn bucket_of_another_account(moto: &Moto, world: &World) -> String {
+    let bucket = format!("kcfed-taken-{}", world.account.account_id);
+    block_on(async {
+        let other = moto.new_account();
+        let s3 = aws_sdk_s3::Client::new(&other.sdk_config("us-east-1").await);
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    });
+    bucket
 }
 
 /// `2026-11-25T22:19:01Z ` at the start, as `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ` would match.
