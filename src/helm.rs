@@ -127,15 +127,17 @@ fn parse_json(action: &str, text: &str) -> Result<serde_json::Value, Error> {
 }
 
 /// Installs or upgrades the release with the values files, written for the call only: private
-/// to the user (0600) and removed afterwards.
+/// to the user (0600, in a 0700 folder) and removed afterwards.
 pub async fn upgrade(helm: &Path, release: &Release, values: &[ValuesFile]) -> Result<(), Error> {
-    let dir = tempfile::Builder::new()
-        .prefix("kcfed-values-")
-        .tempdir()
-        .map_err(|source| Error::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("kcfed-values-");
+    // Left to the umask, the folder would be listable by everyone.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let dir = builder.tempdir().map_err(|source| Error::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     let mut paths = Vec::new();
     for file in values {
         let path = dir.path().join(&file.name);
