@@ -95,6 +95,18 @@ impl RecordingHelm {
             .collect()
     }
 
+    /// Each `-f` file of every `upgrade` as helm saw it: `upgrade` (its index), `path`, `mode` (the
+    /// file's permission bits), `dir` and `dir_mode` (its folder's).
+    pub fn values_files_seen(&self) -> Vec<Value> {
+        match fs::read_to_string(self.dir.join("values-files.jsonl")) {
+            Ok(seen) => seen
+                .lines()
+                .map(|line| serde_json::from_str(line).expect("a seen values file is JSON"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// The content of each `-f` file of the `upgrade`-th upgrade (from 0), in the order given.
     pub fn copied_values_files(&self, upgrade: usize) -> Vec<String> {
         (0..)
