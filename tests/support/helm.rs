@@ -80,6 +80,17 @@ impl RecordingHelm {
         }
     }
 
+    /// The releases it holds (installed by `upgrade`, removed by `uninstall`) by
+    /// `KUBE-CONTEXT/NAME`, each as `helm list --output json` prints it, with its values added.
+    pub fn releases(&self) -> serde_json::Map<String, Value> {
+        match fs::read_to_string(self.dir.join("releases.json")) {
+            Ok(releases) => {
+                serde_json::from_str(&releases).expect("releases.json is a JSON object")
+            }
+            Err(_) => serde_json::Map::new(),
+        }
+    }
+
     /// The merged values of each `upgrade` whose values rendered, in call order.
     pub fn merged_values(&self) -> Vec<Value> {
         let upgrades = self
