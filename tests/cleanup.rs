@@ -3,7 +3,7 @@
 mod common;
 mod support;
 
-use common::{World, assert_exit, block_on, stderr, stdout_json};
+use common::{World, assert_exit, block_on, inventory, stderr, stdout_json};
 use serde_json::json;
 use support::moto::Moto;
 
@@ -45,87 +45,6 @@ fn cleanup(world: &World, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["cleanup", "--helm", &helm];
     args.extend_from_slice(extra);
     world.kcfed(&args)
-}
-
-/// Everything in the account that kcfed could have touched, as sorted names.
-#[derive(Debug, PartialEq, Eq)]
-struct Inventory {
-    workspaces: Vec<String>,
-    buckets: Vec<String>,
-    roles: Vec<String>,
-    policies: Vec<String>,
-    providers: Vec<String>,
-}
-
-fn inventory(world: &World) -> Inventory {
-    block_on(async {
-        let config = world.sdk(REGION).await;
-        let amp = aws_sdk_amp::Client::new(&config);
-        let s3 = aws_sdk_s3::Client::new(&config);
-        let iam = aws_sdk_iam::Client::new(&config);
-        let mut workspaces: Vec<_> = amp
-            .list_workspaces()
-            .send()
-            .await
-            .unwrap()
-            .workspaces()
-            .iter()
-            .map(|w| w.alias().unwrap_or_default().to_owned())
-            .collect();
-        let mut buckets: Vec<_> = s3
-            .list_buckets()
-            .send()
-            .await
-            .unwrap()
-            .buckets()
-            .iter()
-            .map(|b| b.name().unwrap().to_owned())
-            .collect();
-        let mut roles: Vec<_> = iam
-            .list_roles()
-            .send()
-            .await
-            .unwrap()
-            .roles()
-            .iter()
-            .map(|r| format!("{}{}", r.path(), r.role_name()))
-            .collect();
-        let mut policies: Vec<_> = iam
-            .list_policies()
-            .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-            .send()
-            .await
-            .unwrap()
-            .policies()
-            .iter()
-            .map(|p| p.policy_name().unwrap().to_owned())
-            .collect();
-        let mut providers: Vec<_> = iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .unwrap()
-            .open_id_connect_provider_list()
-            .iter()
-            .map(|p| p.arn().unwrap().to_owned())
-            .collect();
-        for list in [
-            &mut workspaces,
-            &mut buckets,
-            &mut roles,
-            &mut policies,
-            &mut providers,
-        ] {
-            list.sort();
-        }
-        Inventory {
-            workspaces,
-            buckets,
-            roles,
-            policies,
-            providers,
-        }
-    })
 }
 
 /// Resources that exist before kcfed and are none of its business.

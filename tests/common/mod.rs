@@ -3,8 +3,10 @@
 //! against it all.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -204,4 +206,227 @@ pub fn decode(document: &str) -> Value {
         .decode_utf8()
         .expect("utf-8");
     serde_json::from_str(&decoded).expect("a JSON document")
+}
+
+/// Runs `command` to its end. `limit` only guards against a hang: past it the process is killed
+/// and the test fails with what it printed.
+pub fn output_within(mut command: Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).ok();
+            bytes
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("check on the command") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            let stderr = stderr.join().expect("read stderr");
+            panic!(
+                "{command:?} still ran after {limit:?} and was killed; stderr:\n{}",
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("read stdout"),
+        stderr: stderr.join().expect("read stderr"),
+    }
+}
+
+/// Everything in the account and the clusters that kcfed could have touched, as sorted names.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Inventory {
+    /// Workspace aliases, one entry per workspace of the world's region.
+    pub workspaces: Vec<String>,
+    /// `alias key=value`.
+    pub workspace_tags: Vec<String>,
+    pub buckets: Vec<String>,
+    /// IAM path and name.
+    pub roles: Vec<String>,
+    /// `role name -> policy ARN`.
+    pub attachments: Vec<String>,
+    /// IAM path and name of the account's own policies.
+    pub policies: Vec<String>,
+    pub providers: Vec<String>,
+    /// `cluster: kind namespace/name`; a service account with the role it is annotated with.
+    pub objects: Vec<String>,
+    /// `kube-context/name status chart values` of the recording helm's releases.
+    pub releases: Vec<String>,
+}
+
+/// What the account (in the world's region) and the world's clusters hold now, read directly
+/// from moto and the fake API servers, past any proxy.
+pub fn inventory(world: &World) -> Inventory {
+    let mut inventory = block_on(aws_inventory(world));
+    for cluster in &world.clusters {
+        for plural in ["namespaces", "serviceaccounts", "secrets", "configmaps"] {
+            for object in cluster.kube.list(plural) {
+                let metadata = &object["metadata"];
+                let mut entry = format!(
+                    "{}: {plural} {}/{}",
+                    cluster.name,
+                    metadata["namespace"].as_str().unwrap_or_default(),
+                    metadata["name"].as_str().unwrap_or_default()
+                );
+                if let Some(role) = metadata["annotations"]["eks.amazonaws.com/role-arn"].as_str() {
+                    entry.push_str(&format!(" -> {role}"));
+                }
+                inventory.objects.push(entry);
+            }
+        }
+    }
+    inventory.releases = world
+        .helm
+        .releases()
+        .iter()
+        .map(|(key, release)| {
+            let (status, chart) = (&release["status"], &release["chart"]);
+            format!("{key} {status} {chart} {}", release["values"])
+        })
+        .collect();
+    inventory.sorted()
+}
+
+async fn aws_inventory(world: &World) -> Inventory {
+    let config = world.sdk(&world.region).await;
+    let amp = aws_sdk_amp::Client::new(&config);
+    let s3 = aws_sdk_s3::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let listed = amp.list_workspaces().send().await.unwrap();
+    let mut workspaces = Vec::new();
+    let mut workspace_tags = Vec::new();
+    for workspace in listed.workspaces() {
+        let alias = workspace.alias().unwrap_or_default();
+        workspaces.push(alias.to_owned());
+        for (key, value) in workspace.tags().into_iter().flatten() {
+            workspace_tags.push(format!("{alias} {key}={value}"));
+        }
+    }
+    let buckets = s3.list_buckets().send().await.unwrap();
+    let roles = iam.list_roles().send().await.unwrap();
+    let mut attachments = Vec::new();
+    for role in roles.roles() {
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(role.role_name())
+            .send()
+            .await
+            .unwrap();
+        for policy in attached.attached_policies() {
+            let arn = policy.policy_arn().unwrap_or_default();
+            attachments.push(format!("{} -> {arn}", role.role_name()));
+        }
+    }
+    let policies = iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap();
+    let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+    Inventory {
+        workspaces,
+        workspace_tags,
+        buckets: buckets
+            .buckets()
+            .iter()
+            .map(|b| b.name().unwrap().to_owned())
+            .collect(),
+        roles: roles
+            .roles()
+            .iter()
+            .map(|r| format!("{}{}", r.path(), r.role_name()))
+            .collect(),
+        attachments,
+        policies: policies
+            .policies()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}{}",
+                    p.path().unwrap_or_default(),
+                    p.policy_name().unwrap()
+                )
+            })
+            .collect(),
+        providers: providers
+            .open_id_connect_provider_list()
+            .iter()
+            .map(|p| p.arn().unwrap().to_owned())
+            .collect(),
+        objects: Vec::new(),
+        releases: Vec::new(),
+    }
+}
+
+impl Inventory {
+    /// The same, comparable with another world's: the account id becomes `ACCOUNT` and every
+    /// AMP workspace id `ws-ID`.
+    pub fn normalised(self, account_id: &str) -> Inventory {
+        self.map(|name| workspace_ids_hidden(&name.replace(account_id, "ACCOUNT")))
+    }
+
+    fn sorted(self) -> Inventory {
+        self.map(str::to_owned)
+    }
+
+    fn map(self, rename: impl Fn(&str) -> String) -> Inventory {
+        let each = |names: Vec<String>| {
+            let mut names: Vec<String> = names.iter().map(|name| rename(name)).collect();
+            names.sort();
+            names
+        };
+        Inventory {
+            workspaces: each(self.workspaces),
+            workspace_tags: each(self.workspace_tags),
+            buckets: each(self.buckets),
+            roles: each(self.roles),
+            attachments: each(self.attachments),
+            policies: each(self.policies),
+            providers: each(self.providers),
+            objects: each(self.objects),
+            releases: each(self.releases),
+        }
+    }
+}
+
+/// `text` with each AMP workspace id (`ws-` and a UUID) replaced by `ws-ID`.
+fn workspace_ids_hidden(text: &str) -> String {
+    const UUID_LEN: usize = 36;
+    let mut hidden = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("ws-") {
+        let (before, from) = rest.split_at(at);
+        hidden.push_str(before);
+        let id = &from[3..];
+        let is_uuid = id
+            .as_bytes()
+            .get(..UUID_LEN)
+            .is_some_and(|id| id.iter().all(|c| c.is_ascii_hexdigit() || *c == b'-'));
+        if is_uuid {
+            hidden.push_str("ws-ID");
+            rest = &id[UUID_LEN..];
+        } else {
+            hidden.push_str("ws-");
+            rest = id;
+        }
+    }
+    hidden.push_str(rest);
+    hidden
 }
