@@ -109,6 +109,8 @@ struct Bench {
     kcfed: PathBuf,
     aws: PathBuf,
     helm: PathBuf,
+    /// The checkout kcfed was built from (`git describe`).
+    revision: Option<String>,
     scratch: tempfile::TempDir,
     quick: bool,
 }
@@ -140,6 +142,7 @@ impl Bench {
         Bench {
             kcfed: path("KCFED_BENCH_KCFED"),
             aws: path("KCFED_BENCH_AWS"),
+            revision: std::env::var("KCFED_BENCH_REVISION").ok(),
             helm,
             scratch,
             quick,
@@ -997,6 +1000,9 @@ fn print_machine(bench: &Bench) {
             .join(" ")
     );
     println!("- {}", binary_size(&bench.kcfed, bench.scratch.path()));
+    if let Some(revision) = &bench.revision {
+        println!("- kcfed built from {revision}");
+    }
 }
 
 /// The release binary's size, and what `strip` makes of a copy.
