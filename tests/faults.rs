@@ -15,7 +15,10 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::ErrorKind;
-use common::{Inventory, World, assert_exit, block_on, inventory, output_within, stderr};
+use common::{
+    CLEANUP_ALL, INIT_PRIMARY, Inventory, JOIN_TWO_AGENTS, RUN_LIMIT, Scenario, block_on,
+    inventory, kcfed_ok, output_within, stderr,
+};
 use k8s_openapi::api::core::v1::Namespace;
 use support::fake_kube::FakeKube;
 use support::moto::{AwsAccount, Moto};
@@ -305,87 +308,7 @@ fn kubernetes_faults_reach_kube_rs_as_status_errors() {
 /// Seeds per command, and the share of requests (AWS and Kubernetes alike) that meet a fault.
 const SEEDS: u64 = 6;
 const RATE: f64 = 0.1;
-/// A guard against hangs only: a run that needs longer has stopped making progress.
-const RUN_LIMIT: Duration = Duration::from_secs(240);
-
-/// One command of the fault runs: the clusters of its world, what is in place before it runs
-/// (made without faults), and its arguments.
-struct Scenario {
-    command: &'static str,
-    clusters: &'static [&'static str],
-    prepare: fn(&World),
-    args: fn(&World) -> Vec<String>,
-    /// Whether the command removes everything kcfed made.
-    leaves_nothing: bool,
-}
-
-const SCENARIOS: [Scenario; 3] = [
-    Scenario {
-        command: "init primary",
-        clusters: &["prod"],
-        prepare: |_| {},
-        args: init_args,
-        leaves_nothing: false,
-    },
-    Scenario {
-        command: "join cluster (2 agents)",
-        clusters: &["prod", "agent-a", "agent-b"],
-        prepare: |world| kcfed_ok(world, &init_args(world)),
-        args: |world| {
-            let helm = world.helm_path();
-            let args = ["join", "cluster", "--helm", &helm, "--yes"];
-            let agents = ["--cluster", "agent-a", "--cluster", "agent-b"];
-            args.iter()
-                .chain(&agents)
-                .map(|arg| arg.to_string())
-                .collect()
-        },
-        leaves_nothing: false,
-    },
-    Scenario {
-        command: "cleanup --all",
-        clusters: &["prod", "agent-a"],
-        prepare: |world| {
-            kcfed_ok(world, &init_args(world));
-            let helm = world.helm_path();
-            let join = [
-                "join",
-                "cluster",
-                "--cluster",
-                "agent-a",
-                "--helm",
-                &helm,
-                "--yes",
-            ];
-            kcfed_ok(world, &join.map(str::to_owned));
-        },
-        args: |world| {
-            let helm = world.helm_path();
-            let args = ["cleanup", "--all", "--helm", &helm, "--yes"];
-            args.map(str::to_owned).to_vec()
-        },
-        leaves_nothing: true,
-    },
-];
-
-fn init_args(world: &World) -> Vec<String> {
-    let helm = world.helm_path();
-    let args = [
-        "init",
-        "primary",
-        "--cluster",
-        "prod",
-        "--helm",
-        &helm,
-        "--yes",
-    ];
-    args.map(str::to_owned).to_vec()
-}
-
-fn kcfed_ok(world: &World, args: &[String]) {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    assert_exit(&output_within(world.command(&args), RUN_LIMIT), 0);
-}
+const SCENARIOS: [&Scenario; 3] = [&INIT_PRIMARY, &JOIN_TWO_AGENTS, &CLEANUP_ALL];
 
 /// How one run through faulty proxies went.
 struct FaultyRun {
@@ -395,23 +318,10 @@ struct FaultyRun {
     injected: usize,
 }
 
-/// The end state of a fault-free run of the scenario, normalised.
-fn reference(scenario: &Scenario) -> Inventory {
-    let world = World::new(Moto::shared(), REGION, scenario.clusters);
-    let untouched = inventory(&world);
-    (scenario.prepare)(&world);
-    kcfed_ok(&world, &(scenario.args)(&world));
-    let after = inventory(&world);
-    if scenario.leaves_nothing {
-        assert_eq!(after, untouched, "{}: something is left", scenario.command);
-    }
-    after.normalised(&world.account.account_id)
-}
-
 /// For each seed, in a world of its own: the command once through faulty proxies, then again
 /// without faults, after which the world must be in the state a fault-free run leaves.
 fn converges_under_faults(scenario: &Scenario) -> Vec<FaultyRun> {
-    let expected = &reference(scenario);
+    let expected = &scenario.reference().1;
     std::thread::scope(|scope| {
         let runs: Vec<_> = (0..SEEDS)
             .map(|seed| scope.spawn(move || faulty_run(scenario, seed, expected)))
@@ -424,8 +334,7 @@ fn converges_under_faults(scenario: &Scenario) -> Vec<FaultyRun> {
 
 fn faulty_run(scenario: &Scenario, seed: u64, expected: &Inventory) -> FaultyRun {
     let command = scenario.command;
-    let mut world = World::new(Moto::shared(), REGION, scenario.clusters);
-    (scenario.prepare)(&world);
+    let mut world = scenario.world();
     world.proxy_all(&Faults::random(seed, RATE));
     let args = (scenario.args)(&world);
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -466,7 +375,7 @@ fn faulty_run(scenario: &Scenario, seed: u64, expected: &Inventory) -> FaultyRun
 fn every_command_converges_under_faults() {
     std::thread::scope(|scope| {
         let commands: Vec<_> = SCENARIOS
-            .iter()
+            .into_iter()
             .map(|scenario| {
                 scope.spawn(move || {
                     let started = Instant::now();
@@ -474,7 +383,7 @@ fn every_command_converges_under_faults() {
                 })
             })
             .collect();
-        for (scenario, command) in SCENARIOS.iter().zip(commands) {
+        for (scenario, command) in SCENARIOS.into_iter().zip(commands) {
             let (runs, elapsed) = command.join().expect("a command's runs failed");
             let stopped: Vec<&str> = runs.iter().filter_map(|r| r.error.as_deref()).collect();
             eprintln!(
