@@ -6,7 +6,7 @@
 //! Every measured run gets a fresh AWS account and fresh fake clusters. What a case needs before
 //! its command (the primary for a join, the whole fleet for a cleanup) is made untimed, straight
 //! against moto and the fakes. AWS calls are counted by the proxy, Kubernetes writes by the fakes,
-//! and peak memory is the run's own resource usage from `wait4`. helm is a stand-in that answers at
+//! and peak memory is what GNU time reports for the run. helm is a stand-in that answers at
 //! once: the chart install is the same work with kcfed or without, and the baseline leaves it out
 //! too.
 
@@ -111,6 +111,7 @@ struct Bench {
     helm: PathBuf,
     /// The checkout kcfed was built from (`git describe`).
     revision: Option<String>,
+    timer: Timer,
     scratch: tempfile::TempDir,
     quick: bool,
 }
@@ -144,6 +145,9 @@ impl Bench {
             aws: path("KCFED_BENCH_AWS"),
             revision: std::env::var("KCFED_BENCH_REVISION").ok(),
             helm,
+            timer: Timer {
+                peak_file: scratch.path().join("peak-rss"),
+            },
             scratch,
             quick,
         }
@@ -158,6 +162,15 @@ impl Bench {
             (true, true) => 1,
         }
     }
+
+    /// Runs of a command that calls nothing and takes milliseconds.
+    fn offline_runs(&self, offline: Offline) -> usize {
+        match (offline, self.quick) {
+            (Offline::Help, false) => 50,
+            (Offline::Render, false) | (Offline::Help, true) => 20,
+            (Offline::Render, true) => 10,
+        }
+    }
 }
 
 /// One measured run.
@@ -168,36 +181,50 @@ struct Sample {
     peak_rss_kib: u64,
 }
 
-/// Runs a command to its end, its output discarded; returns its wall time and its peak resident
-/// memory from the resource usage `wait4` reports for this one child. Panics with the command's
-/// stderr when it fails.
-#[expect(
-    clippy::zombie_processes,
-    reason = "wait4 reaps the child: Child::wait would not give its resource usage"
-)]
-fn run_measured(command: &mut Command) -> (Duration, u64) {
-    let stderr = tempfile::NamedTempFile::new().expect("create a file for stderr");
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr.reopen().expect("reopen the stderr file"));
-    let started = Instant::now();
-    let child = command.spawn().expect("start the measured command");
-    let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
-    let mut status = 0;
-    // SAFETY: rusage is plain old data, for which all zeroes is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet waited for; both pointers are to live locals.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
-    let succeeded = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    assert!(
-        succeeded,
-        "{command:?} failed (wait status {status}):\n{}",
-        fs::read_to_string(stderr.path()).unwrap_or_default()
-    );
-    (wall, u64::try_from(usage.ru_maxrss).unwrap_or_default())
+/// Runs commands under GNU time for their peak resident memory. A child's own resource usage from
+/// `wait4` would not do: it counts the resident memory of the process the child was spawned from,
+/// and this benchmark's own, with its proxies and fake servers, outweighs a small command's.
+struct Timer {
+    /// Where GNU time writes the peak of the last run.
+    peak_file: PathBuf,
+}
+
+impl Timer {
+    /// `program` under GNU time; its arguments and environment go on the command returned.
+    fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new("/usr/bin/time");
+        command
+            .args(["-f", "%M", "-o"])
+            .arg(&self.peak_file)
+            .arg(program);
+        command
+    }
+
+    /// Runs a command of [`Timer::command`] to its end, its output discarded; returns its wall
+    /// time (GNU time's own start, about a millisecond, included) and its peak resident memory in
+    /// KiB. Panics with the command's stderr when it fails.
+    fn run(&self, command: &mut Command) -> (Duration, u64) {
+        let stderr = tempfile::NamedTempFile::new().expect("create a file for stderr");
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr.reopen().expect("reopen the stderr file"));
+        let started = Instant::now();
+        let status = command.status().expect("run /usr/bin/time");
+        let wall = started.elapsed();
+        assert!(
+            status.success(),
+            "{command:?} failed ({status}):\n{}",
+            fs::read_to_string(stderr.path()).unwrap_or_default()
+        );
+        let report = fs::read_to_string(&self.peak_file).expect("read GNU time's report");
+        let peak_rss_kib = report
+            .lines()
+            .last()
+            .and_then(|line| line.trim().parse().ok())
+            .unwrap_or_else(|| panic!("GNU time reported no peak memory: {report:?}"));
+        (wall, peak_rss_kib)
+    }
 }
 
 /// What a measured kcfed command does.
@@ -343,28 +370,25 @@ fn agent_names(agents: usize) -> Vec<String> {
 
 /// One run's world: a fresh account with the primary `prod` and its agents, each cluster with a
 /// fake API server of its own.
-struct Stage {
+struct Stage<'a> {
     world: World,
-    kcfed: PathBuf,
+    bench: &'a Bench,
 }
 
-impl Stage {
-    fn new(bench: &Bench, moto: &Moto, agents: usize) -> Stage {
+impl<'a> Stage<'a> {
+    fn new(bench: &'a Bench, moto: &Moto, agents: usize) -> Stage<'a> {
         let mut clusters = vec!["prod".to_owned()];
         clusters.extend(agent_names(agents));
         let clusters: Vec<&str> = clusters.iter().map(String::as_str).collect();
         let world = World::new(moto, REGION, &clusters);
         warm_up_iam(&world.account);
-        Stage {
-            world,
-            kcfed: bench.kcfed.clone(),
-        }
+        Stage { world, bench }
     }
 
     /// The release kcfed, set up as `World::command` sets up the test build: the world's
     /// environment and nothing of the developer's, through the proxies once they are in place.
     fn kcfed(&self, args: &[String]) -> Command {
-        let mut command = Command::new(&self.kcfed);
+        let mut command = self.bench.timer.command(&self.bench.kcfed);
         command
             .args(args)
             .env_clear()
@@ -380,7 +404,7 @@ impl Stage {
 
     /// Runs kcfed straight against moto and the fakes, untimed.
     fn setup(&self, args: Vec<String>) {
-        run_measured(&mut self.kcfed(&args));
+        self.bench.timer.run(&mut self.kcfed(&args));
     }
 
     /// Puts proxies adding `latency` in front of moto and of every fake, then runs kcfed through
@@ -391,7 +415,7 @@ impl Stage {
             ..Faults::none()
         });
         let writes_before = self.kube_writes();
-        let (wall, peak_rss_kib) = run_measured(&mut self.kcfed(args));
+        let (wall, peak_rss_kib) = self.bench.timer.run(&mut self.kcfed(args));
         Sample {
             wall,
             aws_calls: self.world.aws_proxy.as_ref().map_or(0, Proxy::requests),
@@ -576,8 +600,10 @@ fn measure_baseline(
         };
         let started = Instant::now();
         for words in walkthrough.commands(&account.account_id, files) {
-            run_measured(
-                Command::new(&bench.aws)
+            bench.timer.run(
+                bench
+                    .timer
+                    .command(&bench.aws)
                     .args(&words)
                     .env_clear()
                     .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -651,14 +677,10 @@ impl Offline {
 }
 
 fn measure_offline(bench: &Bench, offline: Offline) -> Vec<Sample> {
-    let runs = match (offline, bench.quick) {
-        (Offline::Help, false) => 50,
-        (Offline::Render, false) | (Offline::Help, true) => 20,
-        (Offline::Render, true) => 10,
-    };
+    let runs = bench.offline_runs(offline);
     let samples: Vec<Sample> = (0..runs)
         .map(|run| {
-            let mut command = Command::new(&bench.kcfed);
+            let mut command = bench.timer.command(&bench.kcfed);
             match offline {
                 Offline::Help => command.arg("--help"),
                 Offline::Render => command
@@ -668,7 +690,7 @@ fn measure_offline(bench: &Bench, offline: Offline) -> Vec<Sample> {
                     .arg("--out")
                     .arg(bench.scratch.path().join(format!("render-{run}"))),
             };
-            let (wall, peak_rss_kib) = run_measured(&mut command);
+            let (wall, peak_rss_kib) = bench.timer.run(&mut command);
             Sample {
                 wall,
                 aws_calls: 0,
@@ -782,12 +804,15 @@ fn print_report(bench: &Bench, rows: &[Row], operations: &[(String, Vec<Exchange
         );
     }
     println!(
-        "\nRuns per case: {} ({} for joins of 10 or more, the cleanup and the aws CLI baselines); \
+        "\nRuns per case: {} ({} for joins of 10 or more, the cleanup and the aws CLI baselines; \
+         {} for --help, {} for render); \
          each run in a fresh moto account with fresh fake clusters. ≈: N × the one-cluster baseline \
          (the same aws commands again for each cluster). AWS calls as the proxy saw them, k8s writes as \
          the fake API servers saw them; helm is a stand-in that answers at once.",
         bench.runs(false),
         bench.runs(true),
+        bench.offline_runs(Offline::Help),
+        bench.offline_runs(Offline::Render),
     );
 
     println!(
@@ -958,6 +983,20 @@ fn print_targets(rows: &[Row]) {
             per_round(wide, 50, 16),
             wide.median().as_secs_f64() / fifty.median().as_secs_f64()
         );
+        let fifty_label = Case::Join {
+            clusters: 50,
+            concurrency: None,
+        }
+        .label();
+        if let Some(unhurried) = find(rows, &fifty_label, Some(Duration::ZERO)) {
+            let calls = unhurried.samples.first().map_or(0, |s| s.aws_calls);
+            println!(
+                "- the emulator's ceiling: join 50 at 0 ms takes {} for its {calls} AWS calls \
+                 ({:.0} calls/s through one moto process), the floor of any concurrency",
+                format_duration(unhurried.median()),
+                calls as f64 / unhurried.median().as_secs_f64()
+            );
+        }
         println!(
             "- peak memory, join 1 / 10 / 50 / 50 at 16: {:.1} / {:.1} / {:.1} / {:.1} MiB",
             one.peak_rss_kib() as f64 / 1024.0,
