@@ -65,6 +65,12 @@ const WALKTHROUGH_TRUST_DOCUMENT: &str = r#"{
 const OIDC_HOST: &str = "oidc.eks.us-east-1.amazonaws.com/id/5E1D1A4EBC7A3F0A3A5B1E5B0A0C7A1E";
 
 fn main() {
+    // `cargo bench` passes --bench; `cargo test --all-targets` runs this target too, without it,
+    // and a benchmark is no test.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        eprintln!("fleet: a benchmark; run it with scripts/bench");
+        return;
+    }
     let quick = std::env::args().any(|arg| arg == "--quick");
     let bench = Bench::from_env(quick);
     let moto = Moto::shared();
