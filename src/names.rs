@@ -41,6 +41,9 @@ pub mod tags {
     /// On the workspace: the federated bucket and its region (absent in quick-start fleets).
     pub const BUCKET: &str = "kcfed:bucket";
     pub const BUCKET_REGION: &str = "kcfed:bucket-region";
+    /// On the workspace: the bucket kcfed creates for the fleet, tagged before the bucket exists,
+    /// so a bucket an interrupted run made but could not tag yet is still known as kcfed's.
+    pub const BUCKET_MADE: &str = "kcfed:bucket-made";
     /// Kubernetes label with the same meaning as [`MANAGED_BY`].
     pub const K8S_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 }

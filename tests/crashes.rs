@@ -9,7 +9,9 @@ use std::process::Stdio;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 
-use common::{CLEANUP_ALL, INIT_PRIMARY, Inventory, RUN_LIMIT, Scenario, inventory, kcfed_ok};
+use common::{
+    CLEANUP_ALL, INIT_PRIMARY, Inventory, RUN_LIMIT, Scenario, block_on, inventory, kcfed_ok,
+};
 
 /// How the progress lines on stderr (plain off a terminal) end for a step that finished.
 const STEP_DONE: &str = ": done";
@@ -112,4 +114,34 @@ fn init_primary_killed_after_any_step_converges_on_rerun() {
 fn cleanup_all_killed_after_any_step_converges_on_rerun() {
     let (killed, _) = killed_after_each_step_converges(&CLEANUP_ALL);
     assert!(killed > 0);
+}
+
+/// What an init killed between creating the bucket and tagging it leaves, made directly: the
+/// bucket without its tags. A rerun of init tags it as kcfed's, and cleanup removes it either way.
+#[test]
+fn a_bucket_an_interrupted_init_could_not_tag_is_still_kcfeds() {
+    let world = INIT_PRIMARY.world();
+    let untouched = inventory(&world);
+    kcfed_ok(&world, &(INIT_PRIMARY.args)(&world));
+    let bucket = format!("kcfed-{}-us-east-2-kubecost-etl", world.account.account_id);
+    let untag = || {
+        block_on(async {
+            let config = world.sdk("us-east-2").await;
+            let s3 = aws_sdk_s3::Client::new(&config);
+            s3.delete_bucket_tagging()
+                .bucket(&bucket)
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    let expected = inventory(&world);
+
+    untag();
+    kcfed_ok(&world, &(INIT_PRIMARY.args)(&world));
+    assert_eq!(inventory(&world), expected);
+
+    untag();
+    kcfed_ok(&world, &(CLEANUP_ALL.args)(&world));
+    assert_eq!(inventory(&world), untouched);
 }

@@ -474,8 +474,11 @@ async fn plan_fleet(
         let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, bucket, action);
         match s3::inspect(&clients.s3_in(&region), bucket).await? {
             s3::BucketState::Owned(found)
-                if is_managed(&found.tags)
-                    && found.tags.get(tags::FLEET) == Some(&workspace.id) =>
+                if (is_managed(&found.tags)
+                    && found.tags.get(tags::FLEET) == Some(&workspace.id))
+                    // Made by kcfed, but the run was interrupted before it could tag it.
+                    || (workspace.tags.get(tags::BUCKET_MADE) == Some(bucket)
+                        && !found.tags.contains_key(tags::FLEET)) =>
             {
                 steps.push(cluster_step(
                     step(Action::Delete)

@@ -109,7 +109,10 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         cluster: cluster.clone(),
         release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
     };
-    let fleet_tags = workspace_fleet_tags(store.as_ref(), &cluster.arn);
+    let mut fleet_tags = workspace_fleet_tags(store.as_ref(), &cluster.arn);
+    if let (Some(store), Some(s3::BucketState::Missing)) = (&store, &bucket_state) {
+        fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
+    }
 
     let mut planned = vec![plan_workspace(
         workspace.as_ref(),
@@ -120,7 +123,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         &fleet_tags,
     )];
     if let (Some(store), Some(state)) = (&store, &bucket_state) {
-        planned.push(plan_bucket(fleet.workspace_id(), store, state, &renderer)?);
+        let made_by_kcfed = workspace
+            .as_ref()
+            .is_some_and(|ws| ws.tags.get(tags::BUCKET_MADE) == Some(&store.bucket));
+        let bucket = plan_bucket(fleet.workspace_id(), store, state, made_by_kcfed, &renderer)?;
+        planned.push(bucket);
     }
     let (policies, cluster_steps) = tokio::try_join!(
         plan_policies(&clients, &fleet, &renderer),

@@ -236,10 +236,13 @@ fn tags_missing(have: &HashMap<String, String>, want: &[(String, String)]) -> bo
     want.iter().any(|(key, value)| have.get(key) != Some(value))
 }
 
+/// `made_by_kcfed`: the fleet's workspace says kcfed created this bucket (its own tags may be
+/// missing if the run that created it was interrupted).
 pub fn plan_bucket(
     fleet_id: &str,
     store: &StoreLocation,
     state: &s3::BucketState,
+    made_by_kcfed: bool,
     renderer: &Renderer,
 ) -> Result<Planned, Error> {
     let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
@@ -270,8 +273,8 @@ pub fn plan_bucket(
         }
         s3::BucketState::Owned(bucket) => bucket,
     };
-    let managed =
-        bucket.tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE);
+    let managed = made_by_kcfed
+        || bucket.tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE);
     if let Some(other) = bucket.tags.get(tags::FLEET)
         && other != fleet_id
         && fleet_id != NEW_WORKSPACE
