@@ -3,11 +3,13 @@
 //! against it all.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use serde_json::Value;
 
 use crate::support::fake_kube::{FakeKube, Kubeconfig};
@@ -380,7 +382,11 @@ pub struct Inventory {
     /// IAM path and name of the account's own policies.
     pub policies: Vec<String>,
     pub providers: Vec<String>,
-    /// `cluster: kind namespace/name`; a service account with the role it is annotated with.
+    /// What the bucket, roles, policies and providers are set to: documents, tags, audiences,
+    /// the bucket's hardening, each as `kind name setting`.
+    pub settings: Vec<String>,
+    /// `cluster: kind namespace/name`; a service account with the role it is annotated with, a
+    /// secret with its decoded data.
     pub objects: Vec<String>,
     /// `kube-context/name status chart values` of the recording helm's releases.
     pub releases: Vec<String>,
@@ -402,6 +408,18 @@ pub fn inventory(world: &World) -> Inventory {
                 );
                 if let Some(role) = metadata["annotations"]["eks.amazonaws.com/role-arn"].as_str() {
                     entry.push_str(&format!(" -> {role}"));
+                }
+                if let Some(data) = object["data"].as_object().filter(|_| plural == "secrets") {
+                    let decoded: BTreeMap<&String, String> = data
+                        .iter()
+                        .map(|(key, value)| {
+                            let bytes = base64::engine::general_purpose::STANDARD
+                                .decode(value.as_str().unwrap_or_default())
+                                .expect("secret data is base64");
+                            (key, String::from_utf8_lossy(&bytes).into_owned())
+                        })
+                        .collect();
+                    entry.push_str(&format!(" {decoded:?}"));
                 }
                 inventory.objects.push(entry);
             }
@@ -456,6 +474,53 @@ async fn aws_inventory(world: &World) -> Inventory {
         .await
         .unwrap();
     let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+    let mut settings = Vec::new();
+    for bucket in buckets.buckets() {
+        settings.extend(bucket_settings(&s3, bucket.name().unwrap()).await);
+    }
+    for role in roles.roles() {
+        let name = role.role_name();
+        let trust = role.assume_role_policy_document().map(decode);
+        settings.push(format!("role {name} trust {}", trust.unwrap_or_default()));
+        let tags = iam.list_role_tags().role_name(name).send().await.unwrap();
+        for tag in tags.tags() {
+            settings.push(format!("role {name} tag {}={}", tag.key(), tag.value()));
+        }
+    }
+    for policy in policies.policies() {
+        let arn = policy.arn().unwrap();
+        let version = policy.default_version_id().unwrap_or_default();
+        let document = iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .unwrap();
+        let document = document.policy_version().and_then(|v| v.document());
+        let document = document.map(decode).unwrap_or_default();
+        settings.push(format!("policy {arn} document {document}"));
+        let tags = iam.list_policy_tags().policy_arn(arn).send().await.unwrap();
+        for tag in tags.tags() {
+            settings.push(format!("policy {arn} tag {}={}", tag.key(), tag.value()));
+        }
+    }
+    for provider in providers.open_id_connect_provider_list() {
+        let arn = provider.arn().unwrap();
+        let got = iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        settings.push(format!(
+            "provider {arn} audiences {:?}",
+            got.client_id_list()
+        ));
+        for tag in got.tags() {
+            settings.push(format!("provider {arn} tag {}={}", tag.key(), tag.value()));
+        }
+    }
     Inventory {
         workspaces,
         workspace_tags,
@@ -486,9 +551,61 @@ async fn aws_inventory(world: &World) -> Inventory {
             .iter()
             .map(|p| p.arn().unwrap().to_owned())
             .collect(),
+        settings,
         objects: Vec::new(),
         releases: Vec::new(),
     }
+}
+
+/// A bucket's hardening, policy and tags; what is not set reads `none`.
+async fn bucket_settings(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+    let public_access = s3.get_public_access_block().bucket(bucket).send().await;
+    let public_access = public_access.ok().and_then(|got| {
+        got.public_access_block_configuration()
+            .map(|c| format!("{c:?}"))
+    });
+    let encryption = s3.get_bucket_encryption().bucket(bucket).send().await;
+    let encryption = encryption.ok().and_then(|got| {
+        let rules = got.server_side_encryption_configuration()?.rules();
+        Some(format!("{rules:?}"))
+    });
+    let ownership = s3
+        .get_bucket_ownership_controls()
+        .bucket(bucket)
+        .send()
+        .await;
+    let ownership = ownership.ok().and_then(|got| {
+        let rules = got.ownership_controls()?.rules();
+        Some(format!("{rules:?}"))
+    });
+    let policy = s3.get_bucket_policy().bucket(bucket).send().await;
+    let policy = policy.ok().and_then(|got| {
+        let policy: Value = serde_json::from_str(got.policy()?).ok()?;
+        Some(policy.to_string())
+    });
+    let tags = s3.get_bucket_tagging().bucket(bucket).send().await;
+    let tags = tags.ok().map(|got| {
+        let mut tags: Vec<String> = got
+            .tag_set()
+            .iter()
+            .map(|tag| format!("{}={}", tag.key(), tag.value()))
+            .collect();
+        tags.sort();
+        tags.join(",")
+    });
+    [
+        ("public-access-block", public_access),
+        ("encryption", encryption),
+        ("ownership", ownership),
+        ("policy", policy),
+        ("tags", tags),
+    ]
+    .into_iter()
+    .map(|(setting, value)| {
+        let value = value.unwrap_or_else(|| "none".to_owned());
+        format!("bucket {bucket} {setting} {value}")
+    })
+    .collect()
 }
 
 impl Inventory {
@@ -516,6 +633,7 @@ impl Inventory {
             attachments: each(self.attachments),
             policies: each(self.policies),
             providers: each(self.providers),
+            settings: each(self.settings),
             objects: each(self.objects),
             releases: each(self.releases),
         }
