@@ -611,3 +611,27 @@ fn a_workspace_in_another_region_is_used_from_there() {
     });
     assert_eq!(location.location_constraint().unwrap().as_str(), REGION);
 }
+
+/// The whole read path against an API server that is not there: the kubeconfig is loaded, the
+/// context picked, the GET retried, and the failure reported as unreachable, before any change.
+#[test]
+fn an_unreachable_cluster_is_reported_as_such() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let arn = world.cluster("prod").arn.clone();
+    let gone = support::fake_kube::FakeKube::start();
+    support::fake_kube::Kubeconfig::new()
+        .context(&arn, &arn, &gone)
+        .current(&arn)
+        .write(&world.kubeconfig);
+    drop(gone);
+    let helm = world.helm_path();
+    let output = world.kcfed(&init_args(&world, &helm, &["--yes"]));
+    assert_exit(&output, 1);
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains("Kubernetes get of namespace kubecost failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("reachable cluster"), "{stderr}");
+    assert!(role_names(&world).is_empty());
+}
