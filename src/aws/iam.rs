@@ -451,12 +451,11 @@ pub async fn role_names_under(
     Ok(roles.iter().map(|r| r.role_name().to_owned()).collect())
 }
 
-/// Every role of the account that trusts `provider_arn` (to know whether a provider is still
-/// used before deleting it).
-pub async fn roles_trusting(
+/// The roles of the account by the OIDC providers they trust, from one listing (to know whether
+/// a provider is still used before deleting it).
+pub async fn roles_by_trusted_provider(
     client: &aws_sdk_iam::Client,
-    provider_arn: &str,
-) -> Result<Vec<String>, Error> {
+) -> Result<HashMap<String, Vec<String>>, Error> {
     let roles = client
         .list_roles()
         .into_paginator()
@@ -465,15 +464,22 @@ pub async fn roles_trusting(
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(|err| call_failed("iam:ListRoles", "/", err))?;
-    Ok(roles
-        .iter()
-        .filter(|r| {
-            r.assume_role_policy_document()
-                .and_then(decode_policy_document)
-                .is_some_and(|doc| trusted_providers(&doc).contains(&provider_arn))
-        })
-        .map(|r| r.role_name().to_owned())
-        .collect())
+    let mut by_provider: HashMap<String, Vec<String>> = HashMap::new();
+    for role in &roles {
+        let Some(trust) = role
+            .assume_role_policy_document()
+            .and_then(decode_policy_document)
+        else {
+            continue;
+        };
+        for provider in trusted_providers(&trust) {
+            by_provider
+                .entry(provider.to_owned())
+                .or_default()
+                .push(role.role_name().to_owned());
+        }
+    }
+    Ok(by_provider)
 }
 
 /// The `Federated` principals a trust policy names (a string or a list, per statement).

@@ -2,7 +2,7 @@
 //! name alone. Clusters go first (release, Kubernetes objects, OIDC provider, roles); with `--all`
 //! the fleet's policies, bucket and workspace follow once no cluster uses them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use futures::StreamExt;
@@ -169,19 +169,38 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
 
     let selected = select_clusters(args, &clients, &account_id, &roles_by_cluster);
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref());
-    let deleting: HashSet<String> = selected
+    let deleting: HashSet<&str> = selected
         .iter()
         .flat_map(|arn| roles_by_cluster.get(arn).into_iter().flatten())
-        .map(|role| role.name.clone())
+        .map(|role| role.name.as_str())
         .collect();
+    // Which roles will still trust each OIDC provider once this cleanup is done: one listing of
+    // the account's roles serves every cluster.
+    let mut still_trusting = if selected.is_empty() {
+        HashMap::new()
+    } else {
+        iam::roles_by_trusted_provider(&clients.iam).await?
+    };
+    for roles in still_trusting.values_mut() {
+        roles.retain(|role| !deleting.contains(role.as_str()));
+    }
 
     let discovered: Vec<(ClusterCleanup, Result<Vec<CleanupStep>, Error>)> =
         futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
             let roles = roles_by_cluster.get(arn).cloned().unwrap_or_default();
             let context = args.kube_contexts.get(index).map(String::as_str);
-            let (clients, kubeconfig, deleting) = (&clients, &kubeconfig, &deleting);
+            let (clients, kubeconfig, still_trusting) = (&clients, &kubeconfig, &still_trusting);
             async move {
-                discover_cluster(clients, args, kubeconfig, context, arn, roles, deleting).await
+                discover_cluster(
+                    clients,
+                    args,
+                    kubeconfig,
+                    context,
+                    arn,
+                    roles,
+                    still_trusting,
+                )
+                .await
             }
         }))
         .buffered(run.concurrency)
@@ -258,7 +277,7 @@ async fn discover_cluster(
     explicit_context: Option<&str>,
     arn: &str,
     roles: Vec<iam::Role>,
-    deleting: &HashSet<String>,
+    still_trusting: &HashMap<String, Vec<String>>,
 ) -> (ClusterCleanup, Result<Vec<CleanupStep>, Error>) {
     let (region, _, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
     let mut cluster = ClusterCleanup {
@@ -274,7 +293,7 @@ async fn discover_cluster(
         Ok(kube_steps) => steps.extend(kube_steps),
         Err(err) => return (cluster, Err(err)),
     }
-    match aws_steps(clients, &cluster, deleting).await {
+    match aws_steps(clients, &cluster, still_trusting).await {
         Ok(aws_steps) => steps.extend(aws_steps),
         Err(err) => return (cluster, Err(err)),
     }
@@ -390,7 +409,7 @@ fn is_managed(tags: &std::collections::HashMap<String, String>) -> bool {
 async fn aws_steps(
     clients: &Clients,
     cluster: &ClusterCleanup,
-    deleting: &HashSet<String>,
+    still_trusting: &HashMap<String, Vec<String>>,
 ) -> Result<Vec<CleanupStep>, Error> {
     let scope = &cluster.name;
     let mut steps = Vec::new();
@@ -417,11 +436,7 @@ async fn aws_steps(
             ));
             continue;
         }
-        let others: Vec<String> = iam::roles_trusting(&clients.iam, &arn)
-            .await?
-            .into_iter()
-            .filter(|role| !deleting.contains(role))
-            .collect();
+        let others = still_trusting.get(&arn).cloned().unwrap_or_default();
         steps.push(if others.is_empty() {
             cluster_step(
                 step(Action::Delete),
