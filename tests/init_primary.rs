@@ -628,10 +628,8 @@ fn an_unreachable_cluster_is_reported_as_such() {
     let output = world.kcfed(&init_args(&world, &helm, &["--yes"]));
     assert_exit(&output, 1);
     let stderr = stderr(&output);
-    assert!(
-        stderr.contains("Kubernetes get of namespace kubecost failed"),
-        "{stderr}"
-    );
+    // The reads run concurrently; whichever fails first is the one reported.
+    assert!(stderr.contains("error: Kubernetes get of "), "{stderr}");
     assert!(stderr.contains("reachable cluster"), "{stderr}");
     assert!(role_names(&world).is_empty());
 }
