@@ -188,6 +188,9 @@ pub trait Executor {
     }
 
     fn resources(&self) -> Option<Resources>;
+
+    /// A cluster's steps are all run: what was kept for it (its API client) can go.
+    fn cluster_finished(&self, _target: usize) {}
 }
 
 /// What was applied, for the report.
@@ -236,6 +239,71 @@ impl Interrupt {
     }
 }
 
+/// How far the fleet's shared steps have got, for the clusters applied beside them: a cluster's
+/// step of stage `s` starts once every fleet step of a stage below `s` is done, so a cluster's
+/// OIDC provider and namespace are made while the workspace is still being created.
+pub struct FleetGate(tokio::sync::watch::Sender<GateState>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GateState {
+    /// Every fleet step of a stage below this one is done.
+    DoneBelow(u8),
+    Failed,
+}
+
+impl FleetGate {
+    fn new() -> Self {
+        Self(tokio::sync::watch::channel(GateState::DoneBelow(0)).0)
+    }
+
+    /// The fleet starts `stage`: the stages below it are done.
+    fn starting(&self, stage: u8) {
+        self.0.send_replace(GateState::DoneBelow(stage));
+    }
+
+    fn finish(&self, succeeded: bool) {
+        self.0.send_replace(if succeeded {
+            GateState::DoneBelow(u8::MAX)
+        } else {
+            GateState::Failed
+        });
+    }
+
+    /// Waits until a cluster's `stage` may start; `false` when the fleet failed first.
+    async fn wait_for(&self, stage: u8) -> bool {
+        let mut state = self.0.subscribe();
+        let reached = state
+            .wait_for(|state| match state {
+                GateState::DoneBelow(done) => *done >= stage,
+                GateState::Failed => true,
+            })
+            .await
+            .map(|state| *state != GateState::Failed);
+        // The sender lives as long as the run, so the channel never closes under a waiter.
+        reached.unwrap_or(false)
+    }
+}
+
+/// How a run of steps relates to the fleet's shared steps.
+#[derive(Clone, Copy)]
+pub enum Pace<'a> {
+    /// Runs on its own.
+    Alone,
+    /// The fleet's own steps, telling the clusters how far they got.
+    Leads(&'a FleetGate),
+    /// A cluster's steps, each stage after the fleet's earlier stages.
+    Follows(&'a FleetGate),
+}
+
+/// How a run of steps ended.
+#[derive(Debug)]
+pub enum Ended {
+    Done,
+    Failed(Error),
+    /// A cluster stopped because the fleet's shared steps failed.
+    FleetFailed,
+}
+
 /// Runs steps stage by stage: the steps of one stage at the same time, the stages in order.
 /// After a stage with a failure no further stage starts: later steps depend on earlier ones.
 pub async fn run_steps<E: Executor>(
@@ -243,14 +311,27 @@ pub async fn run_steps<E: Executor>(
     planned: &[Planned<E::Op>],
     progress: &Progress,
     interrupt: &Interrupt,
-) -> (Vec<Applied>, Result<(), Error>) {
+    pace: Pace<'_>,
+) -> (Vec<Applied>, Ended) {
     let mut applied = Vec::new();
-    let mut failure = None;
+    let mut ended = Ended::Done;
     for stage in planned.chunk_by(|a, b| executor.stage(&a.step) == executor.stage(&b.step)) {
-        if failure.is_none() && interrupt.is_set() {
-            failure = Some(Error::Interrupted);
+        let number = executor.stage(&stage[0].step);
+        if matches!(ended, Ended::Done) {
+            match pace {
+                Pace::Alone => {}
+                Pace::Leads(gate) => gate.starting(number),
+                Pace::Follows(gate) => {
+                    if !gate.wait_for(number).await {
+                        ended = Ended::FleetFailed;
+                    }
+                }
+            }
         }
-        if failure.is_some() {
+        if matches!(ended, Ended::Done) && interrupt.is_set() {
+            ended = Ended::Failed(Error::Interrupted);
+        }
+        if !matches!(ended, Ended::Done) {
             applied.extend(stage.iter().map(|item| Applied {
                 step: item.step.clone(),
                 outcome: if item.step.action.changes_something() {
@@ -283,12 +364,19 @@ pub async fn run_steps<E: Executor>(
                     Some(Err(err)) => Outcome::Failed(err.to_string()),
                 },
             });
-            if let Some(Err(err)) = outcome {
-                failure.get_or_insert(err);
+            if let (Some(Err(err)), Ended::Done) = (outcome, &ended) {
+                ended = Ended::Failed(err);
             }
         }
+        if let (Pace::Leads(gate), Ended::Failed(_)) = (pace, &ended) {
+            // Clusters waiting for a later stage stop now, not when the fleet's run ends.
+            gate.finish(false);
+        }
     }
-    (applied, failure.map_or(Ok(()), Err))
+    if let Pace::Leads(gate) = pace {
+        gate.finish(matches!(ended, Ended::Done));
+    }
+    (applied, ended)
 }
 
 /// Whether the fleet's shared steps come before the clusters (provisioning) or after them
@@ -407,6 +495,12 @@ where
             }
         }
     }
+    // Steps run stage by stage; the plan lists them in that order.
+    let mut fleet_steps = fleet_steps;
+    fleet_steps.sort_by_key(|item| executor.stage(&item.step));
+    for (_, steps) in &mut cluster_steps {
+        steps.sort_by_key(|item| executor.stage(&item.step));
+    }
     let cluster_plan = cluster_steps.iter().flat_map(|(_, steps)| steps);
     let all_planned: Vec<Planned<E::Op>> = match run.order {
         Order::FleetFirst => fleet_steps.iter().chain(cluster_plan).cloned().collect(),
@@ -467,28 +561,48 @@ where
     let interrupt = &Interrupt::listen();
     let progress = &Progress::new();
 
+    let gate = &FleetGate::new();
+    let (fleet_pace, cluster_pace) = match run.order {
+        Order::FleetFirst => (Pace::Leads(gate), Pace::Follows(gate)),
+        Order::FleetLast => (Pace::Alone, Pace::Alone),
+    };
+    let fleet_first = async {
+        match run.order {
+            Order::FleetFirst => {
+                Some(run_steps(executor, &fleet_steps, progress, interrupt, fleet_pace).await)
+            }
+            Order::FleetLast => None,
+        }
+    };
+    // Each cluster is one pipeline; whichever finishes first frees its place for the next.
+    let clusters = futures::stream::iter(cluster_steps.iter().enumerate().map(
+        |(position, (name, steps))| async move {
+            let (applied, ended) =
+                run_steps(executor, steps, progress, interrupt, cluster_pace).await;
+            if let Some(target) = steps.iter().find_map(|item| item.target) {
+                executor.cluster_finished(target);
+            }
+            let changed = steps.iter().any(|p| p.step.action.changes_something());
+            (position, name.clone(), changed, applied, ended)
+        },
+    ))
+    .buffer_unordered(run.concurrency.max(1))
+    .collect::<Vec<_>>();
+    let (fleet_first, mut outcomes) = tokio::join!(fleet_first, clusters);
+    outcomes.sort_by_key(|outcome| outcome.0);
+
     let mut applied = Vec::new();
-    if run.order == Order::FleetFirst {
-        let (fleet_applied, fleet_result) =
-            run_steps(executor, &fleet_steps, progress, interrupt).await;
+    let mut fleet_error = None;
+    if let Some((fleet_applied, ended)) = fleet_first {
         applied.extend(fleet_applied);
-        if let Err(err) = fleet_result {
-            return stop_after_fleet_failure(report, applied, results, &cluster_steps, err, output);
+        if let Ended::Failed(err) = ended {
+            fleet_error = Some(err);
         }
     }
-    let outcomes: Vec<_> =
-        futures::stream::iter(cluster_steps.iter().map(|(name, steps)| async move {
-            let (applied, result) = run_steps(executor, steps, progress, interrupt).await;
-            let changed = steps.iter().any(|p| p.step.action.changes_something());
-            (name.clone(), changed, applied, result)
-        }))
-        .buffered(run.concurrency.max(1))
-        .collect()
-        .await;
-    for (name, changed, cluster_applied, result) in outcomes {
+    for (_, name, changed, cluster_applied, ended) in outcomes {
         applied.extend(cluster_applied);
-        results.push(match result {
-            Ok(()) => ClusterResult {
+        results.push(match ended {
+            Ended::Done => ClusterResult {
                 name,
                 status: if changed {
                     ClusterStatus::Changed
@@ -497,7 +611,12 @@ where
                 },
                 error: None,
             },
-            Err(err) => {
+            Ended::FleetFailed => ClusterResult {
+                name,
+                status: ClusterStatus::NotRun,
+                error: None,
+            },
+            Ended::Failed(err) => {
                 let result = ClusterResult {
                     name,
                     status: ClusterStatus::Failed,
@@ -508,13 +627,21 @@ where
             }
         });
     }
+    if let Some(err) = fleet_error {
+        // Without the fleet's shared steps no cluster could finish: that failure is the run's.
+        report.applied = applied;
+        report.clusters = results;
+        report.error = Some(err.to_string());
+        print(&report, || report.text(), output);
+        return Err(err);
+    }
     if run.order == Order::FleetLast {
         // Shared resources go only once every cluster has let go of them.
         if errors.is_empty() {
-            let (fleet_applied, fleet_result) =
-                run_steps(executor, &fleet_steps, progress, interrupt).await;
+            let (fleet_applied, ended) =
+                run_steps(executor, &fleet_steps, progress, interrupt, Pace::Alone).await;
             applied.extend(fleet_applied);
-            if let Err(err) = fleet_result {
+            if let Ended::Failed(err) = ended {
                 errors.push(err);
             }
         } else {
@@ -532,26 +659,6 @@ where
     }
     print(&report, || report.text(), output);
     finish(errors, total.max(1))
-}
-
-fn stop_after_fleet_failure<O>(
-    mut report: Report,
-    applied: Vec<Applied>,
-    mut results: Vec<ClusterResult>,
-    cluster_steps: &[(String, Vec<Planned<O>>)],
-    err: Error,
-    output: OutputFormat,
-) -> Result<u8, Error> {
-    results.extend(cluster_steps.iter().map(|(name, _)| ClusterResult {
-        name: name.clone(),
-        status: ClusterStatus::NotRun,
-        error: None,
-    }));
-    report.applied = applied;
-    report.clusters = results;
-    report.error = Some(err.to_string());
-    print(&report, || report.text(), output);
-    Err(err)
 }
 
 /// Success; the error itself when the only cluster failed; else a partial failure naming how

@@ -99,22 +99,33 @@ pub async fn find_by_alias(
 }
 
 /// Creates the workspace. The client token is derived from the alias, so two kcfed runs racing
-/// to create the same fleet get one workspace from AWS, not two.
+/// to create the same fleet get one workspace from AWS, not two. The workspace is returned as
+/// AWS describes it right after the create, usually still CREATING.
 pub async fn create(
     client: &aws_sdk_amp::Client,
     alias: &str,
     client_token: &str,
     tags: Vec<(String, String)>,
-) -> Result<String, Error> {
+) -> Result<Workspace, Error> {
     let output = client
         .create_workspace()
         .alias(alias)
         .client_token(client_token)
-        .set_tags(Some(tags.into_iter().collect()))
+        .set_tags(Some(tags.iter().cloned().collect()))
         .send()
         .await
         .map_err(|err| call_failed("aps:CreateWorkspace", format!("workspace {alias}"), err))?;
-    Ok(output.workspace_id().to_owned())
+    let created_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as i128);
+    Ok(Workspace {
+        id: output.workspace_id().to_owned(),
+        alias: Some(alias.to_owned()),
+        arn: output.arn().to_owned(),
+        active: output.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::Active),
+        created_at,
+        tags: tags.into_iter().collect(),
+    })
 }
 
 pub async fn tag(

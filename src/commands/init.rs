@@ -6,8 +6,8 @@ use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
 use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::commands::provision::{
-    self, Applier, Fleet, Op, Planned, Target, plan_bucket, plan_cluster, plan_policies,
-    workspace_fleet_tags,
+    self, Applier, Fleet, KubeClients, Op, Planned, Target, plan_bucket, plan_cluster,
+    plan_policies, workspace_fleet_tags,
 };
 use crate::error::Error;
 use crate::helm;
@@ -26,9 +26,11 @@ fn validate(args: &InitPrimaryArgs) -> Result<(), Error> {
     provision::validate_common(&args.aws, &args.workspace, &args.release)
 }
 
+/// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
+/// flags (account, cluster, workspace by alias, helm), then everything named from those
+/// (bucket, policies, OIDC provider, roles, Kubernetes objects, release). Then the plan.
 pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
     validate(args)?;
-    helm::ensure_available(&args.release.helm).await?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
 
     // With no --cluster, the current kube context names the cluster (and its region).
@@ -49,14 +51,6 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         }
     };
     let clients = Clients::new(config::load(&aws_args).await).ok_or_else(provision::no_region)?;
-    let (account_id, cluster) = tokio::try_join!(
-        sts::account_id(&clients.sts),
-        eks::describe_cluster(&clients.eks, &cluster_name, &clients.region),
-    )?;
-    let context =
-        kube::context_for_cluster(&kubeconfig, &cluster.arn, args.kube_context.as_deref())?;
-    let kube_client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
-
     let workspace_region = args
         .workspace
         .workspace_region
@@ -68,36 +62,29 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         .workspace_alias
         .clone()
         .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
-    let mut store = (!args.quick_start).then(|| {
-        let bucket = args
-            .bucket
-            .clone()
-            .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region));
-        StoreLocation::new(&bucket, &clients.region)
-    });
-    let (workspace, bucket_state) = tokio::try_join!(
+    let (_helm_version, account_id, cluster, workspace) = tokio::try_join!(
+        helm::ensure_available(&args.release.helm),
+        sts::account_id(&clients.sts),
+        eks::describe_cluster(&clients.eks, &cluster_name, &clients.region),
         provision::find_workspace(
             &amp_client,
             args.workspace.workspace_id.as_deref(),
             &alias,
             &workspace_region,
         ),
-        async {
-            match &store {
-                Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
-                None => Ok(None),
-            }
-        },
     )?;
-    // A bucket the user brought may live in another region: the store config must say where.
-    if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut store, &bucket_state)
-        && let Some(region) = &bucket.region
-        && region != &store.region
-    {
-        *store = StoreLocation::new(&store.bucket, region);
-    }
+    let context =
+        kube::context_for_cluster(&kubeconfig, &cluster.arn, args.kube_context.as_deref())?;
+    let kube_client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
 
-    let fleet = Fleet {
+    let store = (!args.quick_start).then(|| {
+        let bucket = args
+            .bucket
+            .clone()
+            .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region));
+        StoreLocation::new(&bucket, &clients.region)
+    });
+    let mut fleet = Fleet {
         account_id: account_id.clone(),
         workspace_region: workspace_region.clone(),
         workspace: workspace.clone(),
@@ -109,11 +96,36 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         cluster: cluster.clone(),
         release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
     };
+    let (bucket_state, policies, observed_cluster) = tokio::try_join!(
+        async {
+            match &store {
+                Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        provision::observe_policies(&clients, &fleet),
+        provision::observe_cluster(
+            &clients,
+            &fleet,
+            &target,
+            &kube_client,
+            &args.release.helm,
+            &renderer
+        ),
+    )?;
+    // A bucket the user brought may live in another region: the store config must say where.
+    if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut fleet.store, &bucket_state)
+        && let Some(region) = &bucket.region
+        && region != &store.region
+    {
+        *store = StoreLocation::new(&store.bucket, region);
+    }
+    let store = fleet.store.clone();
+
     let mut fleet_tags = workspace_fleet_tags(store.as_ref(), &cluster.arn);
     if let (Some(store), Some(s3::BucketState::Missing)) = (&store, &bucket_state) {
         fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
     }
-
     let mut planned = vec![plan_workspace(
         workspace.as_ref(),
         &alias,
@@ -129,19 +141,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         let bucket = plan_bucket(fleet.workspace_id(), store, state, made_by_kcfed, &renderer)?;
         planned.push(bucket);
     }
-    let (policies, cluster_steps) = tokio::try_join!(
-        plan_policies(&clients, &fleet, &renderer),
-        plan_cluster(
-            &clients,
-            &fleet,
-            &target,
-            0,
-            &kube_client,
-            &args.release.helm,
-            &renderer
-        ),
-    )?;
-    planned.extend(policies);
+    planned.extend(plan_policies(&fleet, policies, &renderer)?);
+    let cluster_steps = plan_cluster(&fleet, &target, 0, observed_cluster, &renderer)?;
 
     let applier = Applier {
         clients: &clients,
@@ -149,7 +150,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         helm: args.release.helm.clone(),
         timeout: std::time::Duration::from_secs(args.release.timeout),
         fleet,
-        targets: vec![(target, kube_client)],
+        targets: vec![target],
+        kube_clients: KubeClients::connected(kube_client),
         workspace_tags: fleet_tags,
         created_workspace: Default::default(),
     };

@@ -7,15 +7,14 @@ use crate::apply::{self, ClusterPlan};
 use crate::aws::config::{self, Clients};
 use crate::aws::{eks, sts};
 use crate::cli::{ClusterRole, JoinClusterArgs};
-use crate::commands::provision::{self, Applier, Fleet, Target, plan_cluster, plan_policies};
+use crate::commands::provision::{
+    self, Applier, Fleet, KubeClients, ObservedCluster, Target, plan_cluster, plan_policies,
+};
 use crate::error::Error;
 use crate::helm;
 use crate::kube;
 use crate::names::{self, tags};
 use crate::render::{Renderer, StoreLocation};
-
-/// A cluster ready to plan: its description and a client for its API.
-type Discovered = Result<(Target, ::kube::Client), Error>;
 
 fn validate(args: &JoinClusterArgs) -> Result<(), Error> {
     provision::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
@@ -45,13 +44,14 @@ fn fleet_from_workspace(
     (fleet, primary)
 }
 
+/// Finds the fleet (account, workspace, helm: at the same time), then plans every cluster in
+/// its own pipeline (describe, context, observe, plan), up to `--concurrency` at once, beside
+/// the shared policies. The plan is whole before the first change; then each cluster applies
+/// on its own again.
 pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     validate(args)?;
-    helm::ensure_available(&args.release.helm).await?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
-    let account_id = sts::account_id(&clients.sts).await?;
-
     let workspace_region = args
         .workspace
         .workspace_region
@@ -62,14 +62,18 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         .workspace_alias
         .clone()
         .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
-    let workspace = provision::find_workspace(
-        &clients.amp(&workspace_region),
-        args.workspace.workspace_id.as_deref(),
-        &alias,
-        &workspace_region,
-    )
-    .await?
-    .ok_or_else(|| Error::NotFound {
+    let amp_client = clients.amp(&workspace_region);
+    let (_helm_version, account_id, workspace) = tokio::try_join!(
+        helm::ensure_available(&args.release.helm),
+        sts::account_id(&clients.sts),
+        provision::find_workspace(
+            &amp_client,
+            args.workspace.workspace_id.as_deref(),
+            &alias,
+            &workspace_region,
+        ),
+    )?;
+    let workspace = workspace.ok_or_else(|| Error::NotFound {
         what: "AMP workspace",
         name: alias.clone(),
         place: format!("in region {workspace_region}"),
@@ -79,74 +83,45 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
 
-    // Discovery: each cluster, its context and its API, independently of the others.
-    let discovered: Vec<(String, Discovered)> =
+    let (policies, observed) = tokio::join!(
+        provision::observe_policies(&clients, &fleet),
         futures::stream::iter(args.clusters.iter().enumerate().map(|(index, value)| {
-            let (name, region) = names::parse_cluster_ref(value, Some(&clients.region));
-            let region = region.unwrap_or_default();
-            let explicit_context = args.kube_contexts.get(index).map(String::as_str);
-            let (clients, kubeconfig, primary) = (&clients, &kubeconfig, primary.as_deref());
-            async move {
-                let result = async {
-                    let cluster = eks::describe_cluster(&clients.eks_in(region), name, region).await?;
-                    if primary == Some(cluster.arn.as_str()) {
-                        return Err(Error::Usage {
-                            message: format!("cluster {name} is the fleet's primary; it cannot also join as an agent"),
-                            fix: "run `kcfed init primary` to change the primary's installation".to_owned(),
-                        });
-                    }
-                    let context = kube::context_for_cluster(kubeconfig, &cluster.arn, explicit_context)?;
-                    let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
-                    let target = Target {
-                        role: ClusterRole::Agent,
-                        release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
-                        cluster,
-                    };
-                    Ok((target, client))
-                }
-                .await;
-                (name.to_owned(), result)
-            }
+            let context = Discovery {
+                clients: &clients,
+                kubeconfig: &kubeconfig,
+                fleet: &fleet,
+                primary: primary.as_deref(),
+                renderer: &renderer,
+                args,
+            };
+            async move { (index, value, context.observe(index, value).await) }
         }))
-        .buffered(concurrency)
-        .collect()
-        .await;
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>(),
+    );
+    let fleet_steps = plan_policies(&fleet, policies?, &renderer)?;
 
+    // The clusters keep the order they were given in; each step names its cluster by position.
+    let mut observed = observed;
+    observed.sort_by_key(|(index, _, _)| *index);
     let mut targets = Vec::new();
+    let mut cluster_plans = Vec::new();
     let mut failed = Vec::new();
-    for (name, result) in discovered {
+    for (_, value, result) in observed {
         match result {
-            Ok(target) => targets.push(target),
+            Ok((target, observed)) => {
+                cluster_plans.push(ClusterPlan {
+                    name: target.cluster.name.clone(),
+                    planned: plan_cluster(&fleet, &target, targets.len(), observed, &renderer),
+                });
+                targets.push(target);
+            }
             Err(err) => failed.push(ClusterPlan {
-                name,
+                name: names::parse_cluster_ref(value, None).0.to_owned(),
                 planned: Err(err),
             }),
         }
     }
-
-    let fleet_steps = plan_policies(&clients, &fleet, &renderer).await?;
-    let mut cluster_plans: Vec<ClusterPlan<provision::Op>> =
-        futures::stream::iter(targets.iter().enumerate().map(|(index, (target, client))| {
-            let (clients, fleet, renderer) = (&clients, &fleet, &renderer);
-            async move {
-                ClusterPlan {
-                    name: target.cluster.name.clone(),
-                    planned: plan_cluster(
-                        clients,
-                        fleet,
-                        target,
-                        index,
-                        client,
-                        &args.release.helm,
-                        renderer,
-                    )
-                    .await,
-                }
-            }
-        }))
-        .buffered(concurrency)
-        .collect()
-        .await;
     cluster_plans.extend(failed);
 
     let applier = Applier {
@@ -155,6 +130,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         helm: args.release.helm.clone(),
         timeout: std::time::Duration::from_secs(args.release.timeout),
         fleet,
+        kube_clients: KubeClients::new(targets.len()),
         targets,
         workspace_tags: Vec::new(),
         created_workspace: Default::default(),
@@ -166,4 +142,51 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         concurrency,
     };
     apply::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await
+}
+
+/// What reading one cluster needs.
+struct Discovery<'a> {
+    clients: &'a Clients,
+    kubeconfig: &'a ::kube::config::Kubeconfig,
+    fleet: &'a Fleet,
+    primary: Option<&'a str>,
+    renderer: &'a Renderer,
+    args: &'a JoinClusterArgs,
+}
+
+impl Discovery<'_> {
+    /// Describes the cluster, finds its context and reads what exists of its share. Its Kubernetes client lives only
+    /// as long as this; the apply makes a new one.
+    async fn observe(&self, index: usize, value: &str) -> Result<(Target, ObservedCluster), Error> {
+        let args = self.args;
+        let (name, region) = names::parse_cluster_ref(value, Some(&self.clients.region));
+        let region = region.unwrap_or_default();
+        let cluster = eks::describe_cluster(&self.clients.eks_in(region), name, region).await?;
+        if self.primary == Some(cluster.arn.as_str()) {
+            return Err(Error::Usage {
+                message: format!(
+                    "cluster {name} is the fleet's primary; it cannot also join as an agent"
+                ),
+                fix: "run `kcfed init primary` to change the primary's installation".to_owned(),
+            });
+        }
+        let explicit_context = args.kube_contexts.get(index).map(String::as_str);
+        let context = kube::context_for_cluster(self.kubeconfig, &cluster.arn, explicit_context)?;
+        let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
+        let target = Target {
+            role: ClusterRole::Agent,
+            release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
+            cluster,
+        };
+        let observed = provision::observe_cluster(
+            self.clients,
+            self.fleet,
+            &target,
+            &client,
+            &args.release.helm,
+            self.renderer,
+        )
+        .await?;
+        Ok((target, observed))
+    }
 }

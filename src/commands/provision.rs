@@ -340,12 +340,10 @@ pub fn plan_bucket(
     ))
 }
 
-/// Observes and plans the fleet's shared IAM policies.
-pub async fn plan_policies(
-    clients: &Clients,
-    fleet: &Fleet,
-    renderer: &Renderer,
-) -> Result<Vec<Planned>, Error> {
+/// The fleet's shared IAM policies as they exist (a new workspace has none yet).
+pub struct ObservedPolicies(Vec<(FleetPolicy, String, Option<iam::ManagedPolicy>)>);
+
+pub async fn observe_policies(clients: &Clients, fleet: &Fleet) -> Result<ObservedPolicies, Error> {
     let names = fleet.names();
     let observed = try_join_all(fleet.policies().into_iter().map(|policy| {
         let arn = names.policy_arn(policy);
@@ -359,7 +357,18 @@ pub async fn plan_policies(
         }
     }))
     .await?;
+    Ok(ObservedPolicies(observed))
+}
+
+/// Plans the fleet's shared IAM policies from what exists.
+pub fn plan_policies(
+    fleet: &Fleet,
+    observed: ObservedPolicies,
+    renderer: &Renderer,
+) -> Result<Vec<Planned>, Error> {
+    let names = fleet.names();
     observed
+        .0
         .into_iter()
         .map(|(policy, arn, found)| {
             let step = |action| {
@@ -394,18 +403,25 @@ pub async fn plan_policies(
         .collect()
 }
 
-/// Observes one cluster (OIDC provider, roles, Kubernetes objects, release) and plans it.
-pub async fn plan_cluster(
+/// What exists of one cluster's share: OIDC provider, roles, Kubernetes objects, release.
+pub struct ObservedCluster {
+    provider: Option<iam::OidcProvider>,
+    roles: Vec<Option<iam::Role>>,
+    objects: kube::ObservedObjects,
+    release: Option<helm::Installed>,
+}
+
+/// Reads one cluster's share. What is read depends on names only, never on the bucket's
+/// region, so it can run beside the bucket check.
+pub async fn observe_cluster(
     clients: &Clients,
     fleet: &Fleet,
     target: &Target,
-    index: usize,
     kube_client: &::kube::Client,
     helm_path: &std::path::Path,
     renderer: &Renderer,
-) -> Result<Vec<Planned>, Error> {
+) -> Result<ObservedCluster, Error> {
     let desired = desired_cluster(renderer, fleet, target)?;
-    let scope = target.scope();
     let (provider, roles, objects, release) = tokio::try_join!(
         iam::get_oidc_provider(&clients.iam, &desired.provider_arn),
         try_join_all(
@@ -417,6 +433,30 @@ pub async fn plan_cluster(
         kube::observe(kube_client, &desired.objects),
         helm::installed(helm_path, &target.release),
     )?;
+    Ok(ObservedCluster {
+        provider,
+        roles,
+        objects,
+        release,
+    })
+}
+
+/// Plans one cluster from what exists of it.
+pub fn plan_cluster(
+    fleet: &Fleet,
+    target: &Target,
+    index: usize,
+    observed: ObservedCluster,
+    renderer: &Renderer,
+) -> Result<Vec<Planned>, Error> {
+    let desired = desired_cluster(renderer, fleet, target)?;
+    let scope = target.scope();
+    let ObservedCluster {
+        provider,
+        roles,
+        objects,
+        release,
+    } = observed;
     let at = |step: Step, op: Op| Planned {
         step,
         op,
@@ -581,8 +621,6 @@ pub async fn plan_cluster(
             at(step, Op::Helm)
         }
     });
-    // The plan lists steps in the order they run, the steps of a stage together.
-    planned.sort_by_key(|item| stage(item.step.kind));
     Ok(planned)
 }
 
@@ -594,7 +632,8 @@ pub struct Applier<'a> {
     pub helm: PathBuf,
     pub timeout: Duration,
     pub fleet: Fleet,
-    pub targets: Vec<(Target, ::kube::Client)>,
+    pub targets: Vec<Target>,
+    pub kube_clients: KubeClients,
     /// Tags the workspace gets when created or re-tagged.
     pub workspace_tags: Vec<(String, String)>,
     pub created_workspace: std::sync::OnceLock<amp::Workspace>,
@@ -635,9 +674,8 @@ impl Applier<'_> {
             } => {
                 let mut tags = managed_tags(&[]);
                 tags.extend(self.workspace_tags.clone());
-                let id = amp::create(&amp_client, alias, client_token, tags).await?;
-                let id = settle_workspace_race(&amp_client, alias, id).await?;
-                let workspace = amp::wait_active(&amp_client, &id, self.timeout).await?;
+                let created = amp::create(&amp_client, alias, client_token, tags).await?;
+                let workspace = settle_workspace_race(&amp_client, alias, created).await?;
                 self.created_workspace.set(workspace).ok();
                 Ok(())
             }
@@ -666,7 +704,7 @@ impl Applier<'_> {
                 Ok(())
             }
             Op::OidcProvider { create } => {
-                let (target, _) = &self.targets[item.target.expect("cluster step")];
+                let target = &self.targets[item.target.expect("cluster step")];
                 let cluster = &target.cluster;
                 if *create {
                     let tags = managed_tags(&[(tags::CLUSTER, &cluster.arn)]);
@@ -682,7 +720,7 @@ impl Applier<'_> {
                 Ok(())
             }
             Op::Role(changes) => {
-                let (target, _) = &self.targets[item.target.expect("cluster step")];
+                let target = &self.targets[item.target.expect("cluster step")];
                 let desired = desired_cluster(self.renderer, &fleet, target)?;
                 let role = desired
                     .roles
@@ -726,12 +764,19 @@ impl Applier<'_> {
                 Ok(())
             }
             Op::Kube => {
-                let (target, kube_client) = &self.targets[item.target.expect("cluster step")];
+                let index = item.target.expect("cluster step");
+                let target = &self.targets[index];
+                let kube_client = self.kube_clients.get(index, target).await?;
                 let desired = desired_cluster(self.renderer, &fleet, target)?;
-                kube::apply(kube_client, &desired.objects, &item.step).await
+                kube::apply(&kube_client, &desired.objects, &item.step).await
             }
             Op::Helm => {
-                let (target, _) = &self.targets[item.target.expect("cluster step")];
+                let target = &self.targets[item.target.expect("cluster step")];
+                // A new workspace becomes ACTIVE while the roles are made; the release's
+                // remote write needs it.
+                if let Some(workspace) = fleet.workspace.as_ref().filter(|ws| !ws.active) {
+                    amp::wait_active(&amp_client, &workspace.id, self.timeout).await?;
+                }
                 let values = release_values(&fleet, target, self.renderer)?;
                 helm::upgrade(&self.helm, &target.release, &values).await
             }
@@ -748,8 +793,18 @@ impl Applier<'_> {
         if changes.create {
             s3::create(&client, bucket, &store.region).await?;
         }
-        // The settings are independent of each other.
+        // The settings and the tags are independent of each other.
         let tls_policy = self.renderer.tls_only_bucket_policy(store)?;
+        // Tags carry the fleet id, known only now for a new workspace.
+        let id = fleet.workspace_id();
+        let tags = changes.tags.as_ref().map(|tags| {
+            tags.iter()
+                .map(|(key, value)| {
+                    let value = if value == NEW_WORKSPACE { id } else { value };
+                    (key.clone(), value.to_owned())
+                })
+                .collect()
+        });
         tokio::try_join!(
             when(changes.ownership, s3::enforce_bucket_owner(&client, bucket)),
             when(
@@ -761,25 +816,13 @@ impl Applier<'_> {
                 s3::enable_default_encryption(&client, bucket)
             ),
             when(changes.policy, s3::put_policy(&client, bucket, &tls_policy)),
+            async {
+                match tags {
+                    Some(tags) => s3::put_tags(&client, bucket, tags).await,
+                    None => Ok(()),
+                }
+            },
         )?;
-        if let Some(tags) = &changes.tags {
-            // Tags carry the fleet id, known only now for a new workspace.
-            let id = fleet.workspace_id().to_owned();
-            let tags = tags
-                .iter()
-                .map(|(key, value)| {
-                    (
-                        key.clone(),
-                        if value == NEW_WORKSPACE {
-                            id.clone()
-                        } else {
-                            value.clone()
-                        },
-                    )
-                })
-                .collect();
-            s3::put_tags(&client, bucket, tags).await?;
-        }
         Ok(())
     }
 }
@@ -846,7 +889,7 @@ impl Applier<'_> {
             clusters: self
                 .targets
                 .iter()
-                .map(|(target, _)| ClusterResources {
+                .map(|target| ClusterResources {
                     name: target.cluster.name.clone(),
                     arn: target.cluster.arn.clone(),
                     role: target.role,
@@ -994,6 +1037,47 @@ impl Executor for Applier<'_> {
     fn resources(&self) -> Option<Resources> {
         Some(self.fleet_resources())
     }
+
+    fn cluster_finished(&self, target: usize) {
+        self.kube_clients.release(target);
+    }
+}
+
+/// One Kubernetes client per cluster, made when first needed and dropped once the cluster's
+/// steps have run: a large fleet never holds every cluster's connections at once.
+pub struct KubeClients(Vec<tokio::sync::Mutex<Option<::kube::Client>>>);
+
+impl KubeClients {
+    /// For `targets` clusters, none connected yet.
+    pub fn new(targets: usize) -> Self {
+        Self((0..targets).map(|_| Default::default()).collect())
+    }
+
+    /// For one cluster whose client planning already made.
+    pub fn connected(client: ::kube::Client) -> Self {
+        Self(vec![tokio::sync::Mutex::new(Some(client))])
+    }
+
+    async fn get(&self, index: usize, target: &Target) -> Result<::kube::Client, Error> {
+        let mut slot = self.0[index].lock().await;
+        if let Some(client) = slot.as_ref() {
+            return Ok(client.clone());
+        }
+        let context = target
+            .release
+            .kube_context
+            .as_deref()
+            .expect("every target's context is resolved before planning");
+        let client = kube::connect(target.release.kubeconfig.as_deref(), context).await?;
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+
+    fn release(&self, index: usize) {
+        if let Ok(mut slot) = self.0[index].try_lock() {
+            slot.take();
+        }
+    }
 }
 
 /// Runs that race to create the same fleet must end with one workspace. The client token makes
@@ -1003,38 +1087,45 @@ impl Executor for Applier<'_> {
 async fn settle_workspace_race(
     client: &aws_sdk_amp::Client,
     alias: &str,
-    created: String,
-) -> Result<String, Error> {
+    created: amp::Workspace,
+) -> Result<amp::Workspace, Error> {
     let candidates = amp::find_by_alias(client, alias).await?;
     let winner = candidates
-        .iter()
+        .into_iter()
         .filter(|ws| {
             ws.tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE)
         })
         .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     match winner {
-        Some(winner) if winner.id != created => {
+        Some(winner) if winner.id != created.id => {
             tracing::info!(
-                "another run created workspace {} for alias {alias} first; using it and removing {created}",
-                winner.id
+                "another run created workspace {} for alias {alias} first; using it and removing {}",
+                winner.id,
+                created.id
             );
-            amp::delete(client, &created).await?;
-            Ok(winner.id.clone())
+            amp::delete(client, &created.id).await?;
+            Ok(winner)
         }
-        _ => Ok(created),
+        // The listing is the fresher view of the workspace (its status may have moved on).
+        Some(listed) => Ok(listed),
+        None => Ok(created),
     }
 }
 
-/// When a step can run: the workspace id names the policies and role paths; policies must
-/// exist before roles attach them, and the OIDC provider before a role trusts it; the namespace
-/// before what lives in it; everything before the release.
+/// When a step can run. A cluster's step of stage `s` also waits for the fleet's steps of the
+/// stages below `s` (see `apply::FleetGate`). The workspace id names the policies and the role
+/// paths; policies exist before roles attach them, the OIDC provider before a role trusts it,
+/// the namespace before what lives in it; the bucket only has to exist before the release,
+/// so it is made beside the roles; everything comes before the release.
 fn stage(kind: ResourceKind) -> u8 {
     match kind {
-        ResourceKind::AmpWorkspace => 0,
-        ResourceKind::S3Bucket | ResourceKind::IamPolicy => 1,
-        ResourceKind::OidcProvider | ResourceKind::Namespace => 2,
-        ResourceKind::IamRole | ResourceKind::ServiceAccount | ResourceKind::Secret => 3,
-        ResourceKind::HelmRelease => 4,
+        ResourceKind::AmpWorkspace | ResourceKind::OidcProvider | ResourceKind::Namespace => 0,
+        ResourceKind::IamPolicy => 1,
+        ResourceKind::S3Bucket
+        | ResourceKind::IamRole
+        | ResourceKind::ServiceAccount
+        | ResourceKind::Secret => 2,
+        ResourceKind::HelmRelease => 3,
     }
 }
 
