@@ -72,6 +72,13 @@ fn main() {
         return;
     }
     let quick = std::env::args().any(|arg| arg == "--quick");
+    // `--only TEXT`: just the cases whose label contains TEXT, for a quick look at one of them.
+    let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .windows(2)
+        .find(|pair| pair[0] == "--only")
+        .map(|pair| pair[1].clone());
+    let wanted = |label: &str| only.as_deref().is_none_or(|text| label.contains(text));
     let bench = Bench::from_env(quick);
     let moto = Moto::shared();
     let started = Instant::now();
@@ -79,11 +86,15 @@ fn main() {
     let mut rows = Vec::new();
     let mut operations = Vec::new();
     for latency in LATENCIES {
-        let agent_baseline = measure_baseline(&bench, moto, Walkthrough::Agent, latency);
-        for case in Case::ALL {
+        let mut agent_baseline = None;
+        for case in Case::ALL.into_iter().filter(|case| wanted(&case.label())) {
             let (samples, last_calls) = measure_case(&bench, moto, case, latency);
             let baseline = case.walkthrough().map(|walkthrough| match walkthrough {
-                Walkthrough::Agent => agent_baseline.times(case.joined()),
+                Walkthrough::Agent => agent_baseline
+                    .get_or_insert_with(|| {
+                        measure_baseline(&bench, moto, Walkthrough::Agent, latency)
+                    })
+                    .times(case.joined()),
                 primary => measure_baseline(&bench, moto, primary, latency),
             });
             if latency == TARGET_LATENCY {
@@ -97,7 +108,10 @@ fn main() {
             });
         }
     }
-    for offline in [Offline::Render, Offline::Help] {
+    for offline in [Offline::Render, Offline::Help]
+        .into_iter()
+        .filter(|offline| wanted(offline.label()))
+    {
         rows.push(Row {
             case: offline.label().to_owned(),
             latency: None,

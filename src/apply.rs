@@ -14,7 +14,7 @@ use futures::StreamExt;
 
 use crate::commands::provision::Resources;
 use crate::error::{Error, exit};
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, ResourceKind, Step};
 
 /// Whether kcfed may draw spinners and ask questions: only on a terminal, never in CI.
 pub fn interactive() -> bool {
@@ -177,10 +177,16 @@ pub fn to_plan<O>(planned: &[Planned<O>]) -> Plan {
 pub trait Executor {
     type Op;
 
-    async fn execute(&self, item: &Planned<Self::Op>) -> Result<(), Error>;
+    /// Applies one step. `fleet` lets a cluster's step wait, midway, for the fleet's stages.
+    async fn execute(&self, item: &Planned<Self::Op>, fleet: FleetView<'_>) -> Result<(), Error>;
 
     /// Steps of the same stage that follow each other in a plan run at the same time.
     fn stage(&self, step: &Step) -> u8;
+
+    /// The kinds of fleet step a cluster's step waits for, when fleet and clusters run together.
+    fn needs_from_fleet(&self, _step: &Step) -> &'static [ResourceKind] {
+        &[]
+    }
 
     /// The step as it reads once applied (ids known only then).
     fn resolved(&self, step: &Step) -> Step {
@@ -240,47 +246,70 @@ impl Interrupt {
 }
 
 /// How far the fleet's shared steps have got, for the clusters applied beside them: a cluster's
-/// step of stage `s` starts once every fleet step of a stage below `s` is done, so a cluster's
-/// OIDC provider and namespace are made while the workspace is still being created.
+/// step waits only for the kinds of fleet step it needs (`Executor::needs_from_fleet`), so a
+/// cluster's OIDC provider and namespace are made while the workspace is still being created.
 pub struct FleetGate(tokio::sync::watch::Sender<GateState>);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GateState {
-    /// Every fleet step of a stage below this one is done.
-    DoneBelow(u8),
-    Failed,
+#[derive(Debug, Clone, Default)]
+struct GateState {
+    /// Fleet steps of each kind that still have to change something.
+    pending: Vec<ResourceKind>,
+    failed: bool,
 }
 
 impl FleetGate {
-    fn new() -> Self {
-        Self(tokio::sync::watch::channel(GateState::DoneBelow(0)).0)
+    fn new<O>(fleet_steps: &[Planned<O>]) -> Self {
+        let pending = fleet_steps
+            .iter()
+            .filter(|item| item.step.action.changes_something())
+            .map(|item| item.step.kind)
+            .collect();
+        Self(
+            tokio::sync::watch::channel(GateState {
+                pending,
+                failed: false,
+            })
+            .0,
+        )
     }
 
-    /// The fleet starts `stage`: the stages below it are done.
-    fn starting(&self, stage: u8) {
-        self.0.send_replace(GateState::DoneBelow(stage));
-    }
-
-    fn finish(&self, succeeded: bool) {
-        self.0.send_replace(if succeeded {
-            GateState::DoneBelow(u8::MAX)
-        } else {
-            GateState::Failed
+    fn done(&self, kind: ResourceKind) {
+        self.0.send_modify(|state| {
+            if let Some(at) = state.pending.iter().position(|pending| *pending == kind) {
+                state.pending.swap_remove(at);
+            }
         });
     }
 
-    /// Waits until a cluster's `stage` may start; `false` when the fleet failed first.
-    async fn wait_for(&self, stage: u8) -> bool {
+    fn fail(&self) {
+        self.0.send_modify(|state| state.failed = true);
+    }
+
+    /// Waits until no fleet step of these kinds is pending; `false` when the fleet failed first.
+    async fn wait_for(&self, kinds: &[ResourceKind]) -> bool {
         let mut state = self.0.subscribe();
-        let reached = state
-            .wait_for(|state| match state {
-                GateState::DoneBelow(done) => *done >= stage,
-                GateState::Failed => true,
+        let open = state
+            .wait_for(|state| {
+                state.failed || !state.pending.iter().any(|kind| kinds.contains(kind))
             })
             .await
-            .map(|state| *state != GateState::Failed);
+            .map(|state| !state.failed);
         // The sender lives as long as the run, so the channel never closes under a waiter.
-        reached.unwrap_or(false)
+        open.unwrap_or(false)
+    }
+}
+
+/// What a cluster's step may wait for while it runs: the fleet's steps.
+#[derive(Clone, Copy)]
+pub struct FleetView<'a>(Option<&'a FleetGate>);
+
+impl FleetView<'_> {
+    /// Waits until the fleet's steps of these kinds are done.
+    pub async fn reached(&self, kinds: &[ResourceKind]) -> Result<(), Error> {
+        match self.0 {
+            Some(gate) if !gate.wait_for(kinds).await => Err(Error::FleetFailed),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -315,19 +344,11 @@ pub async fn run_steps<E: Executor>(
 ) -> (Vec<Applied>, Ended) {
     let mut applied = Vec::new();
     let mut ended = Ended::Done;
+    let view = FleetView(match pace {
+        Pace::Follows(gate) => Some(gate),
+        Pace::Alone | Pace::Leads(_) => None,
+    });
     for stage in planned.chunk_by(|a, b| executor.stage(&a.step) == executor.stage(&b.step)) {
-        let number = executor.stage(&stage[0].step);
-        if matches!(ended, Ended::Done) {
-            match pace {
-                Pace::Alone => {}
-                Pace::Leads(gate) => gate.starting(number),
-                Pace::Follows(gate) => {
-                    if !gate.wait_for(number).await {
-                        ended = Ended::FleetFailed;
-                    }
-                }
-            }
-        }
         if matches!(ended, Ended::Done) && interrupt.is_set() {
             ended = Ended::Failed(Error::Interrupted);
         }
@@ -346,9 +367,15 @@ pub async fn run_steps<E: Executor>(
             if !item.step.action.changes_something() {
                 return None;
             }
+            if let Err(err) = view.reached(executor.needs_from_fleet(&item.step)).await {
+                return Some(Err(err));
+            }
             let line = progress.start(&item.step);
-            let outcome = executor.execute(item).await;
+            let outcome = executor.execute(item, view).await;
             line.finish(&outcome);
+            if let (Pace::Leads(gate), Ok(())) = (pace, &outcome) {
+                gate.done(item.step.kind);
+            }
             Some(outcome)
         }))
         .await;
@@ -361,20 +388,20 @@ pub async fn run_steps<E: Executor>(
                 outcome: match &outcome {
                     None => Outcome::Unchanged,
                     Some(Ok(())) => Outcome::Done,
+                    Some(Err(Error::FleetFailed)) => Outcome::NotRun,
                     Some(Err(err)) => Outcome::Failed(err.to_string()),
                 },
             });
-            if let (Some(Err(err)), Ended::Done) = (outcome, &ended) {
-                ended = Ended::Failed(err);
+            match (outcome, &ended) {
+                (Some(Err(Error::FleetFailed)), Ended::Done) => ended = Ended::FleetFailed,
+                (Some(Err(err)), Ended::Done) => ended = Ended::Failed(err),
+                _ => {}
             }
         }
-        if let (Pace::Leads(gate), Ended::Failed(_)) = (pace, &ended) {
-            // Clusters waiting for a later stage stop now, not when the fleet's run ends.
-            gate.finish(false);
+        if let (Pace::Leads(gate), Ended::Failed(_) | Ended::FleetFailed) = (pace, &ended) {
+            // Clusters waiting for a fleet step stop now, not when the fleet's run ends.
+            gate.fail();
         }
-    }
-    if let Pace::Leads(gate) = pace {
-        gate.finish(matches!(ended, Ended::Done));
     }
     (applied, ended)
 }
@@ -561,7 +588,7 @@ where
     let interrupt = &Interrupt::listen();
     let progress = &Progress::new();
 
-    let gate = &FleetGate::new();
+    let gate = &FleetGate::new(&fleet_steps);
     let (fleet_pace, cluster_pace) = match run.order {
         Order::FleetFirst => (Pace::Leads(gate), Pace::Follows(gate)),
         Order::FleetLast => (Pace::Alone, Pace::Alone),
@@ -717,6 +744,114 @@ mod tests {
                 (year, month) = (year + 1, 1);
             }
         }
+    }
+
+    /// Records when each step starts and ends; a step named `fail` fails.
+    struct Recorder {
+        events: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Executor for Recorder {
+        type Op = Duration;
+
+        async fn execute(
+            &self,
+            item: &Planned<Duration>,
+            _fleet: FleetView<'_>,
+        ) -> Result<(), Error> {
+            let name = &item.step.name;
+            self.events.lock().unwrap().push(format!("start {name}"));
+            tokio::time::sleep(item.op).await;
+            self.events.lock().unwrap().push(format!("end {name}"));
+            if name == "fail" {
+                return Err(Error::Declined);
+            }
+            Ok(())
+        }
+
+        fn stage(&self, _step: &Step) -> u8 {
+            0
+        }
+
+        fn needs_from_fleet(&self, step: &Step) -> &'static [ResourceKind] {
+            match step.kind {
+                ResourceKind::IamRole => &[ResourceKind::AmpWorkspace],
+                _ => &[],
+            }
+        }
+
+        fn resources(&self) -> Option<Resources> {
+            None
+        }
+    }
+
+    fn planned(kind: ResourceKind, name: &str, millis: u64) -> Planned<Duration> {
+        Planned {
+            step: Step::new("scope", kind, name, crate::plan::Action::Create),
+            op: Duration::from_millis(millis),
+            target: None,
+        }
+    }
+
+    /// The fleet's steps and one cluster's, run together as `plan_and_apply` runs them.
+    fn run_beside_fleet(
+        fleet: &[Planned<Duration>],
+        cluster: &[Planned<Duration>],
+    ) -> (Vec<String>, Ended, Vec<Applied>) {
+        let recorder = Recorder {
+            events: Default::default(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let (progress, interrupt) = (Progress { bars: None }, Interrupt::default());
+        let gate = FleetGate::new(fleet);
+        let (_, (applied, ended)) = runtime.block_on(async {
+            tokio::join!(
+                run_steps(&recorder, fleet, &progress, &interrupt, Pace::Leads(&gate)),
+                run_steps(
+                    &recorder,
+                    cluster,
+                    &progress,
+                    &interrupt,
+                    Pace::Follows(&gate)
+                ),
+            )
+        });
+        (recorder.events.into_inner().unwrap(), ended, applied)
+    }
+
+    #[test]
+    fn cluster_steps_wait_only_for_the_fleet_steps_they_need() {
+        let fleet = [planned(ResourceKind::AmpWorkspace, "workspace", 50)];
+        let cluster = [
+            planned(ResourceKind::OidcProvider, "provider", 1),
+            planned(ResourceKind::IamRole, "role", 1),
+        ];
+        let (events, ended, _) = run_beside_fleet(&fleet, &cluster);
+        assert!(matches!(ended, Ended::Done), "{ended:?}");
+        let at = |event: &str| events.iter().position(|e| e == event).unwrap();
+        assert!(at("end provider") < at("end workspace"), "{events:?}");
+        assert!(at("end workspace") < at("start role"), "{events:?}");
+    }
+
+    #[test]
+    fn a_failed_fleet_step_stops_the_cluster_steps_that_need_it() {
+        let fleet = [planned(ResourceKind::AmpWorkspace, "fail", 10)];
+        let cluster = [
+            planned(ResourceKind::OidcProvider, "provider", 1),
+            planned(ResourceKind::IamRole, "role", 1),
+        ];
+        let (events, ended, applied) = run_beside_fleet(&fleet, &cluster);
+        assert!(matches!(ended, Ended::FleetFailed), "{ended:?}");
+        assert!(!events.contains(&"start role".to_owned()), "{events:?}");
+        let outcome = |name: &str| {
+            let applied = applied.iter().find(|a| a.step.name == name).unwrap();
+            format!("{:?}", applied.outcome)
+        };
+        assert_eq!(outcome("provider"), "Done");
+        assert_eq!(outcome("role"), "NotRun");
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Executor for Cleaner<'_> {
         }
     }
 
-    async fn execute(&self, item: &CleanupStep) -> Result<(), Error> {
+    async fn execute(&self, item: &CleanupStep, _fleet: apply::FleetView<'_>) -> Result<(), Error> {
         let cluster = item.target.map(|index| &self.clusters[index]);
         let iam_client = &self.clients.iam;
         match &item.op {

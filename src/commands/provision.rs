@@ -662,7 +662,11 @@ impl Applier<'_> {
         step
     }
 
-    async fn apply_step(&self, item: &Planned) -> Result<(), Error> {
+    async fn apply_step(
+        &self,
+        item: &Planned,
+        fleet_view: apply::FleetView<'_>,
+    ) -> Result<(), Error> {
         let clients = self.clients;
         let fleet = self.fleet();
         let amp_client = clients.amp(&fleet.workspace_region);
@@ -750,6 +754,10 @@ impl Applier<'_> {
                     if changes.tags {
                         iam::tag_role(&clients.iam, &role.name, role.tags.clone()).await?;
                     }
+                }
+                // The role is made beside the fleet's policies; attaching needs them done.
+                if !changes.attach.is_empty() {
+                    fleet_view.reached(&[ResourceKind::IamPolicy]).await?;
                 }
                 let attach = changes.attach.iter().map(|policy| {
                     let arn = names.policy_arn(*policy);
@@ -1026,8 +1034,12 @@ impl Executor for Applier<'_> {
         stage(step.kind)
     }
 
-    async fn execute(&self, item: &Planned) -> Result<(), Error> {
-        self.apply_step(item).await
+    fn needs_from_fleet(&self, step: &Step) -> &'static [ResourceKind] {
+        needs_from_fleet(step.kind)
+    }
+
+    async fn execute(&self, item: &Planned, fleet: apply::FleetView<'_>) -> Result<(), Error> {
+        self.apply_step(item, fleet).await
     }
 
     fn resolved(&self, step: &Step) -> Step {
@@ -1112,20 +1124,34 @@ async fn settle_workspace_race(
     }
 }
 
-/// When a step can run. A cluster's step of stage `s` also waits for the fleet's steps of the
-/// stages below `s` (see `apply::FleetGate`). The workspace id names the policies and the role
-/// paths; policies exist before roles attach them, the OIDC provider before a role trusts it,
-/// the namespace before what lives in it; the bucket only has to exist before the release,
-/// so it is made beside the roles; everything comes before the release.
+/// When a step can run within its own run (the fleet's, or one cluster's): the workspace id
+/// names the policies, the role paths and the bucket's fleet tag, and the workspace's own tags say
+/// kcfed made the bucket before it exists; the OIDC provider exists before a role trusts it, the
+/// namespace before what lives in it; everything comes before the release.
 fn stage(kind: ResourceKind) -> u8 {
     match kind {
         ResourceKind::AmpWorkspace | ResourceKind::OidcProvider | ResourceKind::Namespace => 0,
-        ResourceKind::IamPolicy => 1,
         ResourceKind::S3Bucket
+        | ResourceKind::IamPolicy
         | ResourceKind::IamRole
         | ResourceKind::ServiceAccount
-        | ResourceKind::Secret => 2,
-        ResourceKind::HelmRelease => 3,
+        | ResourceKind::Secret => 1,
+        ResourceKind::HelmRelease => 2,
+    }
+}
+
+/// What a cluster's step waits for from the fleet. A role is made once the workspace id is
+/// known and waits for the policies only to attach them; the service accounts name the roles,
+/// whose paths hold the workspace id; the release needs all of it.
+fn needs_from_fleet(kind: ResourceKind) -> &'static [ResourceKind] {
+    match kind {
+        ResourceKind::IamRole | ResourceKind::ServiceAccount => &[ResourceKind::AmpWorkspace],
+        ResourceKind::HelmRelease => &[
+            ResourceKind::AmpWorkspace,
+            ResourceKind::S3Bucket,
+            ResourceKind::IamPolicy,
+        ],
+        _ => &[],
     }
 }
 
