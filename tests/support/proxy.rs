@@ -131,6 +131,8 @@ pub struct Exchange {
     /// The status the caller got; `None` while in flight or when the connection was closed.
     pub status: Option<u16>,
     pub fault: Option<Fault>,
+    /// From the whole request to the whole answer, the added latency included.
+    pub elapsed: Option<std::time::Duration>,
 }
 
 /// A running proxy; it stops when dropped.
@@ -282,6 +284,7 @@ async fn handle(
 ) -> Result<Response<Whole>, Closed> {
     let (parts, body) = request.into_parts();
     let body = read_whole(body).await.map_err(|_| Closed)?;
+    let received = std::time::Instant::now();
     let service = parts
         .headers
         .get(AUTHORIZATION)
@@ -307,6 +310,7 @@ async fn handle(
             path: path.clone(),
             status: None,
             fault,
+            elapsed: None,
         });
         (state.log.len() - 1, fault, state.faults.latency)
     };
@@ -330,7 +334,10 @@ async fn handle(
                 .expect("a status and a body make a valid response"),
         },
     };
-    shared.state().log[entry].status = Some(response.status().as_u16());
+    let mut state = shared.state();
+    state.log[entry].status = Some(response.status().as_u16());
+    state.log[entry].elapsed = Some(received.elapsed());
+    drop(state);
     Ok(response)
 }
 
