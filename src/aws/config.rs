@@ -5,13 +5,15 @@ use aws_config::{BehaviorVersion, Region};
 
 use crate::cli::AwsArgs;
 
-/// AWS calls are retried with the SDK's adaptive retry mode, bounded in attempts, so throttling
-/// during a large join slows kcfed down instead of failing it.
+/// AWS calls are retried with the SDK's standard mode (exponential backoff with jitter), bounded
+/// in attempts, so throttling during a large join slows those calls down instead of failing
+/// them. kcfed bounds its own concurrency (`--concurrency`); the adaptive mode's client-side
+/// rate limit would keep a once-throttled service slow for the rest of the run.
 const MAX_ATTEMPTS: u32 = 6;
 
 pub async fn load(args: &AwsArgs) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
     }

@@ -126,6 +126,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
 
     let applier = Applier {
         clients: &clients,
+        amp: amp_client,
         renderer: &renderer,
         helm: args.release.helm.clone(),
         timeout: std::time::Duration::from_secs(args.release.timeout),

@@ -628,6 +628,8 @@ pub fn plan_cluster(
 /// workspace is created.
 pub struct Applier<'a> {
     pub clients: &'a Clients,
+    /// AMP in the workspace's region.
+    pub amp: aws_sdk_amp::Client,
     pub renderer: &'a Renderer,
     pub helm: PathBuf,
     pub timeout: Duration,
@@ -669,7 +671,7 @@ impl Applier<'_> {
     ) -> Result<(), Error> {
         let clients = self.clients;
         let fleet = self.fleet();
-        let amp_client = clients.amp(&fleet.workspace_region);
+        let amp_client = &self.amp;
         match &item.op {
             Op::Nothing => Ok(()),
             Op::CreateWorkspace {
@@ -678,14 +680,14 @@ impl Applier<'_> {
             } => {
                 let mut tags = managed_tags(&[]);
                 tags.extend(self.workspace_tags.clone());
-                let created = amp::create(&amp_client, alias, client_token, tags).await?;
-                let workspace = settle_workspace_race(&amp_client, alias, created).await?;
+                let created = amp::create(amp_client, alias, client_token, tags).await?;
+                let workspace = settle_workspace_race(amp_client, alias, created).await?;
                 self.created_workspace.set(workspace).ok();
                 Ok(())
             }
             Op::TagWorkspace => {
                 let workspace = fleet.workspace.as_ref().expect("a tagged workspace exists");
-                amp::tag(&amp_client, workspace, self.workspace_tags.clone()).await
+                amp::tag(amp_client, workspace, self.workspace_tags.clone()).await
             }
             Op::Bucket(changes) => self.apply_bucket(&fleet, changes).await,
             Op::Policy { policy, create } => {
@@ -783,7 +785,7 @@ impl Applier<'_> {
                 // A new workspace becomes ACTIVE while the roles are made; the release's
                 // remote write needs it.
                 if let Some(workspace) = fleet.workspace.as_ref().filter(|ws| !ws.active) {
-                    amp::wait_active(&amp_client, &workspace.id, self.timeout).await?;
+                    amp::wait_active(amp_client, &workspace.id, self.timeout).await?;
                 }
                 let values = release_values(&fleet, target, self.renderer)?;
                 helm::upgrade(&self.helm, &target.release, &values).await
