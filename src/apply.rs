@@ -324,6 +324,15 @@ pub enum Pace<'a> {
     Follows(&'a FleetGate),
 }
 
+/// What became of one step.
+enum StepRun {
+    /// Nothing to do.
+    Unchanged,
+    /// Not started: the fleet's steps it needs failed.
+    Stopped,
+    Ran(Result<(), Error>),
+}
+
 /// How a run of steps ended.
 #[derive(Debug)]
 pub enum Ended {
@@ -365,10 +374,14 @@ pub async fn run_steps<E: Executor>(
         }
         let outcomes = futures::future::join_all(stage.iter().map(|item| async move {
             if !item.step.action.changes_something() {
-                return None;
+                return StepRun::Unchanged;
             }
-            if let Err(err) = view.reached(executor.needs_from_fleet(&item.step)).await {
-                return Some(Err(err));
+            if view
+                .reached(executor.needs_from_fleet(&item.step))
+                .await
+                .is_err()
+            {
+                return StepRun::Stopped;
             }
             let line = progress.start(&item.step);
             let outcome = executor.execute(item, view).await;
@@ -376,25 +389,29 @@ pub async fn run_steps<E: Executor>(
             if let (Pace::Leads(gate), Ok(())) = (pace, &outcome) {
                 gate.done(item.step.kind);
             }
-            Some(outcome)
+            StepRun::Ran(outcome)
         }))
         .await;
-        for (item, outcome) in stage.iter().zip(outcomes) {
+        for (item, run) in stage.iter().zip(outcomes) {
             applied.push(Applied {
-                step: match &outcome {
-                    Some(Ok(())) => executor.resolved(&item.step),
+                step: match &run {
+                    StepRun::Ran(Ok(())) => executor.resolved(&item.step),
                     _ => item.step.clone(),
                 },
-                outcome: match &outcome {
-                    None => Outcome::Unchanged,
-                    Some(Ok(())) => Outcome::Done,
-                    Some(Err(Error::FleetFailed)) => Outcome::NotRun,
-                    Some(Err(err)) => Outcome::Failed(err.to_string()),
+                outcome: match &run {
+                    StepRun::Unchanged => Outcome::Unchanged,
+                    StepRun::Stopped => Outcome::NotRun,
+                    StepRun::Ran(Ok(())) => Outcome::Done,
+                    StepRun::Ran(Err(err)) => Outcome::Failed(err.to_string()),
                 },
             });
-            match (outcome, &ended) {
-                (Some(Err(Error::FleetFailed)), Ended::Done) => ended = Ended::FleetFailed,
-                (Some(Err(err)), Ended::Done) => ended = Ended::Failed(err),
+            match (run, &ended) {
+                // A step the fleet's failure stopped midway failed; one it kept from starting
+                // did not run.
+                (StepRun::Stopped | StepRun::Ran(Err(Error::FleetFailed)), Ended::Done) => {
+                    ended = Ended::FleetFailed;
+                }
+                (StepRun::Ran(Err(err)), Ended::Done) => ended = Ended::Failed(err),
                 _ => {}
             }
         }
@@ -627,6 +644,9 @@ where
         }
     }
     for (_, name, changed, cluster_applied, ended) in outcomes {
+        let cluster_started = cluster_applied
+            .iter()
+            .any(|a| matches!(a.outcome, Outcome::Done | Outcome::Failed(_)));
         applied.extend(cluster_applied);
         results.push(match ended {
             Ended::Done => ClusterResult {
@@ -638,10 +658,16 @@ where
                 },
                 error: None,
             },
-            Ended::FleetFailed => ClusterResult {
+            // Stopped by the fleet's failure: not run if none of its steps had started.
+            Ended::FleetFailed if !cluster_started => ClusterResult {
                 name,
                 status: ClusterStatus::NotRun,
                 error: None,
+            },
+            Ended::FleetFailed => ClusterResult {
+                name,
+                status: ClusterStatus::Failed,
+                error: Some(describe(&Error::FleetFailed)),
             },
             Ended::Failed(err) => {
                 let result = ClusterResult {
@@ -757,10 +783,13 @@ mod tests {
         async fn execute(
             &self,
             item: &Planned<Duration>,
-            _fleet: FleetView<'_>,
+            fleet: FleetView<'_>,
         ) -> Result<(), Error> {
             let name = &item.step.name;
             self.events.lock().unwrap().push(format!("start {name}"));
+            if name == "midway" {
+                fleet.reached(&[ResourceKind::AmpWorkspace]).await?;
+            }
             tokio::time::sleep(item.op).await;
             self.events.lock().unwrap().push(format!("end {name}"));
             if name == "fail" {
@@ -852,6 +881,19 @@ mod tests {
         };
         assert_eq!(outcome("provider"), "Done");
         assert_eq!(outcome("role"), "NotRun");
+    }
+
+    #[test]
+    fn a_step_the_fleet_stops_midway_failed() {
+        let fleet = [planned(ResourceKind::AmpWorkspace, "fail", 10)];
+        let cluster = [planned(ResourceKind::OidcProvider, "midway", 1)];
+        let (_, ended, applied) = run_beside_fleet(&fleet, &cluster);
+        assert!(matches!(ended, Ended::FleetFailed), "{ended:?}");
+        assert!(
+            matches!(&applied[0].outcome, Outcome::Failed(error) if error.contains("fleet's shared steps failed")),
+            "{:?}",
+            applied[0].outcome
+        );
     }
 
     #[test]
