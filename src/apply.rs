@@ -254,7 +254,8 @@ pub struct FleetGate(tokio::sync::watch::Sender<GateState>);
 struct GateState {
     /// Fleet steps of each kind that still have to change something.
     pending: Vec<ResourceKind>,
-    failed: bool,
+    /// The fleet's first failure.
+    failed: Option<String>,
 }
 
 impl FleetGate {
@@ -267,7 +268,7 @@ impl FleetGate {
         Self(
             tokio::sync::watch::channel(GateState {
                 pending,
-                failed: false,
+                failed: None,
             })
             .0,
         )
@@ -281,21 +282,28 @@ impl FleetGate {
         });
     }
 
-    fn fail(&self) {
-        self.0.send_modify(|state| state.failed = true);
+    fn fail(&self, cause: &Error) {
+        self.0.send_modify(|state| {
+            state.failed.get_or_insert_with(|| cause.to_string());
+        });
     }
 
-    /// Waits until no fleet step of these kinds is pending; `false` when the fleet failed first.
-    async fn wait_for(&self, kinds: &[ResourceKind]) -> bool {
+    /// Waits until no fleet step of these kinds is pending; the fleet's failure when it failed
+    /// before they were all done. A failure elsewhere in the fleet does not stop a step whose
+    /// own needs are met.
+    async fn wait_for(&self, kinds: &[ResourceKind]) -> Result<(), Error> {
         let mut state = self.0.subscribe();
-        let open = state
-            .wait_for(|state| {
-                state.failed || !state.pending.iter().any(|kind| kinds.contains(kind))
-            })
+        let needed = |state: &GateState| state.pending.iter().any(|kind| kinds.contains(kind));
+        let state = state
+            .wait_for(|state| state.failed.is_some() || !needed(state))
             .await
-            .map(|state| !state.failed);
-        // The sender lives as long as the run, so the channel never closes under a waiter.
-        open.unwrap_or(false)
+            .expect("the gate outlives the runs that wait on it");
+        match &state.failed {
+            Some(cause) if needed(&state) => Err(Error::FleetFailed {
+                cause: cause.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -307,8 +315,8 @@ impl FleetView<'_> {
     /// Waits until the fleet's steps of these kinds are done.
     pub async fn reached(&self, kinds: &[ResourceKind]) -> Result<(), Error> {
         match self.0 {
-            Some(gate) if !gate.wait_for(kinds).await => Err(Error::FleetFailed),
-            _ => Ok(()),
+            Some(gate) => gate.wait_for(kinds).await,
+            None => Ok(()),
         }
     }
 }
@@ -329,7 +337,7 @@ enum StepRun {
     /// Nothing to do.
     Unchanged,
     /// Not started: the fleet's steps it needs failed.
-    Stopped,
+    Stopped(Error),
     Ran(Result<(), Error>),
 }
 
@@ -338,8 +346,8 @@ enum StepRun {
 pub enum Ended {
     Done,
     Failed(Error),
-    /// A cluster stopped because the fleet's shared steps failed.
-    FleetFailed,
+    /// A cluster stopped because the fleet's shared steps failed (`Error::FleetFailed`).
+    FleetFailed(Error),
 }
 
 /// Runs steps stage by stage: the steps of one stage at the same time, the stages in order.
@@ -376,12 +384,8 @@ pub async fn run_steps<E: Executor>(
             if !item.step.action.changes_something() {
                 return StepRun::Unchanged;
             }
-            if view
-                .reached(executor.needs_from_fleet(&item.step))
-                .await
-                .is_err()
-            {
-                return StepRun::Stopped;
+            if let Err(stopped) = view.reached(executor.needs_from_fleet(&item.step)).await {
+                return StepRun::Stopped(stopped);
             }
             let line = progress.start(&item.step);
             let outcome = executor.execute(item, view).await;
@@ -400,7 +404,7 @@ pub async fn run_steps<E: Executor>(
                 },
                 outcome: match &run {
                     StepRun::Unchanged => Outcome::Unchanged,
-                    StepRun::Stopped => Outcome::NotRun,
+                    StepRun::Stopped(_) => Outcome::NotRun,
                     StepRun::Ran(Ok(())) => Outcome::Done,
                     StepRun::Ran(Err(err)) => Outcome::Failed(err.to_string()),
                 },
@@ -408,16 +412,18 @@ pub async fn run_steps<E: Executor>(
             match (run, &ended) {
                 // A step the fleet's failure stopped midway failed; one it kept from starting
                 // did not run.
-                (StepRun::Stopped | StepRun::Ran(Err(Error::FleetFailed)), Ended::Done) => {
-                    ended = Ended::FleetFailed;
-                }
+                (
+                    StepRun::Stopped(stopped)
+                    | StepRun::Ran(Err(stopped @ Error::FleetFailed { .. })),
+                    Ended::Done,
+                ) => ended = Ended::FleetFailed(stopped),
                 (StepRun::Ran(Err(err)), Ended::Done) => ended = Ended::Failed(err),
                 _ => {}
             }
         }
-        if let (Pace::Leads(gate), Ended::Failed(_) | Ended::FleetFailed) = (pace, &ended) {
+        if let (Pace::Leads(gate), Ended::Failed(err) | Ended::FleetFailed(err)) = (pace, &ended) {
             // Clusters waiting for a fleet step stop now, not when the fleet's run ends.
-            gate.fail();
+            gate.fail(err);
         }
     }
     (applied, ended)
@@ -659,15 +665,15 @@ where
                 error: None,
             },
             // Stopped by the fleet's failure: not run if none of its steps had started.
-            Ended::FleetFailed if !cluster_started => ClusterResult {
+            Ended::FleetFailed(_) if !cluster_started => ClusterResult {
                 name,
                 status: ClusterStatus::NotRun,
                 error: None,
             },
-            Ended::FleetFailed => ClusterResult {
+            Ended::FleetFailed(stopped) => ClusterResult {
                 name,
                 status: ClusterStatus::Failed,
-                error: Some(describe(&Error::FleetFailed)),
+                error: Some(describe(&stopped)),
             },
             Ended::Failed(err) => {
                 let result = ClusterResult {
@@ -873,7 +879,7 @@ mod tests {
             planned(ResourceKind::IamRole, "role", 1),
         ];
         let (events, ended, applied) = run_beside_fleet(&fleet, &cluster);
-        assert!(matches!(ended, Ended::FleetFailed), "{ended:?}");
+        assert!(matches!(ended, Ended::FleetFailed(_)), "{ended:?}");
         assert!(!events.contains(&"start role".to_owned()), "{events:?}");
         let outcome = |name: &str| {
             let applied = applied.iter().find(|a| a.step.name == name).unwrap();
@@ -884,13 +890,25 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_failure_elsewhere_does_not_stop_a_step_whose_needs_are_met() {
+        let fleet = [
+            planned(ResourceKind::AmpWorkspace, "workspace", 1),
+            planned(ResourceKind::S3Bucket, "fail", 1),
+        ];
+        let cluster = [planned(ResourceKind::IamRole, "role", 30)];
+        let (_, ended, applied) = run_beside_fleet(&fleet, &cluster);
+        assert!(matches!(ended, Ended::Done), "{ended:?}");
+        assert!(matches!(applied[0].outcome, Outcome::Done));
+    }
+
+    #[test]
     fn a_step_the_fleet_stops_midway_failed() {
         let fleet = [planned(ResourceKind::AmpWorkspace, "fail", 10)];
         let cluster = [planned(ResourceKind::OidcProvider, "midway", 1)];
         let (_, ended, applied) = run_beside_fleet(&fleet, &cluster);
-        assert!(matches!(ended, Ended::FleetFailed), "{ended:?}");
+        assert!(matches!(ended, Ended::FleetFailed(_)), "{ended:?}");
         assert!(
-            matches!(&applied[0].outcome, Outcome::Failed(error) if error.contains("fleet's shared steps failed")),
+            matches!(&applied[0].outcome, Outcome::Failed(error) if error.contains("shared step failed: nothing was changed")),
             "{:?}",
             applied[0].outcome
         );

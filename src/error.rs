@@ -86,8 +86,8 @@ pub enum Error {
     #[error("interrupted: stopped after the current step")]
     Interrupted,
 
-    #[error("stopped: the fleet's shared steps failed")]
-    FleetFailed,
+    #[error("stopped: the fleet's shared step failed: {cause}")]
+    FleetFailed { cause: String },
 
     #[error("{failed} of {total} clusters failed")]
     PartialFailure { failed: usize, total: usize },
@@ -162,7 +162,7 @@ impl Error {
             Error::Timeout { .. } => "raise --timeout or check the resource in the AWS console; running the command again resumes".to_owned(),
             Error::ConfirmationRequired => "review the plan with --dry-run, then run again with --yes".to_owned(),
             Error::Interrupted => "run the same command again to finish; it resumes where it stopped".to_owned(),
-            Error::FleetFailed => "fix the fleet's failure reported above and run the same command again".to_owned(),
+            Error::FleetFailed { .. } => "fix the fleet's failure reported above and run the same command again".to_owned(),
             Error::PartialFailure { .. } => "fix the failed clusters (see each error above) and run the same command again; the others are unchanged by a rerun".to_owned(),
             Error::Declined => return None,
         };

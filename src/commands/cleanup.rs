@@ -113,16 +113,8 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
     helm::ensure_available(&args.release.helm).await?;
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
     let account_id = sts::account_id(&clients.sts).await?;
-    let workspace_region = args
-        .workspace
-        .workspace_region
-        .clone()
-        .unwrap_or_else(|| clients.region.clone());
-    let alias = args
-        .workspace
-        .workspace_alias
-        .clone()
-        .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
+    let lookup = provision::WorkspaceLookup::new(&clients, &args.workspace);
+    let workspace_region = lookup.region.clone();
     let run = apply::Run {
         command: "cleanup",
         args: &args.run,
@@ -131,16 +123,8 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
     };
     let workspace = match args.workspace.workspace_id.as_deref() {
         // A workspace already deleted by an earlier cleanup is nothing left to do.
-        Some(id) => amp::describe(&clients.amp(&workspace_region), id).await?,
-        None => {
-            provision::find_workspace(
-                &clients.amp(&workspace_region),
-                None,
-                &alias,
-                &workspace_region,
-            )
-            .await?
-        }
+        Some(id) => amp::describe(&lookup.client, id).await?,
+        None => lookup.find(None).await?,
     };
     let mut cleaner = Cleaner {
         clients: &clients,

@@ -6,8 +6,8 @@ use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
 use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::commands::provision::{
-    self, Applier, Fleet, KubeClients, Op, Planned, Target, plan_bucket, plan_cluster,
-    plan_policies, workspace_fleet_tags,
+    self, Applier, Fleet, KubeClients, Op, Planned, Target, WorkspaceLookup, plan_bucket,
+    plan_cluster, plan_policies, workspace_fleet_tags,
 };
 use crate::error::Error;
 use crate::helm;
@@ -51,28 +51,18 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         }
     };
     let clients = Clients::new(config::load(&aws_args).await).ok_or_else(provision::no_region)?;
-    let workspace_region = args
-        .workspace
-        .workspace_region
-        .clone()
-        .unwrap_or_else(|| clients.region.clone());
-    let amp_client = clients.amp(&workspace_region);
-    let alias = args
-        .workspace
-        .workspace_alias
-        .clone()
-        .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
+    let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let (_helm_version, account_id, cluster, workspace) = tokio::try_join!(
         helm::ensure_available(&args.release.helm),
         sts::account_id(&clients.sts),
         eks::describe_cluster(&clients.eks, &cluster_name, &clients.region),
-        provision::find_workspace(
-            &amp_client,
-            args.workspace.workspace_id.as_deref(),
-            &alias,
-            &workspace_region,
-        ),
+        lookup.find(args.workspace.workspace_id.as_deref()),
     )?;
+    let WorkspaceLookup {
+        region: workspace_region,
+        alias,
+        client: amp_client,
+    } = lookup;
     let context =
         kube::context_for_cluster(&kubeconfig, &cluster.arn, args.kube_context.as_deref())?;
     let kube_client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;

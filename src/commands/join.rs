@@ -8,7 +8,8 @@ use crate::aws::config::{self, Clients};
 use crate::aws::{eks, sts};
 use crate::cli::{ClusterRole, JoinClusterArgs};
 use crate::commands::provision::{
-    self, Applier, Fleet, KubeClients, ObservedCluster, Target, plan_cluster, plan_policies,
+    self, Applier, Fleet, KubeClients, ObservedCluster, Target, WorkspaceLookup, plan_cluster,
+    plan_policies,
 };
 use crate::error::Error;
 use crate::helm;
@@ -52,34 +53,19 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     validate(args)?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
-    let workspace_region = args
-        .workspace
-        .workspace_region
-        .clone()
-        .unwrap_or_else(|| clients.region.clone());
-    let alias = args
-        .workspace
-        .workspace_alias
-        .clone()
-        .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned());
-    let amp_client = clients.amp(&workspace_region);
+    let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let (_helm_version, account_id, workspace) = tokio::try_join!(
         helm::ensure_available(&args.release.helm),
         sts::account_id(&clients.sts),
-        provision::find_workspace(
-            &amp_client,
-            args.workspace.workspace_id.as_deref(),
-            &alias,
-            &workspace_region,
-        ),
+        lookup.find(args.workspace.workspace_id.as_deref()),
     )?;
     let workspace = workspace.ok_or_else(|| Error::NotFound {
         what: "AMP workspace",
-        name: alias.clone(),
-        place: format!("in region {workspace_region}"),
+        name: lookup.alias.clone(),
+        place: format!("in region {}", lookup.region),
         fix: "create the fleet with `kcfed init primary` first, or pass --workspace-id / --workspace-region".to_owned(),
     })?;
-    let (fleet, primary) = fleet_from_workspace(&account_id, &workspace_region, workspace);
+    let (fleet, primary) = fleet_from_workspace(&account_id, &lookup.region, workspace);
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
 
@@ -126,7 +112,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
 
     let applier = Applier {
         clients: &clients,
-        amp: amp_client,
+        amp: lookup.client,
         renderer: &renderer,
         helm: args.release.helm.clone(),
         timeout: std::time::Duration::from_secs(args.release.timeout),

@@ -992,8 +992,38 @@ pub fn release(
     }
 }
 
+/// Where a command looks for the fleet's workspace: `--workspace-region` (else the AWS region)
+/// and `--workspace-alias` (else the default), with that region's AMP client.
+pub struct WorkspaceLookup {
+    pub region: String,
+    pub alias: String,
+    pub client: aws_sdk_amp::Client,
+}
+
+impl WorkspaceLookup {
+    pub fn new(clients: &Clients, args: &crate::cli::WorkspaceArgs) -> Self {
+        let region = args
+            .workspace_region
+            .clone()
+            .unwrap_or_else(|| clients.region.clone());
+        Self {
+            client: clients.amp(&region),
+            alias: args
+                .workspace_alias
+                .clone()
+                .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned()),
+            region,
+        }
+    }
+
+    /// The workspace with this id (which must exist), or else the one with the alias.
+    pub async fn find(&self, workspace_id: Option<&str>) -> Result<Option<amp::Workspace>, Error> {
+        find_workspace(&self.client, workspace_id, &self.alias, &self.region).await
+    }
+}
+
 /// The fleet's workspace: by id (must exist), or by exact alias (none: `None`, several: error).
-pub async fn find_workspace(
+async fn find_workspace(
     client: &aws_sdk_amp::Client,
     workspace_id: Option<&str>,
     alias: &str,
