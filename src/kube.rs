@@ -556,23 +556,22 @@ pub async fn observe_installed(
             .collect(),
         object_store: Some(String::new()),
     };
-    let observed = observe(client, &wanted).await?;
-    if observed.namespace.is_none() {
-        return Ok(InstalledObjects::default());
-    }
-    let mut others = list_foreign::<Secret>(client, namespace, "secret", release).await?;
-    others.extend(
+    // All read at once: the lists of a namespace that does not exist are empty.
+    let (observed, secrets, config_maps, service_accounts) = tokio::try_join!(
+        observe(client, &wanted),
+        list_foreign::<Secret>(client, namespace, "secret", release),
         list_foreign::<k8s_openapi::api::core::v1::ConfigMap>(
             client,
             namespace,
             "configmap",
-            release,
-        )
-        .await?,
-    );
-    others.extend(
-        list_foreign::<ServiceAccount>(client, namespace, "serviceaccount", release).await?,
-    );
+            release
+        ),
+        list_foreign::<ServiceAccount>(client, namespace, "serviceaccount", release),
+    )?;
+    if observed.namespace.is_none() {
+        return Ok(InstalledObjects::default());
+    }
+    let others = [secrets, config_maps, service_accounts].concat();
     Ok(InstalledObjects { observed, others })
 }
 

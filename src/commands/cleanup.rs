@@ -35,6 +35,9 @@ pub enum CleanupOp {
 
 type CleanupStep = Planned<CleanupOp>;
 
+/// One cluster as read, with its cleanup planned or the reason it could not be.
+type Discovered = (ClusterCleanup, Result<Vec<CleanupStep>, Error>);
+
 /// One cluster of the fleet as cleanup finds it.
 struct ClusterCleanup {
     name: String,
@@ -55,15 +58,17 @@ struct Cleaner<'a> {
 impl Executor for Cleaner<'_> {
     type Op = CleanupOp;
 
-    /// The release before the objects it uses, the namespace after what lives in it, the OIDC
-    /// provider before the roles (a rerun finds a cluster by its roles), the workspace last.
+    /// The release before the objects and roles it uses; the namespace after what lives in it;
+    /// the OIDC provider before the roles (a rerun finds a cluster by its roles); the workspace
+    /// after the policies and the bucket. The Kubernetes and AWS sides go side by side.
     fn stage(&self, step: &Step) -> u8 {
         match step.kind {
             ResourceKind::HelmRelease | ResourceKind::IamPolicy | ResourceKind::S3Bucket => 0,
-            ResourceKind::Secret | ResourceKind::ServiceAccount | ResourceKind::AmpWorkspace => 1,
-            ResourceKind::Namespace => 2,
-            ResourceKind::OidcProvider => 3,
-            ResourceKind::IamRole => 4,
+            ResourceKind::Secret
+            | ResourceKind::ServiceAccount
+            | ResourceKind::OidcProvider
+            | ResourceKind::AmpWorkspace => 1,
+            ResourceKind::Namespace | ResourceKind::IamRole => 2,
         }
     }
 
@@ -110,21 +115,25 @@ fn validate(args: &CleanupArgs) -> Result<(), Error> {
 
 pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
     validate(args)?;
-    helm::ensure_available(&args.release.helm).await?;
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
-    let account_id = sts::account_id(&clients.sts).await?;
     let lookup = provision::WorkspaceLookup::new(&clients, &args.workspace);
+    let (_helm_version, account_id, workspace) = tokio::try_join!(
+        helm::ensure_available(&args.release.helm),
+        sts::account_id(&clients.sts),
+        async {
+            match args.workspace.workspace_id.as_deref() {
+                // A workspace already deleted by an earlier cleanup is nothing left to do.
+                Some(id) => amp::describe(&lookup.client, id).await,
+                None => lookup.find(None).await,
+            }
+        },
+    )?;
     let workspace_region = lookup.region.clone();
     let run = apply::Run {
         command: "cleanup",
         args: &args.run,
         order: apply::Order::FleetLast,
         concurrency: 4,
-    };
-    let workspace = match args.workspace.workspace_id.as_deref() {
-        // A workspace already deleted by an earlier cleanup is nothing left to do.
-        Some(id) => amp::describe(&lookup.client, id).await?,
-        None => lookup.find(None).await?,
     };
     let mut cleaner = Cleaner {
         clients: &clients,
@@ -159,23 +168,34 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
         .map(|role| role.name.as_str())
         .collect();
     // Which roles will still trust each OIDC provider once this cleanup is done: one listing of
-    // the account's roles serves every cluster.
-    let mut still_trusting = if selected.is_empty() {
-        HashMap::new()
-    } else {
-        iam::roles_by_trusted_provider(&clients.iam).await?
-    };
+    // the account's roles serves every cluster. The fleet's own resources are read beside it.
+    let (mut still_trusting, fleet_steps) = tokio::try_join!(
+        async {
+            if selected.is_empty() {
+                Ok(HashMap::new())
+            } else {
+                iam::roles_by_trusted_provider(&clients.iam).await
+            }
+        },
+        async {
+            if args.all {
+                plan_fleet(&clients, &fleet, &workspace).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    )?;
     for roles in still_trusting.values_mut() {
         roles.retain(|role| !deleting.contains(role.as_str()));
     }
 
-    let discovered: Vec<(ClusterCleanup, Result<Vec<CleanupStep>, Error>)> =
+    let mut discovered: Vec<(usize, Discovered)> =
         futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
             let roles = roles_by_cluster.get(arn).cloned().unwrap_or_default();
             let context = args.kube_contexts.get(index).map(String::as_str);
             let (clients, kubeconfig, still_trusting) = (&clients, &kubeconfig, &still_trusting);
             async move {
-                discover_cluster(
+                let discovered = discover_cluster(
                     clients,
                     args,
                     kubeconfig,
@@ -184,14 +204,17 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
                     roles,
                     still_trusting,
                 )
-                .await
+                .await;
+                (index, discovered)
             }
         }))
-        .buffered(run.concurrency)
+        .buffer_unordered(run.concurrency)
         .collect()
         .await;
+    // The plan lists the clusters in the order they were selected.
+    discovered.sort_by_key(|(index, _)| *index);
     let mut cluster_plans = Vec::new();
-    for (index, (cluster, planned)) in discovered.into_iter().enumerate() {
+    for (index, (_, (cluster, planned))) in discovered.into_iter().enumerate() {
         cluster_plans.push(ClusterPlan {
             name: cluster.name.clone(),
             planned: planned.map(|steps| {
@@ -207,11 +230,6 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
         cleaner.clusters.push(cluster);
     }
 
-    let fleet_steps = if args.all {
-        plan_fleet(&clients, &fleet, &workspace).await?
-    } else {
-        Vec::new()
-    };
     apply::plan_and_apply(run, fleet_steps, cluster_plans, &cleaner).await
 }
 
@@ -262,7 +280,7 @@ async fn discover_cluster(
     arn: &str,
     roles: Vec<iam::Role>,
     still_trusting: &HashMap<String, Vec<String>>,
-) -> (ClusterCleanup, Result<Vec<CleanupStep>, Error>) {
+) -> Discovered {
     let (region, _, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
     let mut cluster = ClusterCleanup {
         name: name.to_owned(),
@@ -272,16 +290,17 @@ async fn discover_cluster(
         release: provision::release(&args.release, arn, args.kube.kubeconfig.as_deref()),
         kube: None,
     };
-    let mut steps = Vec::new();
-    match kubernetes_steps(clients, args, kubeconfig, explicit_context, &mut cluster).await {
-        Ok(kube_steps) => steps.extend(kube_steps),
-        Err(err) => return (cluster, Err(err)),
-    }
-    match aws_steps(clients, &cluster, still_trusting).await {
-        Ok(aws_steps) => steps.extend(aws_steps),
-        Err(err) => return (cluster, Err(err)),
-    }
-    (cluster, Ok(steps))
+    // The AWS side is read from the roles alone, beside the Kubernetes side.
+    let (scope, roles) = (cluster.name.clone(), cluster.roles.clone());
+    let (kube_steps, aws_steps) = tokio::join!(
+        kubernetes_steps(clients, args, kubeconfig, explicit_context, &mut cluster),
+        aws_steps(clients, &scope, &roles, still_trusting),
+    );
+    let steps = kube_steps.and_then(|mut steps| {
+        steps.extend(aws_steps?);
+        Ok(steps)
+    });
+    (cluster, steps)
 }
 
 fn cluster_step(step: Step, op: CleanupOp) -> CleanupStep {
@@ -337,10 +356,10 @@ async fn kubernetes_steps(
         let context = kube::context_for_cluster(config, &cluster.arn, explicit_context)?;
         let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
         let release = provision::release(&args.release, &context, args.kube.kubeconfig.as_deref());
-        let installed =
-            kube::observe_installed(&client, &args.release.namespace, &args.release.release)
-                .await?;
-        let helm_release = helm::installed(&args.release.helm, &release).await?;
+        let (installed, helm_release) = tokio::try_join!(
+            kube::observe_installed(&client, &args.release.namespace, &args.release.release),
+            helm::installed(&args.release.helm, &release),
+        )?;
         Ok::<_, Error>((client, release, installed, helm_release))
     }
     .await;
@@ -392,21 +411,22 @@ fn is_managed(tags: &std::collections::HashMap<String, String>) -> bool {
 /// rerun after an interruption still finds the cluster by its roles.
 async fn aws_steps(
     clients: &Clients,
-    cluster: &ClusterCleanup,
+    scope: &str,
+    roles: &[iam::Role],
     still_trusting: &HashMap<String, Vec<String>>,
 ) -> Result<Vec<CleanupStep>, Error> {
-    let scope = &cluster.name;
     let mut steps = Vec::new();
-    let providers: HashSet<String> = cluster
-        .roles
+    let providers: HashSet<String> = roles
         .iter()
         .filter_map(|role| role.trust.as_ref())
         .flat_map(|trust| iam::trusted_providers(trust).into_iter().map(str::to_owned))
         .collect();
-    for arn in providers {
-        let Some(provider) = iam::get_oidc_provider(&clients.iam, &arn).await? else {
-            continue;
-        };
+    let found = try_join_all(providers.into_iter().map(|arn| async move {
+        let provider = iam::get_oidc_provider(&clients.iam, &arn).await?;
+        Ok::<_, Error>(provider.map(|provider| (arn, provider)))
+    }))
+    .await?;
+    for (arn, provider) in found.into_iter().flatten() {
         let host = arn
             .split_once("oidc-provider/")
             .map_or(arn.as_str(), |(_, host)| host);
@@ -433,7 +453,7 @@ async fn aws_steps(
             )
         });
     }
-    for role in &cluster.roles {
+    for role in roles {
         let step = Step::new(scope, ResourceKind::IamRole, &role.name, Action::Delete)
             .with_id(role.arn.clone());
         steps.push(if is_managed(&role.tags) {
