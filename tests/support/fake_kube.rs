@@ -17,10 +17,7 @@ use std::thread::JoinHandle;
 
 use hyper::body::{Body as _, Incoming};
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use k8s_openapi::ByteString;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -68,7 +65,7 @@ impl FakeKube {
                 .enable_all()
                 .build()
                 .expect("fake kube runtime")
-                .block_on(serve(listener, server_state, stopped));
+                .block_on(super::http::serve(listener, server_state, handle, stopped));
         });
         FakeKube {
             addr,
@@ -1257,31 +1254,6 @@ fn core_v1_resources() -> Value {
         })
         .collect();
     json!({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    state: Arc<Mutex<State>>,
-    mut stopped: oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("adopt the listener");
-    loop {
-        let stream = tokio::select! {
-            _ = &mut stopped => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => continue,
-            },
-        };
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&state), request));
-            // A client hanging up mid-exchange is its own business.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }
 
 async fn handle(

@@ -5,5 +5,6 @@
 
 pub mod fake_kube;
 pub mod helm;
+pub mod http;
 pub mod moto;
 pub mod proxy;

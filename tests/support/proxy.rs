@@ -24,8 +24,6 @@ use std::time::Duration;
 
 use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
@@ -184,7 +182,7 @@ impl Proxy {
                 .enable_all()
                 .build()
                 .expect("proxy runtime")
-                .block_on(serve(listener, server_shared, stopped));
+                .block_on(super::http::serve(listener, server_shared, handle, stopped));
         });
         Proxy {
             addr,
@@ -238,31 +236,6 @@ impl Shared {
     /// A panic in one test must not turn every later request into a second one.
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
-    shared: Arc<Shared>,
-    mut stopped: oneshot::Receiver<()>,
-) {
-    let listener = tokio::net::TcpListener::from_std(listener).expect("adopt the listener");
-    loop {
-        let stream = tokio::select! {
-            _ = &mut stopped => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => continue,
-            },
-        };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), request));
-            // Closing a connection on purpose ends it with an error, as does a caller hanging up.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
     }
 }
 
