@@ -102,7 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
         'kcfed;join;cluster' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster to join (repeat for several)')
             [CompletionResult]::new('--kube-context', '--kube-context', [CompletionResultType]::ParameterName, 'Kube context for each --cluster, in the same order (found automatically when omitted)')
-            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'How many clusters join at the same time')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'How many clusters join at the same time (each runs its own helm install)')
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')
             [CompletionResult]::new('--workspace-alias', '--workspace-alias', [CompletionResultType]::ParameterName, 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias')
             [CompletionResult]::new('--workspace-region', '--workspace-region', [CompletionResultType]::ParameterName, 'Region of the AMP workspace when it differs from the cluster''s')

@@ -192,8 +192,8 @@ pub struct JoinClusterArgs {
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
     #[arg(long = "kube-context")]
     pub kube_contexts: Vec<String>,
-    /// How many clusters join at the same time.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// How many clusters join at the same time (each runs its own helm install).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,

@@ -45,10 +45,10 @@ fn fleet_from_workspace(
     (fleet, primary)
 }
 
-/// Finds the fleet (account, workspace, helm: at the same time), then plans every cluster in
-/// its own pipeline (describe, context, observe, plan), up to `--concurrency` at once, beside
-/// the shared policies. The plan is whole before the first change; then each cluster applies
-/// on its own again.
+/// Finds the fleet (account, workspace, helm: at the same time), then reads every cluster in
+/// its own pipeline (describe, context, observe), up to `--concurrency` at once, beside the
+/// shared policies, and plans them. The plan is whole before the first change; then each
+/// cluster applies on its own again.
 pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     validate(args)?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
@@ -69,10 +69,10 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
 
-    let (policies, observed) = tokio::join!(
+    let (policies, mut observed) = tokio::join!(
         provision::observe_policies(&clients, &fleet),
         futures::stream::iter(args.clusters.iter().enumerate().map(|(index, value)| {
-            let context = Discovery {
+            let discovery = Discovery {
                 clients: &clients,
                 kubeconfig: &kubeconfig,
                 fleet: &fleet,
@@ -80,7 +80,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
                 renderer: &renderer,
                 args,
             };
-            async move { (index, value, context.observe(index, value).await) }
+            async move { (index, value, discovery.observe(index, value).await) }
         }))
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>(),
@@ -88,7 +88,6 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     let fleet_steps = plan_policies(&fleet, policies?, &renderer)?;
 
     // The clusters keep the order they were given in; each step names its cluster by position.
-    let mut observed = observed;
     observed.sort_by_key(|(index, _, _)| *index);
     let mut targets = Vec::new();
     let mut cluster_plans = Vec::new();

@@ -1083,7 +1083,7 @@ impl Executor for Applier<'_> {
     }
 
     fn cluster_finished(&self, target: usize) {
-        self.kube_clients.release(target);
+        self.kube_clients.close(target);
     }
 }
 
@@ -1117,7 +1117,7 @@ impl KubeClients {
         Ok(client)
     }
 
-    fn release(&self, index: usize) {
+    fn close(&self, index: usize) {
         if let Ok(mut slot) = self.0[index].try_lock() {
             slot.take();
         }
