@@ -845,7 +845,7 @@ fn print_report(bench: &Bench, rows: &[Row], operations: &[(String, Vec<Exchange
 
     let paths = critical_paths(rows, operations);
     print_critical_path(&paths);
-    print_targets(rows, &paths);
+    print_targets(bench, rows, &paths);
     print_machine(bench);
 }
 
@@ -1017,8 +1017,27 @@ fn print_critical_path(paths: &[(String, CriticalPath)]) {
     }
 }
 
+/// `join cluster --concurrency` when not given, as kcfed's help states it.
+fn default_concurrency(bench: &Bench) -> u32 {
+    let help = Command::new(&bench.kcfed)
+        .args(["join", "cluster", "--help"])
+        .output()
+        .expect("run kcfed join cluster --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    let after = &help[help
+        .find("--concurrency")
+        .expect("the help names --concurrency")..];
+    let default = &after[after
+        .find("[default: ")
+        .expect("the help gives its default")
+        + 10..];
+    default[..default.find(']').expect("a closing bracket")]
+        .parse()
+        .expect("a number")
+}
+
 /// The targets of issue 6 against these numbers.
-fn print_targets(rows: &[Row], paths: &[(String, CriticalPath)]) {
+fn print_targets(bench: &Bench, rows: &[Row], paths: &[(String, CriticalPath)]) {
     println!(
         "\n### Targets (issue 6) at {} ms\n",
         TARGET_LATENCY.as_millis()
@@ -1063,14 +1082,18 @@ fn print_targets(rows: &[Row], paths: &[(String, CriticalPath)]) {
         let per_round = |row: &Row, clusters: u32, concurrency: u32| {
             format_duration(row.median() / clusters.div_ceil(concurrency))
         };
+        let d = default_concurrency(bench);
         println!(
             "- time per round of concurrent clusters (median / ceil(clusters / concurrency)): \
-             10 at 4: {}, 50 at 4: {}, 50 at 16: {}; 50 clusters at 16 take {:.2} of 50 at 4 \
-             (4/13 = 0.31 if the time grew with clusters / concurrency alone)",
-            per_round(ten, 10, 4),
-            per_round(fifty, 50, 4),
+             10 at {d}: {}, 50 at {d}: {}, 50 at 16: {}; 50 clusters at 16 take {:.2} of 50 at {d} \
+             ({}/{} = {:.2} if the time grew with clusters / concurrency alone)",
+            per_round(ten, 10, d),
+            per_round(fifty, 50, d),
             per_round(wide, 50, 16),
-            wide.median().as_secs_f64() / fifty.median().as_secs_f64()
+            wide.median().as_secs_f64() / fifty.median().as_secs_f64(),
+            50u32.div_ceil(16),
+            50u32.div_ceil(d),
+            f64::from(50u32.div_ceil(16)) / f64::from(50u32.div_ceil(d)),
         );
         let fifty_label = Case::Join {
             clusters: 50,
