@@ -10,20 +10,7 @@ use support::moto::Moto;
 const REGION: &str = "us-east-2";
 
 fn init(world: &World, extra: &[&str]) -> String {
-    let helm = world.helm_path();
-    let mut args = vec![
-        "init",
-        "primary",
-        "--cluster",
-        "prod",
-        "--helm",
-        &helm,
-        "--yes",
-        "--output",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let output = world.kcfed(&args);
+    let output = world.init_primary(&[&["--yes", "--output", "json"], extra].concat());
     assert_exit(&output, 0);
     stdout_json(&output)["resources"]["workspace"]["id"]
         .as_str()

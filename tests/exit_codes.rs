@@ -26,7 +26,7 @@ const CASES: &[Case] = &[
         code: 0,
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
-            init(&world, &world.helm_path(), &["--yes"])
+            world.init_primary(&["--yes"])
         },
     },
     Case {
@@ -34,9 +34,8 @@ const CASES: &[Case] = &[
         code: 5,
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
-            let helm = world.helm_path();
-            assert_exit(&init(&world, &helm, &["--yes"]), 0);
-            init(&world, &helm, &["--yes", "--detailed-exitcode"])
+            assert_exit(&world.init_primary(&["--yes"]), 0);
+            world.init_primary(&["--yes", "--detailed-exitcode"])
         },
     },
     Case {
@@ -44,11 +43,7 @@ const CASES: &[Case] = &[
         code: 2,
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
-            init(
-                &world,
-                &world.helm_path(),
-                &["--yes", "--namespace", "Kube_Cost"],
-            )
+            world.init_primary(&["--yes", "--namespace", "Kube_Cost"])
         },
     },
     Case {
@@ -56,7 +51,7 @@ const CASES: &[Case] = &[
         code: 2,
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
-            init(&world, &world.helm_path(), &["--yes", "--no-such-flag"])
+            world.init_primary(&["--yes", "--no-such-flag"])
         },
     },
     Case {
@@ -65,7 +60,7 @@ const CASES: &[Case] = &[
         run: |moto| {
             let world = World::new(moto, REGION, &["prod", "agent-a"]);
             let helm = world.helm_path();
-            assert_exit(&init(&world, &helm, &["--yes", "--quick-start"]), 0);
+            assert_exit(&world.init_primary(&["--yes", "--quick-start"]), 0);
             join(&world, &helm, &["agent-a", "does-not-exist"], &[])
         },
     },
@@ -75,7 +70,10 @@ const CASES: &[Case] = &[
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
             let helm = pipeline::helm_wrapper(&world, "failing-helm", pipeline::FAILING_UPGRADE);
-            init(&world, &helm, &["--yes"])
+            world
+                .init_primary_command(&helm, &["--yes"])
+                .output()
+                .expect("run kcfed")
         },
     },
     Case {
@@ -84,7 +82,7 @@ const CASES: &[Case] = &[
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
             let taken = pipeline::bucket_of_another_account(moto, &world);
-            init(&world, &world.helm_path(), &["--yes", "--bucket", &taken])
+            world.init_primary(&["--yes", "--bucket", &taken])
         },
     },
     Case {
@@ -92,7 +90,7 @@ const CASES: &[Case] = &[
         code: 4,
         run: |moto| {
             let world = World::new(moto, REGION, &["prod"]);
-            init(&world, &world.helm_path(), &[])
+            world.init_primary(&[])
         },
     },
     Case {
@@ -100,8 +98,7 @@ const CASES: &[Case] = &[
         code: 130,
         run: |moto| {
             let world = World::new(moto, REGION, &["prod", "agent-a", "agent-b"]);
-            let helm = world.helm_path();
-            assert_exit(&init(&world, &helm, &["--yes", "--quick-start"]), 0);
+            assert_exit(&world.init_primary(&["--yes", "--quick-start"]), 0);
             let interrupting =
                 pipeline::helm_wrapper(&world, "interrupting-helm", pipeline::INTERRUPTING_UPGRADE);
             // One cluster at a time: agent-b has not started when agent-a's helm presses Ctrl-C.
@@ -133,12 +130,6 @@ const CASES: &[Case] = &[
         },
     },
 ];
-
-fn init(world: &World, helm: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["init", "primary", "--cluster", "prod", "--helm", helm];
-    args.extend_from_slice(extra);
-    world.kcfed(&args)
-}
 
 fn join(world: &World, helm: &str, clusters: &[&str], extra: &[&str]) -> Output {
     let mut args = vec![

@@ -10,13 +10,6 @@ use support::moto::Moto;
 
 const REGION: &str = "us-east-2";
 
-fn init_args<'a>(world: &'a World, helm: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let _ = world;
-    let mut args = vec!["init", "primary", "--cluster", "prod", "--helm", helm];
-    args.extend_from_slice(extra);
-    args
-}
-
 fn role_names(world: &World) -> Vec<String> {
     let config = block_on(world.sdk(REGION));
     let iam = aws_sdk_iam::Client::new(&config);
@@ -31,8 +24,7 @@ fn role_names(world: &World) -> Vec<String> {
 #[test]
 fn federated_primary_is_provisioned_and_installed() {
     let world = World::new(Moto::shared(), REGION, &["prod"]);
-    let helm = world.helm_path();
-    let output = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    let output = world.init_primary(&["--yes", "--output", "json"]);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
     assert_eq!(report["command"], "init primary");
@@ -297,13 +289,12 @@ fn federated_primary_is_provisioned_and_installed() {
 fn second_run_changes_nothing_and_says_so() {
     let moto = Moto::start_recording();
     let world = World::new(&moto, REGION, &["prod"]);
-    let helm = world.helm_path();
-    assert_exit(&world.kcfed(&init_args(&world, &helm, &["--yes"])), 0);
+    assert_exit(&world.init_primary(&["--yes"]), 0);
 
     let calls_before = moto.mutating_calls().len();
     let kube_writes_before = world.cluster("prod").kube.write_count();
     let upgrades_before = world.helm.merged_values().len();
-    let output = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    let output = world.init_primary(&["--yes", "--output", "json"]);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
     assert_eq!(report["changed"], false, "{report:#}");
@@ -327,13 +318,8 @@ fn second_run_changes_nothing_and_says_so() {
 fn dry_run_prints_the_plan_and_changes_nothing() {
     let moto = Moto::start_recording();
     let world = World::new(&moto, REGION, &["prod"]);
-    let helm = world.helm_path();
     let before = moto.mutating_calls().len();
-    let output = world.kcfed(&init_args(
-        &world,
-        &helm,
-        &["--dry-run", "--output", "json"],
-    ));
+    let output = world.init_primary(&["--dry-run", "--output", "json"]);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
     assert_eq!(report["dry_run"], true);
@@ -364,7 +350,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     assert!(world.helm.merged_values().is_empty());
 
     // The text plan says the same.
-    let text = world.kcfed(&init_args(&world, &helm, &["--dry-run"]));
+    let text = world.init_primary(&["--dry-run"]);
     assert_exit(&text, 0);
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
@@ -377,12 +363,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 #[test]
 fn quick_start_has_no_bucket_and_no_secret() {
     let world = World::new(Moto::shared(), REGION, &["prod"]);
-    let helm = world.helm_path();
-    let output = world.kcfed(&init_args(
-        &world,
-        &helm,
-        &["--quick-start", "--yes", "--output", "json"],
-    ));
+    let output = world.init_primary(&["--quick-start", "--yes", "--output", "json"]);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
     assert!(report["resources"].get("bucket").is_none());
@@ -408,8 +389,7 @@ fn quick_start_has_no_bucket_and_no_secret() {
 #[test]
 fn without_yes_and_without_a_terminal_nothing_changes() {
     let world = World::new(Moto::shared(), REGION, &["prod"]);
-    let helm = world.helm_path();
-    let output = world.kcfed(&init_args(&world, &helm, &[]));
+    let output = world.init_primary(&[]);
     assert_exit(&output, 4);
     assert!(stderr(&output).contains("--yes"), "{}", stderr(&output));
     assert!(role_names(&world).is_empty());
@@ -419,8 +399,7 @@ fn without_yes_and_without_a_terminal_nothing_changes() {
 #[test]
 fn a_role_with_a_stale_trust_is_updated() {
     let world = World::new(Moto::shared(), REGION, &["prod"]);
-    let helm = world.helm_path();
-    assert_exit(&world.kcfed(&init_args(&world, &helm, &["--yes"])), 0);
+    assert_exit(&world.init_primary(&["--yes"]), 0);
     let roles = role_names(&world);
     let stale = roles
         .iter()
@@ -440,7 +419,7 @@ fn a_role_with_a_stale_trust_is_updated() {
             .await
             .unwrap();
     });
-    let output = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    let output = world.init_primary(&["--yes", "--output", "json"]);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
     let step = report["plan"]["steps"]
@@ -517,11 +496,10 @@ fn bad_input_is_refused_before_any_call() {
 fn two_runs_racing_for_the_same_fleet_end_with_one_workspace() {
     let world = World::new(Moto::shared(), REGION, &["prod"]);
     let helm = world.helm_path();
-    let args = init_args(&world, &helm, &["--yes", "--output", "json"]);
     let racers: Vec<_> = (0..2)
         .map(|_| {
             world
-                .command(&args)
+                .init_primary_command(&helm, &["--yes", "--output", "json"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -554,8 +532,8 @@ fn two_runs_racing_for_the_same_fleet_end_with_one_workspace() {
     });
     assert_eq!(workspaces, 1);
     // Whatever the race left half-done, one more run finishes it and the next finds nothing to do.
-    assert_exit(&world.kcfed(&init_args(&world, &helm, &["--yes"])), 0);
-    let settled = world.kcfed(&init_args(&world, &helm, &["--yes", "--output", "json"]));
+    assert_exit(&world.init_primary(&["--yes"]), 0);
+    let settled = world.init_primary(&["--yes", "--output", "json"]);
     assert_exit(&settled, 0);
     assert_eq!(stdout_json(&settled)["changed"], false);
 }
@@ -563,18 +541,13 @@ fn two_runs_racing_for_the_same_fleet_end_with_one_workspace() {
 #[test]
 fn a_workspace_in_another_region_is_used_from_there() {
     let world = World::new(Moto::shared(), REGION, &["prod"]);
-    let helm = world.helm_path();
-    let output = world.kcfed(&init_args(
-        &world,
-        &helm,
-        &[
-            "--workspace-region",
-            "eu-west-1",
-            "--yes",
-            "--output",
-            "json",
-        ],
-    ));
+    let output = world.init_primary(&[
+        "--workspace-region",
+        "eu-west-1",
+        "--yes",
+        "--output",
+        "json",
+    ]);
     assert_exit(&output, 0);
     let workspace_id = stdout_json(&output)["resources"]["workspace"]["id"]
         .as_str()
@@ -624,8 +597,7 @@ fn an_unreachable_cluster_is_reported_as_such() {
         .current(&arn)
         .write(&world.kubeconfig);
     drop(gone);
-    let helm = world.helm_path();
-    let output = world.kcfed(&init_args(&world, &helm, &["--yes"]));
+    let output = world.init_primary(&["--yes"]);
     assert_exit(&output, 1);
     let stderr = stderr(&output);
     // The reads run concurrently; whichever fails first is the one reported.

@@ -14,20 +14,7 @@ fn fleet(moto: &Moto, agents: &[&str], init_extra: &[&str]) -> (World, String) {
     let mut clusters = vec!["prod"];
     clusters.extend_from_slice(agents);
     let world = World::new(moto, PRIMARY_REGION, &clusters);
-    let helm = world.helm_path();
-    let mut args = vec![
-        "init",
-        "primary",
-        "--cluster",
-        "prod",
-        "--helm",
-        &helm,
-        "--yes",
-        "--output",
-        "json",
-    ];
-    args.extend_from_slice(init_extra);
-    let output = world.kcfed(&args);
+    let output = world.init_primary(&[&["--yes", "--output", "json"], init_extra].concat());
     assert_exit(&output, 0);
     let workspace_id = stdout_json(&output)["resources"]["workspace"]["id"]
         .as_str()

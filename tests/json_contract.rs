@@ -54,11 +54,8 @@ fn conforming(validator: &Validator, output: &Output) -> Value {
     report
 }
 
-fn init(world: &World, helm: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["init", "primary", "--cluster", "prod", "--helm", helm];
-    args.extend_from_slice(extra);
-    args.extend(["--output", "json"]);
-    world.kcfed(&args)
+fn init(world: &World, extra: &[&str]) -> Output {
+    world.init_primary(&[extra, &["--output", "json"]].concat())
 }
 
 fn statuses(report: &Value, list: &str) -> Vec<String> {
@@ -117,9 +114,8 @@ fn render_follows_the_contract() {
 fn init_dry_run_apply_and_rerun_follow_the_contract() {
     let validator = validator();
     let world = World::new(Moto::shared(), REGION, &["prod"]);
-    let helm = world.helm_path();
 
-    let dry = init(&world, &helm, &["--dry-run"]);
+    let dry = init(&world, &["--dry-run"]);
     assert_exit(&dry, 0);
     let dry = conforming(&validator, &dry);
     assert_eq!(
@@ -129,7 +125,7 @@ fn init_dry_run_apply_and_rerun_follow_the_contract() {
     assert_eq!(statuses(&dry, "clusters"), ["planned"]);
     assert!(dry.get("applied").is_none(), "{dry:#}");
 
-    let applied = init(&world, &helm, &["--yes"]);
+    let applied = init(&world, &["--yes"]);
     assert_exit(&applied, 0);
     let applied = conforming(&validator, &applied);
     assert_eq!(applied["changed"], true);
@@ -137,7 +133,7 @@ fn init_dry_run_apply_and_rerun_follow_the_contract() {
     assert!(statuses(&applied, "applied").iter().all(|s| s == "done"));
     assert_eq!(applied["resources"]["clusters"][0]["role"], "primary");
 
-    let rerun = init(&world, &helm, &["--yes"]);
+    let rerun = init(&world, &["--yes"]);
     assert_exit(&rerun, 0);
     let rerun = conforming(&validator, &rerun);
     assert_eq!(rerun["changed"], false);
@@ -169,7 +165,7 @@ fn a_join_with_a_failing_cluster_follows_the_contract() {
     let validator = validator();
     let world = World::new(Moto::shared(), REGION, &["prod", "agent-a"]);
     let helm = world.helm_path();
-    assert_exit(&init(&world, &helm, &["--yes", "--quick-start"]), 0);
+    assert_exit(&init(&world, &["--yes", "--quick-start"]), 0);
     let output = world.kcfed(&[
         "join",
         "cluster",
@@ -239,7 +235,10 @@ fn a_failed_step_follows_the_contract() {
     let validator = validator();
     let world = World::new(Moto::shared(), REGION, &["prod"]);
     let helm = pipeline::helm_wrapper(&world, "failing-helm", pipeline::FAILING_UPGRADE);
-    let output = init(&world, &helm, &["--yes"]);
+    let output = world
+        .init_primary_command(&helm, &["--yes", "--output", "json"])
+        .output()
+        .unwrap();
     assert_exit(&output, 1);
     let report = conforming(&validator, &output);
     let failed: Vec<_> = report["applied"]
@@ -266,8 +265,7 @@ fn a_conflict_follows_the_contract() {
     let moto = Moto::shared();
     let world = World::new(moto, REGION, &["prod"]);
     let taken = pipeline::bucket_of_another_account(moto, &world);
-    let helm = world.helm_path();
-    let output = init(&world, &helm, &["--yes", "--bucket", &taken]);
+    let output = init(&world, &["--yes", "--bucket", &taken]);
     assert_exit(&output, 1);
     let report = conforming(&validator, &output);
     assert!(report.get("applied").is_none(), "{report:#}");
@@ -286,7 +284,7 @@ fn cleanup_dry_run_and_apply_follow_the_contract() {
     let validator = validator();
     let world = World::new(Moto::shared(), REGION, &["prod"]);
     let helm = world.helm_path();
-    assert_exit(&init(&world, &helm, &["--yes"]), 0);
+    assert_exit(&init(&world, &["--yes"]), 0);
     let cleanup = |extra: &str| {
         world.kcfed(&[
             "cleanup", "--all", "--helm", &helm, extra, "--output", "json",

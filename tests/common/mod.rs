@@ -169,6 +169,20 @@ impl World {
         self.command(args).output().expect("run kcfed")
     }
 
+    /// `kcfed init primary` for the cluster `prod` with this helm and `extra` flags.
+    pub fn init_primary_command(&self, helm: &str, extra: &[&str]) -> Command {
+        let mut args = vec!["init", "primary", "--cluster", "prod", "--helm", helm];
+        args.extend_from_slice(extra);
+        self.command(&args)
+    }
+
+    /// `kcfed init primary` for the cluster `prod` with this world's helm, run to its end.
+    pub fn init_primary(&self, extra: &[&str]) -> Output {
+        self.init_primary_command(&self.helm_path(), extra)
+            .output()
+            .expect("run kcfed")
+    }
+
     pub fn helm_path(&self) -> String {
         self.helm.path.display().to_string()
     }
