@@ -51,7 +51,8 @@ struct ClusterCleanup {
 struct Cleaner<'a> {
     clients: &'a Clients,
     helm: PathBuf,
-    workspace_region: String,
+    /// AMP in the workspace's region.
+    amp: aws_sdk_amp::Client,
     clusters: Vec<ClusterCleanup>,
 }
 
@@ -97,9 +98,7 @@ impl Executor for Cleaner<'_> {
                 s3::delete_policy(&client, &store.bucket).await?;
                 s3::empty_and_delete(&client, &store.bucket).await
             }
-            CleanupOp::DeleteWorkspace(id) => {
-                amp::delete(&self.clients.amp(&self.workspace_region), id).await
-            }
+            CleanupOp::DeleteWorkspace(id) => amp::delete(&self.amp, id).await,
         }
     }
 
@@ -128,7 +127,6 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
             }
         },
     )?;
-    let workspace_region = lookup.region.clone();
     let run = apply::Run {
         command: "cleanup",
         args: &args.run,
@@ -138,13 +136,13 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
     let mut cleaner = Cleaner {
         clients: &clients,
         helm: args.release.helm.clone(),
-        workspace_region: workspace_region.clone(),
+        amp: lookup.client.clone(),
         clusters: Vec::new(),
     };
     let Some(workspace) = workspace else {
         return apply::plan_and_apply(run, Vec::new(), Vec::new(), &cleaner).await;
     };
-    let fleet = FleetNames::new(&account_id, &workspace_region, &workspace.id);
+    let fleet = FleetNames::new(&account_id, &lookup.region, &workspace.id);
 
     // The fleet's roles, by the cluster they were made for.
     let role_names = iam::role_names_under(&clients.iam, &fleet.iam_path()).await?;

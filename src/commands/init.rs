@@ -67,28 +67,27 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         kube::context_for_cluster(&kubeconfig, &cluster.arn, args.kube_context.as_deref())?;
     let kube_client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
 
-    let store = (!args.quick_start).then(|| {
-        let bucket = args
-            .bucket
-            .clone()
-            .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region));
-        StoreLocation::new(&bucket, &clients.region)
-    });
     let mut fleet = Fleet {
-        account_id: account_id.clone(),
-        workspace_region: workspace_region.clone(),
-        workspace: workspace.clone(),
-        store: store.clone(),
+        store: (!args.quick_start).then(|| {
+            let bucket = args
+                .bucket
+                .clone()
+                .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region));
+            StoreLocation::new(&bucket, &clients.region)
+        }),
+        account_id,
+        workspace_region,
+        workspace,
     };
     let renderer = Renderer::new();
     let target = Target {
         role: ClusterRole::Primary,
-        cluster: cluster.clone(),
+        cluster,
         release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
     };
     let (bucket_state, policies, observed_cluster) = tokio::try_join!(
         async {
-            match &store {
+            match &fleet.store {
                 Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
                 None => Ok(None),
             }
@@ -110,22 +109,23 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
     {
         *store = StoreLocation::new(&store.bucket, region);
     }
-    let store = fleet.store.clone();
 
-    let mut fleet_tags = workspace_fleet_tags(store.as_ref(), &cluster.arn);
-    if let (Some(store), Some(s3::BucketState::Missing)) = (&store, &bucket_state) {
+    let cluster = &target.cluster;
+    let mut fleet_tags = workspace_fleet_tags(fleet.store.as_ref(), &cluster.arn);
+    if let (Some(store), Some(s3::BucketState::Missing)) = (&fleet.store, &bucket_state) {
         fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
     }
     let mut planned = vec![plan_workspace(
-        workspace.as_ref(),
+        fleet.workspace.as_ref(),
         &alias,
-        &account_id,
-        &workspace_region,
-        &cluster,
+        &fleet.account_id,
+        &fleet.workspace_region,
+        cluster,
         &fleet_tags,
     )];
-    if let (Some(store), Some(state)) = (&store, &bucket_state) {
-        let made_by_kcfed = workspace
+    if let (Some(store), Some(state)) = (&fleet.store, &bucket_state) {
+        let made_by_kcfed = fleet
+            .workspace
             .as_ref()
             .is_some_and(|ws| ws.tags.get(tags::BUCKET_MADE) == Some(&store.bucket));
         let bucket = plan_bucket(fleet.workspace_id(), store, state, made_by_kcfed, &renderer)?;
@@ -133,6 +133,10 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
     }
     planned.extend(plan_policies(&fleet, policies, &renderer)?);
     let cluster_steps = plan_cluster(&fleet, &target, 0, observed_cluster, &renderer)?;
+    let cluster = apply::ClusterPlan {
+        name: cluster.name.clone(),
+        planned: Ok(cluster_steps),
+    };
 
     let applier = Applier {
         clients: &clients,
@@ -145,10 +149,6 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         kube_clients: KubeClients::connected(kube_client),
         workspace_tags: fleet_tags,
         created_workspace: Default::default(),
-    };
-    let cluster = apply::ClusterPlan {
-        name: cluster.name.clone(),
-        planned: Ok(cluster_steps),
     };
     let run = apply::Run {
         command: "init primary",
