@@ -180,8 +180,8 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Checks that helm runs before anything is changed, and returns its version line.
-pub async fn ensure_available(helm: &Path) -> Result<String, Error> {
+/// Checks that helm runs before anything is changed.
+pub async fn ensure_available(helm: &Path) -> Result<(), Error> {
     let output = tokio::process::Command::new(helm)
         .args(["version", "--short"])
         .stdin(Stdio::null())
@@ -195,7 +195,7 @@ pub async fn ensure_available(helm: &Path) -> Result<String, Error> {
             path: helm.to_owned(),
         });
     }
-    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    Ok(())
 }
 
 /// Runs helm, keeping its output off stdout (which belongs to kcfed's report); on failure the

@@ -116,7 +116,7 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
     validate(args)?;
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
     let lookup = provision::WorkspaceLookup::new(&clients, &args.workspace);
-    let (_helm_version, account_id, workspace) = tokio::try_join!(
+    let ((), account_id, workspace) = tokio::try_join!(
         helm::ensure_available(&args.release.helm),
         sts::account_id(&clients.sts),
         async {

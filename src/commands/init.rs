@@ -52,7 +52,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
     };
     let clients = Clients::new(config::load(&aws_args).await).ok_or_else(provision::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
-    let (_helm_version, account_id, cluster, workspace) = tokio::try_join!(
+    let ((), account_id, cluster, workspace) = tokio::try_join!(
         helm::ensure_available(&args.release.helm),
         sts::account_id(&clients.sts),
         eks::describe_cluster(&clients.eks, &cluster_name, &clients.region),
