@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::default_chart_version;
-use crate::names::DEFAULT_CHART_VERSION;
+use crate::names::{CHART_REF, DEFAULT_CHART_VERSION};
 
 /// Install Kubecost across many Amazon EKS clusters with one cost view.
 ///
@@ -147,6 +147,10 @@ pub struct ReleaseArgs {
     /// Helm release name.
     #[arg(long, default_value = "kubecost")]
     pub release: String,
+    /// The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a
+    /// packaged chart's path (a registry mirror, or an air-gapped copy).
+    #[arg(long, default_value = CHART_REF)]
+    pub chart: String,
     /// Version of the cost-analyzer chart to install.
     #[arg(long, default_value = DEFAULT_CHART_VERSION)]
     pub chart_version: String,
@@ -275,6 +279,10 @@ pub struct RenderArgs {
     /// Helm release name.
     #[arg(long, default_value = "kubecost")]
     pub release: String,
+    /// The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a
+    /// packaged chart's path (a registry mirror, or an air-gapped copy).
+    #[arg(long, default_value = CHART_REF)]
+    pub chart: String,
     /// Version of the cost-analyzer chart.
     #[arg(long, default_value = DEFAULT_CHART_VERSION)]
     pub chart_version: String,

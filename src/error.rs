@@ -58,11 +58,18 @@ pub enum Error {
     #[error("kubeconfig: {message}")]
     Kubeconfig { message: String, fix: String },
 
-    #[error("helm {action} failed: {message}")]
-    Helm { action: String, message: String },
+    #[error("helm {call} failed: {message}")]
+    Helm { call: HelmCall, message: String },
 
     #[error("helm was not found at {path:?}")]
     HelmMissing { path: PathBuf },
+
+    #[error("{path:?} reports {reported:?}: {}", if *too_old { "kcfed needs helm 3.8 or newer" } else { "kcfed cannot read that version" })]
+    HelmUnsupported {
+        path: PathBuf,
+        reported: String,
+        too_old: bool,
+    },
 
     #[error("template {template}: {message}")]
     Render { template: String, message: String },
@@ -91,6 +98,28 @@ pub enum Error {
 
     #[error("{failed} of {total} clusters failed")]
     PartialFailure { failed: usize, total: usize },
+}
+
+/// Which helm call failed: it tells whether anything was changed before the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelmCall {
+    Version,
+    List,
+    GetValues,
+    Upgrade,
+    Uninstall,
+}
+
+impl std::fmt::Display for HelmCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HelmCall::Version => "version",
+            HelmCall::List => "list",
+            HelmCall::GetValues => "get values",
+            HelmCall::Upgrade => "upgrade --install",
+            HelmCall::Uninstall => "uninstall",
+        })
+    }
 }
 
 /// An error and its causes on one line; a cause already quoted by its parent is not repeated.
@@ -126,7 +155,8 @@ impl Error {
             | Error::Usage { .. }
             | Error::NotFound { .. }
             | Error::Kubeconfig { .. }
-            | Error::HelmMissing { .. } => exit::BAD_INPUT,
+            | Error::HelmMissing { .. }
+            | Error::HelmUnsupported { .. } => exit::BAD_INPUT,
             Error::ConfirmationRequired | Error::Declined => exit::NOT_CONFIRMED,
             Error::PartialFailure { failed, total } if failed < total => exit::PARTIAL_FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
@@ -155,8 +185,10 @@ impl Error {
             },
             Error::Kube { unreachable: true, .. } => "check that the kube context points at a reachable cluster: `kubectl --context CTX get ns`".to_owned(),
             Error::Kube { .. } => "check the permissions of the kube context's user; then run the command again".to_owned(),
-            Error::Helm { .. } => "read helm's message above; the AWS and Kubernetes parts are in place, so running the command again only retries the install".to_owned(),
-            Error::HelmMissing { .. } => "install helm 3.8 or newer (https://helm.sh/docs/intro/install/) or pass --helm PATH".to_owned(),
+            Error::Helm { call: HelmCall::Version | HelmCall::List | HelmCall::GetValues, .. } => "nothing was changed: kcfed reads the release before any change; fix what helm's message names (often the cluster's reachability or the kube user's permissions) and run the command again".to_owned(),
+            Error::Helm { call: HelmCall::Upgrade, .. } => "fix what helm's message names; the AWS and Kubernetes parts are in place, so running the command again only retries the install".to_owned(),
+            Error::Helm { call: HelmCall::Uninstall, .. } => "fix what helm's message names and run the command again: it retries the uninstall, and nothing after it was removed".to_owned(),
+            Error::HelmMissing { .. } | Error::HelmUnsupported { .. } => "install helm 3.8 or newer, 3.x or 4.x (https://helm.sh/docs/intro/install/), or pass --helm PATH; nothing was changed".to_owned(),
             Error::Render { .. } => "this is a bug in kcfed's templates; please report it".to_owned(),
             Error::Io { .. } => "check the path and its permissions".to_owned(),
             Error::Timeout { .. } => "raise --timeout or check the resource in the AWS console; running the command again resumes".to_owned(),

@@ -1,17 +1,40 @@
 //! Finds helm, builds the `upgrade --install` and `uninstall` invocations, and runs them.
+//!
+//! Every invocation uses only flags that helm 3 (3.8 and newer) and helm 4 both accept, so one
+//! command line serves both majors: helm 4 removed `list --all`, and its `--wait` takes an
+//! optional strategy that defaults to the same wait as helm 3's.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::error::Error;
-use crate::names::CHART_REF;
+use crate::error::{Error, HelmCall};
 use crate::render::ValuesFile;
+
+/// The oldest helm kcfed runs: 3.8 made OCI charts generally available.
+const OLDEST_HELM: HelmVersion = HelmVersion {
+    major: 3,
+    minor: 8,
+    patch: 0,
+};
+
+/// The release states `helm list` shows when given every state flag: all of them. Helm 3 lists
+/// only deployed and failed releases by default and helm 4 all of them; both accept these flags.
+const EVERY_RELEASE_STATE: [&str; 6] = [
+    "--deployed",
+    "--failed",
+    "--pending",
+    "--superseded",
+    "--uninstalled",
+    "--uninstalling",
+];
 
 /// One release of the cost-analyzer chart on one cluster.
 #[derive(Debug, Clone)]
 pub struct Release {
     pub name: String,
     pub namespace: String,
+    /// Where the chart comes from: an OCI reference, `REPO/NAME`, or a packaged chart's path.
+    pub chart: String,
     pub chart_version: String,
     pub kube_context: Option<String>,
     pub kubeconfig: Option<PathBuf>,
@@ -36,7 +59,7 @@ impl Release {
             "upgrade".to_owned(),
             "--install".to_owned(),
             self.name.clone(),
-            CHART_REF.to_owned(),
+            self.chart.clone(),
             "--version".to_owned(),
             self.chart_version.clone(),
         ];
@@ -48,7 +71,21 @@ impl Release {
         args
     }
 
-    pub fn uninstall_args(&self) -> Vec<String> {
+    /// `helm list` of this release in any state, as JSON.
+    fn list_args(&self) -> Vec<String> {
+        let mut args = vec!["list".to_owned()];
+        args.extend(EVERY_RELEASE_STATE.map(str::to_owned));
+        args.extend([
+            "--filter".to_owned(),
+            format!("^{}$", self.name),
+            "--output".to_owned(),
+            "json".to_owned(),
+        ]);
+        args.extend(self.connection_args());
+        args
+    }
+
+    fn uninstall_args(&self) -> Vec<String> {
         let mut args = vec!["uninstall".to_owned(), self.name.clone()];
         args.extend(self.connection_args());
         args.extend(self.wait_args());
@@ -76,16 +113,10 @@ pub struct Installed {
 
 /// The release as installed, or `None`; two read-only helm calls.
 pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installed>, Error> {
-    let mut list_args = vec![
-        "list".to_owned(),
-        "--all".to_owned(),
-        "--filter".to_owned(),
-        format!("^{}$", release.name),
-        "--output".to_owned(),
-        "json".to_owned(),
-    ];
-    list_args.extend(release.connection_args());
-    let listed: serde_json::Value = parse_json("list", &output(helm, &list_args).await?)?;
+    let listed: serde_json::Value = parse_json(
+        HelmCall::List,
+        &output(helm, HelmCall::List, &release.list_args()).await?,
+    )?;
     let Some(entry) = listed
         .as_array()
         .and_then(|entries| entries.iter().find(|e| e["name"] == release.name.as_str()))
@@ -106,7 +137,10 @@ pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installe
         "json".to_owned(),
     ];
     values_args.extend(release.connection_args());
-    let values = parse_json("get values", &output(helm, &values_args).await?)?;
+    let values = parse_json(
+        HelmCall::GetValues,
+        &output(helm, HelmCall::GetValues, &values_args).await?,
+    )?;
     Ok(Some(Installed {
         deployed: status == "deployed",
         status,
@@ -119,9 +153,9 @@ pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installe
     }))
 }
 
-fn parse_json(action: &str, text: &str) -> Result<serde_json::Value, Error> {
+fn parse_json(call: HelmCall, text: &str) -> Result<serde_json::Value, Error> {
     serde_json::from_str(text).map_err(|err| Error::Helm {
-        action: action.to_owned(),
+        call,
         message: format!("unexpected output ({err})"),
     })
 }
@@ -147,7 +181,16 @@ pub async fn upgrade(helm: &Path, release: &Release, values: &[ValuesFile]) -> R
         })?;
         paths.push(path);
     }
-    run(helm, &release.upgrade_args(&paths)).await
+    output(helm, HelmCall::Upgrade, &release.upgrade_args(&paths))
+        .await
+        .map(drop)
+}
+
+/// Uninstalls the release and waits until its resources are gone.
+pub async fn uninstall(helm: &Path, release: &Release) -> Result<(), Error> {
+    output(helm, HelmCall::Uninstall, &release.uninstall_args())
+        .await
+        .map(drop)
 }
 
 fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
@@ -180,32 +223,56 @@ fn shell_quote(word: &str) -> String {
     }
 }
 
-/// Checks that helm runs before anything is changed.
-pub async fn ensure_available(helm: &Path) -> Result<(), Error> {
-    let output = tokio::process::Command::new(helm)
-        .args(["version", "--short"])
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .map_err(|_| Error::HelmMissing {
-            path: helm.to_owned(),
-        })?;
-    if !output.status.success() {
-        return Err(Error::HelmMissing {
-            path: helm.to_owned(),
-        });
+/// A helm release number, as `helm version` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct HelmVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl HelmVersion {
+    /// Reads `v3.17.1+g980d8ac` (`helm version --short`), `v4.1.4`, or helm 2's
+    /// `Client: v2.17.0+ga690bad`.
+    fn parse(text: &str) -> Option<HelmVersion> {
+        let number = text.split_whitespace().last()?.strip_prefix('v')?;
+        let number = number.split(['+', '-']).next()?;
+        let mut parts = number.split('.').map(|part| part.parse::<u32>().ok());
+        let version = HelmVersion {
+            major: parts.next()??,
+            minor: parts.next()??,
+            patch: parts.next()??,
+        };
+        parts.next().is_none().then_some(version)
     }
-    Ok(())
+}
+
+impl std::fmt::Display for HelmVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// Checks, before anything is changed, that helm runs and is a version kcfed supports.
+pub async fn ensure_supported(helm: &Path) -> Result<(), Error> {
+    let version_args = ["version".to_owned(), "--short".to_owned()];
+    let reported = match output(helm, HelmCall::Version, &version_args).await {
+        Err(Error::Helm { message, .. }) => message,
+        reported => reported?,
+    };
+    match HelmVersion::parse(&reported) {
+        Some(version) if version >= OLDEST_HELM => Ok(()),
+        version => Err(Error::HelmUnsupported {
+            path: helm.to_owned(),
+            reported: reported.trim().to_owned(),
+            too_old: version.is_some(),
+        }),
+    }
 }
 
 /// Runs helm, keeping its output off stdout (which belongs to kcfed's report); on failure the
-/// error carries helm's own message.
-pub async fn run(helm: &Path, args: &[String]) -> Result<(), Error> {
-    output(helm, args).await.map(drop)
-}
-
-async fn output(helm: &Path, args: &[String]) -> Result<String, Error> {
-    let action = args.first().cloned().unwrap_or_default();
+/// error names the call and carries helm's own message.
+async fn output(helm: &Path, call: HelmCall, args: &[String]) -> Result<String, Error> {
     let output = tokio::process::Command::new(helm)
         .args(args)
         .stdin(Stdio::null())
@@ -216,12 +283,12 @@ async fn output(helm: &Path, args: &[String]) -> Result<String, Error> {
             path: helm.to_owned(),
         })?;
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    tracing::debug!(%stdout, "helm {action}");
+    tracing::debug!(%stdout, "helm {call}");
     if output.status.success() {
         Ok(stdout)
     } else {
         Err(Error::Helm {
-            action,
+            call,
             message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         })
     }
@@ -235,6 +302,7 @@ mod tests {
         Release {
             name: "kubecost".into(),
             namespace: "kubecost".into(),
+            chart: crate::names::CHART_REF.into(),
             chart_version: "1.103.4".into(),
             kube_context: Some("arn:aws:eks:us-east-1:111122223333:cluster/prod".into()),
             kubeconfig: None,
@@ -252,6 +320,49 @@ mod tests {
              --namespace kubecost --kube-context arn:aws:eks:us-east-1:111122223333:cluster/prod \
              -f a.yaml -f b.yaml --wait --timeout 600s"
         );
+    }
+
+    #[test]
+    fn list_shows_every_state_with_flags_both_majors_accept() {
+        let line = shell_line("helm", &release().list_args());
+        assert_eq!(
+            line,
+            "helm list --deployed --failed --pending --superseded --uninstalled --uninstalling \
+             --filter '^kubecost$' --output json --namespace kubecost \
+             --kube-context arn:aws:eks:us-east-1:111122223333:cluster/prod"
+        );
+        assert!(!release().list_args().contains(&"--all".to_owned()));
+    }
+
+    #[test]
+    fn helm_versions_are_read_from_the_short_form() {
+        let version = |major, minor, patch| HelmVersion {
+            major,
+            minor,
+            patch,
+        };
+        assert_eq!(
+            HelmVersion::parse("v3.17.1+g980d8ac\n"),
+            Some(version(3, 17, 1))
+        );
+        assert_eq!(
+            HelmVersion::parse("v4.1.4+g05fa379"),
+            Some(version(4, 1, 4))
+        );
+        assert_eq!(HelmVersion::parse("v4.0.0-rc.1"), Some(version(4, 0, 0)));
+        assert_eq!(HelmVersion::parse("3.8.0"), None);
+        assert_eq!(HelmVersion::parse("v3.8"), None);
+        assert_eq!(
+            HelmVersion::parse("Client: v2.17.0+ga690bad"),
+            Some(version(2, 17, 0))
+        );
+        assert_eq!(
+            HelmVersion::parse("version.BuildInfo{Version:\"v3.17.1\"}"),
+            None
+        );
+        assert!(version(3, 7, 2) < OLDEST_HELM);
+        assert!(version(3, 8, 0) >= OLDEST_HELM);
+        assert!(version(4, 0, 0) >= OLDEST_HELM);
     }
 
     #[test]

@@ -124,6 +124,8 @@ const CASES: &[Case] = &[
     case("no AWS region", "init primary --cluster prod", 2, "no AWS region is configured", "pass --region, set AWS_REGION").env(Env::NoRegion),
     case("--helm that does not exist", "init primary --cluster prod --helm /nonexistent/helm", 2, r#"helm was not found at "/nonexistent/helm""#, "or pass --helm PATH"),
     case("--helm that is not a program", "init primary --cluster prod --helm {not-a-program}", 2, "helm was not found at", "install helm"),
+    case("helm older than 3.8", "init primary --cluster prod --helm {helm-3.7}", 2, r#"reports "v3.7.2+g663a896": kcfed needs helm 3.8 or newer"#, "install helm 3.8 or newer, 3.x or 4.x"),
+    case("helm whose version cannot be read", "join cluster --cluster staging --helm {helm-unreadable}", 2, r#"reports "Version 12": kcfed cannot read that version"#, "nothing was changed").with_fleet(),
     case("no helm on PATH", "init primary --cluster prod", 2, r#"helm was not found at "helm""#, "install helm 3.8 or newer").env(Env::NoHelmOnPath),
     case("a second primary for the fleet", "init primary --cluster staging", 1, "the fleet's primary is {prod}", "kcfed join cluster").with_fleet(),
     // join cluster
@@ -169,6 +171,13 @@ impl Vars {
             let path = dir.join(name);
             std::fs::write(&path, content).unwrap();
             path.display().to_string()
+        };
+        // A helm that answers `version` with TEXT and exits 0.
+        let helm_reporting = |name: &str, text: &str| {
+            use std::os::unix::fs::PermissionsExt;
+            let path = write(name, &format!("#!/bin/sh\necho '{text}'\n"));
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
         };
         let staging = world.cluster("staging");
         let staging_only = dir.join("staging-only-kubeconfig");
@@ -229,6 +238,11 @@ impl Vars {
             ),
             ("{minikube-kubeconfig}", minikube.display().to_string()),
             ("{not-a-program}", write("not-a-program", "just text\n")),
+            ("{helm-3.7}", helm_reporting("helm-3.7", "v3.7.2+g663a896")),
+            (
+                "{helm-unreadable}",
+                helm_reporting("helm-unreadable", "Version 12"),
+            ),
             ("{out}", dir.join("rendered").display().to_string()),
             ("{name-101}", "c".repeat(101)),
             ("{name-64}", "a".repeat(64)),

@@ -80,7 +80,7 @@ impl Executor for Cleaner<'_> {
             CleanupOp::Nothing => Ok(()),
             CleanupOp::Uninstall => {
                 let cluster = cluster.expect("release steps belong to a cluster");
-                helm::run(&self.helm, &cluster.release.uninstall_args()).await
+                helm::uninstall(&self.helm, &cluster.release).await
             }
             CleanupOp::Kube => {
                 let client = cluster
@@ -117,7 +117,7 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
     let lookup = provision::WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
-        helm::ensure_available(&args.release.helm),
+        helm::ensure_supported(&args.release.helm),
         sts::account_id(&clients.sts),
         async {
             match args.workspace.workspace_id.as_deref() {

@@ -53,7 +53,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
     let clients = Clients::new(config::load(&aws_args).await).ok_or_else(provision::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, cluster, workspace) = tokio::try_join!(
-        helm::ensure_available(&args.release.helm),
+        helm::ensure_supported(&args.release.helm),
         sts::account_id(&clients.sts),
         eks::describe_cluster(&clients.eks, &cluster_name, &clients.region),
         lookup.find(args.workspace.workspace_id.as_deref()),

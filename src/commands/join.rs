@@ -55,7 +55,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
-        helm::ensure_available(&args.release.helm),
+        helm::ensure_supported(&args.release.helm),
         sts::account_id(&clients.sts),
         lookup.find(args.workspace.workspace_id.as_deref()),
     )?;

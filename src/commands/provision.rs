@@ -985,6 +985,7 @@ pub fn release(
     helm::Release {
         name: args.release.clone(),
         namespace: args.namespace.clone(),
+        chart: args.chart.clone(),
         chart_version: args.chart_version.clone(),
         kube_context: Some(kube_context.to_owned()),
         kubeconfig: kubeconfig.map(std::path::Path::to_path_buf),

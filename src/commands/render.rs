@@ -172,6 +172,7 @@ pub fn run(args: &RenderArgs) -> Result<u8, Error> {
     let release = helm::Release {
         name: args.release.clone(),
         namespace: args.namespace.clone(),
+        chart: args.chart.clone(),
         chart_version: args.chart_version.clone(),
         kube_context: Some(names::eks_cluster_arn(
             names::partition(&args.region),
