@@ -108,7 +108,277 @@ async fn version_and_discovery_answer_like_a_1_33_server() {
         .collect();
     assert_eq!(
         names,
-        ["namespaces", "serviceaccounts", "secrets", "configmaps"]
+        [
+            "namespaces",
+            "serviceaccounts",
+            "secrets",
+            "configmaps",
+            "services",
+            "persistentvolumeclaims",
+            "pods"
+        ]
+    );
+
+    let (code, groups) = raw(&fake, "GET", "/apis", "application/json", "");
+    assert_eq!(code, 200);
+    let groups: Vec<&str> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["preferredVersion"]["groupVersion"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "apps/v1",
+            "rbac.authorization.k8s.io/v1",
+            "apiextensions.k8s.io/v1"
+        ]
+    );
+    let (code, apps) = raw(&fake, "GET", "/apis/apps/v1", "application/json", "");
+    assert_eq!((code, &apps["groupVersion"]), (200, &json!("apps/v1")));
+    let (code, _) = raw(&fake, "GET", "/apis/batch/v1", "application/json", "");
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn openapi_v3_tells_clients_that_the_server_validates_fields() {
+    let fake = FakeKube::start();
+    let (code, root) = raw(&fake, "GET", "/openapi/v3", "", "");
+    assert_eq!(code, 200);
+    let url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
+        .as_str()
+        .expect("apps/v1 has a document");
+    let (path, _) = url.split_once('?').unwrap();
+    let (code, document) = raw(&fake, "GET", path, "", "");
+    assert_eq!(code, 200);
+    let patch =
+        &document["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+    assert_eq!(
+        patch["x-kubernetes-group-version-kind"],
+        json!({"group": "apps", "version": "v1", "kind": "Deployment"})
+    );
+    assert_eq!(patch["parameters"][0]["name"], "fieldValidation");
+    let cluster_scoped = &document["paths"].as_object().unwrap();
+    assert!(
+        !cluster_scoped
+            .keys()
+            .any(|p| p.contains("{namespace}/clusterroles"))
+    );
+}
+
+/// A body as client-go's typed clients send it: the k8s protobuf envelope around a Secret.
+fn protobuf_secret(name: &str, labels: &[(&str, &str)], data: &[(&str, &[u8])]) -> Vec<u8> {
+    fn field(number: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![number << 3 | 2];
+        let mut length = content.len();
+        while length >= 0x80 {
+            out.push(u8::try_from(length & 0x7f).unwrap() | 0x80);
+            length >>= 7;
+        }
+        out.push(u8::try_from(length).unwrap());
+        out.extend_from_slice(content);
+        out
+    }
+    let entry = |key: &str, value: &[u8]| [field(1, key.as_bytes()), field(2, value)].concat();
+    let mut metadata = [field(1, name.as_bytes()), field(3, NAMESPACE.as_bytes())].concat();
+    for (key, value) in labels {
+        metadata.extend(field(11, &entry(key, value.as_bytes())));
+    }
+    let mut secret = field(1, &metadata);
+    for (key, value) in data {
+        secret.extend(field(2, &entry(key, value)));
+    }
+    secret.extend(field(3, b"helm.sh/release.v1"));
+    let type_meta = [field(1, b"v1"), field(2, b"Secret")].concat();
+    [
+        b"k8s\0".as_slice(),
+        &field(1, &type_meta),
+        &field(2, &secret),
+    ]
+    .concat()
+}
+
+/// Sends a request whose body is bytes, not text.
+fn raw_bytes(
+    fake: &FakeKube,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> (u16, Value) {
+    let address = fake.url().trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(address).expect("connect to the fake");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: fake\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    stream.write_all(body).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("receive");
+    let code = response[9..12].parse().expect("status code");
+    let (_, body) = response.split_once("\r\n\r\n").expect("headers end");
+    (code, serde_json::from_str(body).expect("JSON body"))
+}
+
+#[tokio::test]
+async fn protobuf_secrets_are_stored_and_replaced_as_helm_writes_its_releases() {
+    let fake = FakeKube::start();
+    fake.insert("namespaces", json!({"metadata": {"name": NAMESPACE}}));
+    let protobuf = "application/vnd.kubernetes.protobuf";
+    let name = "sh.helm.release.v1.kubecost.v1";
+    let pending = protobuf_secret(
+        name,
+        &[("owner", "helm"), ("status", "pending-install")],
+        &[("release", b"H4sI")],
+    );
+    let collection = format!("/api/v1/namespaces/{NAMESPACE}/secrets");
+    let (code, created) = raw_bytes(&fake, "POST", &collection, protobuf, &pending);
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["metadata"]["labels"]["status"], "pending-install");
+    assert_eq!(created["data"]["release"], "SDRzSQ==");
+    assert_eq!(created["type"], "helm.sh/release.v1");
+
+    let deployed = protobuf_secret(
+        name,
+        &[("owner", "helm"), ("status", "deployed")],
+        &[("release", b"H4sJ")],
+    );
+    let (code, replaced) = raw_bytes(
+        &fake,
+        "PUT",
+        &format!("{collection}/{name}"),
+        protobuf,
+        &deployed,
+    );
+    assert_eq!(code, 200, "{replaced}");
+    assert_eq!(replaced["metadata"]["uid"], created["metadata"]["uid"]);
+    assert_ne!(
+        replaced["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
+    let stored = fake.get("secrets", Some(NAMESPACE), name).unwrap();
+    assert_eq!(stored["metadata"]["labels"]["status"], "deployed");
+    assert_eq!(stored["data"]["release"], "SDRzSg==");
+
+    let (code, status) = raw_bytes(&fake, "POST", &collection, protobuf, b"not protobuf");
+    assert_eq!(
+        (code, &status["reason"]),
+        (415, &json!("UnsupportedMediaType"))
+    );
+}
+
+#[tokio::test]
+async fn workloads_report_ready_as_a_healthy_cluster_would_and_their_owned_objects_go_with_them() {
+    let fake = FakeKube::start();
+    fake.insert("namespaces", json!({"metadata": {"name": NAMESPACE}}));
+    let labels = json!({"app": "cost-analyzer"});
+    let deployment = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "cost-analyzer", "namespace": NAMESPACE},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+        },
+    });
+    let path = format!("/apis/apps/v1/namespaces/{NAMESPACE}/deployments");
+    let (code, created) = raw(
+        &fake,
+        "POST",
+        &path,
+        "application/json",
+        &deployment.to_string(),
+    );
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["spec"]["replicas"], 1);
+    assert_eq!(created["metadata"]["generation"], 1);
+    assert_eq!(created["status"]["observedGeneration"], 1);
+    assert_eq!(created["status"]["readyReplicas"], 1);
+    let replica_sets = fake.list("replicasets");
+    assert_eq!(replica_sets.len(), 1);
+    let owner = &replica_sets[0]["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (&owner["uid"], &owner["controller"]),
+        (&created["metadata"]["uid"], &json!(true))
+    );
+    assert_eq!(replica_sets[0]["status"]["readyReplicas"], 1);
+    let hash = &replica_sets[0]["metadata"]["labels"]["pod-template-hash"];
+    assert_eq!(
+        &replica_sets[0]["spec"]["template"]["metadata"]["labels"]["pod-template-hash"],
+        hash
+    );
+
+    let claim = json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": NAMESPACE},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "32Gi"}}},
+    });
+    let (_, claim) = raw(
+        &fake,
+        "POST",
+        &format!("/api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims"),
+        "application/json",
+        &claim.to_string(),
+    );
+    assert_eq!(claim["status"]["phase"], "Bound");
+    let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ui", "namespace": NAMESPACE}, "spec": {"ports": [{"port": 9090}]}});
+    let (_, service) = raw(
+        &fake,
+        "POST",
+        &format!("/api/v1/namespaces/{NAMESPACE}/services"),
+        "application/json",
+        &service.to_string(),
+    );
+    assert!(
+        service["spec"]["clusterIP"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.100."),
+        "{service}"
+    );
+
+    let (code, _) = raw(&fake, "DELETE", &format!("{path}/cost-analyzer"), "", "");
+    assert_eq!(code, 200);
+    assert!(
+        fake.list("replicasets").is_empty(),
+        "the ReplicaSet outlived its Deployment"
+    );
+}
+
+#[tokio::test]
+async fn a_watch_list_sends_the_objects_then_the_bookmark_that_ends_them() {
+    let fake = FakeKube::start();
+    fake.insert("namespaces", json!({"metadata": {"name": NAMESPACE}}));
+    fake.insert(
+        "configmaps",
+        json!({"metadata": {"name": "a", "namespace": NAMESPACE}}),
+    );
+    let address = fake.url().trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(address).expect("connect to the fake");
+    let query =
+        "watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1";
+    let request = format!(
+        "GET /api/v1/namespaces/{NAMESPACE}/configmaps?{query} HTTP/1.1\r\nHost: fake\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("receive");
+    let events: Vec<Value> = response
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{response}");
+    assert_eq!(events[0]["type"], "ADDED");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "a");
+    assert_eq!(events[0]["object"]["kind"], "ConfigMap");
+    assert_eq!(events[1]["type"], "BOOKMARK");
+    assert_eq!(
+        events[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
     );
 }
 
@@ -546,9 +816,9 @@ async fn malformed_and_unknown_requests_get_status_errors() {
     );
     assert_eq!(code, 415);
 
-    let (code, status) = raw(&fake, "GET", "/api/v1/namespaces/kubecost/pods", "", "");
+    let (code, status) = raw(&fake, "GET", "/api/v1/namespaces/kubecost/jobs", "", "");
     assert_eq!((code, &status["kind"]), (404, &json!("Status")));
-    let (code, status) = raw(&fake, "GET", "/apis/apps/v1/deployments", "", "");
+    let (code, status) = raw(&fake, "GET", "/apis/batch/v1/jobs", "", "");
     assert_eq!((code, &status["reason"]), (404, &json!("NotFound")));
 }
 

@@ -1,14 +1,22 @@
-//! A stateful fake of the Kubernetes API server, for the core/v1 resources kcfed touches.
+//! A stateful fake of the Kubernetes API server, for the resources kcfed and the Kubecost chart
+//! touch.
 //!
 //! It speaks plain HTTP on 127.0.0.1 and answers the way a real API server does: `Status` bodies
 //! with the real reasons and codes, uids, resourceVersions that move only when something changed,
 //! and server-side apply that tracks field ownership per manager. kcfed's own kube-rs code runs
 //! against it unchanged, through a kubeconfig written by [`Kubeconfig`].
 //!
+//! helm runs against it too: it serves discovery and the OpenAPI v3 documents helm validates
+//! with, reads the protobuf Secrets helm keeps its releases in, and does at once what a cluster's
+//! controllers would do in time (workloads ready, a ReplicaSet per Deployment, Services with a
+//! cluster IP, claims bound, CRDs established, owned objects collected), so `helm --wait` of
+//! both majors returns as it does on a healthy cluster.
+//!
 //! For an API server that cannot be reached at all, write the kubeconfig and then drop the fake:
 //! its port then refuses connections.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
@@ -229,38 +237,153 @@ impl Kubeconfig {
 }
 
 struct Resource {
+    /// API group, empty for the core group.
+    group: &'static str,
+    version: &'static str,
     plural: &'static str,
     kind: &'static str,
     namespaced: bool,
+    /// What the cluster does with an object of this kind once it is written.
+    controller: Controller,
 }
 
-const NAMESPACES: &Resource = &Resource {
-    plural: "namespaces",
-    kind: "Namespace",
-    namespaced: false,
-};
+impl Resource {
+    fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_owned()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
 
-const RESOURCES: [&Resource; 4] = [
+/// The controllers the fake stands in for, by kind.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Controller {
+    None,
+    Deployment,
+    ReplicaSet,
+    StatefulSet,
+    DaemonSet,
+    Service,
+    Claim,
+    Pod,
+    Crd,
+}
+
+impl Controller {
+    /// Kinds whose status follows a spec carry a `metadata.generation`.
+    fn tracks_generation(self) -> bool {
+        !matches!(
+            self,
+            Controller::None | Controller::Service | Controller::Claim
+        )
+    }
+}
+
+const fn resource_of(
+    group: &'static str,
+    plural: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+    controller: Controller,
+) -> Resource {
+    Resource {
+        group,
+        version: "v1",
+        plural,
+        kind,
+        namespaced,
+        controller,
+    }
+}
+
+const NAMESPACES: &Resource = &resource_of("", "namespaces", "Namespace", false, Controller::None);
+const REPLICA_SETS: &Resource = &resource_of(
+    "apps",
+    "replicasets",
+    "ReplicaSet",
+    true,
+    Controller::ReplicaSet,
+);
+
+const RBAC: &str = "rbac.authorization.k8s.io";
+const CRDS: &str = "apiextensions.k8s.io";
+
+const RESOURCES: [&Resource; 16] = [
     NAMESPACES,
-    &Resource {
-        plural: "serviceaccounts",
-        kind: "ServiceAccount",
-        namespaced: true,
-    },
-    &Resource {
-        plural: "secrets",
-        kind: "Secret",
-        namespaced: true,
-    },
-    &Resource {
-        plural: "configmaps",
-        kind: "ConfigMap",
-        namespaced: true,
-    },
+    &resource_of(
+        "",
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        Controller::None,
+    ),
+    &resource_of("", "secrets", "Secret", true, Controller::None),
+    &resource_of("", "configmaps", "ConfigMap", true, Controller::None),
+    &resource_of("", "services", "Service", true, Controller::Service),
+    &resource_of(
+        "",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        true,
+        Controller::Claim,
+    ),
+    &resource_of("", "pods", "Pod", true, Controller::Pod),
+    &resource_of(
+        "apps",
+        "deployments",
+        "Deployment",
+        true,
+        Controller::Deployment,
+    ),
+    REPLICA_SETS,
+    &resource_of(
+        "apps",
+        "statefulsets",
+        "StatefulSet",
+        true,
+        Controller::StatefulSet,
+    ),
+    &resource_of(
+        "apps",
+        "daemonsets",
+        "DaemonSet",
+        true,
+        Controller::DaemonSet,
+    ),
+    &resource_of(RBAC, "clusterroles", "ClusterRole", false, Controller::None),
+    &resource_of(
+        RBAC,
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+        Controller::None,
+    ),
+    &resource_of(RBAC, "roles", "Role", true, Controller::None),
+    &resource_of(RBAC, "rolebindings", "RoleBinding", true, Controller::None),
+    &resource_of(
+        CRDS,
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        false,
+        Controller::Crd,
+    ),
 ];
 
 fn resource(plural: &str) -> Option<&'static Resource> {
     RESOURCES.into_iter().find(|r| r.plural == plural)
+}
+
+/// The group versions served, in discovery order: the core group first.
+fn group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut served: Vec<(&str, &str)> = Vec::new();
+    for resource in RESOURCES {
+        if !served.contains(&(resource.group, resource.version)) {
+            served.push((resource.group, resource.version));
+        }
+    }
+    served
 }
 
 fn resource_named(plural: &str) -> &'static Resource {
@@ -301,7 +424,8 @@ struct Call {
     body: Vec<u8>,
 }
 
-/// What a path under `/api/v1/` names: a collection, or one object when `name` is set.
+/// What a path under `/api/v1/` or `/apis/GROUP/VERSION/` names: a collection (across
+/// namespaces when a namespaced kind has no `namespace`), or one object when `name` is set.
 struct Target<'a> {
     resource: &'static Resource,
     namespace: Option<&'a str>,
@@ -309,16 +433,17 @@ struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    fn parse(segments: &[&'a str]) -> Option<Target<'a>> {
-        let namespaced = |plural| resource(plural).filter(|r| r.namespaced);
+    fn parse(group: &str, version: &str, segments: &[&'a str]) -> Option<Target<'a>> {
+        let served = |plural| resource(plural).filter(|r| r.group == group && r.version == version);
+        let namespaced = |plural| served(plural).filter(|r| r.namespaced);
+        let cluster_scoped = |plural| served(plural).filter(|r| !r.namespaced);
         let (resource, namespace, name) = match *segments {
-            ["namespaces"] => (NAMESPACES, None, None),
-            ["namespaces", name] => (NAMESPACES, None, Some(name)),
             ["namespaces", namespace, plural] => (namespaced(plural)?, Some(namespace), None),
             ["namespaces", namespace, plural, name] => {
                 (namespaced(plural)?, Some(namespace), Some(name))
             }
-            [plural] => (namespaced(plural)?, None, None),
+            [plural] => (served(plural)?, None, None),
+            [plural, name] => (cluster_scoped(plural)?, None, Some(name)),
             _ => return None,
         };
         Some(Target {
@@ -355,13 +480,24 @@ impl State {
                 200,
                 json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
             )),
-            ("GET", ["api", "v1"]) => Ok((200, core_v1_resources())),
-            ("GET", ["apis"]) => Ok((
-                200,
-                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
-            )),
+            ("GET", ["api", "v1"]) => Ok((200, resource_list("", "v1"))),
+            ("GET", ["apis"]) => Ok((200, group_list())),
+            ("GET", ["apis", group, version]) if group_versions().contains(&(group, version)) => {
+                Ok((200, resource_list(group, version)))
+            }
+            ("GET", ["openapi", "v3"]) => Ok((200, openapi_root())),
+            ("GET", ["openapi", "v3", "api", "v1"]) => Ok((200, openapi_document("", "v1"))),
+            ("GET", ["openapi", "v3", "apis", group, version])
+                if group_versions().contains(&(group, version)) =>
+            {
+                Ok((200, openapi_document(group, version)))
+            }
             (_, ["api", "v1", rest @ ..]) => {
-                let target = Target::parse(rest).ok_or_else(Failure::no_route)?;
+                let target = Target::parse("", "v1", rest).ok_or_else(Failure::no_route)?;
+                self.answer_resource(call, target)
+            }
+            (_, ["apis", group, version, rest @ ..]) => {
+                let target = Target::parse(group, version, rest).ok_or_else(Failure::no_route)?;
                 self.answer_resource(call, target)
             }
             _ => Err(Failure::no_route()),
@@ -380,10 +516,16 @@ impl State {
         let media_type = call.request.content_type.as_deref().unwrap_or_default();
         let media_type = media_type.split(';').next().unwrap_or_default().trim();
         match (call.request.method.as_str(), name) {
+            ("GET", None) if is_watch(&query) => self.watch(resource, namespace, &query),
             ("GET", None) => self.list(resource, namespace, &query),
             ("POST", None) if resource.namespaced == namespace.is_some() => {
-                let body = parse_body(&call.body, false)?;
+                let body = parse_write_body(&call.body, media_type)?;
                 self.create(resource, namespace, body, &manager, dry_run)
+            }
+            ("PUT", Some(name)) => {
+                let body = parse_write_body(&call.body, media_type)?;
+                let key = Key::new(resource, namespace, name);
+                self.replace(resource, key, body, &manager, dry_run)
             }
             ("GET", Some(name)) => {
                 let object = self.objects.get(&Key::new(resource, namespace, name));
@@ -479,11 +621,48 @@ impl State {
             200,
             json!({
                 "kind": format!("{}List", resource.kind),
-                "apiVersion": "v1",
+                "apiVersion": resource.api_version(),
                 "metadata": {"resourceVersion": self.resource_version.to_string()},
                 "items": items,
             }),
         ))
+    }
+
+    /// A watch, as a list of its events. It sends only the initial events a client asks for
+    /// (`sendInitialEvents`, as client-go's watch-list does): the objects that exist, then the
+    /// bookmark that ends them. Later changes are not streamed, since the fake's objects never
+    /// change behind a client's back; the HTTP layer holds an eventless watch open for a while,
+    /// as a quiet one would be.
+    fn watch(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        query: &HashMap<String, String>,
+    ) -> Reply {
+        if query.get("sendInitialEvents").is_none_or(|v| v != "true") {
+            return Ok((200, json!([])));
+        }
+        let (_, list) = self.list(resource, namespace, query)?;
+        let mut events: Vec<Value> = list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| {
+                let mut object = item.clone();
+                object["apiVersion"] = resource.api_version().into();
+                object["kind"] = resource.kind.into();
+                json!({"type": "ADDED", "object": object})
+            })
+            .collect();
+        events.push(json!({"type": "BOOKMARK", "object": {
+            "apiVersion": resource.api_version(),
+            "kind": resource.kind,
+            "metadata": {
+                "resourceVersion": self.resource_version.to_string(),
+                "annotations": {"k8s.io/initial-events-end": "true"},
+            },
+        }}));
+        Ok((200, Value::Array(events)))
     }
 
     fn create(
@@ -541,10 +720,12 @@ impl State {
         force: bool,
         dry_run: bool,
     ) -> Reply {
-        if body["apiVersion"] != "v1" || body["kind"] != resource.kind {
+        if body["apiVersion"] != resource.api_version().as_str() || body["kind"] != resource.kind {
             return Err(Failure::bad_request(format!(
-                "apply of {} expects apiVersion v1 and kind {}",
-                resource.plural, resource.kind
+                "apply of {} expects apiVersion {} and kind {}",
+                resource.plural,
+                resource.api_version(),
+                resource.kind
             )));
         }
         check_name(&body, &key.name)?;
@@ -608,15 +789,7 @@ impl State {
         check_name(&patch, &key.name)?;
         let expected = &patch["metadata"]["resourceVersion"];
         if !expected.is_null() && *expected != existing["metadata"]["resourceVersion"] {
-            return Err(Failure::new(
-                409,
-                "Conflict",
-                format!(
-                    "Operation cannot be fulfilled on {} \"{}\": the object has been modified; \
-                     please apply your changes to the latest version and try again",
-                    resource.plural, key.name
-                ),
-            ));
+            return Err(Failure::modified(resource, &key.name));
         }
         let patch = normalize(resource, patch)?;
         let (set, cleared) = field_paths(&patch);
@@ -637,12 +810,59 @@ impl State {
         self.update(key, &existing, object, managers, mine, dry_run)
     }
 
+    /// PUT: the body replaces the object. Without a resourceVersion the update is
+    /// unconditional, as the real server allows for these kinds; fields the body no longer has
+    /// leave their managers, and the updater takes over the ones it changed.
+    fn replace(
+        &mut self,
+        resource: &Resource,
+        key: Key,
+        body: Value,
+        manager: &str,
+        dry_run: bool,
+    ) -> Reply {
+        let existing = self.objects.get(&key).cloned();
+        let existing = existing.ok_or_else(|| Failure::not_found(resource, &key.name))?;
+        check_name(&body, &key.name)?;
+        let expected = &body["metadata"]["resourceVersion"];
+        if expected.as_str().is_some_and(|v| !v.is_empty())
+            && *expected != existing["metadata"]["resourceVersion"]
+        {
+            return Err(Failure::modified(resource, &key.name));
+        }
+        let mut object = normalize(resource, body)?;
+        if let Some(status) = existing.get("status") {
+            object["status"] = status.clone();
+        }
+        let (fields, _) = field_paths(&object);
+        let mut managers = read_managers(&existing);
+        for m in &mut managers {
+            m.fields
+                .retain(|p| fields.contains(p) && value_at(&existing, p) == value_at(&object, p));
+        }
+        let changed: BTreeSet<FieldPath> = fields
+            .into_iter()
+            .filter(|p| value_at(&existing, p) != value_at(&object, p))
+            .collect();
+        let mine = position_of(&mut managers, manager, "Update");
+        managers[mine].fields.extend(changed);
+        managers.retain(|m| !m.fields.is_empty());
+        let mine = position_of(&mut managers, manager, "Update");
+        self.update(key, &existing, object, managers, mine, dry_run)
+    }
+
     fn delete(&mut self, resource: &Resource, key: Key, dry_run: bool) -> Reply {
         let object = self.objects.get(&key).cloned();
         let mut object = object.ok_or_else(|| Failure::not_found(resource, &key.name))?;
         if !dry_run {
             self.objects.remove(&key);
             self.resource_version += 1;
+            // The garbage collector, at once: what the object owned goes with it.
+            let uid = object["metadata"]["uid"].clone();
+            self.objects.retain(|_, owned| {
+                let owners = owned["metadata"]["ownerReferences"].as_array();
+                !owners.is_some_and(|owners| owners.iter().any(|o| o["uid"] == uid))
+            });
         }
         if resource.plural != NAMESPACES.plural {
             let uid = &object["metadata"]["uid"];
@@ -678,9 +898,16 @@ impl State {
         actor: usize,
         dry_run: bool,
     ) -> Reply {
-        for field in ["uid", "creationTimestamp", "resourceVersion"] {
+        for field in ["uid", "creationTimestamp", "resourceVersion", "generation"] {
             let kept = existing["metadata"][field].clone();
-            metadata_mut(&mut object).insert(field.into(), kept);
+            if !kept.is_null() {
+                metadata_mut(&mut object).insert(field.into(), kept);
+            }
+        }
+        if object["spec"] != existing["spec"]
+            && let Some(generation) = existing["metadata"]["generation"].as_u64()
+        {
+            metadata_mut(&mut object).insert("generation".into(), (generation + 1).into());
         }
         write_managers(&mut object, &managers);
         set_identity(&key, &mut object);
@@ -705,20 +932,40 @@ impl State {
         let metadata = metadata_mut(&mut object);
         metadata.insert("uid".into(), uid.into());
         metadata.insert("creationTimestamp".into(), now());
+        if resource_named(key.plural).controller.tracks_generation() {
+            metadata.insert("generation".into(), 1.into());
+        }
         write_managers(&mut object, &[creator]);
         (201, self.store(key, object, dry_run))
     }
 
-    /// Gives the object its identity and a new resourceVersion and keeps it (unless dry run).
+    /// Gives the object its identity, its status as its controller would report it and a new
+    /// resourceVersion, and keeps it (unless dry run) with what its controller makes of it.
     fn store(&mut self, key: Key, mut object: Value, dry_run: bool) -> Value {
         set_identity(&key, &mut object);
+        let made = settle(resource_named(key.plural).controller, &mut object);
         if !dry_run {
             self.resource_version += 1;
             let version = self.resource_version.to_string();
             metadata_mut(&mut object).insert("resourceVersion".into(), version.into());
             self.objects.insert(key, object.clone());
+            for owned in made {
+                self.store_owned(owned);
+            }
         }
         object
+    }
+
+    /// Keeps an object a controller made, unless it is there already.
+    fn store_owned(&mut self, owned: Value) {
+        let namespace = owned["metadata"]["namespace"].as_str();
+        let name = owned["metadata"]["name"].as_str().unwrap_or_default();
+        let key = Key::new(REPLICA_SETS, namespace, name);
+        if self.objects.contains_key(&key) {
+            return;
+        }
+        let controller = Manager::new("kube-controller-manager", "Update", field_paths(&owned).0);
+        self.insert_new(key, owned, controller, false);
     }
 
     fn require_namespace(&self, namespace: Option<&str>) -> Result<(), Failure> {
@@ -735,7 +982,7 @@ impl State {
 /// and the defaults the real server fills in.
 fn set_identity(key: &Key, object: &mut Value) {
     let resource = resource_named(key.plural);
-    object["apiVersion"] = "v1".into();
+    object["apiVersion"] = resource.api_version().into();
     object["kind"] = resource.kind.into();
     let metadata = metadata_mut(object);
     metadata.insert("name".into(), key.name.clone().into());
@@ -756,6 +1003,193 @@ fn set_identity(key: &Key, object: &mut Value) {
         "Secret" if object["type"].is_null() => object["type"] = "Opaque".into(),
         _ => {}
     }
+    set_defaults(resource.controller, object);
+}
+
+/// The defaults the real server fills in that clients read back: helm 3's readiness checks
+/// dereference replicas and rolling-update settings without looking.
+fn set_defaults(controller: Controller, object: &mut Value) {
+    let spec = &mut object["spec"];
+    let mut default = |field: &str, value: Value| {
+        if spec[field].is_null() {
+            spec[field] = value;
+        }
+    };
+    match controller {
+        Controller::Deployment => {
+            default("replicas", 1.into());
+            default("strategy", json!({"type": "RollingUpdate"}));
+            if spec["strategy"]["type"] == "RollingUpdate"
+                && spec["strategy"]["rollingUpdate"].is_null()
+            {
+                spec["strategy"]["rollingUpdate"] =
+                    json!({"maxUnavailable": "25%", "maxSurge": "25%"});
+            }
+        }
+        Controller::StatefulSet => {
+            default("replicas", 1.into());
+            default("updateStrategy", json!({"type": "RollingUpdate"}));
+            if spec["updateStrategy"]["type"] == "RollingUpdate"
+                && spec["updateStrategy"]["rollingUpdate"].is_null()
+            {
+                spec["updateStrategy"]["rollingUpdate"] = json!({"partition": 0});
+            }
+        }
+        Controller::DaemonSet => {
+            default("updateStrategy", json!({"type": "RollingUpdate"}));
+            if spec["updateStrategy"]["type"] == "RollingUpdate"
+                && spec["updateStrategy"]["rollingUpdate"].is_null()
+            {
+                spec["updateStrategy"]["rollingUpdate"] =
+                    json!({"maxUnavailable": 1, "maxSurge": 0});
+            }
+        }
+        Controller::ReplicaSet => default("replicas", 1.into()),
+        Controller::Service => {
+            default("type", "ClusterIP".into());
+            if spec["type"] != "ExternalName" && spec["clusterIP"].is_null() {
+                let ip = cluster_ip(&object["metadata"]);
+                object["spec"]["clusterIP"] = ip.clone().into();
+                object["spec"]["clusterIPs"] = json!([ip]);
+            }
+        }
+        Controller::None | Controller::Claim | Controller::Pod | Controller::Crd => {}
+    }
+}
+
+/// A stable address in the service range, from the Service's namespace and name.
+fn cluster_ip(metadata: &Value) -> String {
+    let digest = short_hash(&json!([metadata["namespace"], metadata["name"]]));
+    format!("10.100.{}.{}", (digest >> 8) % 256, digest % 254 + 1)
+}
+
+/// A short stable hash of a JSON value (stands in for the pod-template-hash and revisions).
+fn short_hash(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    value.to_string().hash(&mut hasher);
+    hasher.finish() & 0xff_ffff_ffff
+}
+
+/// Sets the status a healthy cluster's controller reports for the object's current spec, and
+/// returns what that controller makes of it (a Deployment's ReplicaSet).
+fn settle(controller: Controller, object: &mut Value) -> Vec<Value> {
+    let generation = object["metadata"]["generation"].clone();
+    let replicas = object["spec"]["replicas"].as_u64().unwrap_or(1);
+    let condition = |kind: &str, reason: &str| json!({"type": kind, "status": "True", "reason": reason, "lastTransitionTime": now()});
+    let mut made = Vec::new();
+    object["status"] = match controller {
+        Controller::None => return made,
+        Controller::Deployment => {
+            made.push(replica_set_of(object));
+            json!({
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "readyReplicas": replicas,
+                "availableReplicas": replicas,
+                "conditions": [
+                    condition("Available", "MinimumReplicasAvailable"),
+                    condition("Progressing", "NewReplicaSetAvailable"),
+                ],
+            })
+        }
+        Controller::ReplicaSet => json!({
+            "observedGeneration": generation,
+            "replicas": replicas,
+            "fullyLabeledReplicas": replicas,
+            "readyReplicas": replicas,
+            "availableReplicas": replicas,
+        }),
+        Controller::StatefulSet => {
+            let revision = format!(
+                "{}-{:x}",
+                object["metadata"]["name"].as_str().unwrap_or_default(),
+                short_hash(&object["spec"]["template"])
+            );
+            json!({
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "readyReplicas": replicas,
+                "currentReplicas": replicas,
+                "updatedReplicas": replicas,
+                "availableReplicas": replicas,
+                "currentRevision": revision,
+                "updateRevision": revision,
+            })
+        }
+        // One node, so one pod per DaemonSet.
+        Controller::DaemonSet => json!({
+            "observedGeneration": generation,
+            "desiredNumberScheduled": 1,
+            "currentNumberScheduled": 1,
+            "updatedNumberScheduled": 1,
+            "numberReady": 1,
+            "numberAvailable": 1,
+            "numberMisscheduled": 0,
+        }),
+        Controller::Service => json!({"loadBalancer": {}}),
+        Controller::Claim => {
+            let requested = object["spec"]["resources"]["requests"].clone();
+            json!({
+                "phase": "Bound",
+                "accessModes": object["spec"]["accessModes"],
+                "capacity": requested,
+            })
+        }
+        Controller::Pod => json!({
+            "phase": "Running",
+            "conditions": [condition("Ready", ""), condition("ContainersReady", "")],
+        }),
+        Controller::Crd => json!({
+            "acceptedNames": object["spec"]["names"],
+            "storedVersions": object["spec"]["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| v["storage"] == true)
+                .map(|v| v["name"].clone())
+                .collect::<Vec<_>>(),
+            "conditions": [
+                condition("NamesAccepted", "NoConflicts"),
+                condition("Established", "InitialNamesAccepted"),
+            ],
+        }),
+    };
+    made
+}
+
+/// The ReplicaSet the Deployment controller keeps for a Deployment's current pod template: named
+/// and labelled by the template's hash, controlled by the Deployment.
+fn replica_set_of(deployment: &Value) -> Value {
+    let metadata = &deployment["metadata"];
+    let hash = format!("{:x}", short_hash(&deployment["spec"]["template"]));
+    let mut template = deployment["spec"]["template"].clone();
+    template["metadata"]["labels"]["pod-template-hash"] = hash.clone().into();
+    let mut selector = deployment["spec"]["selector"].clone();
+    selector["matchLabels"]["pod-template-hash"] = hash.clone().into();
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": format!("{}-{hash}", metadata["name"].as_str().unwrap_or_default()),
+            "namespace": metadata["namespace"],
+            "labels": template["metadata"]["labels"],
+            "ownerReferences": [{
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": metadata["name"],
+                "uid": metadata["uid"],
+                "controller": true,
+                "blockOwnerDeletion": true,
+            }],
+        },
+        "spec": {
+            "replicas": deployment["spec"]["replicas"],
+            "selector": selector,
+            "template": template,
+        },
+    })
 }
 
 /// Drops what clients may not set and turns a Secret's `stringData` into base64 `data`, as the
@@ -1102,6 +1536,31 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
+/// A create or replace body: JSON, or the protobuf typed clients send.
+fn parse_write_body(body: &[u8], media_type: &str) -> Result<Value, Failure> {
+    if media_type == "application/vnd.kubernetes.protobuf" {
+        return super::kube_protobuf::decode(body).map_err(|message| {
+            Failure::new(
+                415,
+                "UnsupportedMediaType",
+                format!("protobuf body: {message}"),
+            )
+        });
+    }
+    parse_body(body, false)
+}
+
+fn is_watch(query: &HashMap<String, String>) -> bool {
+    query.get("watch").is_some_and(|w| w == "true" || w == "1")
+}
+
+/// How long a watch stays open without events: its `timeoutSeconds`, at most a few seconds so a
+/// client that re-watches does so often and a test never waits on it.
+fn watch_hold(query: &HashMap<String, String>) -> std::time::Duration {
+    let asked = query.get("timeoutSeconds").and_then(|t| t.parse().ok());
+    std::time::Duration::from_secs(asked.unwrap_or(5).min(5))
+}
+
 /// Parses a request body as a JSON object; apply bodies may also be YAML.
 fn parse_body(body: &[u8], yaml: bool) -> Result<Value, Failure> {
     let parsed = serde_json::from_slice::<Value>(body).map_err(|e| e.to_string());
@@ -1165,6 +1624,18 @@ impl Failure {
                 format!("{} \"{name}\" not found", resource.plural),
             )
         }
+    }
+
+    fn modified(resource: &Resource, name: &str) -> Failure {
+        Failure::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; \
+                 please apply your changes to the latest version and try again",
+                resource.plural
+            ),
+        )
     }
 
     fn already_exists(resource: &Resource, name: &str) -> Failure {
@@ -1240,26 +1711,140 @@ fn version() -> Value {
     })
 }
 
-fn core_v1_resources() -> Value {
-    let resources: Vec<Value> = RESOURCES
-        .iter()
+fn served_in(group: &str, version: &str) -> impl Iterator<Item = &'static Resource> {
+    RESOURCES
+        .into_iter()
+        .filter(move |r| r.group == group && r.version == version)
+}
+
+/// Discovery of one group version (`/api/v1`, `/apis/GROUP/VERSION`).
+fn resource_list(group: &str, version: &str) -> Value {
+    let resources: Vec<Value> = served_in(group, version)
         .map(|r| {
             json!({
                 "name": r.plural,
                 "singularName": r.kind.to_lowercase(),
                 "namespaced": r.namespaced,
                 "kind": r.kind,
-                "verbs": ["create", "delete", "get", "list", "patch"],
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
             })
         })
         .collect();
-    json!({"kind": "APIResourceList", "groupVersion": "v1", "resources": resources})
+    let group_version = served_in(group, version).next().map(Resource::api_version);
+    json!({"kind": "APIResourceList", "groupVersion": group_version, "resources": resources})
+}
+
+/// Discovery of the named groups (`/apis`), in the legacy form clients fall back to.
+fn group_list() -> Value {
+    let groups: Vec<Value> = group_versions()
+        .into_iter()
+        .filter(|(group, _)| !group.is_empty())
+        .map(|(group, version)| {
+            let preferred =
+                json!({"groupVersion": format!("{group}/{version}"), "version": version});
+            json!({"name": group, "versions": [preferred], "preferredVersion": preferred})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+fn openapi_path(group: &str, version: &str) -> String {
+    if group.is_empty() {
+        format!("api/{version}")
+    } else {
+        format!("apis/{group}/{version}")
+    }
+}
+
+/// `/openapi/v3`: where each group version's document is.
+fn openapi_root() -> Value {
+    let paths: Map<String, Value> = group_versions()
+        .into_iter()
+        .map(|(group, version)| {
+            let path = openapi_path(group, version);
+            let url = format!("/openapi/v3/{path}?hash=fake");
+            (path, json!({"serverRelativeURL": url}))
+        })
+        .collect();
+    json!({"paths": paths})
+}
+
+/// One group version's OpenAPI v3 document, reduced to what clients look up in it: each kind's
+/// PATCH operation and its `fieldValidation` parameter, which tells helm that the server
+/// validates fields itself (helm then sends `fieldValidation=Strict` instead of downloading the
+/// whole schema).
+fn openapi_document(group: &str, version: &str) -> Value {
+    let paths: Map<String, Value> = served_in(group, version)
+        .map(|r| {
+            let scope = if r.namespaced { "namespaces/{namespace}/" } else { "" };
+            let path = format!("/{}/{scope}{}/{{name}}", openapi_path(group, version), r.plural);
+            let operation = json!({
+                "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": r.kind},
+                "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
+                "responses": {},
+            });
+            (path, json!({"patch": operation}))
+        })
+        .collect();
+    json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.33.5"},
+        "paths": paths,
+    })
+}
+
+/// An answer's bytes, sent at once, and for a watch how long the response then stays open.
+/// Other answers have a known length, so hyper sends each in one write (a body sent in pieces
+/// meets delayed ACKs and costs every request about 40 ms).
+struct ReplyBody {
+    data: Option<bytes::Bytes>,
+    hold: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl ReplyBody {
+    fn new(data: String, hold: Option<std::time::Duration>) -> ReplyBody {
+        ReplyBody {
+            data: Some(data.into()).filter(|d: &bytes::Bytes| !d.is_empty()),
+            hold: hold.map(|hold| Box::pin(tokio::time::sleep(hold))),
+        }
+    }
+}
+
+impl hyper::body::Body for ReplyBody {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<bytes::Bytes>, Self::Error>>> {
+        if let Some(data) = self.data.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+        }
+        match &mut self.hold {
+            Some(hold) => hold.as_mut().poll(cx).map(|()| None),
+            None => std::task::Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && self.hold.is_none()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match (&self.data, &self.hold) {
+            (data, None) => {
+                hyper::body::SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            _ => hyper::body::SizeHint::default(),
+        }
+    }
 }
 
 async fn handle(
     state: Arc<Mutex<State>>,
     request: Request<Incoming>,
-) -> Result<Response<String>, hyper::Error> {
+) -> Result<Response<ReplyBody>, hyper::Error> {
     let (parts, mut body) = request.into_parts();
     let mut bytes = Vec::new();
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
@@ -1281,11 +1866,20 @@ async fn handle(
         user_agent: header(USER_AGENT),
         body: bytes,
     };
+    let query = parse_query(call.request.query.as_deref());
     let (code, reply) = lock(&state).answer(&call);
+    let body = match reply {
+        // A watch's events, one JSON document per line, then a quiet while before it ends.
+        Value::Array(events) if code == 200 && is_watch(&query) => {
+            let lines: String = events.iter().map(|event| format!("{event}\n")).collect();
+            ReplyBody::new(lines, Some(watch_hold(&query)))
+        }
+        reply => ReplyBody::new(reply.to_string(), None),
+    };
     let response = Response::builder()
         .status(code)
         .header(CONTENT_TYPE, "application/json")
-        .body(reply.to_string())
+        .body(body)
         .expect("a status code and a JSON body make a valid response");
     Ok(response)
 }

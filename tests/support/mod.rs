@@ -6,5 +6,6 @@
 pub mod fake_kube;
 pub mod helm;
 pub mod http;
+pub mod kube_protobuf;
 pub mod moto;
 pub mod proxy;
