@@ -47,6 +47,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
@@ -78,6 +79,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
@@ -102,6 +104,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-alias 
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
@@ -131,6 +134,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket-region -d 
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l oidc-issuer -d 'Issuer URL of the cluster\'s OIDC provider, for the trust policies (placeholder when omitted)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l chart-version -d 'Version of the cost-analyzer chart' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l out -d 'Folder to write the files to (created when missing)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l output -d 'Output format for the summary' -r -f -a "text\t'Human-readable text'

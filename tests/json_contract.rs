@@ -260,6 +260,32 @@ fn a_failed_step_follows_the_contract() {
 }
 
 #[test]
+fn a_helm_failure_while_reading_says_that_nothing_was_changed() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let helm = pipeline::helm_wrapper_for(&world, "failing-helm", "list", pipeline::FAILING_LIST);
+    let output = world
+        .init_primary_command(&helm, &["--yes", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "error: helm list failed: Error: Kubernetes cluster unreachable: refused by the test helm"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fix: nothing was changed"), "{stderr}");
+    assert!(!stderr.contains("in place"), "{stderr}");
+    assert_eq!(world.cluster("prod").kube.write_count(), 0);
+    let made = common::inventory(&world);
+    assert!(
+        made.workspaces.is_empty() && made.roles.is_empty(),
+        "{made:?}"
+    );
+}
+
+#[test]
 fn a_conflict_follows_the_contract() {
     let validator = validator();
     let moto = Moto::shared();

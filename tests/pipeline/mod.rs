@@ -17,12 +17,21 @@ pub const FAILING_UPGRADE: &str =
 /// interrupt lands while the step is under way, as a user's would.
 pub const INTERRUPTING_UPGRADE: &str = "kill -INT \"$PPID\"; sleep 1";
 
+/// `helm list` fails as helm does when the cluster cannot be reached.
+pub const FAILING_LIST: &str =
+    "echo 'Error: Kubernetes cluster unreachable: refused by the test helm' >&2; exit 1";
+
 /// Writes `<world dir>/<name>`, a helm that runs `on_upgrade` (sh) for `helm upgrade` before
 /// handing every call to the recording helm, and returns its path for `--helm`.
 pub fn helm_wrapper(world: &World, name: &str, on_upgrade: &str) -> String {
+    helm_wrapper_for(world, name, "upgrade", on_upgrade)
+}
+
+/// Like [`helm_wrapper`], for the helm subcommand `command`.
+pub fn helm_wrapper_for(world: &World, name: &str, command: &str, on_call: &str) -> String {
     let path = world.dir.path().join(name);
     let script = format!(
-        "#!/bin/sh\nif [ \"$1\" = upgrade ]; then\n  {on_upgrade}\nfi\nexec '{}' \"$@\"\n",
+        "#!/bin/sh\nif [ \"$1\" = {command} ]; then\n  {on_call}\nfi\nexec '{}' \"$@\"\n",
         world.helm.path.display()
     );
     fs::write(&path, script).expect("write the helm wrapper");

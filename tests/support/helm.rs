@@ -1,5 +1,6 @@
-//! helm for tests: the real binary for `helm template`, the values-echo fixture chart (it renders only the
-//! values it is given), and a recording stand-in to pass to kcfed as `--helm`.
+//! helm for tests: the real binaries of both majors (for `helm template` and for real installs), the
+//! real cost-analyzer chart archives, the values-echo fixture chart (it renders only the values it is
+//! given), and a recording stand-in to pass to kcfed as `--helm`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -8,13 +9,32 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-/// The real helm that `scripts/test` installs.
+/// The real helm 4 that `scripts/test` installs.
 pub fn helm_binary() -> PathBuf {
     std::env::var_os("KCFED_TEST_HELM")
         .expect(
             "KCFED_TEST_HELM is not set: run the tests through scripts/test, which installs helm",
         )
         .into()
+}
+
+/// The real helm 3 that `scripts/test` installs beside helm 4.
+pub fn helm3_binary() -> PathBuf {
+    std::env::var_os("KCFED_TEST_HELM3")
+        .expect(
+            "KCFED_TEST_HELM3 is not set: run the tests through scripts/test, which installs helm 3",
+        )
+        .into()
+}
+
+/// The packaged cost-analyzer chart of `version`, from the shared reference data beside the
+/// repository (see its README).
+pub fn chart_archive(version: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/charts")
+        .join(format!("cost-analyzer-{version}.tgz"));
+    assert!(path.is_file(), "no chart archive at {}", path.display());
+    path
 }
 
 /// A chart named like Kubecost's `cost-analyzer` whose only resource carries the merged values.
