@@ -36,7 +36,7 @@ fn release_revisions(kube: &FakeKube) -> Vec<(String, String)> {
         .collect()
 }
 
-fn pod_spec<'a>(kube: &'a FakeKube, deployment: &str) -> Value {
+fn pod_spec(kube: &FakeKube, deployment: &str) -> Value {
     let deployment = kube
         .get("deployments", Some(NAMESPACE), deployment)
         .unwrap_or_else(|| panic!("helm made no Deployment {deployment}"));
