@@ -1,15 +1,18 @@
 //! kcfed: parse the command line, run one command, print its result or one diagnostic.
 
-mod apply;
 mod aws;
 mod cli;
 mod commands;
+mod engine;
 mod error;
+mod fleet;
 mod helm;
 mod kube;
 mod names;
 mod plan;
 mod render;
+mod resources;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -44,7 +47,7 @@ fn init_logging(verbosity: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // tracing colours by default; escape codes belong only on a terminal, never in CI.
-        .with_ansi(apply::decorated())
+        .with_ansi(engine::terminal::decorated())
         .with_target(false)
         .init();
 }

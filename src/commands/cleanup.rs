@@ -8,17 +8,18 @@ use std::path::PathBuf;
 use futures::StreamExt;
 use futures::future::try_join_all;
 
-use crate::apply::{self, ClusterPlan, Executor, Planned};
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, iam, s3, sts};
 use crate::cli::CleanupArgs;
-use crate::commands::provision::{self, Resources};
+use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
 use crate::error::Error;
+use crate::fleet::{self, Resources};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
+use crate::validate;
 
 /// What deleting one resource takes.
 #[derive(Debug, Clone)]
@@ -58,6 +59,7 @@ struct Cleaner<'a> {
 
 impl Executor for Cleaner<'_> {
     type Op = CleanupOp;
+    type Resources = Resources;
 
     /// The release before the objects and roles it uses; the namespace after what lives in it;
     /// the OIDC provider before the roles (a rerun finds a cluster by its roles); the workspace
@@ -73,7 +75,11 @@ impl Executor for Cleaner<'_> {
         }
     }
 
-    async fn execute(&self, item: &CleanupStep, _fleet: apply::FleetView<'_>) -> Result<(), Error> {
+    async fn execute(
+        &self,
+        item: &CleanupStep,
+        _fleet: engine::FleetView<'_>,
+    ) -> Result<(), Error> {
         let cluster = item.target.map(|index| &self.clusters[index]);
         let iam_client = &self.clients.iam;
         match &item.op {
@@ -108,14 +114,14 @@ impl Executor for Cleaner<'_> {
 }
 
 fn validate(args: &CleanupArgs) -> Result<(), Error> {
-    provision::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
-    provision::validate_common(&args.aws, &args.workspace, &args.release)
+    validate::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
+    validate::validate_common(&args.aws, &args.workspace, &args.release)
 }
 
 pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
     validate(args)?;
-    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
-    let lookup = provision::WorkspaceLookup::new(&clients, &args.workspace);
+    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
+    let lookup = fleet::WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
         sts::account_id(&clients.sts),
@@ -127,10 +133,10 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
             }
         },
     )?;
-    let run = apply::Run {
+    let run = engine::Run {
         command: "cleanup",
         args: &args.run,
-        order: apply::Order::FleetLast,
+        order: engine::Order::FleetLast,
         concurrency: 4,
     };
     let mut cleaner = Cleaner {
@@ -140,7 +146,7 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
         clusters: Vec::new(),
     };
     let Some(workspace) = workspace else {
-        return apply::plan_and_apply(run, Vec::new(), Vec::new(), &cleaner).await;
+        return engine::plan_and_apply(run, Vec::new(), Vec::new(), &cleaner).await;
     };
     let fleet = FleetNames::new(&account_id, &lookup.region, &workspace.id);
 
@@ -228,7 +234,7 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
         cleaner.clusters.push(cluster);
     }
 
-    apply::plan_and_apply(run, fleet_steps, cluster_plans, &cleaner).await
+    engine::plan_and_apply(run, fleet_steps, cluster_plans, &cleaner).await
 }
 
 /// The cluster ARNs to clean: every cluster of the fleet with `--all`, else the named ones (by
@@ -285,7 +291,7 @@ async fn discover_cluster(
         region: region.to_owned(),
         arn: arn.to_owned(),
         roles,
-        release: provision::release(&args.release, arn, args.kube.kubeconfig.as_deref()),
+        release: fleet::release(&args.release, arn, args.kube.kubeconfig.as_deref()),
         kube: None,
     };
     // The AWS side is read from the roles alone, beside the Kubernetes side.
@@ -353,7 +359,7 @@ async fn kubernetes_steps(
         })?;
         let context = kube::context_for_cluster(config, &cluster.arn, explicit_context)?;
         let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
-        let release = provision::release(&args.release, &context, args.kube.kubeconfig.as_deref());
+        let release = fleet::release(&args.release, &context, args.kube.kubeconfig.as_deref());
         let (installed, helm_release) = tokio::try_join!(
             kube::observe_installed(&client, &args.release.namespace, &args.release.release),
             helm::installed(&args.release.helm, &release),

@@ -1,20 +1,19 @@
 //! `kcfed init primary`: the fleet's workspace, bucket and policies, and everything the primary
 //! cluster needs, planned from read-only calls and then applied.
 
-use crate::apply;
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
 use crate::cli::{ClusterRole, InitPrimaryArgs};
-use crate::commands::provision::{
-    self, Applier, Fleet, KubeClients, Op, Planned, Target, WorkspaceLookup, plan_bucket,
-    plan_cluster, plan_policies, workspace_fleet_tags,
-};
+use crate::engine::run as engine;
 use crate::error::Error;
+use crate::fleet::{Fleet, KubeClients, Target, WorkspaceLookup, release};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{Renderer, StoreLocation};
+use crate::resources::{Applier, Op, Planned, bucket, cluster, policies, workspace};
+use crate::validate;
 
 fn validate(args: &InitPrimaryArgs) -> Result<(), Error> {
     if let Some(cluster) = &args.cluster {
@@ -23,7 +22,7 @@ fn validate(args: &InitPrimaryArgs) -> Result<(), Error> {
     if let Some(bucket) = &args.bucket {
         names::validate_bucket(bucket)?;
     }
-    provision::validate_common(&args.aws, &args.workspace, &args.release)
+    validate::validate_common(&args.aws, &args.workspace, &args.release)
 }
 
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
@@ -50,7 +49,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
             name.to_owned()
         }
     };
-    let clients = Clients::new(config::load(&aws_args).await).ok_or_else(provision::no_region)?;
+    let clients = Clients::new(config::load(&aws_args).await).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, cluster, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
@@ -83,7 +82,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
     let target = Target {
         role: ClusterRole::Primary,
         cluster,
-        release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
+        release: release(&args.release, &context, args.kube.kubeconfig.as_deref()),
     };
     let (bucket_state, policies, observed_cluster) = tokio::try_join!(
         async {
@@ -92,8 +91,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
                 None => Ok(None),
             }
         },
-        provision::observe_policies(&clients, &fleet),
-        provision::observe_cluster(
+        policies::observe(&clients, &fleet),
+        cluster::observe(
             &clients,
             &fleet,
             &target,
@@ -111,7 +110,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
     }
 
     let cluster = &target.cluster;
-    let mut fleet_tags = workspace_fleet_tags(fleet.store.as_ref(), &cluster.arn);
+    let mut fleet_tags = workspace::fleet_tags(fleet.store.as_ref(), &cluster.arn);
     if let (Some(store), Some(s3::BucketState::Missing)) = (&fleet.store, &bucket_state) {
         fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
     }
@@ -128,12 +127,12 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
             .workspace
             .as_ref()
             .is_some_and(|ws| ws.tags.get(tags::BUCKET_MADE) == Some(&store.bucket));
-        let bucket = plan_bucket(fleet.workspace_id(), store, state, made_by_kcfed, &renderer)?;
+        let bucket = bucket::plan(fleet.workspace_id(), store, state, made_by_kcfed, &renderer)?;
         planned.push(bucket);
     }
-    planned.extend(plan_policies(&fleet, policies, &renderer)?);
-    let cluster_steps = plan_cluster(&fleet, &target, 0, observed_cluster, &renderer)?;
-    let cluster = apply::ClusterPlan {
+    planned.extend(policies::plan(&fleet, policies, &renderer)?);
+    let cluster_steps = cluster::plan(&fleet, &target, 0, observed_cluster, &renderer)?;
+    let cluster = engine::ClusterPlan {
         name: cluster.name.clone(),
         planned: Ok(cluster_steps),
     };
@@ -150,13 +149,13 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         workspace_tags: fleet_tags,
         created_workspace: Default::default(),
     };
-    let run = apply::Run {
+    let run = engine::Run {
         command: "init primary",
         args: &args.run,
-        order: apply::Order::FleetFirst,
+        order: engine::Order::FleetFirst,
         concurrency: 1,
     };
-    apply::plan_and_apply(run, planned, vec![cluster], &applier).await
+    engine::plan_and_apply(run, planned, vec![cluster], &applier).await
 }
 
 fn plan_workspace(

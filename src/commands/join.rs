@@ -3,23 +3,23 @@
 
 use futures::StreamExt;
 
-use crate::apply::{self, ClusterPlan};
 use crate::aws::config::{self, Clients};
 use crate::aws::{eks, sts};
 use crate::cli::{ClusterRole, JoinClusterArgs};
-use crate::commands::provision::{
-    self, Applier, Fleet, KubeClients, ObservedCluster, Target, WorkspaceLookup, plan_cluster,
-    plan_policies,
-};
+use crate::engine::run::{self as engine, ClusterPlan};
 use crate::error::Error;
+use crate::fleet::{Fleet, KubeClients, Target, WorkspaceLookup, release};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, tags};
 use crate::render::{Renderer, StoreLocation};
+use crate::resources::cluster::{self, ObservedCluster};
+use crate::resources::{Applier, policies};
+use crate::validate;
 
 fn validate(args: &JoinClusterArgs) -> Result<(), Error> {
-    provision::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
-    provision::validate_common(&args.aws, &args.workspace, &args.release)
+    validate::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
+    validate::validate_common(&args.aws, &args.workspace, &args.release)
 }
 
 /// Reads the fleet from its workspace: the bucket and the primary cluster are in its tags.
@@ -52,7 +52,7 @@ fn fleet_from_workspace(
 pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     validate(args)?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
-    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(provision::no_region)?;
+    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
@@ -70,7 +70,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
     let concurrency = usize::from(args.concurrency);
 
     let (policies, mut observed) = tokio::join!(
-        provision::observe_policies(&clients, &fleet),
+        policies::observe(&clients, &fleet),
         futures::stream::iter(args.clusters.iter().enumerate().map(|(index, value)| {
             let discovery = Discovery {
                 clients: &clients,
@@ -85,7 +85,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>(),
     );
-    let fleet_steps = plan_policies(&fleet, policies?, &renderer)?;
+    let fleet_steps = policies::plan(&fleet, policies?, &renderer)?;
 
     // The clusters keep the order they were given in; each step names its cluster by position.
     observed.sort_by_key(|(index, _, _)| *index);
@@ -97,7 +97,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
             Ok((target, observed)) => {
                 cluster_plans.push(ClusterPlan {
                     name: target.cluster.name.clone(),
-                    planned: plan_cluster(&fleet, &target, targets.len(), observed, &renderer),
+                    planned: cluster::plan(&fleet, &target, targets.len(), observed, &renderer),
                 });
                 targets.push(target);
             }
@@ -121,13 +121,13 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         workspace_tags: Vec::new(),
         created_workspace: Default::default(),
     };
-    let run = apply::Run {
+    let run = engine::Run {
         command: "join cluster",
         args: &args.run,
-        order: apply::Order::FleetFirst,
+        order: engine::Order::FleetFirst,
         concurrency,
     };
-    apply::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await
+    engine::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await
 }
 
 /// What reading one cluster needs.
@@ -161,10 +161,10 @@ impl Discovery<'_> {
         let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
         let target = Target {
             role: ClusterRole::Agent,
-            release: provision::release(&args.release, &context, args.kube.kubeconfig.as_deref()),
+            release: release(&args.release, &context, args.kube.kubeconfig.as_deref()),
             cluster,
         };
-        let observed = provision::observe_cluster(
+        let observed = cluster::observe(
             self.clients,
             self.fleet,
             &target,

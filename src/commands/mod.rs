@@ -4,7 +4,6 @@ mod cleanup;
 mod init;
 mod join;
 mod man;
-pub mod provision;
 mod render;
 
 use clap::CommandFactory;

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::apply::REPORT_SCHEMA;
 use crate::cli::{OutputFormat, RenderArgs};
+use crate::engine::report::REPORT_SCHEMA;
 use crate::error::{Error, exit};
 use crate::helm;
 use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};

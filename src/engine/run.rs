@@ -1,162 +1,16 @@
-//! Confirmation, progress reporting and printing: what every command that changes something shares.
-//! Progress and logs go to stderr; the plan and the report go to stdout.
+//! Runs planned steps: stage by stage, the fleet's steps beside (or after) the clusters', up to
+//! a number of clusters at once, each cluster on its own so one failure does not stop the
+//! others; then the report. It knows no command and no resource kind: an [`Executor`] applies
+//! the steps and says how they are ordered.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use futures::StreamExt;
 use serde::Serialize;
 
+use super::report::{ClusterResult, ClusterStatus, REPORT_SCHEMA, Report, describe, finish, print};
+use super::terminal::{Interrupt, Progress, confirm};
 use crate::cli::{OutputFormat, RunArgs};
-use futures::StreamExt;
-
-use crate::commands::provision::Resources;
 use crate::error::{Error, exit};
 use crate::plan::{Plan, ResourceKind, Step};
-
-/// Whether kcfed may draw spinners and ask questions: only on a terminal, never in CI.
-pub fn interactive() -> bool {
-    std::io::stderr().is_terminal()
-        && std::io::stdin().is_terminal()
-        && std::env::var_os("CI").is_none()
-}
-
-/// Whether spinners and colour may reach stderr: when interactive, NO_COLOR is unset and the
-/// terminal draws them (indicatif hides spinners when TERM is unset or dumb, which would leave
-/// no progress at all).
-pub fn decorated() -> bool {
-    interactive()
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::env::var("TERM").is_ok_and(|term| term != "dumb")
-}
-
-/// `--yes` applies; a terminal asks; anything else refuses, so CI never hangs on a prompt.
-pub fn confirm(plan: &Plan, run: &RunArgs) -> Result<(), Error> {
-    if run.yes {
-        return Ok(());
-    }
-    if !interactive() {
-        return Err(Error::ConfirmationRequired);
-    }
-    eprint!("\n{plan}\n\nApply these changes? [y/N] ");
-    std::io::stderr().flush().ok();
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).ok();
-    match answer.trim() {
-        "y" | "Y" | "yes" => Ok(()),
-        _ => Err(Error::Declined),
-    }
-}
-
-/// One line per step under way, for every cluster at once: spinners on a terminal, plain
-/// timestamped lines otherwise.
-#[derive(Clone)]
-pub struct Progress {
-    bars: Option<MultiProgress>,
-}
-
-/// The line of one step, finished with its outcome.
-pub struct StepProgress {
-    spinner: Option<ProgressBar>,
-    label: String,
-}
-
-impl Progress {
-    pub fn new() -> Self {
-        let spinners = decorated();
-        Self {
-            bars: spinners.then(MultiProgress::new),
-        }
-    }
-
-    pub fn start(&self, step: &Step) -> StepProgress {
-        let label = format!("{} {} {}", step.scope, step.kind_label(), step.name);
-        let message = format!("{:?} {label}", step.action).to_lowercase();
-        let spinner = match &self.bars {
-            Some(bars) => {
-                let spinner = bars.add(ProgressBar::new_spinner().with_message(message));
-                spinner.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                        .expect("the template is valid"),
-                );
-                spinner.enable_steady_tick(Duration::from_millis(120));
-                Some(spinner)
-            }
-            None => {
-                eprintln!("{} {message} ...", timestamp());
-                None
-            }
-        };
-        StepProgress { spinner, label }
-    }
-}
-
-impl StepProgress {
-    pub fn finish(self, outcome: &Result<(), Error>) {
-        let status = match outcome {
-            Ok(()) => "done".to_owned(),
-            Err(err) => format!("failed: {err}"),
-        };
-        let line = format!("{}: {status}", self.label);
-        match self.spinner {
-            Some(spinner) => spinner.finish_with_message(line),
-            None => eprintln!("{} {line}", timestamp()),
-        }
-    }
-}
-
-/// Now as RFC 3339 UTC (`2026-11-25T22:19:01Z`): CI logs from many machines sort and compare.
-fn timestamp() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(now.as_secs())
-}
-
-fn rfc3339(unix_secs: u64) -> String {
-    let (year, month, day) = civil_from_days(unix_secs / 86_400);
-    let secs = unix_secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        (secs / 60) % 60,
-        secs % 60
-    )
-}
-
-/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`,
-/// for days on or after the epoch), so kcfed needs no date crate for one timestamp.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Count from 0000-03-01 so that the leap day ends each 400-year era.
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = era * 400 + year_of_era + u64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Prints a serializable result as JSON, or its text form.
-pub fn print<T: Serialize>(value: &T, text: impl FnOnce() -> String, format: OutputFormat) {
-    match format {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(value).expect("reports always serialize")
-        ),
-        OutputFormat::Text => println!("{}", text()),
-    }
-}
 
 /// A plan step with the operation that applies it; `target` is the index of the cluster it
 /// belongs to, `None` for fleet-wide steps.
@@ -193,7 +47,10 @@ pub trait Executor {
         step.clone()
     }
 
-    fn resources(&self) -> Option<Resources>;
+    /// What the run's resources are (ids, ARNs), for the report.
+    type Resources: Serialize + std::fmt::Display;
+
+    fn resources(&self) -> Option<Self::Resources>;
 
     /// A cluster's steps are all run: what was kept for it (its API client) can go.
     fn cluster_finished(&self, _target: usize) {}
@@ -214,35 +71,6 @@ pub enum Outcome {
     Unchanged,
     Failed(String),
     NotRun,
-}
-
-/// Set by Ctrl-C: the step under way finishes, no further step starts. A second Ctrl-C exits
-/// at once.
-#[derive(Debug, Clone, Default)]
-pub struct Interrupt(Arc<AtomicBool>);
-
-impl Interrupt {
-    pub fn listen() -> Self {
-        let interrupt = Self::default();
-        let flag = interrupt.0.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-                eprintln!(
-                    "{} interrupted: finishing the current step (Ctrl-C again to stop now)",
-                    timestamp()
-                );
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(i32::from(exit::INTERRUPTED));
-                }
-            }
-        });
-        interrupt
-    }
-
-    fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// How far the fleet's shared steps have got, for the clusters applied beside them: a cluster's
@@ -437,75 +265,10 @@ pub enum Order {
     FleetLast,
 }
 
-/// The version of the JSON documents `--output json` prints, their first field; docs/pipelines.md
-/// says when it changes, docs/schema/ describes it.
-pub const REPORT_SCHEMA: &str = "kcfed.report/v1";
-
-/// The document `--output json` prints, and the text report's source.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub schema: &'static str,
-    pub command: &'static str,
-    pub dry_run: bool,
-    /// Whether anything was (or, in a dry run, would be) changed.
-    pub changed: bool,
-    pub plan: Plan,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub applied: Vec<Applied>,
-    pub clusters: Vec<ClusterResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Resources>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// How one cluster fared.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClusterResult {
-    pub name: String,
-    pub status: ClusterStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClusterStatus {
-    /// Dry run: the plan was made.
-    Planned,
-    Unchanged,
-    Changed,
-    Failed,
-    /// Not attempted because the shared fleet steps failed.
-    NotRun,
-}
-
 /// One cluster's planned steps, or why it could not be planned.
 pub struct ClusterPlan<O> {
     pub name: String,
     pub planned: Result<Vec<Planned<O>>, Error>,
-}
-
-impl Report {
-    fn text(&self) -> String {
-        let mut text = self.plan.to_string();
-        if self.dry_run {
-            text.push_str("\n\nDry run: nothing was changed.");
-        } else if !self.changed {
-            text.push_str("\n\nNothing to do: everything is already in place.");
-        }
-        for cluster in self.clusters.iter().filter(|c| c.error.is_some()) {
-            text.push_str(&format!(
-                "\ncluster {} failed: {}",
-                cluster.name,
-                cluster.error.as_deref().unwrap_or_default()
-            ));
-        }
-        if let Some(resources) = &self.resources {
-            text.push_str(&format!("\n\n{resources}"));
-        }
-        text
-    }
 }
 
 /// How one command runs: its name for the report, the order of fleet and cluster steps, and
@@ -720,63 +483,11 @@ where
     finish(errors, total.max(1))
 }
 
-/// Success; the error itself when the only cluster failed; else a partial failure naming how
-/// many clusters failed (each one's error is in the report). A Ctrl-C outranks the rest: the
-/// run was cut short, and running it again finishes it.
-fn finish(mut errors: Vec<Error>, total: usize) -> Result<u8, Error> {
-    if errors.iter().any(|err| matches!(err, Error::Interrupted)) {
-        return Err(Error::Interrupted);
-    }
-    match errors.len() {
-        0 => Ok(exit::SUCCESS),
-        1 if total == 1 => Err(errors.pop().expect("one error")),
-        failed => Err(Error::PartialFailure { failed, total }),
-    }
-}
-
-fn describe(err: &Error) -> String {
-    match err.fix() {
-        Some(fix) => format!("{err} (fix: {fix})"),
-        None => err.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_709_251_199), "2024-02-29T23:59:59Z");
-        assert_eq!(rfc3339(1_795_645_141), "2026-11-25T22:19:01Z");
-        assert_eq!(rfc3339(4_107_542_400), "2100-03-01T00:00:00Z");
-    }
-
-    #[test]
-    fn civil_from_days_agrees_with_counting_days_for_four_centuries() {
-        let leap = |year: u64| {
-            year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
-        };
-        let month_days = |year: u64, month: u64| match month {
-            2 if leap(year) => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        let (mut year, mut month, mut day) = (1970, 1, 1);
-        for days in 0..146_097 {
-            assert_eq!(civil_from_days(days), (year, month, day), "day {days}");
-            day += 1;
-            if day > month_days(year, month) {
-                (month, day) = (month + 1, 1);
-            }
-            if month > 12 {
-                (year, month) = (year + 1, 1);
-            }
-        }
-    }
 
     /// Records when each step starts and ends; a step named `fail` fails.
     struct Recorder {
@@ -815,7 +526,9 @@ mod tests {
             }
         }
 
-        fn resources(&self) -> Option<Resources> {
+        type Resources = String;
+
+        fn resources(&self) -> Option<String> {
             None
         }
     }
@@ -840,7 +553,7 @@ mod tests {
             .enable_time()
             .build()
             .unwrap();
-        let (progress, interrupt) = (Progress { bars: None }, Interrupt::default());
+        let (progress, interrupt) = (Progress::new(), Interrupt::default());
         let gate = FleetGate::new(fleet);
         let (_, (applied, ended)) = runtime.block_on(async {
             tokio::join!(

@@ -1,0 +1,106 @@
+//! The report a run ends with (the document `--output json` prints, and its text form) and the
+//! exit code it stands for.
+
+use serde::Serialize;
+
+use super::run::Applied;
+use crate::cli::OutputFormat;
+use crate::error::{Error, exit};
+use crate::plan::Plan;
+
+/// The version of the JSON documents `--output json` prints, their first field; docs/pipelines.md
+/// says when it changes, docs/schema/ describes it.
+pub const REPORT_SCHEMA: &str = "kcfed.report/v1";
+
+/// The document `--output json` prints, and the text report's source.
+#[derive(Debug, Serialize)]
+pub struct Report<R> {
+    pub schema: &'static str,
+    pub command: &'static str,
+    pub dry_run: bool,
+    /// Whether anything was (or, in a dry run, would be) changed.
+    pub changed: bool,
+    pub plan: Plan,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<Applied>,
+    pub clusters: Vec<ClusterResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources: Option<R>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How one cluster fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterResult {
+    pub name: String,
+    pub status: ClusterStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterStatus {
+    /// Dry run: the plan was made.
+    Planned,
+    Unchanged,
+    Changed,
+    Failed,
+    /// Not attempted because the shared fleet steps failed.
+    NotRun,
+}
+
+impl<R: std::fmt::Display> Report<R> {
+    pub fn text(&self) -> String {
+        let mut text = self.plan.to_string();
+        if self.dry_run {
+            text.push_str("\n\nDry run: nothing was changed.");
+        } else if !self.changed {
+            text.push_str("\n\nNothing to do: everything is already in place.");
+        }
+        for cluster in self.clusters.iter().filter(|c| c.error.is_some()) {
+            text.push_str(&format!(
+                "\ncluster {} failed: {}",
+                cluster.name,
+                cluster.error.as_deref().unwrap_or_default()
+            ));
+        }
+        if let Some(resources) = &self.resources {
+            text.push_str(&format!("\n\n{resources}"));
+        }
+        text
+    }
+}
+
+/// Prints a serializable result as JSON, or its text form.
+pub fn print<T: Serialize>(value: &T, text: impl FnOnce() -> String, format: OutputFormat) {
+    match format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(value).expect("reports always serialize")
+        ),
+        OutputFormat::Text => println!("{}", text()),
+    }
+}
+
+/// Success; the error itself when the only cluster failed; else a partial failure naming how
+/// many clusters failed (each one's error is in the report). A Ctrl-C outranks the rest: the
+/// run was cut short, and running it again finishes it.
+pub fn finish(mut errors: Vec<Error>, total: usize) -> Result<u8, Error> {
+    if errors.iter().any(|err| matches!(err, Error::Interrupted)) {
+        return Err(Error::Interrupted);
+    }
+    match errors.len() {
+        0 => Ok(exit::SUCCESS),
+        1 if total == 1 => Err(errors.pop().expect("one error")),
+        failed => Err(Error::PartialFailure { failed, total }),
+    }
+}
+
+pub fn describe(err: &Error) -> String {
+    match err.fix() {
+        Some(fix) => format!("{err} (fix: {fix})"),
+        None => err.to_string(),
+    }
+}

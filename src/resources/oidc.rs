@@ -1,0 +1,91 @@
+//! A cluster's IAM OIDC provider: its issuer registered in IAM with the STS audience, so the
+//! roles can trust the cluster's service accounts.
+
+use super::Op;
+use crate::aws::eks;
+use crate::aws::{iam, managed_tags};
+use crate::error::Error;
+use crate::names::{self, tags};
+use crate::plan::{Action, ResourceKind, Step};
+
+/// The provider's step: create it, add the STS audience, or nothing.
+pub fn plan(
+    scope: &str,
+    cluster: &eks::Cluster,
+    provider_arn: &str,
+    observed: Option<&iam::OidcProvider>,
+) -> (Step, Op) {
+    let step = |action| {
+        Step::new(
+            scope,
+            ResourceKind::OidcProvider,
+            names::oidc_provider_host(&cluster.oidc_issuer),
+            action,
+        )
+        .with_id(provider_arn.to_owned())
+    };
+    match observed {
+        None => (step(Action::Create), Op::OidcProvider { create: true }),
+        Some(p) if !p.client_ids.iter().any(|id| id == iam::STS_AUDIENCE) => (
+            step(Action::Update).with_detail("add audience sts.amazonaws.com"),
+            Op::OidcProvider { create: false },
+        ),
+        Some(_) => (step(Action::Exists), Op::Nothing),
+    }
+}
+
+/// Creates the provider (tagged with the cluster it was made for), or adds the audience.
+pub async fn apply(
+    iam_client: &aws_sdk_iam::Client,
+    cluster: &eks::Cluster,
+    provider_arn: &str,
+    create: bool,
+) -> Result<(), Error> {
+    if create {
+        let tags = managed_tags(&[(tags::CLUSTER, &cluster.arn)]);
+        iam::create_oidc_provider(iam_client, &cluster.oidc_issuer, tags).await?;
+    } else {
+        iam::add_oidc_audience(iam_client, provider_arn).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::fixtures::target;
+
+    fn provider(audiences: &[&str]) -> iam::OidcProvider {
+        iam::OidcProvider {
+            arn: "arn:aws:iam::111122223333:oidc-provider/x".to_owned(),
+            client_ids: audiences.iter().map(|a| (*a).to_owned()).collect(),
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_provider_is_created_given_the_sts_audience_or_kept() {
+        let cluster = target().cluster;
+        let plan = |observed: Option<&iam::OidcProvider>| {
+            let (step, op) = plan("prod", &cluster, "arn:provider", observed);
+            (step.action, op)
+        };
+        assert_eq!(
+            plan(None),
+            (Action::Create, Op::OidcProvider { create: true })
+        );
+        let without = provider(&["other"]);
+        assert_eq!(
+            plan(Some(&without)),
+            (Action::Update, Op::OidcProvider { create: false })
+        );
+        let with = provider(&["other", iam::STS_AUDIENCE]);
+        assert_eq!(plan(Some(&with)), (Action::Exists, Op::Nothing));
+        let (step, _) = super::plan("prod", &cluster, "arn:provider", None);
+        assert_eq!(
+            step.name,
+            "oidc.eks.us-east-2.amazonaws.com/id/ABCDEF0123456789"
+        );
+        assert_eq!(step.id.as_deref(), Some("arn:provider"));
+    }
+}

@@ -1,0 +1,150 @@
+//! A cluster's Helm release of the cost-analyzer chart, with the values files kcfed renders for
+//! its role in the fleet.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::Op;
+use crate::aws::amp;
+use crate::error::Error;
+use crate::fleet::{Fleet, Target};
+use crate::helm;
+use crate::plan::{Action, ResourceKind, Step};
+use crate::render::{ReleaseContext, Renderer, ValuesFile};
+
+/// The values files of the cluster's release, in the order helm merges them.
+pub fn values(
+    fleet: &Fleet,
+    target: &Target,
+    renderer: &Renderer,
+) -> Result<Vec<ValuesFile>, Error> {
+    renderer.helm_values(&ReleaseContext::new(
+        target.role,
+        &target.cluster.name,
+        &fleet.account_id,
+        fleet.endpoints(),
+        fleet.store.clone(),
+    ))
+}
+
+/// The release's step from what helm reports: install, upgrade (status, chart version or
+/// values differ), or nothing.
+pub fn plan(
+    scope: &str,
+    fleet: &Fleet,
+    target: &Target,
+    observed: Option<helm::Installed>,
+    renderer: &Renderer,
+) -> Result<(Step, Op), Error> {
+    let values = values(fleet, target, renderer)?;
+    let release_step = |action| {
+        Step::new(
+            scope,
+            ResourceKind::HelmRelease,
+            format!("{}/{}", target.release.namespace, target.release.name),
+            action,
+        )
+        .with_detail(format!(
+            "cost-analyzer {} on context {}",
+            target.release.chart_version,
+            target.release.kube_context.as_deref().unwrap_or_default()
+        ))
+    };
+    let wanted_values = crate::render::merged_values(&values)?;
+    Ok(match observed {
+        None => (release_step(Action::Create), Op::Helm),
+        Some(installed)
+            if installed.deployed
+                && installed.chart_version == target.release.chart_version
+                && installed.values == wanted_values =>
+        {
+            (release_step(Action::Exists), Op::Nothing)
+        }
+        Some(installed) => {
+            let mut details = Vec::new();
+            if !installed.deployed {
+                details.push(format!("release status is {}", installed.status));
+            }
+            if installed.chart_version != target.release.chart_version {
+                details.push(format!(
+                    "chart {} -> {}",
+                    installed.chart_version, target.release.chart_version
+                ));
+            }
+            if installed.values != wanted_values {
+                details.push("values differ".to_owned());
+            }
+            let mut step = release_step(Action::Update);
+            step.details.extend(details);
+            (step, Op::Helm)
+        }
+    })
+}
+
+/// Installs or upgrades the release once the workspace it writes to is ACTIVE: a new
+/// workspace becomes active while the roles are made.
+pub async fn apply(
+    helm_path: &Path,
+    amp_client: &aws_sdk_amp::Client,
+    timeout: Duration,
+    fleet: &Fleet,
+    target: &Target,
+    renderer: &Renderer,
+) -> Result<(), Error> {
+    if let Some(workspace) = fleet.workspace.as_ref().filter(|ws| !ws.active) {
+        amp::wait_active(amp_client, &workspace.id, timeout).await?;
+    }
+    let values = values(fleet, target, renderer)?;
+    helm::upgrade(helm_path, &target.release, &values).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::fixtures::{fleet, target};
+
+    fn installed(chart_version: &str, status: &str) -> helm::Installed {
+        let values = values(&fleet(), &target(), &Renderer::new()).unwrap();
+        helm::Installed {
+            status: status.to_owned(),
+            deployed: status == "deployed",
+            chart_version: chart_version.to_owned(),
+            values: crate::render::merged_values(&values).unwrap(),
+        }
+    }
+
+    fn plan_for(observed: Option<helm::Installed>) -> (Step, Op) {
+        plan("prod", &fleet(), &target(), observed, &Renderer::new()).unwrap()
+    }
+
+    #[test]
+    fn a_release_is_installed_kept_or_upgraded_with_the_reason() {
+        let (step, op) = plan_for(None);
+        assert_eq!((step.action, op), (Action::Create, Op::Helm));
+        assert_eq!(step.name, "kubecost/kubecost");
+
+        let (step, op) = plan_for(Some(installed("1.103.4", "deployed")));
+        assert_eq!((step.action, op), (Action::Exists, Op::Nothing));
+
+        let (step, op) = plan_for(Some(installed("1.103.3", "failed")));
+        assert_eq!((step.action, op), (Action::Update, Op::Helm));
+        assert!(
+            step.details
+                .contains(&"release status is failed".to_owned()),
+            "{step:?}"
+        );
+        assert!(
+            step.details
+                .contains(&"chart 1.103.3 -> 1.103.4".to_owned()),
+            "{step:?}"
+        );
+
+        let mut changed = installed("1.103.4", "deployed");
+        changed.values["kubecostProductConfigs"]["clusterName"] = "old".into();
+        let (step, _) = plan_for(Some(changed));
+        assert!(
+            step.details.contains(&"values differ".to_owned()),
+            "{step:?}"
+        );
+    }
+}

@@ -1,0 +1,60 @@
+//! Checks of the command line that need no call: names, regions and the cluster selection.
+
+use crate::error::Error;
+use crate::names;
+
+/// Checks `--cluster` values (names, or EKS cluster ARNs) and that `--kube-context`, when
+/// given, names one context per cluster.
+pub fn validate_cluster_selection(
+    clusters: &[String],
+    kube_contexts: &[String],
+) -> Result<(), Error> {
+    for cluster in clusters {
+        let (name, region) = names::parse_cluster_ref(cluster, None);
+        names::validate_cluster_name(name)?;
+        if let Some(region) = region {
+            names::validate_region(region)?;
+        }
+    }
+    if !kube_contexts.is_empty() && kube_contexts.len() != clusters.len() {
+        return Err(Error::Usage {
+            message: format!(
+                "{} --kube-context values for {} --cluster values",
+                kube_contexts.len(),
+                clusters.len()
+            ),
+            fix: "give one --kube-context per --cluster, in the same order, or none to find them by cluster ARN".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the flags `init` and `join` share, before any call.
+pub fn validate_common(
+    aws: &crate::cli::AwsArgs,
+    workspace: &crate::cli::WorkspaceArgs,
+    release: &crate::cli::ReleaseArgs,
+) -> Result<(), Error> {
+    for region in [&aws.region, &workspace.workspace_region]
+        .into_iter()
+        .flatten()
+    {
+        names::validate_region(region)?;
+    }
+    if let Some(id) = &workspace.workspace_id {
+        names::validate_workspace_id(id)?;
+    }
+    if let Some(alias) = &workspace.workspace_alias {
+        names::validate_workspace_alias(alias)?;
+    }
+    names::validate_namespace(&release.namespace)?;
+    names::validate_release(&release.release)?;
+    names::validate_chart_version(&release.chart_version)
+}
+
+pub fn no_region() -> Error {
+    Error::Usage {
+        message: "no AWS region is configured".to_owned(),
+        fix: "pass --region, set AWS_REGION, or set a region in the AWS profile".to_owned(),
+    }
+}
