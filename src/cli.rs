@@ -86,6 +86,7 @@ pub enum ClusterRole {
 
 /// AWS connection settings; the usual AWS_* environment variables and config files also apply.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "AWS")]
 pub struct AwsArgs {
     /// Named profile from the AWS config files.
     #[arg(long, env = "AWS_PROFILE")]
@@ -100,6 +101,7 @@ pub struct AwsArgs {
 
 /// Kubernetes connection settings.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Kubernetes")]
 pub struct KubeArgs {
     /// Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config).
     #[arg(long)]
@@ -108,6 +110,7 @@ pub struct KubeArgs {
 
 /// Behaviour shared by every command that changes something.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Plan and output")]
 pub struct RunArgs {
     /// Print the plan and stop; nothing is changed.
     #[arg(long)]
@@ -126,6 +129,7 @@ pub struct RunArgs {
 
 /// Which AMP workspace the fleet uses.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Fleet")]
 pub struct WorkspaceArgs {
     /// Use the AMP workspace with this id (ws-...).
     #[arg(long, conflicts_with = "workspace_alias")]
@@ -140,6 +144,7 @@ pub struct WorkspaceArgs {
 
 /// Where and how the Helm chart is installed.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Helm")]
 pub struct ReleaseArgs {
     /// Namespace for Kubecost and its service accounts.
     #[arg(long, default_value = "kubecost")]
@@ -168,13 +173,13 @@ pub struct InitPrimaryArgs {
     #[arg(long)]
     pub cluster: Option<String>,
     /// Kube context of the cluster (defaults to the context whose cluster is this EKS cluster).
-    #[arg(long)]
+    #[arg(long, help_heading = "Kubernetes")]
     pub kube_context: Option<String>,
     /// S3 bucket for federated ETL files (default: one name per account and region).
-    #[arg(long, conflicts_with = "quick_start")]
+    #[arg(long, conflicts_with = "quick_start", help_heading = "Fleet")]
     pub bucket: Option<String>,
     /// Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters).
-    #[arg(long)]
+    #[arg(long, help_heading = "Fleet")]
     pub quick_start: bool,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
@@ -194,7 +199,7 @@ pub struct JoinClusterArgs {
     #[arg(long = "cluster", required = true)]
     pub clusters: Vec<String>,
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
-    #[arg(long = "kube-context")]
+    #[arg(long = "kube-context", help_heading = "Kubernetes")]
     pub kube_contexts: Vec<String>,
     /// How many clusters join at the same time (each runs its own helm install).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -224,7 +229,7 @@ pub struct CleanupArgs {
     #[arg(long)]
     pub all: bool,
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
-    #[arg(long = "kube-context")]
+    #[arg(long = "kube-context", help_heading = "Kubernetes")]
     pub kube_contexts: Vec<String>,
     /// Stop when a cluster's Kubernetes API cannot be reached instead of skipping it.
     #[arg(long)]
