@@ -314,6 +314,30 @@ fn each_missing_permission_is_named_and_a_rerun_with_it_converges() {
             if failed.is_empty() || !named {
                 wrong.push(format!("the failed steps do not name it: {applied:#}"));
             }
+            // What the report says is done is there; what is there was done, or made by a step
+            // that then failed (a role made, its policies not yet attached). The account was
+            // empty before.
+            let count = |kind: &str, status: &str| {
+                steps
+                    .iter()
+                    .filter(|s| s["kind"] == kind && s["outcome"]["status"] == status)
+                    .count() as u64
+            };
+            for (kind, field) in [
+                ("iam-role", "roles"),
+                ("iam-policy", "policies"),
+                ("oidc-provider", "providers"),
+                ("amp-workspace", "workspaces"),
+                ("s3-bucket", "buckets"),
+            ] {
+                let present = left[field].as_u64().unwrap_or_default();
+                let (done, failed) = (count(kind, "done"), count(kind, "failed"));
+                if present < done || present > done + failed {
+                    wrong.push(format!(
+                        "{kind}: the report says {done} done and {failed} failed, the account has {present}"
+                    ));
+                }
+            }
         }
         eprintln!(
             "{} denied: exit {:?}, {} mutating calls, left {left}",
