@@ -355,7 +355,7 @@ fn namespace_step(scope: &str, name: &str, found: Option<&Namespace>) -> Step {
         action: Action::Exists,
         ..step
     };
-    if label(&found.metadata, K8S_MANAGED_BY) == Some(MANAGED_BY_VALUE) {
+    if made_by_kcfed(&found.metadata) {
         step
     } else {
         // Cleanup reads this: a namespace kcfed did not create is never deleted.
@@ -405,6 +405,11 @@ fn update_or_exists(step: Step, differences: Vec<String>) -> Step {
         Action::Update
     };
     Step { action, ..step }.with_details(differences)
+}
+
+/// Whether an object's labels say kcfed made it.
+fn made_by_kcfed(metadata: &ObjectMeta) -> bool {
+    label(metadata, K8S_MANAGED_BY) == Some(MANAGED_BY_VALUE)
 }
 
 fn label<'a>(metadata: &'a ObjectMeta, key: &str) -> Option<&'a str> {
@@ -531,7 +536,7 @@ fn belongs_to_release_or_namespace(metadata: &ObjectMeta, release: &str) -> bool
         || name == "kube-root-ca.crt"
         || name.starts_with(&format!("sh.helm.release.v1.{release}."))
         || annotation("meta.helm.sh/release-name") == Some(release)
-        || label(metadata, K8S_MANAGED_BY) == Some(MANAGED_BY_VALUE)
+        || made_by_kcfed(metadata)
 }
 
 /// What `cleanup` finds of kcfed's objects in one cluster, and what else lives in the namespace.
@@ -607,9 +612,8 @@ where
 /// Deletes what kcfed made and keeps the rest: objects without kcfed's label were not made by
 /// it, and a namespace that holds anything else stays.
 pub fn cleanup_steps(scope: &str, namespace: &str, installed: &InstalledObjects) -> Vec<Step> {
-    let managed = |metadata: &ObjectMeta| label(metadata, K8S_MANAGED_BY) == Some(MANAGED_BY_VALUE);
     let decide = |kind, name: String, metadata: &ObjectMeta| {
-        if managed(metadata) {
+        if made_by_kcfed(metadata) {
             Step::new(scope, kind, name, Action::Delete)
         } else {
             Step::new(scope, kind, name, Action::Keep).with_detail("not made by kcfed")

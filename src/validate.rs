@@ -1,14 +1,12 @@
 //! Checks of the command line that need no call: names, regions and the cluster selection.
 
+use crate::cli::{InitPrimaryArgs, RenderArgs};
 use crate::error::Error;
 use crate::names;
 
 /// Checks `--cluster` values (names, or EKS cluster ARNs) and that `--kube-context`, when
 /// given, names one context per cluster.
-pub fn validate_cluster_selection(
-    clusters: &[String],
-    kube_contexts: &[String],
-) -> Result<(), Error> {
+pub fn cluster_selection(clusters: &[String], kube_contexts: &[String]) -> Result<(), Error> {
     for cluster in clusters {
         let (name, region) = names::parse_cluster_ref(cluster, None);
         names::validate_cluster_name(name)?;
@@ -30,7 +28,7 @@ pub fn validate_cluster_selection(
 }
 
 /// Checks the flags `init` and `join` share, before any call.
-pub fn validate_common(
+pub fn common(
     aws: &crate::cli::AwsArgs,
     workspace: &crate::cli::WorkspaceArgs,
     release: &crate::cli::ReleaseArgs,
@@ -52,9 +50,52 @@ pub fn validate_common(
     names::validate_chart_version(&release.chart_version)
 }
 
+/// The checks of a command that names its clusters (`join cluster`, `cleanup`).
+pub fn cluster_command(
+    clusters: &[String],
+    kube_contexts: &[String],
+    aws: &crate::cli::AwsArgs,
+    workspace: &crate::cli::WorkspaceArgs,
+    release: &crate::cli::ReleaseArgs,
+) -> Result<(), Error> {
+    cluster_selection(clusters, kube_contexts)?;
+    common(aws, workspace, release)
+}
+
 pub fn no_region() -> Error {
     Error::Usage {
         message: "no AWS region is configured".to_owned(),
         fix: "pass --region, set AWS_REGION, or set a region in the AWS profile".to_owned(),
     }
+}
+
+/// The checks of `init primary`.
+pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
+    if let Some(cluster) = &args.cluster {
+        names::validate_cluster_name(cluster)?;
+    }
+    if let Some(bucket) = &args.bucket {
+        names::validate_bucket(bucket)?;
+    }
+    common(&args.aws, &args.workspace, &args.release)
+}
+
+/// The checks of `render`, which takes every name as a flag.
+pub fn render(args: &RenderArgs) -> Result<(), Error> {
+    names::validate_cluster_name(&args.cluster)?;
+    names::validate_region(&args.region)?;
+    names::validate_account_id(&args.account_id)?;
+    names::validate_workspace_id(&args.workspace_id)?;
+    for region in [&args.workspace_region, &args.bucket_region]
+        .into_iter()
+        .flatten()
+    {
+        names::validate_region(region)?;
+    }
+    if let Some(bucket) = &args.bucket {
+        names::validate_bucket(bucket)?;
+    }
+    names::validate_namespace(&args.namespace)?;
+    names::validate_release(&args.release)?;
+    names::validate_chart_version(&args.chart_version)
 }

@@ -78,18 +78,7 @@ fn resource_version(object: &impl kube::Resource) -> u64 {
 
 /// One HTTP/1.1 exchange without kube-rs, for requests kube-rs refuses to send.
 fn raw(fake: &FakeKube, method: &str, path: &str, content_type: &str, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(fake.url().trim_start_matches("http://")).expect("connect");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: fake\r\nContent-Type: {content_type}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("receive");
-    let code = response[9..12].parse().expect("status code");
-    let (_, body) = response.split_once("\r\n\r\n").expect("headers end");
-    (code, serde_json::from_str(body).expect("JSON body"))
+    raw_bytes(fake, method, path, content_type, body.as_bytes())
 }
 
 #[tokio::test]
@@ -199,7 +188,7 @@ fn protobuf_secret(name: &str, labels: &[(&str, &str)], data: &[(&str, &[u8])]) 
     .concat()
 }
 
-/// Sends a request whose body is bytes, not text.
+/// [`raw`] with a body of bytes, not text.
 fn raw_bytes(
     fake: &FakeKube,
     method: &str,

@@ -114,6 +114,12 @@ pub fn decode_policy_document(encoded: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&decoded).ok()
 }
 
+/// Whether a resource's tags say kcfed made it.
+pub fn made_by_kcfed(tags: &std::collections::HashMap<String, String>) -> bool {
+    tags.get(crate::names::tags::MANAGED_BY).map(String::as_str)
+        == Some(crate::names::tags::MANAGED_BY_VALUE)
+}
+
 /// Tags kcfed puts on everything it creates.
 pub fn managed_tags(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     std::iter::once((

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use futures::future::try_join_all;
 
 use crate::aws::config::{self, Clients};
-use crate::aws::{amp, eks, iam, s3, sts};
+use crate::aws::{amp, eks, iam, made_by_kcfed, s3, sts};
 use crate::cli::CleanupArgs;
 use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
 use crate::error::Error;
@@ -113,13 +113,14 @@ impl Executor for Cleaner<'_> {
     }
 }
 
-fn validate(args: &CleanupArgs) -> Result<(), Error> {
-    validate::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
-    validate::validate_common(&args.aws, &args.workspace, &args.release)
-}
-
 pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
-    validate(args)?;
+    validate::cluster_command(
+        &args.clusters,
+        &args.kube_contexts,
+        &args.aws,
+        &args.workspace,
+        &args.release,
+    )?;
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
     let lookup = fleet::WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
@@ -407,10 +408,6 @@ async fn kubernetes_steps(
     Ok(steps)
 }
 
-fn is_managed(tags: &std::collections::HashMap<String, String>) -> bool {
-    tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE)
-}
-
 /// The OIDC providers (when kcfed made them and nothing else trusts them), then the roles: a
 /// rerun after an interruption still finds the cluster by its roles.
 async fn aws_steps(
@@ -437,7 +434,7 @@ async fn aws_steps(
         let step = |action| {
             Step::new(scope, ResourceKind::OidcProvider, host, action).with_id(arn.clone())
         };
-        if !is_managed(&provider.tags) {
+        if !made_by_kcfed(&provider.tags) {
             steps.push(cluster_step(
                 step(Action::Keep).with_detail("not created by kcfed"),
                 CleanupOp::Nothing,
@@ -460,7 +457,7 @@ async fn aws_steps(
     for role in roles {
         let step = Step::new(scope, ResourceKind::IamRole, &role.name, Action::Delete)
             .with_id(role.arn.clone());
-        steps.push(if is_managed(&role.tags) {
+        steps.push(if made_by_kcfed(&role.tags) {
             cluster_step(step, CleanupOp::DeleteRole(role.clone()))
         } else {
             let mut step = step;
@@ -497,7 +494,7 @@ async fn plan_fleet(
         let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, bucket, action);
         match s3::inspect(&clients.s3_in(&region), bucket).await? {
             s3::BucketState::Owned(found)
-                if (is_managed(&found.tags)
+                if (made_by_kcfed(&found.tags)
                     && found.tags.get(tags::FLEET) == Some(&workspace.id))
                     // Made by kcfed, but the run was interrupted before it could tag it.
                     || (workspace.tags.get(tags::BUCKET_MADE) == Some(bucket)
@@ -527,7 +524,7 @@ async fn plan_fleet(
         )
         .with_id(workspace.id.clone())
     };
-    steps.push(if is_managed(&workspace.tags) {
+    steps.push(if made_by_kcfed(&workspace.tags) {
         cluster_step(
             step(Action::Delete),
             CleanupOp::DeleteWorkspace(workspace.id.clone()),

@@ -15,21 +15,11 @@ use crate::render::{Renderer, StoreLocation};
 use crate::resources::{Applier, Op, Planned, bucket, cluster, policies, workspace};
 use crate::validate;
 
-fn validate(args: &InitPrimaryArgs) -> Result<(), Error> {
-    if let Some(cluster) = &args.cluster {
-        names::validate_cluster_name(cluster)?;
-    }
-    if let Some(bucket) = &args.bucket {
-        names::validate_bucket(bucket)?;
-    }
-    validate::validate_common(&args.aws, &args.workspace, &args.release)
-}
-
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
 /// flags (account, cluster, workspace by alias, helm), then everything named from those
 /// (bucket, policies, OIDC provider, roles, Kubernetes objects, release). Then the plan.
 pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
-    validate(args)?;
+    validate::init_primary(args)?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
 
     // With no --cluster, the current kube context names the cluster (and its region).

@@ -17,11 +17,6 @@ use crate::resources::cluster::{self, ObservedCluster};
 use crate::resources::{Applier, policies};
 use crate::validate;
 
-fn validate(args: &JoinClusterArgs) -> Result<(), Error> {
-    validate::validate_cluster_selection(&args.clusters, &args.kube_contexts)?;
-    validate::validate_common(&args.aws, &args.workspace, &args.release)
-}
-
 /// Reads the fleet from its workspace: the bucket and the primary cluster are in its tags.
 fn fleet_from_workspace(
     account_id: &str,
@@ -50,7 +45,13 @@ fn fleet_from_workspace(
 /// shared policies, and plans them. The plan is whole before the first change; then each
 /// cluster applies on its own again.
 pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
-    validate(args)?;
+    validate::cluster_command(
+        &args.clusters,
+        &args.kube_contexts,
+        &args.aws,
+        &args.workspace,
+        &args.release,
+    )?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);

@@ -10,6 +10,7 @@ use crate::error::{Error, exit};
 use crate::helm;
 use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::{ReleaseContext, Renderer, StoreLocation};
+use crate::validate;
 
 #[derive(Debug, Serialize)]
 struct RenderReport {
@@ -61,27 +62,8 @@ impl Writer<'_> {
     }
 }
 
-fn validate(args: &RenderArgs) -> Result<(), Error> {
-    names::validate_cluster_name(&args.cluster)?;
-    names::validate_region(&args.region)?;
-    names::validate_account_id(&args.account_id)?;
-    names::validate_workspace_id(&args.workspace_id)?;
-    for region in [&args.workspace_region, &args.bucket_region]
-        .into_iter()
-        .flatten()
-    {
-        names::validate_region(region)?;
-    }
-    if let Some(bucket) = &args.bucket {
-        names::validate_bucket(bucket)?;
-    }
-    names::validate_namespace(&args.namespace)?;
-    names::validate_release(&args.release)?;
-    names::validate_chart_version(&args.chart_version)
-}
-
 pub fn run(args: &RenderArgs) -> Result<u8, Error> {
-    validate(args)?;
+    validate::render(args)?;
     let workspace_region = args.workspace_region.as_deref().unwrap_or(&args.region);
     let workspace = WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id);
     let store = (!args.quick_start).then(|| {

@@ -61,8 +61,7 @@ pub fn plan(
         }
         s3::BucketState::Owned(bucket) => bucket,
     };
-    let managed = made_by_kcfed
-        || bucket.tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE);
+    let managed = made_by_kcfed || crate::aws::made_by_kcfed(&bucket.tags);
     if let Some(other) = bucket.tags.get(tags::FLEET)
         && other != fleet_id
         && fleet_id != NEW_WORKSPACE

@@ -8,7 +8,7 @@ use crate::aws::iam;
 use crate::engine::run::FleetView;
 use crate::error::Error;
 use crate::fleet::Fleet;
-use crate::names::{FleetPolicy, ServiceAccountKind, tags};
+use crate::names::{FleetPolicy, ServiceAccountKind};
 use crate::plan::{Action, ResourceKind, Step};
 
 /// One role as it should be.
@@ -65,8 +65,7 @@ pub fn plan(
             ));
             continue;
         };
-        let managed =
-            existing.tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE);
+        let managed = crate::aws::made_by_kcfed(&existing.tags);
         if !managed || existing.path != fleet_names.iam_path() {
             let reason = if managed {
                 format!("belongs to another fleet (IAM path {})", existing.path)

@@ -1,7 +1,7 @@
 //! The fleet's AMP workspace: the tags that let `join` and `cleanup` find the fleet, and its
 //! creation, where two runs that race to create it end with one.
 
-use crate::aws::{amp, managed_tags};
+use crate::aws::{amp, made_by_kcfed, managed_tags};
 use crate::error::Error;
 use crate::names::tags;
 use crate::render::StoreLocation;
@@ -41,9 +41,7 @@ async fn settle_race(
     let candidates = amp::find_by_alias(client, alias).await?;
     let winner = candidates
         .into_iter()
-        .filter(|ws| {
-            ws.tags.get(tags::MANAGED_BY).map(String::as_str) == Some(tags::MANAGED_BY_VALUE)
-        })
+        .filter(|ws| made_by_kcfed(&ws.tags))
         .min_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     match winner {
         Some(winner) if winner.id != created.id => {
