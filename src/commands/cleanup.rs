@@ -9,7 +9,7 @@ use futures::StreamExt;
 use futures::future::try_join_all;
 
 use crate::aws::config::{self, Clients};
-use crate::aws::{amp, eks, iam, made_by_kcfed, s3, sts};
+use crate::aws::{amp, eks, iam, s3, sts};
 use crate::cli::CleanupArgs;
 use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
 use crate::error::Error;
@@ -17,22 +17,10 @@ use crate::fleet::{self, Resources};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, FleetNames, tags};
-use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
+use crate::plan::{Action, ResourceKind, Step};
 use crate::render::StoreLocation;
+use crate::resources::{CleanupOp, bucket, oidc, policies, roles, workspace};
 use crate::validate;
-
-/// What deleting one resource takes.
-#[derive(Debug, Clone)]
-pub enum CleanupOp {
-    Nothing,
-    Uninstall,
-    Kube,
-    DeleteRole(iam::Role),
-    DeleteOidcProvider(String),
-    DeletePolicy(String),
-    DeleteBucket(StoreLocation),
-    DeleteWorkspace(String),
-}
 
 type CleanupStep = Planned<CleanupOp>;
 
@@ -428,42 +416,13 @@ async fn aws_steps(
     }))
     .await?;
     for (arn, provider) in found.into_iter().flatten() {
-        let host = arn
-            .split_once("oidc-provider/")
-            .map_or(arn.as_str(), |(_, host)| host);
-        let step = |action| {
-            Step::new(scope, ResourceKind::OidcProvider, host, action).with_id(arn.clone())
-        };
-        if !made_by_kcfed(&provider.tags) {
-            steps.push(cluster_step(
-                step(Action::Keep).with_detail("not created by kcfed"),
-                CleanupOp::Nothing,
-            ));
-            continue;
-        }
-        let others = still_trusting.get(&arn).cloned().unwrap_or_default();
-        steps.push(if others.is_empty() {
-            cluster_step(
-                step(Action::Delete),
-                CleanupOp::DeleteOidcProvider(arn.clone()),
-            )
-        } else {
-            cluster_step(
-                step(Action::Keep).with_detail(format!("still trusted by {}", others.join(", "))),
-                CleanupOp::Nothing,
-            )
-        });
+        let others = still_trusting.get(&arn).map_or(&[][..], Vec::as_slice);
+        let (step, op) = oidc::plan_cleanup(scope, &arn, &provider, others);
+        steps.push(cluster_step(step, op));
     }
     for role in roles {
-        let step = Step::new(scope, ResourceKind::IamRole, &role.name, Action::Delete)
-            .with_id(role.arn.clone());
-        steps.push(if made_by_kcfed(&role.tags) {
-            cluster_step(step, CleanupOp::DeleteRole(role.clone()))
-        } else {
-            let mut step = step;
-            step.action = Action::Keep;
-            cluster_step(step.with_detail("not made by kcfed"), CleanupOp::Nothing)
-        });
+        let (step, op) = roles::plan_cleanup(scope, role);
+        steps.push(cluster_step(step, op));
     }
     Ok(steps)
 }
@@ -475,65 +434,27 @@ async fn plan_fleet(
     fleet: &FleetNames,
     workspace: &amp::Workspace,
 ) -> Result<Vec<CleanupStep>, Error> {
-    let mut steps = Vec::new();
-    for arn in iam::policy_arns_under(&clients.iam, &fleet.iam_path()).await? {
-        let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
-        steps.push(cluster_step(
-            Step::new(FLEET_SCOPE, ResourceKind::IamPolicy, name, Action::Delete)
-                .with_id(arn.clone()),
-            CleanupOp::DeletePolicy(arn),
-        ));
-    }
-    if let Some(bucket) = workspace.tags.get(tags::BUCKET) {
-        let region = workspace
-            .tags
-            .get(tags::BUCKET_REGION)
-            .cloned()
-            .unwrap_or_else(|| clients.region.clone());
-        let store = StoreLocation::new(bucket, &region);
-        let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, bucket, action);
-        match s3::inspect(&clients.s3_in(&region), bucket).await? {
-            s3::BucketState::Owned(found)
-                if (made_by_kcfed(&found.tags)
-                    && found.tags.get(tags::FLEET) == Some(&workspace.id))
-                    // Made by kcfed, but the run was interrupted before it could tag it.
-                    || (workspace.tags.get(tags::BUCKET_MADE) == Some(bucket)
-                        && !found.tags.contains_key(tags::FLEET)) =>
-            {
-                steps.push(cluster_step(
-                    step(Action::Delete)
-                        .with_detail("every object version and delete marker first"),
-                    CleanupOp::DeleteBucket(store),
-                ));
-            }
-            s3::BucketState::Owned(_) | s3::BucketState::OwnedElsewhere => {
-                steps.push(cluster_step(
-                    step(Action::Keep).with_detail("not made by kcfed for this fleet"),
-                    CleanupOp::Nothing,
-                ))
-            }
-            s3::BucketState::Missing => {}
-        }
-    }
-    let step = |action| {
-        Step::new(
-            FLEET_SCOPE,
-            ResourceKind::AmpWorkspace,
-            workspace.alias.as_deref().unwrap_or(&workspace.id),
-            action,
-        )
-        .with_id(workspace.id.clone())
-    };
-    steps.push(if made_by_kcfed(&workspace.tags) {
-        cluster_step(
-            step(Action::Delete),
-            CleanupOp::DeleteWorkspace(workspace.id.clone()),
-        )
-    } else {
-        cluster_step(
-            step(Action::Keep).with_detail("not created by kcfed"),
-            CleanupOp::Nothing,
-        )
+    let store = workspace.tags.get(tags::BUCKET).map(|bucket| {
+        let region = workspace.tags.get(tags::BUCKET_REGION);
+        StoreLocation::new(bucket, region.unwrap_or(&clients.region))
     });
-    Ok(steps)
+    let iam_path = fleet.iam_path();
+    let (policy_arns, bucket_state) =
+        tokio::try_join!(iam::policy_arns_under(&clients.iam, &iam_path), async {
+            match &store {
+                Some(store) => s3::inspect(&clients.s3_in(&store.region), &store.bucket)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },)?;
+    let mut steps = policies::plan_cleanup(policy_arns);
+    if let (Some(store), Some(state)) = (&store, &bucket_state) {
+        steps.extend(bucket::plan_cleanup(workspace, store, state));
+    }
+    steps.push(workspace::plan_cleanup(workspace));
+    Ok(steps
+        .into_iter()
+        .map(|(step, op)| cluster_step(step, op))
+        .collect())
 }

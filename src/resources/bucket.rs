@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::{Op, Planned, fleet_step, tags_missing};
+use super::{CleanupOp, Op, Planned, fleet_step, tags_missing};
 use crate::aws::config::Clients;
-use crate::aws::{managed_tags, s3};
+use crate::aws::{amp, managed_tags, s3};
 use crate::error::Error;
 use crate::fleet::{Fleet, NEW_WORKSPACE};
 use crate::names::tags;
@@ -125,6 +125,34 @@ pub fn plan(
         step(action).with_details(details),
         Op::Bucket(changes),
     ))
+}
+
+/// Cleanup deletes the bucket only when kcfed made it for this fleet: its tags say so, or the
+/// fleet's workspace recorded it as made before an interrupted run could tag it.
+pub fn plan_cleanup(
+    workspace: &amp::Workspace,
+    store: &StoreLocation,
+    state: &s3::BucketState,
+) -> Option<(Step, CleanupOp)> {
+    let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
+    match state {
+        s3::BucketState::Owned(found)
+            if (crate::aws::made_by_kcfed(&found.tags)
+                && found.tags.get(tags::FLEET) == Some(&workspace.id))
+                || (workspace.tags.get(tags::BUCKET_MADE) == Some(&store.bucket)
+                    && !found.tags.contains_key(tags::FLEET)) =>
+        {
+            Some((
+                step(Action::Delete).with_detail("every object version and delete marker first"),
+                CleanupOp::DeleteBucket(store.clone()),
+            ))
+        }
+        s3::BucketState::Owned(_) | s3::BucketState::OwnedElsewhere => Some((
+            step(Action::Keep).with_detail("not made by kcfed for this fleet"),
+            CleanupOp::Nothing,
+        )),
+        s3::BucketState::Missing => None,
+    }
 }
 
 /// Creates the bucket when planned, then makes the planned settings and tags, side by side.
@@ -299,5 +327,54 @@ mod tests {
                 .iter()
                 .any(|d| d.contains("cleanup will keep it"))
         );
+    }
+
+    fn workspace(tags: &[(&str, &str)]) -> amp::Workspace {
+        amp::Workspace {
+            id: WORKSPACE.to_owned(),
+            alias: None,
+            arn: String::new(),
+            active: true,
+            created_at: 0,
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn cleanup_action(workspace: &amp::Workspace, state: &s3::BucketState) -> Option<Action> {
+        plan_cleanup(workspace, &store(), state).map(|(step, _)| step.action)
+    }
+
+    #[test]
+    fn cleanup_deletes_only_the_bucket_kcfed_made_for_this_fleet() {
+        let plain = workspace(&[]);
+        let ours = [
+            (tags::MANAGED_BY, tags::MANAGED_BY_VALUE),
+            (tags::FLEET, WORKSPACE),
+        ];
+        let owned = |tags: &[(&str, &str)]| s3::BucketState::Owned(hardened(tags));
+        assert_eq!(cleanup_action(&plain, &owned(&ours)), Some(Action::Delete));
+        let other_fleet = [
+            (tags::MANAGED_BY, tags::MANAGED_BY_VALUE),
+            (tags::FLEET, "ws-other"),
+        ];
+        assert_eq!(
+            cleanup_action(&plain, &owned(&other_fleet)),
+            Some(Action::Keep)
+        );
+        assert_eq!(
+            cleanup_action(&plain, &owned(&[("team", "finops")])),
+            Some(Action::Keep)
+        );
+        assert_eq!(
+            cleanup_action(&plain, &s3::BucketState::OwnedElsewhere),
+            Some(Action::Keep)
+        );
+        assert_eq!(cleanup_action(&plain, &s3::BucketState::Missing), None);
+        // Made by an interrupted run before it could tag the bucket: the workspace says so.
+        let recorded = workspace(&[(tags::BUCKET_MADE, "kcfed-etl")]);
+        assert_eq!(cleanup_action(&recorded, &owned(&[])), Some(Action::Delete));
     }
 }

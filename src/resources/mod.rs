@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::aws::amp;
 use crate::aws::config::Clients;
+use crate::aws::{amp, iam};
 use crate::engine::run::{self as engine, Executor, FleetView};
 use crate::error::Error;
 use crate::fleet::{
@@ -30,7 +30,7 @@ use crate::fleet::{
 use crate::kube;
 use crate::names::{self, FleetPolicy, ServiceAccountKind};
 use crate::plan::{ResourceKind, Step};
-use crate::render::Renderer;
+use crate::render::{Renderer, StoreLocation};
 
 pub use bucket::BucketChanges;
 pub use roles::RoleChanges;
@@ -48,6 +48,19 @@ pub enum Op {
     Role(RoleChanges),
     Kube,
     Helm,
+}
+
+/// What deleting one resource takes (`cleanup`).
+#[derive(Debug, Clone)]
+pub enum CleanupOp {
+    Nothing,
+    Uninstall,
+    Kube,
+    DeleteRole(iam::Role),
+    DeleteOidcProvider(String),
+    DeletePolicy(String),
+    DeleteBucket(StoreLocation),
+    DeleteWorkspace(String),
 }
 
 /// A provisioning step with what it takes to apply it.

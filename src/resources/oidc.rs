@@ -1,9 +1,9 @@
 //! A cluster's IAM OIDC provider: its issuer registered in IAM with the STS audience, so the
 //! roles can trust the cluster's service accounts.
 
-use super::Op;
+use super::{CleanupOp, Op};
 use crate::aws::eks;
-use crate::aws::{iam, managed_tags};
+use crate::aws::{iam, made_by_kcfed, managed_tags};
 use crate::error::Error;
 use crate::names::{self, tags};
 use crate::plan::{Action, ResourceKind, Step};
@@ -31,6 +31,34 @@ pub fn plan(
             Op::OidcProvider { create: false },
         ),
         Some(_) => (step(Action::Exists), Op::Nothing),
+    }
+}
+
+/// Cleanup deletes a provider kcfed made once no role that stays trusts it.
+pub fn plan_cleanup(
+    scope: &str,
+    arn: &str,
+    provider: &iam::OidcProvider,
+    still_trusted_by: &[String],
+) -> (Step, CleanupOp) {
+    let host = arn
+        .split_once("oidc-provider/")
+        .map_or(arn, |(_, host)| host);
+    let step =
+        |action| Step::new(scope, ResourceKind::OidcProvider, host, action).with_id(arn.to_owned());
+    if !made_by_kcfed(&provider.tags) {
+        (
+            step(Action::Keep).with_detail("not created by kcfed"),
+            CleanupOp::Nothing,
+        )
+    } else if still_trusted_by.is_empty() {
+        (
+            step(Action::Delete),
+            CleanupOp::DeleteOidcProvider(arn.to_owned()),
+        )
+    } else {
+        let detail = format!("still trusted by {}", still_trusted_by.join(", "));
+        (step(Action::Keep).with_detail(detail), CleanupOp::Nothing)
     }
 }
 
@@ -87,5 +115,26 @@ mod tests {
             "oidc.eks.us-east-2.amazonaws.com/id/ABCDEF0123456789"
         );
         assert_eq!(step.id.as_deref(), Some("arn:provider"));
+    }
+
+    #[test]
+    fn cleanup_deletes_a_provider_kcfed_made_once_nothing_else_trusts_it() {
+        let arn = "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-2.amazonaws.com/id/AB";
+        let mut ours = provider(&[iam::STS_AUDIENCE]);
+        ours.tags = managed_tags(&[]).into_iter().collect();
+        let (step, op) = plan_cleanup("prod", arn, &ours, &[]);
+        assert_eq!(
+            (step.action, step.name.as_str()),
+            (Action::Delete, "oidc.eks.us-east-2.amazonaws.com/id/AB")
+        );
+        assert!(matches!(op, CleanupOp::DeleteOidcProvider(_)));
+        let (step, _) = plan_cleanup("prod", arn, &ours, &["other-role".to_owned()]);
+        assert_eq!(step.action, Action::Keep);
+        assert!(step.details[0].contains("other-role"));
+        let (step, _) = plan_cleanup("prod", arn, &provider(&[]), &[]);
+        assert_eq!(
+            (step.action, step.details[0].as_str()),
+            (Action::Keep, "not created by kcfed")
+        );
     }
 }

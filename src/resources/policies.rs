@@ -3,7 +3,7 @@
 
 use futures::future::try_join_all;
 
-use super::{Op, Planned, fleet_step};
+use super::{CleanupOp, Op, Planned, fleet_step};
 use crate::aws::config::Clients;
 use crate::aws::{iam, managed_tags};
 use crate::error::Error;
@@ -67,6 +67,17 @@ pub fn plan(fleet: &Fleet, observed: Observed, renderer: &Renderer) -> Result<Ve
                 ),
                 Some(_) => fleet_step(step(Action::Exists), Op::Nothing),
             })
+        })
+        .collect()
+}
+
+/// Cleanup deletes every policy under the fleet's IAM path: only kcfed puts policies there.
+pub fn plan_cleanup(arns: Vec<String>) -> Vec<(Step, CleanupOp)> {
+    arns.into_iter()
+        .map(|arn| {
+            let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
+            let step = Step::new(FLEET_SCOPE, ResourceKind::IamPolicy, name, Action::Delete);
+            (step.with_id(arn.clone()), CleanupOp::DeletePolicy(arn))
         })
         .collect()
 }
@@ -174,5 +185,26 @@ mod tests {
             Some(names.policy_arn(FleetPolicy::FederatedStore).as_str())
         );
         assert!(planned.iter().all(|p| p.target.is_none()));
+    }
+
+    #[test]
+    fn cleanup_deletes_every_policy_under_the_fleet_path() {
+        let arns = vec![
+            "arn:aws:iam::111122223333:policy/kcfed/ws-1/kcfed-ws-1-amp-query".to_owned(),
+            "arn:aws:iam::111122223333:policy/kcfed/ws-1/kcfed-ws-1-federated-store".to_owned(),
+        ];
+        let planned = plan_cleanup(arns.clone());
+        let names: Vec<_> = planned
+            .iter()
+            .map(|(step, _)| (step.name.as_str(), step.action))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("kcfed-ws-1-amp-query", Action::Delete),
+                ("kcfed-ws-1-federated-store", Action::Delete)
+            ]
+        );
+        assert!(matches!(&planned[1].1, CleanupOp::DeletePolicy(arn) if *arn == arns[1]));
     }
 }

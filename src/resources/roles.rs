@@ -3,8 +3,8 @@
 
 use futures::future::try_join_all;
 
-use super::{Op, tags_missing};
-use crate::aws::iam;
+use super::{CleanupOp, Op, tags_missing};
+use crate::aws::{iam, made_by_kcfed};
 use crate::engine::run::FleetView;
 use crate::error::Error;
 use crate::fleet::Fleet;
@@ -65,7 +65,7 @@ pub fn plan(
             ));
             continue;
         };
-        let managed = crate::aws::made_by_kcfed(&existing.tags);
+        let managed = made_by_kcfed(&existing.tags);
         if !managed || existing.path != fleet_names.iam_path() {
             let reason = if managed {
                 format!("belongs to another fleet (IAM path {})", existing.path)
@@ -125,6 +125,21 @@ pub fn plan(
     }
 
     planned
+}
+
+/// Cleanup deletes a role of the cluster that kcfed made (its policies detached first).
+pub fn plan_cleanup(scope: &str, role: &iam::Role) -> (Step, CleanupOp) {
+    let step = |action| {
+        Step::new(scope, ResourceKind::IamRole, &role.name, action).with_id(role.arn.clone())
+    };
+    if made_by_kcfed(&role.tags) {
+        (step(Action::Delete), CleanupOp::DeleteRole(role.clone()))
+    } else {
+        (
+            step(Action::Keep).with_detail("not made by kcfed"),
+            CleanupOp::Nothing,
+        )
+    }
 }
 
 /// Makes or updates the role, then attaches and detaches its policies; attaching waits for the
@@ -285,5 +300,20 @@ mod tests {
                 .iter()
                 .any(|d| d.contains("another fleet"))
         );
+    }
+
+    #[test]
+    fn cleanup_deletes_only_the_roles_kcfed_made() {
+        let fleet = fleet();
+        let desired = desired();
+        let ours = existing(&fleet, &desired[0]);
+        let (step, op) = plan_cleanup("prod", &ours);
+        assert_eq!(step.action, Action::Delete);
+        assert!(matches!(op, CleanupOp::DeleteRole(role) if role.name == ours.name));
+        let mut foreign = ours;
+        foreign.tags.clear();
+        let (step, op) = plan_cleanup("prod", &foreign);
+        assert_eq!(step.action, Action::Keep);
+        assert!(matches!(op, CleanupOp::Nothing));
     }
 }

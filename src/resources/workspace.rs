@@ -1,9 +1,11 @@
 //! The fleet's AMP workspace: the tags that let `join` and `cleanup` find the fleet, and its
 //! creation, where two runs that race to create it end with one.
 
+use super::CleanupOp;
 use crate::aws::{amp, made_by_kcfed, managed_tags};
 use crate::error::Error;
 use crate::names::tags;
+use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
 
 /// The tags a fleet's workspace carries, so `join` and `cleanup` find the bucket and the primary.
@@ -14,6 +16,26 @@ pub fn fleet_tags(store: Option<&StoreLocation>, primary_arn: &str) -> Vec<(Stri
         fleet_tags.push((tags::BUCKET_REGION.to_owned(), store.region.clone()));
     }
     fleet_tags
+}
+
+/// Cleanup deletes the workspace only when kcfed created it; one the user brought stays.
+pub fn plan_cleanup(workspace: &amp::Workspace) -> (Step, CleanupOp) {
+    let name = workspace.alias.as_deref().unwrap_or(&workspace.id);
+    let step = |action| {
+        Step::new(FLEET_SCOPE, ResourceKind::AmpWorkspace, name, action)
+            .with_id(workspace.id.clone())
+    };
+    if made_by_kcfed(&workspace.tags) {
+        (
+            step(Action::Delete),
+            CleanupOp::DeleteWorkspace(workspace.id.clone()),
+        )
+    } else {
+        (
+            step(Action::Keep).with_detail("not created by kcfed"),
+            CleanupOp::Nothing,
+        )
+    }
 }
 
 /// Creates the workspace with kcfed's tags and the fleet's, and settles a race with another run.
@@ -56,5 +78,32 @@ async fn settle_race(
         // The listing is the fresher view of the workspace (its status may have moved on).
         Some(listed) => Ok(listed),
         None => Ok(created),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleanup_deletes_the_workspace_only_when_kcfed_created_it() {
+        let mut workspace = amp::Workspace {
+            id: "ws-1".to_owned(),
+            alias: Some("kubecost-amp".to_owned()),
+            arn: String::new(),
+            active: true,
+            created_at: 0,
+            tags: managed_tags(&[]).into_iter().collect(),
+        };
+        let (step, op) = plan_cleanup(&workspace);
+        assert_eq!(
+            (step.action, step.name.as_str()),
+            (Action::Delete, "kubecost-amp")
+        );
+        assert!(matches!(op, CleanupOp::DeleteWorkspace(id) if id == "ws-1"));
+        workspace.tags.clear();
+        let (step, op) = plan_cleanup(&workspace);
+        assert_eq!(step.action, Action::Keep);
+        assert!(matches!(op, CleanupOp::Nothing));
     }
 }
