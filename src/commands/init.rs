@@ -137,7 +137,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         targets: vec![target],
         kube_clients: KubeClients::connected(kube_client),
         workspace_tags: fleet_tags,
-        created_workspace: Default::default(),
+        created_fleet: Default::default(),
+        desired: Default::default(),
     };
     let run = engine::Run {
         command: "init primary",

@@ -120,7 +120,8 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         kube_clients: KubeClients::new(targets.len()),
         targets,
         workspace_tags: Vec::new(),
-        created_workspace: Default::default(),
+        created_fleet: Default::default(),
+        desired: Default::default(),
     };
     let run = engine::Run {
         command: "join cluster",

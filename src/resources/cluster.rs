@@ -1,6 +1,9 @@
 //! One cluster's share of the fleet, read and planned together: its OIDC provider, its two
 //! roles, its Kubernetes objects and its release.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use futures::future::try_join_all;
 
 use super::roles::DesiredRole;
@@ -75,6 +78,8 @@ pub fn desired(
 
 /// What exists of one cluster's share: OIDC provider, roles, Kubernetes objects, release.
 pub struct ObservedCluster {
+    /// What the reads were named from; the plan compares with it.
+    desired: ClusterDesired,
     provider: Option<iam::OidcProvider>,
     roles: Vec<Option<iam::Role>>,
     objects: kube::ObservedObjects,
@@ -104,6 +109,7 @@ pub async fn observe(
         helm::installed(helm_path, &target.release),
     )?;
     Ok(ObservedCluster {
+        desired,
         provider,
         roles,
         objects,
@@ -119,9 +125,9 @@ pub fn plan(
     observed: ObservedCluster,
     renderer: &Renderer,
 ) -> Result<Vec<Planned>, Error> {
-    let desired = desired(renderer, fleet, target)?;
     let scope = target.scope();
     let ObservedCluster {
+        desired,
         provider,
         roles,
         objects,
@@ -155,4 +161,90 @@ pub fn plan(
             target: Some(index),
         })
         .collect())
+}
+
+/// Each target's desired state, built once for the workspace id it names: a new workspace's id
+/// is known only once it is created, so a target's state is built at most twice in a run.
+#[derive(Default)]
+pub struct DesiredStates(Mutex<HashMap<usize, (String, Arc<ClusterDesired>)>>);
+
+impl DesiredStates {
+    /// The desired state of the target at `index` for the fleet as it is now.
+    pub fn get(
+        &self,
+        index: usize,
+        renderer: &Renderer,
+        fleet: &Fleet,
+        target: &Target,
+    ) -> Result<Arc<ClusterDesired>, Error> {
+        let mut states = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((workspace_id, state)) = states.get(&index)
+            && workspace_id == fleet.workspace_id()
+        {
+            return Ok(Arc::clone(state));
+        }
+        let state = Arc::new(desired(renderer, fleet, target)?);
+        states.insert(index, (fleet.workspace_id().to_owned(), Arc::clone(&state)));
+        Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, ResourceKind};
+    use crate::resources::fixtures::{fleet, target};
+
+    #[test]
+    fn a_new_cluster_plans_every_kind_in_order_for_its_target() {
+        let (fleet, target, renderer) = (fleet(), target(), Renderer::new());
+        let observed = ObservedCluster {
+            desired: desired(&renderer, &fleet, &target).unwrap(),
+            provider: None,
+            roles: vec![None, None],
+            objects: kube::ObservedObjects::default(),
+            release: None,
+        };
+        let planned = plan(&fleet, &target, 3, observed, &renderer).unwrap();
+        let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ResourceKind::OidcProvider,
+                ResourceKind::IamRole,
+                ResourceKind::IamRole,
+                ResourceKind::Namespace,
+                ResourceKind::ServiceAccount,
+                ResourceKind::ServiceAccount,
+                ResourceKind::Secret,
+                ResourceKind::HelmRelease,
+            ]
+        );
+        assert!(
+            planned
+                .iter()
+                .all(|p| p.target == Some(3) && p.step.scope == "prod")
+        );
+        assert!(
+            planned.iter().all(|p| p.step.action == Action::Create),
+            "{planned:?}"
+        );
+    }
+
+    #[test]
+    fn a_desired_state_is_built_once_per_workspace_id() {
+        let (renderer, target, states) = (Renderer::new(), target(), DesiredStates::default());
+        let mut fleet = fleet();
+        let first = states.get(0, &renderer, &fleet, &target).unwrap();
+        let again = states.get(0, &renderer, &fleet, &target).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        fleet.workspace.as_mut().unwrap().id = "ws-other".to_owned();
+        let renamed = states.get(0, &renderer, &fleet, &target).unwrap();
+        assert!(!Arc::ptr_eq(&first, &renamed));
+        assert!(
+            renamed.roles[0].arn.contains("/kcfed/ws-other/"),
+            "{}",
+            renamed.roles[0].arn
+        );
+    }
 }

@@ -92,17 +92,15 @@ pub struct Applier<'a> {
     pub kube_clients: KubeClients,
     /// Tags the workspace gets when created or re-tagged.
     pub workspace_tags: Vec<(String, String)>,
-    pub created_workspace: std::sync::OnceLock<amp::Workspace>,
+    /// The fleet once its new workspace exists.
+    pub created_fleet: std::sync::OnceLock<Fleet>,
+    pub desired: cluster::DesiredStates,
 }
 
 impl Applier<'_> {
     /// The fleet, with the workspace once it exists.
-    fn fleet(&self) -> Fleet {
-        let mut fleet = self.fleet.clone();
-        if let Some(created) = self.created_workspace.get() {
-            fleet.workspace = Some(created.clone());
-        }
-        fleet
+    fn fleet(&self) -> &Fleet {
+        self.created_fleet.get().unwrap_or(&self.fleet)
     }
 
     /// The step with the workspace placeholder replaced by the real id, once known.
@@ -131,39 +129,41 @@ impl Applier<'_> {
             } => {
                 let created =
                     workspace::create(&self.amp, alias, client_token, &self.workspace_tags).await?;
-                self.created_workspace.set(created).ok();
+                let fleet = Fleet {
+                    workspace: Some(created),
+                    ..self.fleet.clone()
+                };
+                self.created_fleet.set(fleet).ok();
                 Ok(())
             }
             Op::TagWorkspace => {
                 let existing = fleet.workspace.as_ref().expect("a tagged workspace exists");
                 amp::tag(&self.amp, existing, self.workspace_tags.clone()).await
             }
-            Op::Bucket(changes) => {
-                bucket::apply(self.clients, self.renderer, &fleet, changes).await
-            }
+            Op::Bucket(changes) => bucket::apply(self.clients, self.renderer, fleet, changes).await,
             Op::Policy { policy, create } => {
-                policies::apply(self.clients, self.renderer, &fleet, *policy, *create).await
+                policies::apply(self.clients, self.renderer, fleet, *policy, *create).await
             }
             Op::OidcProvider { create } => {
-                let (_, target) = in_cluster();
-                let desired = cluster::desired(self.renderer, &fleet, target)?;
+                let (index, target) = in_cluster();
+                let desired = self.desired.get(index, self.renderer, fleet, target)?;
                 oidc::apply(iam_client, &target.cluster, &desired.provider_arn, *create).await
             }
             Op::Role(changes) => {
-                let (_, target) = in_cluster();
-                let desired = cluster::desired(self.renderer, &fleet, target)?;
+                let (index, target) = in_cluster();
+                let desired = self.desired.get(index, self.renderer, fleet, target)?;
                 let role = desired
                     .roles
                     .iter()
                     .find(|r| r.kind == changes.kind)
                     .expect("both roles are desired");
                 let name = &target.cluster.name;
-                roles::apply(iam_client, &fleet, name, role, changes, fleet_view).await
+                roles::apply(iam_client, fleet, name, role, changes, fleet_view).await
             }
             Op::Kube => {
                 let (index, target) = in_cluster();
                 let kube_client = self.kube_clients.get(index, target).await?;
-                let desired = cluster::desired(self.renderer, &fleet, target)?;
+                let desired = self.desired.get(index, self.renderer, fleet, target)?;
                 kube::apply(&kube_client, &desired.objects, &item.step).await
             }
             Op::Helm => {
@@ -172,7 +172,7 @@ impl Applier<'_> {
                     &self.helm,
                     &self.amp,
                     self.timeout,
-                    &fleet,
+                    fleet,
                     target,
                     self.renderer,
                 )
