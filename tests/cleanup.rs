@@ -10,28 +10,15 @@ use support::moto::Moto;
 const REGION: &str = "us-east-2";
 
 fn init(world: &World, extra: &[&str]) -> String {
-    let output = world.init_primary(&[&["--yes", "--output", "json"], extra].concat());
-    assert_exit(&output, 0);
-    stdout_json(&output)["resources"]["workspace"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    world.init_workspace_id(extra)
 }
 
 fn join(world: &World, clusters: &[&str]) {
-    let helm = world.helm_path();
-    let mut args = vec!["join", "cluster", "--helm", &helm, "--yes"];
-    for cluster in clusters {
-        args.extend(["--cluster", cluster]);
-    }
-    assert_exit(&world.kcfed(&args), 0);
+    assert_exit(&world.join(clusters, &["--yes"]), 0);
 }
 
 fn cleanup(world: &World, extra: &[&str]) -> std::process::Output {
-    let helm = world.helm_path();
-    let mut args = vec!["cleanup", "--helm", &helm];
-    args.extend_from_slice(extra);
-    world.kcfed(&args)
+    world.cleanup(extra)
 }
 
 /// Resources that exist before kcfed and are none of its business.

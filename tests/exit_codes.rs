@@ -132,14 +132,9 @@ const CASES: &[Case] = &[
 ];
 
 fn join(world: &World, helm: &str, clusters: &[&str], extra: &[&str]) -> Output {
-    let mut args = vec![
-        "join", "cluster", "--helm", helm, "--yes", "--output", "json",
-    ];
-    for cluster in clusters {
-        args.extend(["--cluster", cluster]);
-    }
-    args.extend_from_slice(extra);
-    world.kcfed(&args)
+    let extra = [&["--yes", "--output", "json"], extra].concat();
+    let mut command = world.join_command(helm, clusters, &extra);
+    command.output().expect("run kcfed")
 }
 
 #[test]

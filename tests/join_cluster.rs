@@ -14,23 +14,12 @@ fn fleet(moto: &Moto, agents: &[&str], init_extra: &[&str]) -> (World, String) {
     let mut clusters = vec!["prod"];
     clusters.extend_from_slice(agents);
     let world = World::new(moto, PRIMARY_REGION, &clusters);
-    let output = world.init_primary(&[&["--yes", "--output", "json"], init_extra].concat());
-    assert_exit(&output, 0);
-    let workspace_id = stdout_json(&output)["resources"]["workspace"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let workspace_id = world.init_workspace_id(init_extra);
     (world, workspace_id)
 }
 
 fn join(world: &World, clusters: &[&str], extra: &[&str]) -> std::process::Output {
-    let helm = world.helm_path();
-    let mut args = vec!["join", "cluster", "--helm", &helm];
-    for cluster in clusters {
-        args.extend(["--cluster", cluster]);
-    }
-    args.extend_from_slice(extra);
-    world.kcfed(&args)
+    world.join(clusters, extra)
 }
 
 fn merged_values_for(world: &World, context: &str) -> Value {

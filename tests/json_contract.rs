@@ -164,21 +164,9 @@ fn init_dry_run_apply_and_rerun_follow_the_contract() {
 fn a_join_with_a_failing_cluster_follows_the_contract() {
     let validator = validator();
     let world = World::new(Moto::shared(), REGION, &["prod", "agent-a"]);
-    let helm = world.helm_path();
     assert_exit(&init(&world, &["--yes", "--quick-start"]), 0);
-    let output = world.kcfed(&[
-        "join",
-        "cluster",
-        "--cluster",
-        "agent-a",
-        "--cluster",
-        "does-not-exist",
-        "--helm",
-        &helm,
-        "--yes",
-        "--output",
-        "json",
-    ]);
+    let joining = ["agent-a", "does-not-exist"];
+    let output = world.join(&joining, &["--yes", "--output", "json"]);
     assert_exit(&output, 3);
     let report = conforming(&validator, &output);
     assert_eq!(report["command"], "join cluster");
@@ -188,19 +176,7 @@ fn a_join_with_a_failing_cluster_follows_the_contract() {
     assert!(report["error"].is_string(), "{report:#}");
 
     // The same in a dry run: the cluster that cannot be planned fails it.
-    let dry = world.kcfed(&[
-        "join",
-        "cluster",
-        "--cluster",
-        "agent-a",
-        "--cluster",
-        "does-not-exist",
-        "--helm",
-        &helm,
-        "--dry-run",
-        "--output",
-        "json",
-    ]);
+    let dry = world.join(&joining, &["--dry-run", "--output", "json"]);
     assert_exit(&dry, 3);
     let dry = conforming(&validator, &dry);
     let mut clusters = statuses(&dry, "clusters");
@@ -309,13 +285,8 @@ fn a_conflict_follows_the_contract() {
 fn cleanup_dry_run_and_apply_follow_the_contract() {
     let validator = validator();
     let world = World::new(Moto::shared(), REGION, &["prod"]);
-    let helm = world.helm_path();
     assert_exit(&init(&world, &["--yes"]), 0);
-    let cleanup = |extra: &str| {
-        world.kcfed(&[
-            "cleanup", "--all", "--helm", &helm, extra, "--output", "json",
-        ])
-    };
+    let cleanup = |extra: &str| world.cleanup(&["--all", extra, "--output", "json"]);
 
     let dry = cleanup("--dry-run");
     assert_exit(&dry, 0);

@@ -297,10 +297,7 @@ fn documents_are_least_privilege_outputs_hold_no_secret_and_values_files_stay_pr
 
     // Nothing secret in any output: not the AWS secret key or session token, not the bearer
     // token of the kubeconfig, through init, join and a whole cleanup, at -vv.
-    let helm = world.helm_path();
-    let cleanup = world.kcfed(&[
-        "cleanup", "--all", "--helm", &helm, "--yes", "--output", "json", "-vv",
-    ]);
+    let cleanup = world.cleanup(&["--all", "--yes", "--output", "json", "-vv"]);
     assert_exit(&cleanup, 0);
     outputs.push(cleanup);
     let secrets = [

@@ -1,0 +1,37 @@
+//! Checks of a finished kcfed run: its exit code, its JSON report, its stderr.
+
+use std::process::Output;
+
+use serde_json::Value;
+
+pub fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+pub fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// IAM documents come back URL-encoded.
+pub fn decode(document: &str) -> Value {
+    let decoded = percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .expect("utf-8");
+    serde_json::from_str(&decoded).expect("a JSON document")
+}

@@ -1,0 +1,229 @@
+//! A test's whole world: its own AWS account on the shared moto, EKS clusters in it, one fake
+//! Kubernetes API server per cluster in one kubeconfig, and a recording helm; and the kcfed
+//! command lines run against it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use super::checks::{assert_exit, stdout_json};
+use super::process::{RUN_LIMIT, output_within};
+use crate::support::fake_kube::{FakeKube, Kubeconfig};
+use crate::support::helm::{RecordingHelm, recording_helm};
+use crate::support::moto::{AwsAccount, Moto};
+use crate::support::proxy::{Faults, Proxy};
+
+pub struct Cluster {
+    pub name: String,
+    pub region: String,
+    pub arn: String,
+    pub issuer: String,
+    pub kube: FakeKube,
+    /// In front of `kube` once [`World::proxy_all`] ran; the kubeconfig then points at it.
+    pub proxy: Option<Proxy>,
+}
+
+pub struct World {
+    pub account: AwsAccount,
+    pub region: String,
+    pub dir: tempfile::TempDir,
+    pub clusters: Vec<Cluster>,
+    pub helm: RecordingHelm,
+    pub kubeconfig: PathBuf,
+    /// In front of moto once [`World::proxy_all`] ran; kcfed then talks to AWS through it.
+    pub aws_proxy: Option<Proxy>,
+}
+
+/// Runs an async block on a runtime of its own (tests are plain `#[test]`s).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build a runtime")
+        .block_on(future)
+}
+
+impl World {
+    /// A world with the named clusters (`name@region`, region defaulting to `region`).
+    pub fn new(moto: &Moto, region: &str, clusters: &[&str]) -> World {
+        let account = moto.new_account();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let helm = recording_helm(dir.path());
+        let mut world = World {
+            account,
+            region: region.to_owned(),
+            kubeconfig: dir.path().join("kubeconfig"),
+            dir,
+            clusters: Vec::new(),
+            helm,
+            aws_proxy: None,
+        };
+        for spec in clusters {
+            let (name, cluster_region) = spec.split_once('@').unwrap_or((spec, region));
+            world.add_cluster(name, cluster_region);
+        }
+        world.write_kubeconfig();
+        world
+    }
+
+    fn add_cluster(&mut self, name: &str, region: &str) {
+        let config = block_on(self.account.sdk_config(region));
+        let eks = aws_sdk_eks::Client::new(&config);
+        let cluster = block_on(
+            eks.create_cluster()
+                .name(name)
+                .role_arn(format!("arn:aws:iam::{}:role/eks", self.account.account_id))
+                .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
+                .send(),
+        )
+        .expect("create the EKS cluster in moto");
+        let cluster = cluster.cluster().expect("cluster");
+        self.clusters.push(Cluster {
+            name: name.to_owned(),
+            region: region.to_owned(),
+            arn: cluster.arn().unwrap().to_owned(),
+            issuer: cluster
+                .identity()
+                .and_then(|i| i.oidc())
+                .and_then(|o| o.issuer())
+                .unwrap()
+                .to_owned(),
+            kube: FakeKube::start(),
+            proxy: None,
+        });
+    }
+
+    /// Puts a proxy (support::proxy) between kcfed and every server it talks to: one in front of
+    /// moto, one in front of each cluster's API server, and rewrites the kubeconfig through them.
+    pub fn proxy_all(&mut self, faults: &Faults) {
+        self.aws_proxy = Some(Proxy::start(&self.account.endpoint_url, Faults::none()));
+        for cluster in &mut self.clusters {
+            cluster.proxy = Some(Proxy::start(&cluster.kube.url(), Faults::none()));
+        }
+        self.set_faults(faults);
+        self.write_kubeconfig();
+    }
+
+    /// New faults for every proxy. Each draws from a seed of its own, `faults.seed` plus its
+    /// place in [`World::proxies`], so the servers do not fail in step.
+    pub fn set_faults(&self, faults: &Faults) {
+        for (place, proxy) in (0_u64..).zip(self.proxies()) {
+            proxy.set_faults(Faults {
+                seed: faults.seed.wrapping_add(place),
+                ..faults.clone()
+            });
+        }
+    }
+
+    /// Every proxy, moto's first, then the clusters' in order.
+    pub fn proxies(&self) -> impl Iterator<Item = &Proxy> {
+        let clusters = self.clusters.iter().filter_map(|c| c.proxy.as_ref());
+        self.aws_proxy.iter().chain(clusters)
+    }
+
+    /// Contexts named by cluster ARN, as `aws eks update-kubeconfig` writes them; the first
+    /// cluster's context is current.
+    pub fn write_kubeconfig(&self) {
+        let mut config = Kubeconfig::new();
+        for cluster in &self.clusters {
+            let server = cluster
+                .proxy
+                .as_ref()
+                .map_or_else(|| cluster.kube.url(), Proxy::url);
+            config = config.context_at(&cluster.arn, &cluster.arn, &server);
+        }
+        if let Some(first) = self.clusters.first() {
+            config = config.current(&first.arn);
+        }
+        config.write(&self.kubeconfig);
+    }
+
+    pub fn cluster(&self, name: &str) -> &Cluster {
+        self.clusters
+            .iter()
+            .find(|c| c.name == name)
+            .expect("known cluster")
+    }
+
+    /// The kcfed command with this world's environment and nothing of the developer's.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kcfed"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .envs(self.account.envs(&self.region));
+        if let Some(proxy) = &self.aws_proxy {
+            command.env("AWS_ENDPOINT_URL", proxy.url());
+        }
+        command
+    }
+
+    pub fn kcfed(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run kcfed")
+    }
+
+    /// `kcfed init primary` for the cluster `prod` with this helm and `extra` flags.
+    pub fn init_primary_command(&self, helm: &str, extra: &[&str]) -> Command {
+        let mut args = vec!["init", "primary", "--cluster", "prod", "--helm", helm];
+        args.extend_from_slice(extra);
+        self.command(&args)
+    }
+
+    /// `kcfed init primary` for the cluster `prod` with this world's helm, run to its end.
+    pub fn init_primary(&self, extra: &[&str]) -> Output {
+        self.init_primary_command(&self.helm_path(), extra)
+            .output()
+            .expect("run kcfed")
+    }
+
+    /// The output of an `init primary` that succeeded, with `extra` flags: its report's
+    /// workspace id.
+    pub fn init_workspace_id(&self, extra: &[&str]) -> String {
+        let output = self.init_primary(&[&["--yes", "--output", "json"], extra].concat());
+        assert_exit(&output, 0);
+        stdout_json(&output)["resources"]["workspace"]["id"]
+            .as_str()
+            .expect("the report names the workspace")
+            .to_owned()
+    }
+
+    /// `kcfed join cluster` of `clusters` with this helm and `extra` flags.
+    pub fn join_command(&self, helm: &str, clusters: &[&str], extra: &[&str]) -> Command {
+        let mut args = vec!["join", "cluster", "--helm", helm];
+        for cluster in clusters {
+            args.extend(["--cluster", cluster]);
+        }
+        args.extend_from_slice(extra);
+        self.command(&args)
+    }
+
+    /// `kcfed join cluster` of `clusters` with this world's helm, run to its end.
+    pub fn join(&self, clusters: &[&str], extra: &[&str]) -> Output {
+        let helm = self.helm_path();
+        let command = self.join_command(&helm, clusters, extra);
+        output_within(command, RUN_LIMIT)
+    }
+
+    /// `kcfed cleanup` with this helm and `extra` flags (`--all` or clusters among them).
+    pub fn cleanup_command(&self, helm: &str, extra: &[&str]) -> Command {
+        let mut args = vec!["cleanup", "--helm", helm];
+        args.extend_from_slice(extra);
+        self.command(&args)
+    }
+
+    /// `kcfed cleanup` with this world's helm, run to its end.
+    pub fn cleanup(&self, extra: &[&str]) -> Output {
+        let helm = self.helm_path();
+        output_within(self.cleanup_command(&helm, extra), RUN_LIMIT)
+    }
+
+    pub fn helm_path(&self) -> String {
+        self.helm.path.display().to_string()
+    }
+
+    pub async fn sdk(&self, region: &str) -> aws_config::SdkConfig {
+        self.account.sdk_config(region).await
+    }
+}
