@@ -196,3 +196,86 @@ pub async fn delete(client: &aws_sdk_amp::Client, workspace_id: &str) -> Result<
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_amp::operation::list_workspaces::ListWorkspacesOutput;
+    use aws_sdk_amp::types::{WorkspaceStatus, WorkspaceSummary};
+    use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+
+    use super::*;
+
+    /// An AMP client that answers from `rules`, in order, without a network.
+    fn answering(rules: &[&Rule]) -> aws_sdk_amp::Client {
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
+        for rule in rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let config = aws_sdk_amp::Config::builder()
+            .behavior_version(aws_sdk_amp::config::BehaviorVersion::latest())
+            .region(aws_sdk_amp::config::Region::new("us-east-2"))
+            .credentials_provider(aws_sdk_amp::config::Credentials::for_tests())
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(interceptor)
+            .build();
+        aws_sdk_amp::Client::from_conf(config)
+    }
+
+    fn summary(id: &str, alias: &str, status: WorkspaceStatusCode) -> WorkspaceSummary {
+        WorkspaceSummary::builder()
+            .workspace_id(id)
+            .alias(alias)
+            .arn(format!("arn:aws:aps:us-east-2:111122223333:workspace/{id}"))
+            .created_at(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+            .status(
+                WorkspaceStatus::builder()
+                    .status_code(status)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    }
+
+    /// AWS matches `--alias` as a prefix and pages its answer; moto matches exactly and never
+    /// pages, so only a mocked client shows that kcfed keeps the exact alias on every page.
+    #[tokio::test]
+    async fn only_the_exact_alias_counts_on_every_page_and_deleting_workspaces_do_not() {
+        let first = mock!(aws_sdk_amp::Client::list_workspaces)
+            .match_requests(|input| input.next_token().is_none())
+            .then_output(|| {
+                ListWorkspacesOutput::builder()
+                    .workspaces(summary("ws-1", "kubecost-amp", WorkspaceStatusCode::Active))
+                    .workspaces(summary(
+                        "ws-2",
+                        "kubecost-amp-old",
+                        WorkspaceStatusCode::Active,
+                    ))
+                    .next_token("page-2")
+                    .build()
+                    .unwrap()
+            });
+        let second = mock!(aws_sdk_amp::Client::list_workspaces)
+            .match_requests(|input| input.next_token() == Some("page-2"))
+            .then_output(|| {
+                ListWorkspacesOutput::builder()
+                    .workspaces(summary(
+                        "ws-3",
+                        "kubecost-amp",
+                        WorkspaceStatusCode::Deleting,
+                    ))
+                    .workspaces(summary(
+                        "ws-4",
+                        "kubecost-amp",
+                        WorkspaceStatusCode::Creating,
+                    ))
+                    .build()
+                    .unwrap()
+            });
+        let found = find_by_alias(&answering(&[&first, &second]), "kubecost-amp")
+            .await
+            .unwrap();
+        let found: Vec<_> = found.iter().map(|ws| (ws.id.as_str(), ws.active)).collect();
+        assert_eq!(found, [("ws-1", true), ("ws-4", false)]);
+    }
+}
