@@ -22,7 +22,13 @@ use clap::Parser;
 async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.verbose);
-    match commands::run(cli).await {
+    let finished = commands::run(cli).await;
+    if let Some(result) = &finished.stdout {
+        use std::io::Write;
+        // A closed stdout (`kcfed ... | head`) is the reader's choice, not a failure.
+        let _ = std::io::stdout().write_all(result);
+    }
+    match finished.exit {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err}");

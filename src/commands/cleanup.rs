@@ -11,6 +11,7 @@ use futures::future::try_join_all;
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, iam, s3, sts};
 use crate::cli::CleanupArgs;
+use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
 use crate::error::Error;
 use crate::fleet::{self, Resources};
@@ -101,7 +102,7 @@ impl Executor for Cleaner<'_> {
     }
 }
 
-pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
+pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     validate::cluster_command(
         &args.clusters,
         &args.kube_contexts,
@@ -135,7 +136,7 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
         clusters: Vec::new(),
     };
     let Some(workspace) = workspace else {
-        return engine::plan_and_apply(run, Vec::new(), Vec::new(), &cleaner).await;
+        return Ok(engine::plan_and_apply(run, Vec::new(), Vec::new(), &cleaner).await);
     };
     let fleet = FleetNames::new(&account_id, &lookup.region, &workspace.id);
 
@@ -223,7 +224,7 @@ pub async fn run(args: &CleanupArgs) -> Result<u8, Error> {
         cleaner.clusters.push(cluster);
     }
 
-    engine::plan_and_apply(run, fleet_steps, cluster_plans, &cleaner).await
+    Ok(engine::plan_and_apply(run, fleet_steps, cluster_plans, &cleaner).await)
 }
 
 /// The cluster ARNs to clean: every cluster of the fleet with `--all`, else the named ones (by

@@ -4,6 +4,7 @@
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
 use crate::cli::{ClusterRole, InitPrimaryArgs};
+use crate::engine::report::Finished;
 use crate::engine::run as engine;
 use crate::error::Error;
 use crate::fleet::{Fleet, KubeClients, Target, WorkspaceLookup, release};
@@ -18,7 +19,7 @@ use crate::validate;
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
 /// flags (account, cluster, workspace by alias, helm), then everything named from those
 /// (bucket, policies, OIDC provider, roles, Kubernetes objects, release). Then the plan.
-pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
+pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     validate::init_primary(args)?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
 
@@ -146,7 +147,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<u8, Error> {
         order: engine::Order::FleetFirst,
         concurrency: 1,
     };
-    engine::plan_and_apply(run, planned, vec![cluster], &applier).await
+    Ok(engine::plan_and_apply(run, planned, vec![cluster], &applier).await)
 }
 
 fn plan_workspace(

@@ -6,6 +6,7 @@ use futures::StreamExt;
 use crate::aws::config::{self, Clients};
 use crate::aws::{eks, sts};
 use crate::cli::{ClusterRole, JoinClusterArgs};
+use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
 use crate::error::Error;
 use crate::fleet::{Fleet, KubeClients, Target, WorkspaceLookup, release};
@@ -44,7 +45,7 @@ fn fleet_from_workspace(
 /// its own pipeline (describe, context, observe), up to `--concurrency` at once, beside the
 /// shared policies, and plans them. The plan is whole before the first change; then each
 /// cluster applies on its own again.
-pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
+pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     validate::cluster_command(
         &args.clusters,
         &args.kube_contexts,
@@ -129,7 +130,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<u8, Error> {
         order: engine::Order::FleetFirst,
         concurrency,
     };
-    engine::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await
+    Ok(engine::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await)
 }
 
 /// What reading one cluster needs.

@@ -1,26 +1,19 @@
 //! `kcfed man` (hidden): the man page, generated from the clap definition, on stdout.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 
 use crate::cli::Cli;
+use crate::engine::report::Finished;
 use crate::error::{Error, exit};
 
-pub fn run() -> Result<u8, Error> {
+pub fn run() -> Result<Finished, Error> {
     let page = page().map_err(|source| Error::Io {
         path: "kcfed.1".into(),
         source,
     })?;
-    std::io::stdout()
-        .write_all(&page)
-        .map_err(|source| Error::Io {
-            path: "<stdout>".into(),
-            source,
-        })?;
-    Ok(exit::SUCCESS)
+    Ok(Finished::printing(page, Ok(exit::SUCCESS)))
 }
 
 /// One page for the whole CLI: clap_mangen's top sections, then a section per command with its

@@ -9,25 +9,24 @@ mod render;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, CompletionsArgs, InitCommand, JoinCommand};
-use crate::error::{Error, exit};
+use crate::engine::report::Finished;
+use crate::error::exit;
 
-pub async fn run(cli: Cli) -> Result<u8, Error> {
-    match cli.command {
+/// Runs the command; `main` prints what it finished with.
+pub async fn run(cli: Cli) -> Finished {
+    let finished = match cli.command {
         Command::Init(InitCommand::Primary(args)) => init::run(&args).await,
         Command::Join(JoinCommand::Cluster(args)) => join::run(&args).await,
         Command::Cleanup(args) => cleanup::run(&args).await,
         Command::Render(args) => render::run(&args),
-        Command::Completions(args) => completions(&args),
+        Command::Completions(args) => Ok(completions(&args)),
         Command::Man => man::run(),
-    }
+    };
+    finished.unwrap_or_else(Finished::from)
 }
 
-fn completions(args: &CompletionsArgs) -> Result<u8, Error> {
-    clap_complete::generate(
-        args.shell,
-        &mut Cli::command(),
-        "kcfed",
-        &mut std::io::stdout(),
-    );
-    Ok(exit::SUCCESS)
+fn completions(args: &CompletionsArgs) -> Finished {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "kcfed", &mut script);
+    Finished::printing(script, Ok(exit::SUCCESS))
 }

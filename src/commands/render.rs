@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::cli::{OutputFormat, RenderArgs};
-use crate::engine::report::REPORT_SCHEMA;
+use crate::cli::RenderArgs;
+use crate::engine::report::{Finished, REPORT_SCHEMA, rendered};
 use crate::error::{Error, exit};
 use crate::helm;
 use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
@@ -62,7 +62,7 @@ impl Writer<'_> {
     }
 }
 
-pub fn run(args: &RenderArgs) -> Result<u8, Error> {
+pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     validate::render(args)?;
     let workspace_region = args.workspace_region.as_deref().unwrap_or(&args.region);
     let workspace = WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id);
@@ -179,25 +179,20 @@ pub fn run(args: &RenderArgs) -> Result<u8, Error> {
         helm_command,
         notes,
     };
-    print_report(&report, args.output);
-    Ok(exit::SUCCESS)
+    let summary = rendered(&report, || report.text(), args.output);
+    Ok(Finished::printing(summary, Ok(exit::SUCCESS)))
 }
 
-fn print_report(report: &RenderReport, format: OutputFormat) {
-    match format {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(report).expect("the report always serializes")
-        ),
-        OutputFormat::Text => {
-            println!("Wrote {} files:", report.files.len());
-            for file in &report.files {
-                println!("  {:<50} {}", file.path.display(), file.purpose);
-            }
-            for note in &report.notes {
-                println!("note: {note}");
-            }
-            println!("\nInstall with:\n  {}", report.helm_command);
+impl RenderReport {
+    fn text(&self) -> String {
+        let mut text = format!("Wrote {} files:", self.files.len());
+        for file in &self.files {
+            text.push_str(&format!("\n  {:<50} {}", file.path.display(), file.purpose));
         }
+        for note in &self.notes {
+            text.push_str(&format!("\nnote: {note}"));
+        }
+        text.push_str(&format!("\n\nInstall with:\n  {}", self.helm_command));
+        text
     }
 }

@@ -73,15 +73,47 @@ impl<R: std::fmt::Display> Report<R> {
     }
 }
 
-/// Prints a serializable result as JSON, or its text form.
-pub fn print<T: Serialize>(value: &T, text: impl FnOnce() -> String, format: OutputFormat) {
-    match format {
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(value).expect("reports always serialize")
-        ),
-        OutputFormat::Text => println!("{}", text()),
+/// What a command ends with: the result for stdout (a report, a script), which `main` prints,
+/// and how it exits.
+#[derive(Debug)]
+pub struct Finished {
+    pub stdout: Option<Vec<u8>>,
+    pub exit: Result<u8, Error>,
+}
+
+impl Finished {
+    /// A result to print, then the exit.
+    pub fn printing(stdout: impl Into<Vec<u8>>, exit: Result<u8, Error>) -> Self {
+        Self {
+            stdout: Some(stdout.into()),
+            exit,
+        }
     }
+}
+
+impl From<Error> for Finished {
+    /// Nothing to print: the error says it all.
+    fn from(err: Error) -> Self {
+        Self {
+            stdout: None,
+            exit: Err(err),
+        }
+    }
+}
+
+/// A serializable result as JSON, or its text form, one line-terminated document.
+pub fn rendered<T: Serialize>(
+    value: &T,
+    text: impl FnOnce() -> String,
+    format: OutputFormat,
+) -> String {
+    let document = match format {
+        OutputFormat::Json => {
+            serde_json::to_string_pretty(value).expect("reports always serialize")
+        }
+        OutputFormat::Text => text(),
+    };
+    document + "\n"
 }
 
 /// Success; the error itself when the only cluster failed; else a partial failure naming how

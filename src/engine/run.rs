@@ -6,7 +6,9 @@
 use futures::StreamExt;
 use serde::Serialize;
 
-use super::report::{ClusterResult, ClusterStatus, REPORT_SCHEMA, Report, describe, finish, print};
+use super::report::{
+    ClusterResult, ClusterStatus, Finished, REPORT_SCHEMA, Report, describe, finish, rendered,
+};
 use super::terminal::{Interrupt, Progress, confirm};
 use crate::cli::{OutputFormat, RunArgs};
 use crate::error::{Error, exit};
@@ -288,7 +290,7 @@ pub async fn plan_and_apply<E: Executor>(
     fleet_steps: Vec<Planned<E::Op>>,
     clusters: Vec<ClusterPlan<E::Op>>,
     executor: &E,
-) -> Result<u8, Error>
+) -> Finished
 where
     E::Op: Clone,
 {
@@ -342,8 +344,7 @@ where
         };
         report.error = Some(error.to_string());
         report.clusters = results;
-        print(&report, || report.text(), output);
-        return Err(error);
+        return Finished::printing(rendered(&report, || report.text(), output), Err(error));
     }
     if run.args.dry_run || !report.changed {
         let status = if run.args.dry_run {
@@ -360,17 +361,19 @@ where
         report.resources = executor.resources();
         // A cluster that could not be planned fails the run, here as after an apply.
         report.error = errors.last().map(ToString::to_string);
-        print(&report, || report.text(), output);
         let no_changes = !report.changed && !run.args.dry_run && run.args.detailed_exitcode;
-        return finish(errors, total).map(|code| match code {
+        let exit = finish(errors, total).map(|code| match code {
             exit::SUCCESS if no_changes => exit::NO_CHANGES,
             code => code,
         });
+        return Finished::printing(rendered(&report, || report.text(), output), exit);
     }
     if output == OutputFormat::Text && run.args.yes {
         eprintln!("{}\n", report.plan);
     }
-    confirm(&report.plan, run.args)?;
+    if let Err(refused) = confirm(&report.plan, run.args) {
+        return refused.into();
+    }
     let interrupt = &Interrupt::listen();
     let progress = &Progress::new();
 
@@ -454,8 +457,7 @@ where
         report.applied = applied;
         report.clusters = results;
         report.error = Some(err.to_string());
-        print(&report, || report.text(), output);
-        return Err(err);
+        return Finished::printing(rendered(&report, || report.text(), output), Err(err));
     }
     if run.order == Order::FleetLast {
         // Shared resources go only once every cluster has let go of them.
@@ -479,8 +481,8 @@ where
     if let Some(err) = errors.last() {
         report.error = Some(err.to_string());
     }
-    print(&report, || report.text(), output);
-    finish(errors, total.max(1))
+    let exit = finish(errors, total.max(1));
+    Finished::printing(rendered(&report, || report.text(), output), exit)
 }
 
 #[cfg(test)]
