@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::{Api, Patch, PatchParams};
@@ -537,6 +538,54 @@ fn belongs_to_release_or_namespace(metadata: &ObjectMeta, release: &str) -> bool
         || name.starts_with(&format!("sh.helm.release.v1.{release}."))
         || annotation("meta.helm.sh/release-name") == Some(release)
         || made_by_kcfed(metadata)
+}
+
+/// What a cluster offers the chart's volumes: its CSI drivers, and its StorageClasses with the
+/// one marked default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedStorage {
+    pub csi_drivers: Vec<String>,
+    /// Name, provisioner and whether it is the default class.
+    pub storage_classes: Vec<(String, String, bool)>,
+}
+
+/// The annotation that makes a StorageClass the default for claims that name none.
+const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
+
+/// Reads the cluster's CSI drivers and StorageClasses (cluster-scoped, read-only).
+pub async fn observe_storage(client: &Client) -> Result<ObservedStorage, Error> {
+    let drivers = Api::<CSIDriver>::all(client.clone());
+    let classes = Api::<StorageClass>::all(client.clone());
+    let params = kube::api::ListParams::default();
+    let (drivers, classes) = tokio::try_join!(
+        async {
+            retry(KUBE_BACKOFF, || drivers.list(&params))
+                .await
+                .map_err(|err| kube_error("list", "CSI drivers", err))
+        },
+        async {
+            retry(KUBE_BACKOFF, || classes.list(&params))
+                .await
+                .map_err(|err| kube_error("list", "storage classes", err))
+        },
+    )?;
+    let name = |metadata: &ObjectMeta| metadata.name.clone().unwrap_or_default();
+    Ok(ObservedStorage {
+        csi_drivers: drivers.items.iter().map(|d| name(&d.metadata)).collect(),
+        storage_classes: classes
+            .items
+            .iter()
+            .map(|class| {
+                let default = class
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION))
+                    .is_some_and(|v| v == "true");
+                (name(&class.metadata), class.provisioner.clone(), default)
+            })
+            .collect(),
+    })
 }
 
 /// What `cleanup` finds of kcfed's objects in one cluster, and what else lives in the namespace.

@@ -48,6 +48,10 @@ pub enum ResourceKind {
     Namespace,
     ServiceAccount,
     Secret,
+    /// A prerequisite the chart's volumes need: a CSI driver that provisions EBS volumes.
+    StorageDriver,
+    /// A prerequisite: the StorageClass the chart's claims use (the cluster's default).
+    StorageClass,
     HelmRelease,
 }
 
@@ -62,6 +66,8 @@ impl ResourceKind {
             ResourceKind::Namespace => "namespace",
             ResourceKind::ServiceAccount => "service account",
             ResourceKind::Secret => "secret",
+            ResourceKind::StorageDriver => "CSI driver",
+            ResourceKind::StorageClass => "storage class",
             ResourceKind::HelmRelease => "helm release",
         }
     }

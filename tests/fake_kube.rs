@@ -121,7 +121,8 @@ async fn version_and_discovery_answer_like_a_1_33_server() {
         [
             "apps/v1",
             "rbac.authorization.k8s.io/v1",
-            "apiextensions.k8s.io/v1"
+            "apiextensions.k8s.io/v1",
+            "storage.k8s.io/v1"
         ]
     );
     let (code, apps) = raw(&fake, "GET", "/apis/apps/v1", "application/json", "");

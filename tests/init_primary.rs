@@ -605,3 +605,67 @@ fn an_unreachable_cluster_is_reported_as_such() {
     assert!(stderr.contains("reachable cluster"), "{stderr}");
     assert!(role_names(&world).is_empty());
 }
+
+/// The plan's storage prerequisite steps, as `(kind, action, details)`.
+fn storage_steps(report: &Value) -> Vec<(String, String, String)> {
+    report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "storage-driver" || s["kind"] == "storage-class")
+        .map(|s| {
+            let field = |name: &str| s[name].as_str().unwrap_or_default().to_owned();
+            (field("kind"), field("action"), s["details"].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_cluster_without_ebs_storage_stops_the_plan_before_any_change() {
+    let moto = Moto::start_recording();
+    let world = World::new(&moto, REGION, &["prod"]);
+    let kube = &world.cluster("prod").kube;
+
+    let ready = world.init_primary(&["--dry-run", "--output", "json"]);
+    assert_exit(&ready, 0);
+    let steps = storage_steps(&stdout_json(&ready));
+    assert_eq!(steps[0].0, "storage-driver");
+    assert_eq!(
+        (steps[0].1.as_str(), steps[1].1.as_str()),
+        ("exists", "exists")
+    );
+
+    kube.remove("csidrivers", None, "ebs.csi.aws.com");
+    kube.remove("storageclasses", None, "gp3");
+    let before = moto.mutating_calls().len();
+    let output = world.init_primary(&["--yes", "--output", "json"]);
+    assert_exit(&output, 1);
+    let report = stdout_json(&output);
+    let steps = storage_steps(&report);
+    assert_eq!(steps.len(), 2, "{report:#}");
+    assert!(
+        steps.iter().all(|(_, action, _)| action == "conflict"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[0]
+            .2
+            .contains("aws eks create-addon --cluster-name prod --addon-name aws-ebs-csi-driver")
+    );
+    assert!(
+        steps[1].2.contains("the cluster has no StorageClass"),
+        "{steps:?}"
+    );
+    assert!(
+        stderr(&output).contains("CSI driver ebs.csi.aws.com"),
+        "{}",
+        stderr(&output)
+    );
+    let changed: Vec<_> = moto.mutating_calls().into_iter().skip(before).collect();
+    assert!(
+        changed.is_empty(),
+        "AWS changed despite the conflict: {changed:?}"
+    );
+    assert_eq!(kube.write_count(), 0);
+    assert!(world.helm.calls().iter().all(|call| call[0] != "upgrade"));
+}

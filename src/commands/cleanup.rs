@@ -52,10 +52,15 @@ impl Executor for Cleaner<'_> {
 
     /// The release before the objects and roles it uses; the namespace after what lives in it;
     /// the OIDC provider before the roles (a rerun finds a cluster by its roles); the workspace
-    /// after the policies and the bucket. The Kubernetes and AWS sides go side by side.
+    /// after the policies and the bucket. The Kubernetes and AWS sides go side by side. The
+    /// storage prerequisites are the cluster's own: cleanup never plans them.
     fn stage(&self, step: &Step) -> u8 {
         match step.kind {
-            ResourceKind::HelmRelease | ResourceKind::IamPolicy | ResourceKind::S3Bucket => 0,
+            ResourceKind::HelmRelease
+            | ResourceKind::IamPolicy
+            | ResourceKind::S3Bucket
+            | ResourceKind::StorageDriver
+            | ResourceKind::StorageClass => 0,
             ResourceKind::Secret
             | ResourceKind::ServiceAccount
             | ResourceKind::OidcProvider

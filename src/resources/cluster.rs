@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::future::try_join_all;
 
 use super::roles::DesiredRole;
-use super::{Op, Planned, oidc, release, roles};
+use super::{Op, Planned, oidc, release, roles, storage};
 use crate::aws::config::Clients;
 use crate::aws::{iam, managed_tags};
 use crate::error::Error;
@@ -80,6 +80,7 @@ pub fn desired(
 pub struct ObservedCluster {
     /// What the reads were named from; the plan compares with it.
     desired: ClusterDesired,
+    storage: kube::ObservedStorage,
     provider: Option<iam::OidcProvider>,
     roles: Vec<Option<iam::Role>>,
     objects: kube::ObservedObjects,
@@ -97,7 +98,8 @@ pub async fn observe(
     renderer: &Renderer,
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
-    let (provider, roles, objects, release) = tokio::try_join!(
+    let (storage, provider, roles, objects, release) = tokio::try_join!(
+        kube::observe_storage(kube_client),
         iam::get_oidc_provider(&clients.iam, &desired.provider_arn),
         try_join_all(
             desired
@@ -110,6 +112,7 @@ pub async fn observe(
     )?;
     Ok(ObservedCluster {
         desired,
+        storage,
         provider,
         roles,
         objects,
@@ -128,17 +131,20 @@ pub fn plan(
     let scope = target.scope();
     let ObservedCluster {
         desired,
+        storage,
         provider,
         roles,
         objects,
         release,
     } = observed;
-    let mut steps = vec![oidc::plan(
+    // The prerequisites first: a missing one stops the plan before anything changes.
+    let mut steps = storage::plan(scope, &target.cluster.name, &storage);
+    steps.push(oidc::plan(
         scope,
         &target.cluster,
         &desired.provider_arn,
         provider.as_ref(),
-    )];
+    ));
     steps.extend(roles::plan(scope, fleet, &desired.roles, roles));
     steps.extend(
         kube::plan_steps(scope, &desired.objects, &objects)
@@ -200,6 +206,10 @@ mod tests {
         let (fleet, target, renderer) = (fleet(), target(), Renderer::new());
         let observed = ObservedCluster {
             desired: desired(&renderer, &fleet, &target).unwrap(),
+            storage: kube::ObservedStorage {
+                csi_drivers: vec!["ebs.csi.aws.com".to_owned()],
+                storage_classes: vec![("gp2".to_owned(), "ebs.csi.aws.com".to_owned(), true)],
+            },
             provider: None,
             roles: vec![None, None],
             objects: kube::ObservedObjects::default(),
@@ -210,6 +220,8 @@ mod tests {
         assert_eq!(
             kinds,
             [
+                ResourceKind::StorageDriver,
+                ResourceKind::StorageClass,
                 ResourceKind::OidcProvider,
                 ResourceKind::IamRole,
                 ResourceKind::IamRole,
@@ -225,8 +237,14 @@ mod tests {
                 .iter()
                 .all(|p| p.target == Some(3) && p.step.scope == "prod")
         );
+        let (prerequisites, changes) = planned.split_at(2);
         assert!(
-            planned.iter().all(|p| p.step.action == Action::Create),
+            prerequisites
+                .iter()
+                .all(|p| p.step.action == Action::Exists)
+        );
+        assert!(
+            changes.iter().all(|p| p.step.action == Action::Create),
             "{planned:?}"
         );
     }

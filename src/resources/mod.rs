@@ -13,6 +13,7 @@ pub mod oidc;
 pub mod policies;
 pub mod release;
 pub mod roles;
+pub mod storage;
 pub mod workspace;
 
 use std::collections::HashMap;
@@ -250,7 +251,11 @@ impl Executor for Applier<'_> {
 /// namespace before what lives in it; everything comes before the release.
 fn stage(kind: ResourceKind) -> u8 {
     match kind {
-        ResourceKind::AmpWorkspace | ResourceKind::OidcProvider | ResourceKind::Namespace => 0,
+        ResourceKind::AmpWorkspace
+        | ResourceKind::OidcProvider
+        | ResourceKind::Namespace
+        | ResourceKind::StorageDriver
+        | ResourceKind::StorageClass => 0,
         ResourceKind::S3Bucket
         | ResourceKind::IamPolicy
         | ResourceKind::IamRole
@@ -276,6 +281,8 @@ fn needs_from_fleet(kind: ResourceKind) -> &'static [ResourceKind] {
         ResourceKind::OidcProvider
         | ResourceKind::Namespace
         | ResourceKind::Secret
+        | ResourceKind::StorageDriver
+        | ResourceKind::StorageClass
         | ResourceKind::AmpWorkspace
         | ResourceKind::S3Bucket
         | ResourceKind::IamPolicy => &[],

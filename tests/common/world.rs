@@ -87,7 +87,7 @@ impl World {
                 .and_then(|o| o.issuer())
                 .unwrap()
                 .to_owned(),
-            kube: FakeKube::start(),
+            kube: FakeKube::start().with_ebs_storage(),
             proxy: None,
         });
     }

@@ -129,6 +129,34 @@ impl FakeKube {
         }
     }
 
+    /// Removes an object as if someone had deleted it (nothing is recorded as a request).
+    pub fn remove(&self, plural: &str, namespace: Option<&str>, name: &str) {
+        let key = Key::new(resource_named(plural), namespace, name);
+        self.state().objects.remove(&key);
+    }
+
+    /// Gives the fake what an EKS cluster with the EBS CSI driver add-on has: the driver and
+    /// a default StorageClass that uses it.
+    pub fn with_ebs_storage(self) -> FakeKube {
+        self.insert(
+            "csidrivers",
+            json!({"metadata": {"name": "ebs.csi.aws.com"}, "spec": {}}),
+        );
+        self.insert(
+            "storageclasses",
+            json!({
+                "metadata": {
+                    "name": "gp3",
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "ebs.csi.aws.com",
+                "parameters": {"type": "gp3"},
+                "volumeBindingMode": "WaitForFirstConsumer",
+            }),
+        );
+        self
+    }
+
     /// How many POST/PUT/PATCH/DELETE requests reached the server, whatever their outcome.
     pub fn write_count(&self) -> usize {
         self.state()
@@ -309,8 +337,9 @@ const REPLICA_SETS: &Resource = &resource_of(
 
 const RBAC: &str = "rbac.authorization.k8s.io";
 const CRDS: &str = "apiextensions.k8s.io";
+const STORAGE: &str = "storage.k8s.io";
 
-const RESOURCES: [&Resource; 16] = [
+const RESOURCES: [&Resource; 18] = [
     NAMESPACES,
     &resource_of(
         "",
@@ -368,6 +397,14 @@ const RESOURCES: [&Resource; 16] = [
         "CustomResourceDefinition",
         false,
         Controller::Crd,
+    ),
+    &resource_of(STORAGE, "csidrivers", "CSIDriver", false, Controller::None),
+    &resource_of(
+        STORAGE,
+        "storageclasses",
+        "StorageClass",
+        false,
+        Controller::None,
     ),
 ];
 

@@ -1,0 +1,123 @@
+//! What the chart's volumes need from a cluster, checked before anything changes: a CSI driver
+//! that provisions EBS volumes and a default StorageClass. Without them the claims of Kubecost and
+//! its Prometheus stay Pending and `helm --wait` fails only at its timeout, after the AWS side was
+//! made. kcfed makes neither: a missing one is a conflict in the plan, with the fix.
+
+use super::Op;
+use crate::kube::ObservedStorage;
+use crate::plan::{Action, ResourceKind, Step};
+
+/// The CSI drivers that provision EBS volumes: the EKS add-on's, and EKS Auto Mode's.
+pub const EBS_DRIVERS: [&str; 2] = ["ebs.csi.aws.com", "ebs.csi.eks.amazonaws.com"];
+
+/// The prerequisite steps of one cluster; nothing to apply, a missing one is a conflict.
+pub fn plan(scope: &str, cluster_name: &str, observed: &ObservedStorage) -> Vec<(Step, Op)> {
+    let driver = observed
+        .csi_drivers
+        .iter()
+        .find(|driver| EBS_DRIVERS.contains(&driver.as_str()));
+    let driver_step = match driver {
+        Some(found) => Step::new(scope, ResourceKind::StorageDriver, found, Action::Exists),
+        None => Step::new(scope, ResourceKind::StorageDriver, EBS_DRIVERS[0], Action::Conflict)
+            .with_detail(format!(
+                "no EBS CSI driver: the chart's volumes would stay Pending; install the add-on: \
+                 `aws eks create-addon --cluster-name {cluster_name} --addon-name aws-ebs-csi-driver \
+                 --service-account-role-arn ROLE` (its role needs AmazonEBSCSIDriverPolicy)"
+            )),
+    };
+    let default_class = observed
+        .storage_classes
+        .iter()
+        .find(|(_, _, default)| *default);
+    let class_step = match default_class {
+        Some((name, provisioner, _)) => {
+            Step::new(scope, ResourceKind::StorageClass, name, Action::Exists)
+                .with_detail(format!("default, provisioner {provisioner}"))
+        }
+        None => {
+            let classes: Vec<&str> = observed
+                .storage_classes
+                .iter()
+                .map(|(name, _, _)| name.as_str())
+                .collect();
+            let candidate = classes.first().copied().unwrap_or("gp3");
+            let known = if classes.is_empty() {
+                "the cluster has no StorageClass".to_owned()
+            } else {
+                format!("none of {} is the default", classes.join(", "))
+            };
+            Step::new(
+                scope,
+                ResourceKind::StorageClass,
+                "(default)",
+                Action::Conflict,
+            )
+            .with_detail(format!(
+                "no default StorageClass ({known}): mark one default: `kubectl annotate \
+                     storageclass {candidate} storageclass.kubernetes.io/is-default-class=true`"
+            ))
+        }
+    };
+    vec![(driver_step, Op::Nothing), (class_step, Op::Nothing)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn observed(drivers: &[&str], classes: &[(&str, bool)]) -> ObservedStorage {
+        ObservedStorage {
+            csi_drivers: drivers.iter().map(|d| (*d).to_owned()).collect(),
+            storage_classes: classes
+                .iter()
+                .map(|(name, default)| ((*name).to_owned(), EBS_DRIVERS[0].to_owned(), *default))
+                .collect(),
+        }
+    }
+
+    fn actions(observed: &ObservedStorage) -> Vec<(Action, String)> {
+        plan("prod", "prod", observed)
+            .into_iter()
+            .map(|(step, op)| {
+                assert_eq!(op, Op::Nothing);
+                (step.action, step.name)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_ebs_driver_and_a_default_class_are_all_the_chart_needs() {
+        let ready = observed(
+            &["efs.csi.aws.com", "ebs.csi.aws.com"],
+            &[("gp2", false), ("gp3", true)],
+        );
+        assert_eq!(
+            actions(&ready),
+            [
+                (Action::Exists, "ebs.csi.aws.com".to_owned()),
+                (Action::Exists, "gp3".to_owned())
+            ]
+        );
+        let auto_mode = observed(&["ebs.csi.eks.amazonaws.com"], &[("auto-ebs", true)]);
+        assert_eq!(
+            actions(&auto_mode)[0],
+            (Action::Exists, "ebs.csi.eks.amazonaws.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_missing_driver_or_default_class_is_a_conflict_with_the_fix() {
+        let bare = observed(&["efs.csi.aws.com"], &[("gp2", false)]);
+        let planned = plan("prod", "prod", &bare);
+        assert!(
+            planned
+                .iter()
+                .all(|(step, _)| step.action == Action::Conflict)
+        );
+        assert!(planned[0].0.details[0].contains("aws eks create-addon --cluster-name prod"));
+        assert!(planned[1].0.details[0].contains("none of gp2 is the default"));
+        assert!(planned[1].0.details[0].contains("kubectl annotate storageclass gp2"));
+        let empty = plan("prod", "prod", &ObservedStorage::default());
+        assert!(empty[1].0.details[0].contains("the cluster has no StorageClass"));
+    }
+}
