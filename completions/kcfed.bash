@@ -109,7 +109,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__cleanup)
-            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +156,10 @@ _kcfed() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-class)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -397,7 +401,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -451,6 +455,10 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --storage-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -493,7 +501,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__join__subcmd__cluster)
-            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,6 +552,10 @@ _kcfed() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-class)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -631,7 +643,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__render)
-            opts="-v -h -V --role --cluster --region --account-id --workspace-id --workspace-region --bucket --bucket-region --quick-start --oidc-issuer --namespace --release --chart --chart-version --out --output --verbose --help --version"
+            opts="-v -h -V --role --cluster --region --account-id --workspace-id --workspace-region --bucket --bucket-region --quick-start --oidc-issuer --namespace --release --chart --chart-version --storage-class --out --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,6 +698,10 @@ _kcfed() {
                     return 0
                     ;;
                 --chart-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-class)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -51,6 +51,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l profile -d 'Named profile from the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
@@ -83,6 +84,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l profile -d 'Named profile from the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
@@ -108,6 +110,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart -d 'The co
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l profile -d 'Named profile from the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
@@ -136,6 +139,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l namespace -d 'Nam
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l chart-version -d 'Version of the cost-analyzer chart' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l out -d 'Folder to write the files to (created when missing)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l output -d 'Output format for the summary' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"

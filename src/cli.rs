@@ -165,6 +165,10 @@ pub struct ReleaseArgs {
     /// How long to wait for the workspace to become active and for helm, in seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
+    /// StorageClass for every volume the chart makes (default: the cluster's default class);
+    /// kcfed checks that it exists.
+    #[arg(long)]
+    pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -291,6 +295,10 @@ pub struct RenderArgs {
     /// Version of the cost-analyzer chart.
     #[arg(long, default_value = DEFAULT_CHART_VERSION)]
     pub chart_version: String,
+    /// StorageClass for every volume the chart makes (default: the cluster's default class);
+    /// kcfed checks that it exists.
+    #[arg(long)]
+    pub storage_class: Option<String>,
     /// Folder to write the files to (created when missing).
     #[arg(long)]
     pub out: PathBuf,

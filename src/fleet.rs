@@ -79,6 +79,8 @@ pub struct Target {
     pub role: ClusterRole,
     pub cluster: eks::Cluster,
     pub release: helm::Release,
+    /// `--storage-class`: the class every volume of the chart uses, else the cluster's default.
+    pub storage_class: Option<String>,
 }
 
 impl Target {

@@ -358,6 +358,18 @@ pub fn validate_release(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A StorageClass name is a DNS subdomain.
+pub fn validate_storage_class(value: &str) -> Result<(), Error> {
+    if value.len() > 253 || !value.split('.').all(is_dns_label) {
+        return Err(invalid(
+            "storage class",
+            value,
+            "a StorageClass name has at most 253 lowercase letters, digits, '-' or '.', starting and ending with a letter or digit",
+        ));
+    }
+    Ok(())
+}
+
 /// The S3 general-purpose bucket naming rules.
 pub fn validate_bucket(value: &str) -> Result<(), Error> {
     let fail = |reason: &str| Err(invalid("bucket name", value, reason));

@@ -91,6 +91,8 @@ pub struct ReleaseContext {
     pub cost_analyzer_service_account: &'static str,
     pub prometheus_server_service_account: &'static str,
     pub object_store_secret: &'static str,
+    /// The StorageClass of every volume the chart makes; `None` leaves the cluster's default.
+    pub storage_class: Option<String>,
 }
 
 impl ReleaseContext {
@@ -110,6 +112,15 @@ impl ReleaseContext {
             cost_analyzer_service_account: names::COST_ANALYZER_SERVICE_ACCOUNT,
             prometheus_server_service_account: names::PROMETHEUS_SERVER_SERVICE_ACCOUNT,
             object_store_secret: names::OBJECT_STORE_SECRET,
+            storage_class: None,
+        }
+    }
+
+    /// The same release with its volumes in `storage_class`.
+    pub fn with_storage_class(self, storage_class: Option<String>) -> Self {
+        Self {
+            storage_class,
+            ..self
         }
     }
 }

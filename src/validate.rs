@@ -47,6 +47,9 @@ pub fn common(
     }
     names::validate_namespace(&release.namespace)?;
     names::validate_release(&release.release)?;
+    if let Some(class) = &release.storage_class {
+        names::validate_storage_class(class)?;
+    }
     names::validate_chart_version(&release.chart_version)
 }
 
@@ -97,5 +100,8 @@ pub fn render(args: &RenderArgs) -> Result<(), Error> {
     }
     names::validate_namespace(&args.namespace)?;
     names::validate_release(&args.release)?;
+    if let Some(class) = &args.storage_class {
+        names::validate_storage_class(class)?;
+    }
     names::validate_chart_version(&args.chart_version)
 }

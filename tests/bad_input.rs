@@ -124,6 +124,7 @@ const CASES: &[Case] = &[
     case("no AWS region", "init primary --cluster prod", 2, "no AWS region is configured", "pass --region, set AWS_REGION").env(Env::NoRegion),
     case("--helm that does not exist", "init primary --cluster prod --helm /nonexistent/helm", 2, r#"helm was not found at "/nonexistent/helm""#, "or pass --helm PATH"),
     case("--helm that is not a program", "init primary --cluster prod --helm {not-a-program}", 2, "helm was not found at", "install helm"),
+    case("--storage-class that is not a name", "init primary --cluster prod --storage-class Fast_SSD", 2, r#"invalid storage class "Fast_SSD""#, "correct the value"),
     case("helm older than 3.8", "init primary --cluster prod --helm {helm-3.7}", 2, r#"reports "v3.7.2+g663a896": kcfed needs helm 3.8 or newer"#, "install helm 3.8 or newer, 3.x or 4.x"),
     case("helm whose version cannot be read", "join cluster --cluster staging --helm {helm-unreadable}", 2, r#"reports "Version 12": kcfed cannot read that version"#, "nothing was changed").with_fleet(),
     case("no helm on PATH", "init primary --cluster prod", 2, r#"helm was not found at "helm""#, "install helm 3.8 or newer").env(Env::NoHelmOnPath),

@@ -170,6 +170,8 @@ fn rendered_values_files() -> Vec<(String, String, String)> {
                 &out_arg,
                 "--output",
                 "json",
+                "--storage-class",
+                "gp3",
             ];
             if quick_start {
                 args.push("--quick-start");

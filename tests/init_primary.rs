@@ -600,8 +600,13 @@ fn an_unreachable_cluster_is_reported_as_such() {
     let output = world.init_primary(&["--yes"]);
     assert_exit(&output, 1);
     let stderr = stderr(&output);
-    // The reads run concurrently; whichever fails first is the one reported.
-    assert!(stderr.contains("error: Kubernetes get of "), "{stderr}");
+    // The reads (gets of kcfed's objects, lists of the storage prerequisites) run concurrently;
+    // whichever fails first is the one reported.
+    assert!(
+        stderr.contains("error: Kubernetes get of ")
+            || stderr.contains("error: Kubernetes list of "),
+        "{stderr}"
+    );
     assert!(stderr.contains("reachable cluster"), "{stderr}");
     assert!(role_names(&world).is_empty());
 }
@@ -668,4 +673,19 @@ fn a_cluster_without_ebs_storage_stops_the_plan_before_any_change() {
     );
     assert_eq!(kube.write_count(), 0);
     assert!(world.helm.calls().iter().all(|call| call[0] != "upgrade"));
+
+    // A class named with --storage-class must exist; then no default is needed.
+    let world = World::new(&moto, REGION, &["prod"]);
+    let named = ["--dry-run", "--output", "json", "--storage-class"];
+    let missing = world.init_primary(&[&named[..], &["io2"]].concat());
+    assert_exit(&missing, 1);
+    let steps = storage_steps(&stdout_json(&missing));
+    assert_eq!(steps[1].1, "conflict", "{steps:?}");
+    assert!(
+        steps[1].2.contains("no StorageClass io2 (it has gp3)"),
+        "{steps:?}"
+    );
+    let found = world.init_primary(&[&named[..], &["gp3"]].concat());
+    assert_exit(&found, 0);
+    assert_eq!(storage_steps(&stdout_json(&found))[1].1, "exists");
 }

@@ -73,7 +73,14 @@ fn fleet_lifecycle_with(helm: &Path) {
     let prod = &world.cluster("prod").kube;
     let edge = &world.cluster("edge").kube;
 
-    let init = run(&["init", "primary", "--cluster", "prod"]);
+    let init = run(&[
+        "init",
+        "primary",
+        "--cluster",
+        "prod",
+        "--storage-class",
+        "gp3",
+    ]);
     assert_eq!(release_step(&init, "prod")["action"], "create", "{init:#}");
     assert_eq!(release_revisions(prod), [("1".into(), "deployed".into())]);
     // helm installed the chart with kcfed's values: the workloads run as the service accounts
@@ -105,9 +112,22 @@ fn fleet_lifecycle_with(helm: &Path) {
         !prod.list("clusterroles").is_empty(),
         "the chart's cluster-scoped RBAC is installed"
     );
+    // --storage-class reaches every claim the chart makes.
+    let claims = prod.list("persistentvolumeclaims");
+    assert_eq!(claims.len(), 2, "{claims:#?}");
+    for claim in &claims {
+        assert_eq!(claim["spec"]["storageClassName"], "gp3", "{claim:#}");
+    }
 
     // A re-run reads the release back through the same helm and leaves it alone.
-    let again = run(&["init", "primary", "--cluster", "prod"]);
+    let again = run(&[
+        "init",
+        "primary",
+        "--cluster",
+        "prod",
+        "--storage-class",
+        "gp3",
+    ]);
     assert_eq!(again["changed"], false, "{again:#}");
     assert_eq!(release_step(&again, "prod")["action"], "exists");
     assert_eq!(release_revisions(prod), [("1".into(), "deployed".into())]);

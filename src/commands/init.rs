@@ -74,6 +74,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         role: ClusterRole::Primary,
         cluster,
         release: release(&args.release, &context, args.kube.kubeconfig.as_deref()),
+        storage_class: args.release.storage_class.clone(),
     };
     let (bucket_state, policies, observed_cluster) = tokio::try_join!(
         async {

@@ -166,6 +166,7 @@ impl Discovery<'_> {
             role: ClusterRole::Agent,
             release: release(&args.release, &context, args.kube.kubeconfig.as_deref()),
             cluster,
+            storage_class: args.release.storage_class.clone(),
         };
         let observed = cluster::observe(
             self.clients,

@@ -80,7 +80,8 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         &args.account_id,
         workspace.clone(),
         store.clone(),
-    );
+    )
+    .with_storage_class(args.storage_class.clone());
 
     let renderer = Renderer::new();
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {

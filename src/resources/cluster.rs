@@ -138,7 +138,8 @@ pub fn plan(
         release,
     } = observed;
     // The prerequisites first: a missing one stops the plan before anything changes.
-    let mut steps = storage::plan(scope, &target.cluster.name, &storage);
+    let wanted_class = target.storage_class.as_deref();
+    let mut steps = storage::plan(scope, &target.cluster.name, wanted_class, &storage);
     steps.push(oidc::plan(
         scope,
         &target.cluster,

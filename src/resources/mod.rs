@@ -340,6 +340,7 @@ pub(crate) mod fixtures {
                 kubeconfig: None,
                 timeout_secs: 600,
             },
+            storage_class: None,
         }
     }
 }

@@ -18,13 +18,16 @@ pub fn values(
     target: &Target,
     renderer: &Renderer,
 ) -> Result<Vec<ValuesFile>, Error> {
-    renderer.helm_values(&ReleaseContext::new(
-        target.role,
-        &target.cluster.name,
-        &fleet.account_id,
-        fleet.endpoints(),
-        fleet.store.clone(),
-    ))
+    renderer.helm_values(
+        &ReleaseContext::new(
+            target.role,
+            &target.cluster.name,
+            &fleet.account_id,
+            fleet.endpoints(),
+            fleet.store.clone(),
+        )
+        .with_storage_class(target.storage_class.clone()),
+    )
 }
 
 /// The release's step from what helm reports: install, upgrade (status, chart version or

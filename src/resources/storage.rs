@@ -1,5 +1,5 @@
 //! What the chart's volumes need from a cluster, checked before anything changes: a CSI driver
-//! that provisions EBS volumes and a default StorageClass. Without them the claims of Kubecost and
+//! that provisions EBS volumes, and a default StorageClass or the one `--storage-class` names. Without them the claims of Kubecost and
 //! its Prometheus stay Pending and `helm --wait` fails only at its timeout, after the AWS side was
 //! made. kcfed makes neither: a missing one is a conflict in the plan, with the fix.
 
@@ -11,7 +11,13 @@ use crate::plan::{Action, ResourceKind, Step};
 pub const EBS_DRIVERS: [&str; 2] = ["ebs.csi.aws.com", "ebs.csi.eks.amazonaws.com"];
 
 /// The prerequisite steps of one cluster; nothing to apply, a missing one is a conflict.
-pub fn plan(scope: &str, cluster_name: &str, observed: &ObservedStorage) -> Vec<(Step, Op)> {
+/// `wanted_class` is `--storage-class`; without it the chart's claims use the default class.
+pub fn plan(
+    scope: &str,
+    cluster_name: &str,
+    wanted_class: Option<&str>,
+    observed: &ObservedStorage,
+) -> Vec<(Step, Op)> {
     let driver = observed
         .csi_drivers
         .iter()
@@ -25,40 +31,79 @@ pub fn plan(scope: &str, cluster_name: &str, observed: &ObservedStorage) -> Vec<
                  --service-account-role-arn ROLE` (its role needs AmazonEBSCSIDriverPolicy)"
             )),
     };
+    let class_step = match wanted_class {
+        Some(wanted) => wanted_class_step(scope, wanted, observed),
+        None => default_class_step(scope, observed),
+    };
+    vec![(driver_step, Op::Nothing), (class_step, Op::Nothing)]
+}
+
+fn class_names(observed: &ObservedStorage) -> Vec<&str> {
+    observed
+        .storage_classes
+        .iter()
+        .map(|(name, _, _)| name.as_str())
+        .collect()
+}
+
+/// `--storage-class NAME` must exist: the chart's claims name it.
+fn wanted_class_step(scope: &str, wanted: &str, observed: &ObservedStorage) -> Step {
+    let step = |action| Step::new(scope, ResourceKind::StorageClass, wanted, action);
+    let found = observed
+        .storage_classes
+        .iter()
+        .find(|(name, _, _)| name == wanted);
+    match found {
+        Some((_, provisioner, _)) => {
+            step(Action::Exists).with_detail(format!("--storage-class, provisioner {provisioner}"))
+        }
+        None => {
+            let classes = class_names(observed);
+            let known = if classes.is_empty() {
+                "the cluster has none".to_owned()
+            } else {
+                format!("it has {}", classes.join(", "))
+            };
+            step(Action::Conflict).with_detail(format!(
+                "no StorageClass {wanted} ({known}): create it, or pass one of the cluster's \
+                 classes to --storage-class"
+            ))
+        }
+    }
+}
+
+/// Without `--storage-class` the claims name no class, so the cluster needs a default one.
+fn default_class_step(scope: &str, observed: &ObservedStorage) -> Step {
     let default_class = observed
         .storage_classes
         .iter()
         .find(|(_, _, default)| *default);
-    let class_step = match default_class {
+    match default_class {
         Some((name, provisioner, _)) => {
             Step::new(scope, ResourceKind::StorageClass, name, Action::Exists)
                 .with_detail(format!("default, provisioner {provisioner}"))
         }
         None => {
-            let classes: Vec<&str> = observed
-                .storage_classes
-                .iter()
-                .map(|(name, _, _)| name.as_str())
-                .collect();
+            let classes = class_names(observed);
             let candidate = classes.first().copied().unwrap_or("gp3");
             let known = if classes.is_empty() {
                 "the cluster has no StorageClass".to_owned()
             } else {
                 format!("none of {} is the default", classes.join(", "))
             };
-            Step::new(
+            let step = Step::new(
                 scope,
                 ResourceKind::StorageClass,
                 "(default)",
                 Action::Conflict,
-            )
-            .with_detail(format!(
+            );
+            step.with_detail(format!(
                 "no default StorageClass ({known}): mark one default: `kubectl annotate \
-                     storageclass {candidate} storageclass.kubernetes.io/is-default-class=true`"
+                 storageclass {candidate} storageclass.kubernetes.io/is-default-class=true`, or \
+                 name one with --storage-class"
             ))
         }
-    };
-    vec![(driver_step, Op::Nothing), (class_step, Op::Nothing)]
+    }
 }
 
 #[cfg(test)]
@@ -76,7 +121,7 @@ mod tests {
     }
 
     fn actions(observed: &ObservedStorage) -> Vec<(Action, String)> {
-        plan("prod", "prod", observed)
+        plan("prod", "prod", None, observed)
             .into_iter()
             .map(|(step, op)| {
                 assert_eq!(op, Op::Nothing);
@@ -108,7 +153,7 @@ mod tests {
     #[test]
     fn a_missing_driver_or_default_class_is_a_conflict_with_the_fix() {
         let bare = observed(&["efs.csi.aws.com"], &[("gp2", false)]);
-        let planned = plan("prod", "prod", &bare);
+        let planned = plan("prod", "prod", None, &bare);
         assert!(
             planned
                 .iter()
@@ -117,7 +162,17 @@ mod tests {
         assert!(planned[0].0.details[0].contains("aws eks create-addon --cluster-name prod"));
         assert!(planned[1].0.details[0].contains("none of gp2 is the default"));
         assert!(planned[1].0.details[0].contains("kubectl annotate storageclass gp2"));
-        let empty = plan("prod", "prod", &ObservedStorage::default());
+        let empty = plan("prod", "prod", None, &ObservedStorage::default());
         assert!(empty[1].0.details[0].contains("the cluster has no StorageClass"));
+    }
+
+    #[test]
+    fn a_named_storage_class_must_exist_and_no_default_is_needed_then() {
+        let classes = observed(&["ebs.csi.aws.com"], &[("gp2", false), ("io2", false)]);
+        let (step, _) = &plan("prod", "prod", Some("io2"), &classes)[1];
+        assert_eq!((step.action, step.name.as_str()), (Action::Exists, "io2"));
+        let (step, _) = &plan("prod", "prod", Some("gp3"), &classes)[1];
+        assert_eq!(step.action, Action::Conflict);
+        assert!(step.details[0].contains("it has gp2, io2"), "{step:?}");
     }
 }
