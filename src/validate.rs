@@ -27,7 +27,7 @@ pub fn cluster_selection(clusters: &[String], kube_contexts: &[String]) -> Resul
     Ok(())
 }
 
-/// Checks the flags `init` and `join` share, before any call.
+/// Checks the flags `init`, `join` and `cleanup` share, before any call.
 pub fn common(
     aws: &crate::cli::AwsArgs,
     workspace: &crate::cli::WorkspaceArgs,
@@ -45,12 +45,28 @@ pub fn common(
     if let Some(alias) = &workspace.workspace_alias {
         names::validate_workspace_alias(alias)?;
     }
-    names::validate_namespace(&release.namespace)?;
-    names::validate_release(&release.release)?;
-    if let Some(class) = &release.storage_class {
+    release_names(
+        &release.namespace,
+        &release.release,
+        release.storage_class.as_deref(),
+        &release.chart_version,
+    )
+}
+
+/// What every command that installs or renders the release names: namespace, release, storage
+/// class and chart version.
+fn release_names(
+    namespace: &str,
+    release: &str,
+    storage_class: Option<&str>,
+    chart_version: &str,
+) -> Result<(), Error> {
+    names::validate_namespace(namespace)?;
+    names::validate_release(release)?;
+    if let Some(class) = storage_class {
         names::validate_storage_class(class)?;
     }
-    names::validate_chart_version(&release.chart_version)
+    names::validate_chart_version(chart_version)
 }
 
 /// The checks of a command that names its clusters (`join cluster`, `cleanup`).
@@ -98,10 +114,10 @@ pub fn render(args: &RenderArgs) -> Result<(), Error> {
     if let Some(bucket) = &args.bucket {
         names::validate_bucket(bucket)?;
     }
-    names::validate_namespace(&args.namespace)?;
-    names::validate_release(&args.release)?;
-    if let Some(class) = &args.storage_class {
-        names::validate_storage_class(class)?;
-    }
-    names::validate_chart_version(&args.chart_version)
+    release_names(
+        &args.namespace,
+        &args.release,
+        args.storage_class.as_deref(),
+        &args.chart_version,
+    )
 }

@@ -72,15 +72,17 @@ fn fleet_lifecycle_with(helm: &Path) {
     };
     let prod = &world.cluster("prod").kube;
     let edge = &world.cluster("edge").kube;
-
-    let init = run(&[
+    // The same command twice: the second run must find nothing to do.
+    const INIT_PRIMARY: [&str; 6] = [
         "init",
         "primary",
         "--cluster",
         "prod",
         "--storage-class",
         "gp3",
-    ]);
+    ];
+
+    let init = run(&INIT_PRIMARY);
     assert_eq!(release_step(&init, "prod")["action"], "create", "{init:#}");
     assert_eq!(release_revisions(prod), [("1".into(), "deployed".into())]);
     // helm installed the chart with kcfed's values: the workloads run as the service accounts
@@ -120,14 +122,7 @@ fn fleet_lifecycle_with(helm: &Path) {
     }
 
     // A re-run reads the release back through the same helm and leaves it alone.
-    let again = run(&[
-        "init",
-        "primary",
-        "--cluster",
-        "prod",
-        "--storage-class",
-        "gp3",
-    ]);
+    let again = run(&INIT_PRIMARY);
     assert_eq!(again["changed"], false, "{again:#}");
     assert_eq!(release_step(&again, "prod")["action"], "exists");
     assert_eq!(release_revisions(prod), [("1".into(), "deployed".into())]);

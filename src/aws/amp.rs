@@ -237,8 +237,8 @@ mod tests {
             .unwrap()
     }
 
-    /// AWS matches `--alias` as a prefix and pages its answer; moto matches exactly and never
-    /// pages, so only a mocked client shows that kcfed keeps the exact alias on every page.
+    /// AWS matches `--alias` as a prefix and pages its answer: kcfed keeps the exact alias on
+    /// every page.
     #[tokio::test]
     async fn only_the_exact_alias_counts_on_every_page_and_deleting_workspaces_do_not() {
         let first = mock!(aws_sdk_amp::Client::list_workspaces)
