@@ -41,6 +41,8 @@ pub enum Command {
     Join(JoinCommand),
     /// Remove clusters, or the whole fleet, and everything kcfed made for them.
     Cleanup(CleanupArgs),
+    /// Show whether every cluster of the fleet is installed and its metrics reach AMP.
+    Status(StatusArgs),
     /// Write every values file, policy and config kcfed would use, offline, to a folder.
     Render(RenderArgs),
     /// Print a shell completion script to stdout.
@@ -251,6 +253,64 @@ pub struct CleanupArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Show only this cluster of the fleet (repeat for several; default: every cluster).
+    #[arg(long = "cluster")]
+    pub clusters: Vec<String>,
+    /// Kube context for each --cluster, in the same order (found automatically when omitted).
+    #[arg(long = "kube-context", help_heading = "Kubernetes")]
+    pub kube_contexts: Vec<String>,
+    /// A cluster reports when AMP holds metrics of it at most this old (`90s`, `10m`, `2h`).
+    /// Kubecost's Prometheus scrapes every minute and remote-writes within seconds, so ten
+    /// minutes tolerates a few missed scrapes and retried writes but not an outage.
+    #[arg(long, default_value = "10m", value_parser = parse_age)]
+    pub max_age: std::time::Duration,
+    /// How many clusters are read at the same time.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Namespace of Kubecost's release.
+    #[arg(long, default_value = "kubecost", help_heading = "Helm")]
+    pub namespace: String,
+    /// Helm release name.
+    #[arg(long, default_value = "kubecost", help_heading = "Helm")]
+    pub release: String,
+    /// Path to the helm binary (defaults to `helm` on PATH).
+    #[arg(long, default_value = "helm", help_heading = "Helm")]
+    pub helm: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// `90s`, `10m`, `2h`, `1d`: a whole number and its unit.
+fn parse_age(value: &str) -> Result<std::time::Duration, String> {
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{value:?} is not a duration like 90s, 10m or 2h"))?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(format!("{value:?} needs a unit: s, m, h or d (10m)")),
+    };
+    if number == 0 {
+        return Err("the age must be more than zero".to_owned());
+    }
+    Ok(std::time::Duration::from_secs(number * unit_seconds))
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
     /// Render for the primary cluster or for an agent.
     #[arg(long, value_enum)]
@@ -312,4 +372,21 @@ pub struct CompletionsArgs {
     /// Shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_age;
+
+    #[test]
+    fn ages_take_a_number_and_a_unit() {
+        assert_eq!(parse_age("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_age("10m").unwrap().as_secs(), 600);
+        assert_eq!(parse_age("2h").unwrap().as_secs(), 7200);
+        assert_eq!(parse_age("1d").unwrap().as_secs(), 86400);
+        assert!(parse_age("10").unwrap_err().contains("needs a unit"));
+        assert!(parse_age("m").is_err());
+        assert!(parse_age("0m").is_err());
+        assert!(parse_age("1.5h").is_err());
+    }
 }

@@ -142,6 +142,8 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     pub const BAD_INPUT: u8 = 2;
     pub const PARTIAL_FAILURE: u8 = 3;
+    /// `status`: some cluster's metrics do not reach AMP (shares the partial-failure code).
+    pub const NOT_REPORTING: u8 = 3;
     pub const NOT_CONFIRMED: u8 = 4;
     /// Only with `--detailed-exitcode`: the run succeeded and nothing needed to change.
     pub const NO_CHANGES: u8 = 5;

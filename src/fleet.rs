@@ -2,16 +2,18 @@
 //! bucket, the account, each cluster's release and Kubernetes client, and what the report says
 //! they are made of.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::aws::amp;
 use crate::aws::config::Clients;
-use crate::aws::eks;
+use crate::aws::{eks, iam};
 use crate::cli::ClusterRole;
 use crate::error::Error;
 use crate::helm;
 use crate::kube;
-use crate::names::{self, FleetNames, FleetPolicy, WorkspaceEndpoints};
+use crate::names::{self, FleetNames, FleetPolicy, WorkspaceEndpoints, tags};
 use crate::render::{Renderer, StoreLocation};
 
 /// Stands for the id of a workspace the plan is about to create.
@@ -28,6 +30,30 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// The fleet an existing workspace stands for, and its primary cluster's ARN: the bucket and
+    /// the primary are in the workspace's tags.
+    pub fn from_workspace(
+        account_id: &str,
+        workspace_region: &str,
+        workspace: amp::Workspace,
+    ) -> (Fleet, Option<String>) {
+        let store = workspace.tags.get(tags::BUCKET).map(|bucket| {
+            let region = workspace
+                .tags
+                .get(tags::BUCKET_REGION)
+                .map_or(workspace_region, String::as_str);
+            StoreLocation::new(bucket, region)
+        });
+        let primary = workspace.tags.get(tags::PRIMARY_CLUSTER).cloned();
+        let fleet = Fleet {
+            account_id: account_id.to_owned(),
+            workspace_region: workspace_region.to_owned(),
+            workspace: Some(workspace),
+            store,
+        };
+        (fleet, primary)
+    }
+
     pub fn workspace_id(&self) -> &str {
         self.workspace.as_ref().map_or(NEW_WORKSPACE, |ws| &ws.id)
     }
@@ -130,6 +156,16 @@ impl WorkspaceLookup {
         }
     }
 
+    /// The workspace of a fleet that must exist already: by id, or else by alias.
+    pub async fn existing(&self, workspace_id: Option<&str>) -> Result<amp::Workspace, Error> {
+        self.find(workspace_id).await?.ok_or_else(|| Error::NotFound {
+            what: "AMP workspace",
+            name: self.alias.clone(),
+            place: format!("in region {}", self.region),
+            fix: "create the fleet with `kcfed init primary` first, or pass --workspace-id / --workspace-region".to_owned(),
+        })
+    }
+
     /// The workspace with this id (which must exist), or else the one with the alias.
     pub async fn find(&self, workspace_id: Option<&str>) -> Result<Option<amp::Workspace>, Error> {
         find_workspace(&self.client, workspace_id, &self.alias, &self.region).await
@@ -171,6 +207,24 @@ async fn find_workspace(
             fix: "choose one with --workspace-id".to_owned(),
         }),
     }
+}
+
+/// The fleet's IAM roles (found by its IAM path) by the ARN of the cluster each was made for, as
+/// kcfed's tag names it; roles without that tag are under the empty string.
+pub async fn roles_by_cluster(
+    client: &aws_sdk_iam::Client,
+    fleet: &FleetNames,
+) -> Result<BTreeMap<String, Vec<iam::Role>>, Error> {
+    let role_names = iam::role_names_under(client, &fleet.iam_path()).await?;
+    let roles =
+        futures::future::try_join_all(role_names.iter().map(|name| iam::get_role(client, name)))
+            .await?;
+    let mut by_cluster: BTreeMap<String, Vec<iam::Role>> = BTreeMap::new();
+    for role in roles.into_iter().flatten() {
+        let cluster = role.tags.get(tags::CLUSTER).cloned().unwrap_or_default();
+        by_cluster.entry(cluster).or_default().push(role);
+    }
+    Ok(by_cluster)
 }
 
 /// One Kubernetes client per cluster, made when first needed and dropped once the cluster's

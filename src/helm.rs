@@ -42,6 +42,24 @@ pub struct Release {
 }
 
 impl Release {
+    /// A release kcfed only reads (`status`): no chart to install, nothing to wait for.
+    pub fn located(
+        name: &str,
+        namespace: &str,
+        kube_context: &str,
+        kubeconfig: Option<&Path>,
+    ) -> Self {
+        Release {
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+            chart: String::new(),
+            chart_version: String::new(),
+            kube_context: Some(kube_context.to_owned()),
+            kubeconfig: kubeconfig.map(Path::to_path_buf),
+            timeout_secs: 0,
+        }
+    }
+
     fn connection_args(&self) -> Vec<String> {
         let mut args = vec!["--namespace".to_owned(), self.namespace.clone()];
         if let Some(context) = &self.kube_context {
@@ -111,8 +129,16 @@ pub struct Installed {
     pub values: serde_json::Value,
 }
 
-/// The release as installed, or `None`; two read-only helm calls.
-pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installed>, Error> {
+/// A release's state and chart version as `helm list` reports them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Listed {
+    /// `deployed`, `failed`, `pending-install`, ...
+    pub status: String,
+    pub chart_version: String,
+}
+
+/// The release's entry in `helm list`, or `None`; one read-only helm call.
+pub async fn listed(helm: &Path, release: &Release) -> Result<Option<Listed>, Error> {
     let listed: serde_json::Value = parse_json(
         HelmCall::List,
         &output(helm, HelmCall::List, &release.list_args()).await?,
@@ -123,12 +149,25 @@ pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installe
     else {
         return Ok(None);
     };
-    let status = entry["status"].as_str().unwrap_or_default().to_owned();
-    let chart_version = entry["chart"]
-        .as_str()
-        .and_then(|chart| chart.rsplit_once('-'))
-        .map(|(_, version)| version.to_owned())
-        .unwrap_or_default();
+    Ok(Some(Listed {
+        status: entry["status"].as_str().unwrap_or_default().to_owned(),
+        chart_version: entry["chart"]
+            .as_str()
+            .and_then(|chart| chart.rsplit_once('-'))
+            .map(|(_, version)| version.to_owned())
+            .unwrap_or_default(),
+    }))
+}
+
+/// The release as installed, or `None`; two read-only helm calls.
+pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installed>, Error> {
+    let Some(Listed {
+        status,
+        chart_version,
+    }) = listed(helm, release).await?
+    else {
+        return Ok(None);
+    };
     let mut values_args = vec![
         "get".to_owned(),
         "values".to_owned(),

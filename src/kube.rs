@@ -644,18 +644,119 @@ where
         + Debug,
     K::DynamicType: Default,
 {
-    let api = Api::<K>::namespaced(client.clone(), namespace);
-    let params = kube::api::ListParams::default();
-    let listed = retry(KUBE_BACKOFF, || api.list(&params))
-        .await
-        .map_err(|err| kube_error("list", &format!("{kind}s in {namespace}"), err))?;
+    let listed = list_in::<K>(client, namespace, &format!("{kind}s")).await?;
     Ok(listed
-        .items
         .iter()
         .map(|object| object.meta())
         .filter(|metadata| !belongs_to_release_or_namespace(metadata, release))
         .map(|metadata| format!("{kind}/{}", metadata.name.as_deref().unwrap_or_default()))
         .collect())
+}
+
+/// One workload of the release as the cluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workload {
+    /// `deployment/NAME`, `statefulset/NAME` or `daemonset/NAME`.
+    pub name: String,
+    pub ready: i32,
+    pub desired: i32,
+}
+
+/// The release's workloads and the namespace's volume claims (`name`, phase).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedWorkloads {
+    pub workloads: Vec<Workload>,
+    pub claims: Vec<(String, String)>,
+}
+
+/// Reads the Deployments, StatefulSets and DaemonSets helm made for `release` (by helm's
+/// ownership annotation) and every PersistentVolumeClaim of the namespace; only LISTs.
+pub async fn observe_workloads(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<ObservedWorkloads, Error> {
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+
+    let (deployments, stateful_sets, daemon_sets, claims) = tokio::try_join!(
+        list_in::<Deployment>(client, namespace, "deployments"),
+        list_in::<StatefulSet>(client, namespace, "statefulsets"),
+        list_in::<DaemonSet>(client, namespace, "daemonsets"),
+        list_in::<PersistentVolumeClaim>(client, namespace, "persistentvolumeclaims"),
+    )?;
+    let of_release = |metadata: &ObjectMeta| {
+        metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("meta.helm.sh/release-name"))
+            .is_some_and(|name| name == release)
+    };
+    let name = |kind: &str, metadata: &ObjectMeta| {
+        format!("{kind}/{}", metadata.name.as_deref().unwrap_or_default())
+    };
+    let mut workloads = Vec::new();
+    for deployment in deployments.iter().filter(|d| of_release(&d.metadata)) {
+        let status = deployment.status.clone().unwrap_or_default();
+        workloads.push(Workload {
+            name: name("deployment", &deployment.metadata),
+            ready: status.ready_replicas.unwrap_or(0),
+            desired: deployment
+                .spec
+                .as_ref()
+                .and_then(|s| s.replicas)
+                .unwrap_or(1),
+        });
+    }
+    for set in stateful_sets.iter().filter(|s| of_release(&s.metadata)) {
+        workloads.push(Workload {
+            name: name("statefulset", &set.metadata),
+            ready: set
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
+            desired: set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        });
+    }
+    for set in daemon_sets.iter().filter(|d| of_release(&d.metadata)) {
+        let status = set.status.clone().unwrap_or_default();
+        workloads.push(Workload {
+            name: name("daemonset", &set.metadata),
+            ready: status.number_ready,
+            desired: status.desired_number_scheduled,
+        });
+    }
+    Ok(ObservedWorkloads {
+        workloads,
+        claims: claims
+            .iter()
+            .map(|claim| {
+                let phase = claim.status.as_ref().and_then(|s| s.phase.clone());
+                (
+                    claim.metadata.name.clone().unwrap_or_default(),
+                    phase.unwrap_or_else(|| "Pending".to_owned()),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// Every object of one kind in the namespace (none when the namespace does not exist).
+async fn list_in<K>(client: &Client, namespace: &str, plural: &str) -> Result<Vec<K>, Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+    K::DynamicType: Default,
+{
+    let api = Api::<K>::namespaced(client.clone(), namespace);
+    let params = kube::api::ListParams::default();
+    retry(KUBE_BACKOFF, || api.list(&params))
+        .await
+        .map(|list| list.items)
+        .map_err(|err| kube_error("list", &format!("{plural} in {namespace}"), err))
 }
 
 /// Deletes what kcfed made and keeps the rest: objects without kcfed's label were not made by

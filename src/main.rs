@@ -12,6 +12,7 @@ mod names;
 mod plan;
 mod render;
 mod resources;
+mod status;
 mod validate;
 
 use std::process::ExitCode;

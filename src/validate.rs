@@ -1,6 +1,6 @@
 //! Checks of the command line that need no call: names, regions and the cluster selection.
 
-use crate::cli::{InitPrimaryArgs, RenderArgs};
+use crate::cli::{InitPrimaryArgs, RenderArgs, StatusArgs};
 use crate::error::Error;
 use crate::names;
 
@@ -27,11 +27,10 @@ pub fn cluster_selection(clusters: &[String], kube_contexts: &[String]) -> Resul
     Ok(())
 }
 
-/// Checks the flags `init`, `join` and `cleanup` share, before any call.
-pub fn common(
+/// The regions and the workspace every command that finds the fleet names.
+fn fleet_location(
     aws: &crate::cli::AwsArgs,
     workspace: &crate::cli::WorkspaceArgs,
-    release: &crate::cli::ReleaseArgs,
 ) -> Result<(), Error> {
     for region in [&aws.region, &workspace.workspace_region]
         .into_iter()
@@ -45,6 +44,16 @@ pub fn common(
     if let Some(alias) = &workspace.workspace_alias {
         names::validate_workspace_alias(alias)?;
     }
+    Ok(())
+}
+
+/// Checks the flags `init`, `join` and `cleanup` share, before any call.
+pub fn common(
+    aws: &crate::cli::AwsArgs,
+    workspace: &crate::cli::WorkspaceArgs,
+    release: &crate::cli::ReleaseArgs,
+) -> Result<(), Error> {
+    fleet_location(aws, workspace)?;
     release_names(
         &release.namespace,
         &release.release,
@@ -79,6 +88,14 @@ pub fn cluster_command(
 ) -> Result<(), Error> {
     cluster_selection(clusters, kube_contexts)?;
     common(aws, workspace, release)
+}
+
+/// The checks of `status`, which reads and changes nothing.
+pub fn status(args: &StatusArgs) -> Result<(), Error> {
+    cluster_selection(&args.clusters, &args.kube_contexts)?;
+    fleet_location(&args.aws, &args.workspace)?;
+    names::validate_namespace(&args.namespace)?;
+    names::validate_release(&args.release)
 }
 
 pub fn no_region() -> Error {

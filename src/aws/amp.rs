@@ -17,6 +17,8 @@ pub struct Workspace {
     /// Nanoseconds since the epoch; orders workspaces created by racing runs.
     pub created_at: i128,
     pub tags: HashMap<String, String>,
+    /// The base URL of its Prometheus-compatible query API; only DescribeWorkspace gives it.
+    pub prometheus_endpoint: Option<String>,
 }
 
 /// The workspace with this id, or `None`.
@@ -53,6 +55,7 @@ pub async fn describe(
         active: ws.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::Active),
         created_at: ws.created_at().as_nanos(),
         tags: ws.tags().cloned().unwrap_or_default(),
+        prometheus_endpoint: ws.prometheus_endpoint().map(str::to_owned),
     }))
 }
 
@@ -91,6 +94,7 @@ pub async fn find_by_alias(
                     active: status == Some(&WorkspaceStatusCode::Active),
                     created_at: ws.created_at().as_nanos(),
                     tags: ws.tags().cloned().unwrap_or_default(),
+                    prometheus_endpoint: None,
                 });
             }
         }
@@ -125,6 +129,7 @@ pub async fn create(
         active: output.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::Active),
         created_at,
         tags: tags.into_iter().collect(),
+        prometheus_endpoint: None,
     })
 }
 

@@ -1,6 +1,7 @@
 //! One module per AWS service, plus the shared configuration and error mapping.
 
 pub mod amp;
+pub mod amp_query;
 pub mod config;
 pub mod eks;
 pub mod iam;

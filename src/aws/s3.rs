@@ -414,3 +414,30 @@ pub async fn empty_and_delete(client: &aws_sdk_s3::Client, bucket: &str) -> Resu
         )),
     }
 }
+
+/// When the newest object under `prefix` was written (seconds since the epoch), or `None` when
+/// there is none.
+pub async fn newest_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Option<f64>, Error> {
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    let mut newest: Option<f64> = None;
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(|err| call_failed("s3:ListBucket", format!("s3://{bucket}/{prefix}"), err))?;
+        for object in page.contents() {
+            if let Some(modified) = object.last_modified() {
+                let seconds = modified.as_secs_f64();
+                newest = Some(newest.map_or(seconds, |n| n.max(seconds)));
+            }
+        }
+    }
+    Ok(newest)
+}

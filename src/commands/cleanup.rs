@@ -145,19 +145,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     };
     let fleet = FleetNames::new(&account_id, &lookup.region, &workspace.id);
 
-    // The fleet's roles, by the cluster they were made for.
-    let role_names = iam::role_names_under(&clients.iam, &fleet.iam_path()).await?;
-    let roles = try_join_all(
-        role_names
-            .iter()
-            .map(|name| iam::get_role(&clients.iam, name)),
-    )
-    .await?;
-    let mut roles_by_cluster: BTreeMap<String, Vec<iam::Role>> = BTreeMap::new();
-    for role in roles.into_iter().flatten() {
-        let cluster = role.tags.get(tags::CLUSTER).cloned().unwrap_or_default();
-        roles_by_cluster.entry(cluster).or_default().push(role);
-    }
+    let roles_by_cluster = fleet::roles_by_cluster(&clients.iam, &fleet).await?;
 
     let selected = select_clusters(args, &clients, &account_id, &roles_by_cluster);
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref());

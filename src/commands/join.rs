@@ -12,34 +12,11 @@ use crate::error::Error;
 use crate::fleet::{Fleet, KubeClients, Target, WorkspaceLookup, release};
 use crate::helm;
 use crate::kube;
-use crate::names::{self, tags};
-use crate::render::{Renderer, StoreLocation};
+use crate::names;
+use crate::render::Renderer;
 use crate::resources::cluster::{self, ObservedCluster};
 use crate::resources::{Applier, policies};
 use crate::validate;
-
-/// Reads the fleet from its workspace: the bucket and the primary cluster are in its tags.
-fn fleet_from_workspace(
-    account_id: &str,
-    workspace_region: &str,
-    workspace: crate::aws::amp::Workspace,
-) -> (Fleet, Option<String>) {
-    let store = workspace.tags.get(tags::BUCKET).map(|bucket| {
-        let region = workspace
-            .tags
-            .get(tags::BUCKET_REGION)
-            .map_or(workspace_region, String::as_str);
-        StoreLocation::new(bucket, region)
-    });
-    let primary = workspace.tags.get(tags::PRIMARY_CLUSTER).cloned();
-    let fleet = Fleet {
-        account_id: account_id.to_owned(),
-        workspace_region: workspace_region.to_owned(),
-        workspace: Some(workspace),
-        store,
-    };
-    (fleet, primary)
-}
 
 /// Finds the fleet (account, workspace, helm: at the same time), then reads every cluster in
 /// its own pipeline (describe, context, observe), up to `--concurrency` at once, beside the
@@ -59,15 +36,9 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let ((), account_id, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
         sts::account_id(&clients.sts),
-        lookup.find(args.workspace.workspace_id.as_deref()),
+        lookup.existing(args.workspace.workspace_id.as_deref()),
     )?;
-    let workspace = workspace.ok_or_else(|| Error::NotFound {
-        what: "AMP workspace",
-        name: lookup.alias.clone(),
-        place: format!("in region {}", lookup.region),
-        fix: "create the fleet with `kcfed init primary` first, or pass --workspace-id / --workspace-region".to_owned(),
-    })?;
-    let (fleet, primary) = fleet_from_workspace(&account_id, &lookup.region, workspace);
+    let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
 

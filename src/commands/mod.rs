@@ -5,6 +5,7 @@ mod init;
 mod join;
 mod man;
 mod render;
+mod status;
 
 use clap::CommandFactory;
 
@@ -18,6 +19,7 @@ pub async fn run(cli: Cli) -> Finished {
         Command::Init(InitCommand::Primary(args)) => init::run(&args).await,
         Command::Join(JoinCommand::Cluster(args)) => join::run(&args).await,
         Command::Cleanup(args) => cleanup::run(&args).await,
+        Command::Status(args) => status::run(&args).await,
         Command::Render(args) => render::run(&args),
         Command::Completions(args) => Ok(completions(&args)),
         Command::Man => man::run(),

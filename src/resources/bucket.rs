@@ -340,6 +340,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            prometheus_endpoint: None,
         }
     }
 

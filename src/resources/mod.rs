@@ -315,6 +315,7 @@ pub(crate) mod fixtures {
                 active: true,
                 created_at: 0,
                 tags: Default::default(),
+                prometheus_endpoint: None,
             }),
             store: Some(StoreLocation::new("kcfed-etl", REGION)),
         }

@@ -94,6 +94,7 @@ mod tests {
             active: true,
             created_at: 0,
             tags: managed_tags(&[]).into_iter().collect(),
+            prometheus_endpoint: None,
         };
         let (step, op) = plan_cleanup(&workspace);
         assert_eq!(

@@ -1,0 +1,229 @@
+//! `kcfed status`: reads the fleet back and says, per cluster, whether its metrics reach AMP and
+//! what else is wrong. Changes nothing: the workspace, the fleet's roles (which name its
+//! clusters), one PromQL query for every cluster's newest metrics, then each cluster's release,
+//! workloads, volume claims and ETL files, several clusters at a time.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use futures::StreamExt;
+
+use crate::aws::amp_query::QueryApi;
+use crate::aws::config::{self, Clients};
+use crate::aws::{amp, iam, s3, sts};
+use crate::cli::{ClusterRole, StatusArgs};
+use crate::engine::report::{Finished, rendered};
+use crate::error::{Error, exit};
+use crate::fleet::{self, Fleet, WorkspaceLookup};
+use crate::helm;
+use crate::kube;
+use crate::names::{self, FleetNames};
+use crate::render::StoreLocation;
+use crate::status::{
+    ClusterFacts, ClusterIdentity, FleetStatus, Hints, KubeFacts, Problem, REPORTING_METRIC,
+    STATUS_SCHEMA, WorkspaceRef, etl_prefix, judge, rfc3339,
+};
+use crate::validate;
+
+pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
+    validate::status(args)?;
+    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
+    let lookup = WorkspaceLookup::new(&clients, &args.workspace);
+    let ((), account_id, workspace) = tokio::try_join!(
+        helm::ensure_supported(&args.helm),
+        sts::account_id(&clients.sts),
+        lookup.existing(args.workspace.workspace_id.as_deref()),
+    )?;
+    let endpoint = query_endpoint(&lookup.client, &workspace).await?;
+    let names = FleetNames::new(&account_id, &lookup.region, &workspace.id);
+    let workspace_ref = WorkspaceRef {
+        id: workspace.id.clone(),
+        region: lookup.region.clone(),
+        account: account_id.clone(),
+    };
+    let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
+    let query = QueryApi::new(&clients.config, &lookup.region, &endpoint)?;
+    let (roles_by_cluster, last_seen) = tokio::try_join!(
+        fleet::roles_by_cluster(&clients.iam, &names),
+        query.last_seen(REPORTING_METRIC),
+    )?;
+    let selected = select(args, &clients.region, &roles_by_cluster)?;
+
+    let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref());
+    let reader = Reader {
+        clients: &clients,
+        args,
+        kubeconfig: &kubeconfig,
+        store: fleet.store.as_ref(),
+        primary: primary.as_deref(),
+    };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64());
+    let clusters: Vec<_> =
+        futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
+            let explicit_context = args.kube_contexts.get(index).map(String::as_str);
+            let reader = &reader;
+            let last_seen = &last_seen;
+            async move {
+                let mut facts = reader.read(arn, explicit_context).await;
+                facts.metrics_last_seen = last_seen.get(&facts.identity.name).copied();
+                judge(facts, now, args.max_age)
+            }
+        }))
+        .buffered(usize::from(args.concurrency))
+        .collect()
+        .await;
+
+    let document = FleetStatus {
+        schema: STATUS_SCHEMA,
+        workspace: workspace_ref,
+        checked_at: rfc3339(now),
+        max_age_seconds: args.max_age.as_secs(),
+        reporting: clusters.iter().all(|c| c.reporting),
+        clusters,
+    };
+    let code = if document.reporting {
+        exit::SUCCESS
+    } else {
+        exit::NOT_REPORTING
+    };
+    let stdout = rendered(&document, || document.text(), args.output);
+    Ok(Finished::printing(stdout, Ok(code)))
+}
+
+/// The base URL of the workspace's query API; a workspace found by alias is described for it.
+async fn query_endpoint(
+    client: &aws_sdk_amp::Client,
+    workspace: &amp::Workspace,
+) -> Result<String, Error> {
+    let described = match &workspace.prometheus_endpoint {
+        Some(endpoint) => return Ok(endpoint.clone()),
+        None => amp::describe(client, &workspace.id).await?,
+    };
+    described
+        .and_then(|ws| ws.prometheus_endpoint)
+        .ok_or_else(|| Error::Conflict {
+            resource: format!("AMP workspace {}", workspace.id),
+            reason: "DescribeWorkspace gives no prometheusEndpoint".to_owned(),
+            fix: "wait until the workspace is ACTIVE (`aws amp describe-workspace`) and run the command again".to_owned(),
+        })
+}
+
+/// The ARNs of the clusters to show, in the fleet's order or the order given; a named cluster
+/// that is not in the fleet is a mistake to correct.
+fn select(
+    args: &StatusArgs,
+    default_region: &str,
+    roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>,
+) -> Result<Vec<String>, Error> {
+    let fleet = roles_by_cluster.keys().filter(|arn| !arn.is_empty());
+    if args.clusters.is_empty() {
+        return Ok(fleet.cloned().collect());
+    }
+    let fleet: Vec<&String> = fleet.collect();
+    args.clusters
+        .iter()
+        .map(|value| {
+            let (name, region) = names::parse_cluster_ref(value, Some(default_region));
+            let is_arn = names::parse_eks_cluster_arn(value).is_some();
+            fleet
+                .iter()
+                .find(|arn| {
+                    if is_arn {
+                        arn.as_str() == value
+                    } else {
+                        names::parse_eks_cluster_arn(arn)
+                            .is_some_and(|(r, _, n)| n == name && Some(r) == region)
+                    }
+                })
+                .map(|arn| (*arn).clone())
+                .ok_or_else(|| Error::NotFound {
+                    what: "cluster",
+                    name: value.clone(),
+                    place: "in the fleet".to_owned(),
+                    fix: "name a cluster that `kcfed init primary` or `kcfed join cluster` set up (by ARN for another region); `kcfed status` without --cluster lists them all".to_owned(),
+                })
+        })
+        .collect()
+}
+
+/// What reading one cluster needs.
+struct Reader<'a> {
+    clients: &'a Clients,
+    args: &'a StatusArgs,
+    kubeconfig: &'a Result<::kube::config::Kubeconfig, Error>,
+    store: Option<&'a StoreLocation>,
+    primary: Option<&'a str>,
+}
+
+impl Reader<'_> {
+    /// Everything about the cluster but its metrics (one query serves the whole fleet).
+    async fn read(&self, arn: &str, explicit_context: Option<&str>) -> ClusterFacts {
+        let (region, account, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
+        let identity = ClusterIdentity {
+            name: name.to_owned(),
+            arn: arn.to_owned(),
+            account: account.to_owned(),
+            region: region.to_owned(),
+            role: if self.primary == Some(arn) {
+                ClusterRole::Primary
+            } else {
+                ClusterRole::Agent
+            },
+        };
+        let (kube, etl) = tokio::join!(self.kube(arn, explicit_context), self.etl(name));
+        let (kube_context, kube) = match kube {
+            Ok((context, facts)) => (Some(context), Ok(facts)),
+            Err(err) => (None, Err(Problem::from(&err))),
+        };
+        ClusterFacts {
+            identity,
+            hints: Hints {
+                namespace: self.args.namespace.clone(),
+                release: self.args.release.clone(),
+                kube_context,
+            },
+            kube,
+            metrics_last_seen: None,
+            etl,
+        }
+    }
+
+    /// The release as helm lists it, and its workloads and claims, through the cluster's context.
+    async fn kube(
+        &self,
+        arn: &str,
+        explicit_context: Option<&str>,
+    ) -> Result<(String, KubeFacts), Error> {
+        let args = self.args;
+        let config = self.kubeconfig.as_ref().map_err(|err| Error::Kubeconfig {
+            message: err.to_string(),
+            fix: err.fix().unwrap_or_default(),
+        })?;
+        let context = kube::context_for_cluster(config, arn, explicit_context)?;
+        let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
+        let release = helm::Release::located(
+            &args.release,
+            &args.namespace,
+            &context,
+            args.kube.kubeconfig.as_deref(),
+        );
+        let (release, workloads) = tokio::try_join!(
+            helm::listed(&args.helm, &release),
+            kube::observe_workloads(&client, &args.namespace, &args.release),
+        )?;
+        Ok((context, KubeFacts { release, workloads }))
+    }
+
+    /// Federated fleets: when the cluster last wrote an ETL file to the bucket.
+    async fn etl(&self, cluster_id: &str) -> Option<Result<Option<f64>, Problem>> {
+        let store = self.store?;
+        let client = self.clients.s3_in(&store.region);
+        Some(
+            s3::newest_object(&client, &store.bucket, &etl_prefix(cluster_id))
+                .await
+                .map_err(|err| Problem::from(&err)),
+        )
+    }
+}
