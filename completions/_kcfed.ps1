@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Set up the first (primary) cluster of a fleet')
             [CompletionResult]::new('join', 'join', [CompletionResultType]::ParameterValue, 'Add more clusters to an existing fleet')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove clusters, or the whole fleet, and everything kcfed made for them')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether every cluster of the fleet is installed and its metrics reach AMP')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every values file, policy and config kcfed would use, offline, to a folder')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout; packagers install it as kcfed.1')
@@ -175,6 +176,30 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kcfed;status' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Show only this cluster of the fleet (repeat for several; default: every cluster)')
+            [CompletionResult]::new('--kube-context', '--kube-context', [CompletionResultType]::ParameterName, 'Kube context for each --cluster, in the same order (found automatically when omitted)')
+            [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'A cluster reports when AMP holds metrics of it at most this old (`90s`, `10m`, `2h`). Kubecost''s Prometheus scrapes every minute and remote-writes within seconds, so ten minutes tolerates a few missed scrapes and retried writes but not an outage')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'How many clusters are read at the same time')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of Kubecost''s release')
+            [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Helm release name')
+            [CompletionResult]::new('--helm', '--helm', [CompletionResultType]::ParameterName, 'Path to the helm binary (defaults to `helm` on PATH)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')
+            [CompletionResult]::new('--workspace-alias', '--workspace-alias', [CompletionResultType]::ParameterName, 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias')
+            [CompletionResult]::new('--workspace-region', '--workspace-region', [CompletionResultType]::ParameterName, 'Region of the AMP workspace when it differs from the cluster''s')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kcfed;render' {
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Render for the primary cluster or for an agent')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name')
@@ -223,6 +248,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Set up the first (primary) cluster of a fleet')
             [CompletionResult]::new('join', 'join', [CompletionResultType]::ParameterValue, 'Add more clusters to an existing fleet')
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove clusters, or the whole fleet, and everything kcfed made for them')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether every cluster of the fleet is installed and its metrics reach AMP')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every values file, policy and config kcfed would use, offline, to a folder')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout; packagers install it as kcfed.1')
@@ -244,6 +270,9 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             break
         }
         'kcfed;help;cleanup' {
+            break
+        }
+        'kcfed;help;status' {
             break
         }
         'kcfed;help;render' {

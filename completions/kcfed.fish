@@ -30,6 +30,7 @@ complete -c kcfed -n "__fish_kcfed_needs_command" -s V -l version -d 'Print vers
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "join" -d 'Add more clusters to an existing fleet'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "status" -d 'Show whether every cluster of the fleet is installed and its metrics reach AMP'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
@@ -125,6 +126,25 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l detailed-exitcod
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l cluster -d 'Show only this cluster of the fleet (repeat for several; default: every cluster)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l kube-context -d 'Kube context for each --cluster, in the same order (found automatically when omitted)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l max-age -d 'A cluster reports when AMP holds metrics of it at most this old (`90s`, `10m`, `2h`). Kubecost\'s Prometheus scrapes every minute and remote-writes within seconds, so ten minutes tolerates a few missed scrapes and retried writes but not an outage' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l concurrency -d 'How many clusters are read at the same time' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l namespace -d 'Namespace of Kubecost\'s release' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
+json\t'One JSON document, for pipelines'"
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l role -d 'Render for the primary cluster or for an agent' -r -f -a "primary\t'The cluster that runs the federator and shows the combined view'
 agent\t'A cluster that only ships its data to the fleet'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster -d 'EKS cluster name' -r
@@ -153,12 +173,13 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s V -l version
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s V -l version -d 'Print version'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions man help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions man help" -f -a "join" -d 'Add more clusters to an existing fleet'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions man help" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions man help" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions man help" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup render completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "join" -d 'Add more clusters to an existing fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "status" -d 'Show whether every cluster of the fleet is installed and its metrics reach AMP'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from init" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
 complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from join" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'

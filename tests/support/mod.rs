@@ -1,8 +1,10 @@
-//! The local test bench: moto for AWS, a fake Kubernetes API server, a real helm, and a
-//! fault-injecting proxy to put in front of either server.
+//! The local test bench: moto for AWS, a fake Kubernetes API server, a real helm, AMP's data
+//! plane (a real Prometheus behind a SigV4-checking stand-in), and a fault-injecting proxy to put
+//! in front of either server.
 //! Each test binary uses a different part of it.
 #![allow(dead_code)]
 
+pub mod amp;
 pub mod fake_kube;
 pub mod helm;
 pub mod http;

@@ -141,9 +141,14 @@ pub struct Proxy {
     server: Option<JoinHandle<()>>,
 }
 
+/// Changes the body of an upstream's answer to a request (method, path): a test's way to make
+/// an emulator answer as the real service would.
+pub type Rewrite = Box<dyn Fn(&str, &str, Bytes) -> Bytes + Send + Sync>;
+
 struct Shared {
     /// `host:port` of the upstream.
     upstream: String,
+    rewrite: Option<Rewrite>,
     state: Mutex<State>,
 }
 
@@ -158,6 +163,15 @@ impl Proxy {
     /// Starts a proxy on a free port in front of `upstream_url` (`http://HOST:PORT`). Works inside
     /// and outside a tokio runtime: the proxy has its own thread and runtime.
     pub fn start(upstream_url: &str, faults: Faults) -> Proxy {
+        Proxy::start_with(upstream_url, faults, None)
+    }
+
+    /// A proxy that passes every answer through `rewrite`.
+    pub fn rewriting(upstream_url: &str, rewrite: Rewrite) -> Proxy {
+        Proxy::start_with(upstream_url, Faults::none(), Some(rewrite))
+    }
+
+    fn start_with(upstream_url: &str, faults: Faults, rewrite: Option<Rewrite>) -> Proxy {
         let upstream = upstream_url
             .strip_prefix("http://")
             .unwrap_or_else(|| panic!("the proxy speaks plain http, not {upstream_url}"));
@@ -169,6 +183,7 @@ impl Proxy {
         let addr = listener.local_addr().expect("listener address");
         let shared = Arc::new(Shared {
             upstream,
+            rewrite,
             state: Mutex::new(State {
                 faults,
                 since_set: 0,
@@ -272,6 +287,7 @@ async fn handle(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
+    let method = parts.method.to_string();
     let (entry, fault, latency) = {
         let mut state = shared.state();
         let fault = state.faults.fault_for(state.since_set);
@@ -300,7 +316,15 @@ async fn handle(
             return Err(Closed);
         }
         None => match forward(&shared.upstream, parts, body, &path).await {
-            Ok(response) => response,
+            Ok(response) => match &shared.rewrite {
+                Some(rewrite) => {
+                    let (mut parts, body) = response.into_parts();
+                    let body = rewrite(&method, &path, body.0.unwrap_or_default());
+                    parts.headers.remove(hyper::header::CONTENT_LENGTH);
+                    Response::from_parts(parts, Whole::new(body))
+                }
+                None => response,
+            },
             Err(message) => Response::builder()
                 .status(StatusCode::BAD_GATEWAY)
                 .body(Whole::new(Bytes::from(message)))
