@@ -23,6 +23,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{World, block_on};
+use support::amp::AmpDataPlane;
 use support::moto::{AwsAccount, Moto};
 use support::proxy::{Exchange, Faults, Proxy};
 
@@ -260,10 +261,14 @@ enum Case {
     CleanupAll {
         clusters: usize,
     },
+    /// `status` of a fleet whose every cluster reports.
+    Status {
+        clusters: usize,
+    },
 }
 
 impl Case {
-    const ALL: [Case; 7] = [
+    const ALL: [Case; 8] = [
         Case::Init { quick_start: false },
         Case::Init { quick_start: true },
         Case::Join {
@@ -283,6 +288,7 @@ impl Case {
             concurrency: Some(16),
         },
         Case::CleanupAll { clusters: 10 },
+        Case::Status { clusters: 50 },
     ];
 
     fn label(self) -> String {
@@ -304,6 +310,7 @@ impl Case {
                 }
             }
             Case::CleanupAll { clusters } => format!("cleanup --all, {clusters}-cluster fleet"),
+            Case::Status { clusters } => format!("status, {clusters}-cluster fleet"),
         }
     }
 
@@ -320,7 +327,7 @@ impl Case {
         match self {
             Case::Init { .. } => 0,
             Case::Join { clusters, .. } => clusters,
-            Case::CleanupAll { clusters } => clusters - 1,
+            Case::CleanupAll { clusters } | Case::Status { clusters } => clusters - 1,
         }
     }
 
@@ -334,17 +341,24 @@ impl Case {
                 federated: !quick_start,
             }),
             Case::Join { .. } => Some(Walkthrough::Agent),
-            Case::CleanupAll { .. } => None,
+            // The walkthrough ends with "open the dashboard and look": nothing to compare with.
+            Case::CleanupAll { .. } | Case::Status { .. } => None,
         }
     }
 
     fn args(self, bench: &Bench) -> Vec<String> {
         let helm = bench.helm.display().to_string();
+        if let Case::Status { .. } = self {
+            return ["status", "--helm", &helm, "--output", "json"]
+                .map(str::to_owned)
+                .to_vec();
+        }
         let common = ["--helm", &helm, "--yes", "--output", "json"];
         let mut args: Vec<String> = match self {
             Case::Init { .. } => vec!["init", "primary", "--cluster", "prod"],
             Case::Join { .. } => vec!["join", "cluster"],
             Case::CleanupAll { .. } => vec!["cleanup", "--all"],
+            Case::Status { .. } => unreachable!("status has its own arguments"),
         }
         .into_iter()
         .chain(common)
@@ -372,7 +386,7 @@ impl Case {
             return;
         }
         stage.setup(Case::Init { quick_start: false }.args(bench));
-        if let Case::CleanupAll { .. } = self {
+        if let Case::CleanupAll { .. } | Case::Status { .. } = self {
             stage.setup(
                 Case::Join {
                     clusters: self.agents(),
@@ -393,6 +407,8 @@ fn agent_names(agents: usize) -> Vec<String> {
 struct Stage<'a> {
     world: World,
     bench: &'a Bench,
+    /// AMP's data plane, once the fleet's clusters report to it.
+    plane: Option<AmpDataPlane>,
 }
 
 impl<'a> Stage<'a> {
@@ -402,7 +418,44 @@ impl<'a> Stage<'a> {
         let clusters: Vec<&str> = clusters.iter().map(String::as_str).collect();
         let world = World::new(moto, REGION, &clusters);
         warm_up_iam(&world.account);
-        Stage { world, bench }
+        Stage {
+            world,
+            bench,
+            plane: None,
+        }
+    }
+
+    /// Starts AMP's data plane with a fresh sample of every cluster in it, untimed.
+    fn report_every_cluster(&mut self) {
+        let plane = AmpDataPlane::start(REGION);
+        let account = &self.world.account;
+        plane.trust(&account.access_key_id, &account.secret_access_key);
+        let workspace = block_on(async {
+            let amp = aws_sdk_amp::Client::new(&account.sdk_config(REGION).await);
+            let listed = amp
+                .list_workspaces()
+                .send()
+                .await
+                .expect("ListWorkspaces on moto");
+            listed.workspaces()[0].workspace_id().to_owned()
+        });
+        let key = (
+            account.access_key_id.as_str(),
+            account.secret_access_key.as_str(),
+        );
+        for cluster in &self.world.clusters {
+            let labels = [("cluster_id", cluster.name.as_str())];
+            let status = plane.remote_write(
+                &workspace,
+                key,
+                REGION,
+                "node_total_hourly_cost",
+                &labels,
+                std::time::SystemTime::now(),
+            );
+            assert_eq!(status, 204, "remote write of {}", cluster.name);
+        }
+        self.plane = Some(plane);
     }
 
     /// The release kcfed, set up as `World::command` sets up the test build: the world's
@@ -430,10 +483,20 @@ impl<'a> Stage<'a> {
     /// Puts proxies adding `latency` in front of moto and of every fake, then runs kcfed through
     /// them, timed.
     fn measure(&mut self, args: &[String], latency: Duration) -> Sample {
-        self.world.proxy_all(&Faults {
+        let faults = Faults {
             latency,
             ..Faults::none()
-        });
+        };
+        self.world.proxy_all(&faults);
+        if let Some(plane) = &self.plane {
+            // The same latency, through a proxy that also names the plane as the query API.
+            let proxy = Proxy::rewriting(
+                &self.world.account.endpoint_url,
+                plane.workspace_endpoints(),
+            );
+            proxy.set_faults(faults);
+            self.world.aws_proxy = Some(proxy);
+        }
         let writes_before = self.kube_writes();
         let (wall, peak_rss_kib) = self.bench.timer.run(&mut self.kcfed(args));
         Sample {
@@ -480,6 +543,9 @@ fn measure_case(
     for run in 1..=runs {
         let mut stage = Stage::new(bench, moto, case.agents());
         case.prepare(&stage, bench);
+        if let Case::Status { .. } = case {
+            stage.report_every_cluster();
+        }
         let sample = stage.measure(&case.args(bench), latency);
         eprintln!(
             "bench: {} at {} ms, run {run}/{runs}: {:.2?}, {} AWS calls, {} Kubernetes writes",

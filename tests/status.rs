@@ -31,28 +31,9 @@ fn world_with_data_plane(clusters: &[&str], trusted: bool) -> (World, AmpDataPla
             &world.account.secret_access_key,
         );
     }
-    let base = plane.endpoint("");
-    let base = base.trim_end_matches("/workspaces//").to_owned();
-    let rewrite = move |method: &str, path: &str, body: hyper::body::Bytes| {
-        let describes_workspace =
-            method == "GET" && path.starts_with("/workspaces/") && path.matches('/').count() == 2;
-        if !describes_workspace {
-            return body;
-        }
-        let Ok(mut answer) = serde_json::from_slice::<Value>(&body) else {
-            return body;
-        };
-        let id = answer["workspace"]["workspaceId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        answer["workspace"]["prometheusEndpoint"] =
-            Value::String(format!("{base}/workspaces/{id}/"));
-        serde_json::to_vec(&answer).expect("JSON").into()
-    };
     world.aws_proxy = Some(Proxy::rewriting(
         &world.account.endpoint_url,
-        Box::new(rewrite),
+        plane.workspace_endpoints(),
     ));
     (world, plane)
 }

@@ -109,9 +109,28 @@ impl AmpDataPlane {
             .insert(access_key_id.to_owned(), secret_access_key.to_owned());
     }
 
-    /// The `prometheusEndpoint` of workspace `id`, as AMP words it: `.../workspaces/ID/`.
-    pub fn endpoint(&self, workspace_id: &str) -> String {
-        format!("http://{}/workspaces/{workspace_id}/", self.addr)
+    /// For a proxy in front of moto: every DescribeWorkspace answer names this plane as the
+    /// workspace's `prometheusEndpoint`, as AMP names its own query API.
+    pub fn workspace_endpoints(&self) -> super::proxy::Rewrite {
+        let base = format!("http://{}", self.addr);
+        Box::new(move |method: &str, path: &str, body: Bytes| {
+            let describes_workspace = method == "GET"
+                && path.starts_with("/workspaces/")
+                && path.matches('/').count() == 2;
+            let Some(mut answer) = describes_workspace
+                .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+                .flatten()
+            else {
+                return body;
+            };
+            let id = answer["workspace"]["workspaceId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            answer["workspace"]["prometheusEndpoint"] =
+                serde_json::Value::String(format!("{base}/workspaces/{id}/"));
+            serde_json::to_vec(&answer).expect("JSON").into()
+        })
     }
 
     pub fn log(&self) -> Vec<Served> {
