@@ -49,7 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             break
         }
         'kcfed;init;primary' {
-            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name (defaults to the cluster of the current kube context, when that is an EKS ARN)')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name, or its ARN when it is in another account or region (defaults to the cluster of the current kube context, when that is an EKS ARN)')
             [CompletionResult]::new('--kube-context', '--kube-context', [CompletionResultType]::ParameterName, 'Kube context of the cluster (defaults to the context whose cluster is this EKS cluster)')
             [CompletionResult]::new('--bucket', '--bucket', [CompletionResultType]::ParameterName, 'S3 bucket for federated ETL files (default: one name per account and region)')
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')
@@ -65,6 +65,8 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
+            [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
+            [CompletionResult]::new('--account-role', '--account-role', [CompletionResultType]::ParameterName, 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for the plan and the report')
             [CompletionResult]::new('--quick-start', '--quick-start', [CompletionResultType]::ParameterName, 'Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters)')
@@ -119,6 +121,8 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
+            [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
+            [CompletionResult]::new('--account-role', '--account-role', [CompletionResultType]::ParameterName, 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for the plan and the report')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan and stop; nothing is changed')
@@ -160,6 +164,8 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
+            [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
+            [CompletionResult]::new('--account-role', '--account-role', [CompletionResultType]::ParameterName, 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format for the plan and the report')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Remove every cluster of the fleet, then the shared bucket, policies and workspace')
@@ -202,9 +208,9 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
         }
         'kcfed;render' {
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Render for the primary cluster or for an agent')
-            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name')
-            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster')
-            [CompletionResult]::new('--account-id', '--account-id', [CompletionResultType]::ParameterName, 'AWS account id (12 digits)')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name, or its ARN (which gives its region, and its account when that is not the fleet''s)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (required unless --cluster is an ARN)')
+            [CompletionResult]::new('--account-id', '--account-id', [CompletionResultType]::ParameterName, 'The fleet''s AWS account id (12 digits): the workspace''s, the bucket''s and the roles''')
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'AMP workspace id (ws-...)')
             [CompletionResult]::new('--workspace-region', '--workspace-region', [CompletionResultType]::ParameterName, 'Region of the AMP workspace (defaults to --region)')
             [CompletionResult]::new('--bucket', '--bucket', [CompletionResultType]::ParameterName, 'S3 bucket for federated ETL files (default: one name per account and region)')

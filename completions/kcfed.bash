@@ -115,7 +115,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__cleanup)
-            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -178,6 +178,14 @@ _kcfed() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-role)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -421,7 +429,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -491,6 +499,14 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --account-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -521,7 +537,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__join__subcmd__cluster)
-            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -588,6 +604,14 @@ _kcfed() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-role)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -40,7 +40,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_su
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cluster -d 'EKS cluster name (defaults to the cluster of the current kube context, when that is an EKS ARN)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cluster -d 'EKS cluster name, or its ARN when it is in another account or region (defaults to the cluster of the current kube context, when that is an EKS ARN)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kube-context -d 'Kube context of the cluster (defaults to the context whose cluster is this EKS cluster)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
@@ -56,6 +56,8 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l profile -d 'Named profile from the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"
@@ -89,6 +91,8 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l profile -d 'Named profile from the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"
@@ -115,6 +119,8 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l storage-class -d
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l profile -d 'Named profile from the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"
@@ -147,9 +153,9 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s h -l help -d 'Pri
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l role -d 'Render for the primary cluster or for an agent' -r -f -a "primary\t'The cluster that runs the federator and shows the combined view'
 agent\t'A cluster that only ships its data to the fleet'"
-complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster -d 'EKS cluster name' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l region -d 'AWS region of the cluster' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l account-id -d 'AWS account id (12 digits)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster -d 'EKS cluster name, or its ARN (which gives its region, and its account when that is not the fleet\'s)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l region -d 'AWS region of the cluster (required unless --cluster is an ARN)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l account-id -d 'The fleet\'s AWS account id (12 digits): the workspace\'s, the bucket\'s and the roles\'' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-id -d 'AMP workspace id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-region -d 'Region of the AMP workspace (defaults to --region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r

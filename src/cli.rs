@@ -101,6 +101,36 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 }
 
+/// Credentials for the clusters that are in other AWS accounts than the fleet's (the account
+/// kcfed's own credentials are for, which holds the workspace, the bucket and the IAM roles).
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "AWS accounts")]
+pub struct AccountArgs {
+    /// A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile,
+    /// SSO, credential_process, ...), for that account's clusters; repeat for several accounts.
+    #[arg(long = "account-profile", value_name = "ACCOUNT=PROFILE", value_parser = parse_account_profile)]
+    pub account_profiles: Vec<(String, String)>,
+    /// A role kcfed assumes, with its own credentials, in every other account it has no
+    /// --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create
+    /// OrganizationAccountAccessRole).
+    #[arg(long, value_name = "ROLE_NAME")]
+    pub account_role: Option<String>,
+}
+
+/// `ACCOUNT=PROFILE`, with a 12-digit account id.
+fn parse_account_profile(value: &str) -> Result<(String, String), String> {
+    let (account, profile) = value
+        .split_once('=')
+        .ok_or_else(|| format!("{value:?} is not ACCOUNT=PROFILE"))?;
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{account:?} is not a 12-digit AWS account id"));
+    }
+    if profile.is_empty() {
+        return Err(format!("{value:?} names no profile"));
+    }
+    Ok((account.to_owned(), profile.to_owned()))
+}
+
 /// Kubernetes connection settings.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Kubernetes")]
@@ -175,7 +205,8 @@ pub struct ReleaseArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct InitPrimaryArgs {
-    /// EKS cluster name (defaults to the cluster of the current kube context, when that is an EKS ARN).
+    /// EKS cluster name, or its ARN when it is in another account or region (defaults to the
+    /// cluster of the current kube context, when that is an EKS ARN).
     #[arg(long)]
     pub cluster: Option<String>,
     /// Kube context of the cluster (defaults to the context whose cluster is this EKS cluster).
@@ -193,6 +224,8 @@ pub struct InitPrimaryArgs {
     pub release: ReleaseArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
@@ -216,6 +249,8 @@ pub struct JoinClusterArgs {
     pub release: ReleaseArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
@@ -246,6 +281,8 @@ pub struct CleanupArgs {
     pub release: ReleaseArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
     #[command(flatten)]
     pub kube: KubeArgs,
     #[command(flatten)]
@@ -315,13 +352,14 @@ pub struct RenderArgs {
     /// Render for the primary cluster or for an agent.
     #[arg(long, value_enum)]
     pub role: ClusterRole,
-    /// EKS cluster name.
+    /// EKS cluster name, or its ARN (which gives its region, and its account when that is not
+    /// the fleet's).
     #[arg(long)]
     pub cluster: String,
-    /// AWS region of the cluster.
+    /// AWS region of the cluster (required unless --cluster is an ARN).
     #[arg(long)]
-    pub region: String,
-    /// AWS account id (12 digits).
+    pub region: Option<String>,
+    /// The fleet's AWS account id (12 digits): the workspace's, the bucket's and the roles'.
     #[arg(long)]
     pub account_id: String,
     /// AMP workspace id (ws-...).
@@ -388,5 +426,17 @@ mod tests {
         assert!(parse_age("m").is_err());
         assert!(parse_age("0m").is_err());
         assert!(parse_age("1.5h").is_err());
+    }
+
+    #[test]
+    fn account_profiles_pair_an_account_id_with_a_profile() {
+        use super::parse_account_profile;
+        assert_eq!(
+            parse_account_profile("222233334444=edge-admin").unwrap(),
+            ("222233334444".to_owned(), "edge-admin".to_owned())
+        );
+        assert!(parse_account_profile("edge-admin").is_err());
+        assert!(parse_account_profile("2222=edge").is_err());
+        assert!(parse_account_profile("222233334444=").is_err());
     }
 }

@@ -13,7 +13,7 @@ use crate::cli::ClusterRole;
 use crate::error::Error;
 use crate::helm;
 use crate::kube;
-use crate::names::{self, FleetNames, FleetPolicy, WorkspaceEndpoints, tags};
+use crate::names::{self, FleetNames, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints, tags};
 use crate::render::{Renderer, StoreLocation};
 
 /// Stands for the id of a workspace the plan is about to create.
@@ -64,6 +64,13 @@ impl Fleet {
             &self.workspace_region,
             self.workspace_id(),
         )
+    }
+
+    /// The fleet-account role of one service account of `cluster`.
+    pub fn role_name(&self, cluster: &eks::Cluster, kind: ServiceAccountKind) -> String {
+        let other_account =
+            (cluster.account != self.account_id).then_some(cluster.account.as_str());
+        names::role_name(&cluster.name, &cluster.region, other_account, kind)
     }
 
     pub fn endpoints(&self) -> WorkspaceEndpoints {
@@ -278,6 +285,8 @@ pub struct Resources {
 pub struct ClusterResources {
     pub name: String,
     pub arn: String,
+    /// The account the cluster is in (its roles are in the fleet's).
+    pub account: String,
     pub role: ClusterRole,
     pub service_account_roles: Vec<ServiceAccountRole>,
     pub dashboard: String,

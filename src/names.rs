@@ -206,11 +206,22 @@ impl FleetNames {
 }
 
 /// IAM role names are at most 64 characters; the cluster part is shortened to fit and a hash of
-/// region and cluster keeps same-named clusters in different regions apart.
+/// region and cluster keeps same-named clusters in different regions apart (and, for a cluster
+/// in another account than the fleet's, in different accounts: the fleet's own clusters keep
+/// the names they always had).
 const ROLE_NAME_MAX: usize = 64;
 
-pub fn role_name(cluster: &str, region: &str, kind: ServiceAccountKind) -> String {
-    let hash = fnv1a32(format!("{region}/{cluster}").as_bytes());
+pub fn role_name(
+    cluster: &str,
+    region: &str,
+    other_account: Option<&str>,
+    kind: ServiceAccountKind,
+) -> String {
+    let key = match other_account {
+        None => format!("{region}/{cluster}"),
+        Some(account) => format!("{account}/{region}/{cluster}"),
+    };
+    let hash = fnv1a32(key.as_bytes());
     let suffix = kind.role_suffix();
     let fixed = "kcfed-".len() + 1 + 8 + 1 + suffix.len();
     let cluster_part: String = cluster.chars().take(ROLE_NAME_MAX - fixed).collect();
@@ -525,17 +536,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn role_names_fit_iam_limits_and_differ_per_region() {
+    fn role_names_fit_iam_limits_and_differ_per_region_and_account() {
         let long = "c".repeat(100);
-        let name = role_name(&long, "us-east-1", ServiceAccountKind::CostAnalyzer);
+        let name = role_name(&long, "us-east-1", None, ServiceAccountKind::CostAnalyzer);
         assert_eq!(name.len(), 64, "{name}");
+        let prometheus = ServiceAccountKind::PrometheusServer;
         assert_ne!(
-            role_name("prod", "us-east-1", ServiceAccountKind::PrometheusServer),
-            role_name("prod", "eu-west-1", ServiceAccountKind::PrometheusServer)
+            role_name("prod", "us-east-1", None, prometheus),
+            role_name("prod", "eu-west-1", None, prometheus)
         );
-        assert!(
-            role_name("prod", "us-east-1", ServiceAccountKind::CostAnalyzer)
-                .starts_with("kcfed-prod-")
+        assert_ne!(
+            role_name("prod", "us-east-1", None, prometheus),
+            role_name("prod", "us-east-1", Some("222233334444"), prometheus)
+        );
+        // A fleet's own clusters keep the names earlier versions gave them.
+        assert_eq!(
+            role_name("prod", "us-east-1", None, ServiceAccountKind::CostAnalyzer),
+            format!(
+                "kcfed-prod-{:08x}-cost-analyzer",
+                fnv1a32(b"us-east-1/prod")
+            )
         );
     }
 

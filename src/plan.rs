@@ -56,6 +56,23 @@ pub enum ResourceKind {
 }
 
 impl ResourceKind {
+    /// Whether the resource is in the cluster (its Kubernetes API), not in AWS.
+    pub fn in_cluster(self) -> bool {
+        match self {
+            ResourceKind::Namespace
+            | ResourceKind::ServiceAccount
+            | ResourceKind::Secret
+            | ResourceKind::StorageDriver
+            | ResourceKind::StorageClass
+            | ResourceKind::HelmRelease => true,
+            ResourceKind::AmpWorkspace
+            | ResourceKind::S3Bucket
+            | ResourceKind::IamPolicy
+            | ResourceKind::OidcProvider
+            | ResourceKind::IamRole => false,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ResourceKind::AmpWorkspace => "AMP workspace",
@@ -78,6 +95,9 @@ impl ResourceKind {
 pub struct Step {
     /// `fleet` for shared resources, else the cluster name.
     pub scope: String,
+    /// The AWS account the resource is in: the fleet's for everything in AWS, the cluster's for
+    /// what is in the cluster. Set when the plan is put together.
+    pub account: String,
     pub kind: ResourceKind,
     pub name: String,
     pub action: Action,
@@ -93,6 +113,7 @@ impl Step {
     pub fn new(scope: &str, kind: ResourceKind, name: impl Into<String>, action: Action) -> Self {
         Self {
             scope: scope.to_owned(),
+            account: String::new(),
             kind,
             name: name.into(),
             action,
@@ -171,14 +192,24 @@ impl fmt::Display for Step {
 }
 
 impl fmt::Display for Plan {
+    /// Steps by scope; each scope's header names the account of its first step, and a step in
+    /// another account says so.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut scope = None;
+        let mut scope: Option<(&str, &str)> = None;
         for step in &self.steps {
-            if scope != Some(&step.scope) {
-                writeln!(f, "{}:", step.scope)?;
-                scope = Some(&step.scope);
+            if scope.map(|(name, _)| name) != Some(step.scope.as_str()) {
+                match step.account.as_str() {
+                    "" => writeln!(f, "{}:", step.scope)?,
+                    account => writeln!(f, "{} (account {account}):", step.scope)?,
+                }
+                scope = Some((&step.scope, &step.account));
             }
-            writeln!(f, "{step}")?;
+            match scope {
+                Some((_, account)) if account != step.account => {
+                    writeln!(f, "{step}  [account {}]", step.account)?;
+                }
+                _ => writeln!(f, "{step}")?,
+            }
         }
         write!(
             f,
@@ -231,5 +262,26 @@ mod tests {
         let json = serde_json::to_value(&plan).unwrap();
         assert_eq!(json["steps"][1]["action"], "update");
         assert_eq!(json["steps"][1]["kind"], "iam-role");
+    }
+
+    #[test]
+    fn scopes_name_their_account_and_steps_elsewhere_say_so() {
+        let step = |scope: &str, account: &str, kind, name: &str| Step {
+            account: account.to_owned(),
+            ..Step::new(scope, kind, name, Action::Create)
+        };
+        let plan = Plan {
+            steps: vec![
+                step(FLEET_SCOPE, "111122223333", ResourceKind::IamPolicy, "amp-query"),
+                step("edge", "222233334444", ResourceKind::Namespace, "kubecost"),
+                step("edge", "111122223333", ResourceKind::IamRole, "kcfed-edge-x"),
+            ],
+        };
+        let text = plan.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "fleet (account 111122223333):");
+        assert_eq!(lines[2], "edge (account 222233334444):");
+        assert!(lines[3].ends_with("kubecost"), "{text}");
+        assert!(lines[4].ends_with("kcfed-edge-x  [account 111122223333]"), "{text}");
     }
 }

@@ -8,10 +8,13 @@ use crate::names;
 /// given, names one context per cluster.
 pub fn cluster_selection(clusters: &[String], kube_contexts: &[String]) -> Result<(), Error> {
     for cluster in clusters {
-        let (name, region) = names::parse_cluster_ref(cluster, None);
-        names::validate_cluster_name(name)?;
-        if let Some(region) = region {
-            names::validate_region(region)?;
+        match names::parse_eks_cluster_arn(cluster) {
+            Some((region, account, name)) => {
+                names::validate_cluster_name(name)?;
+                names::validate_region(region)?;
+                names::validate_account_id(account)?;
+            }
+            None => names::validate_cluster_name(cluster)?,
         }
     }
     if !kube_contexts.is_empty() && kube_contexts.len() != clusters.len() {
@@ -108,7 +111,7 @@ pub fn no_region() -> Error {
 /// The checks of `init primary`.
 pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
     if let Some(cluster) = &args.cluster {
-        names::validate_cluster_name(cluster)?;
+        cluster_selection(std::slice::from_ref(cluster), &[])?;
     }
     if let Some(bucket) = &args.bucket {
         names::validate_bucket(bucket)?;
@@ -118,11 +121,10 @@ pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
 
 /// The checks of `render`, which takes every name as a flag.
 pub fn render(args: &RenderArgs) -> Result<(), Error> {
-    names::validate_cluster_name(&args.cluster)?;
-    names::validate_region(&args.region)?;
+    cluster_selection(std::slice::from_ref(&args.cluster), &[])?;
     names::validate_account_id(&args.account_id)?;
     names::validate_workspace_id(&args.workspace_id)?;
-    for region in [&args.workspace_region, &args.bucket_region]
+    for region in [&args.region, &args.workspace_region, &args.bucket_region]
         .into_iter()
         .flatten()
     {

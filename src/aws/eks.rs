@@ -10,6 +10,8 @@ pub struct Cluster {
     pub name: String,
     pub arn: String,
     pub region: String,
+    /// The account the cluster is in, from its ARN.
+    pub account: String,
     /// `https://oidc.eks.REGION.amazonaws.com/id/ID`: IRSA trusts this issuer.
     pub oidc_issuer: String,
 }
@@ -49,12 +51,13 @@ pub async fn describe_cluster(
         .and_then(|identity| identity.oidc())
         .and_then(|oidc| oidc.issuer())
         .ok_or_else(|| missing_field(name, "identity.oidc.issuer"))?;
+    let arn = cluster.arn().ok_or_else(|| missing_field(name, "arn"))?;
+    let (_, account, _) = crate::names::parse_eks_cluster_arn(arn)
+        .ok_or_else(|| missing_field(name, "a valid arn"))?;
     Ok(Cluster {
         name: name.to_owned(),
-        arn: cluster
-            .arn()
-            .ok_or_else(|| missing_field(name, "arn"))?
-            .to_owned(),
+        account: account.to_owned(),
+        arn: arn.to_owned(),
         region: region.to_owned(),
         oidc_issuer: issuer.to_owned(),
     })

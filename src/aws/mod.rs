@@ -1,5 +1,6 @@
 //! One module per AWS service, plus the shared configuration and error mapping.
 
+pub mod accounts;
 pub mod amp;
 pub mod amp_query;
 pub mod config;

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use futures::StreamExt;
 use futures::future::try_join_all;
 
+use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, iam, s3, sts};
 use crate::cli::CleanupArgs;
@@ -32,6 +33,7 @@ type Discovered = (ClusterCleanup, Result<Vec<CleanupStep>, Error>);
 struct ClusterCleanup {
     name: String,
     region: String,
+    account: String,
     arn: String,
     roles: Vec<iam::Role>,
     release: helm::Release,
@@ -130,6 +132,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     )?;
     let run = engine::Run {
         command: "cleanup",
+        fleet_account: &account_id,
         args: &args.run,
         order: engine::Order::FleetLast,
         concurrency: 4,
@@ -148,6 +151,15 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     let roles_by_cluster = fleet::roles_by_cluster(&clients.iam, &fleet).await?;
 
     let selected = select_clusters(args, &clients, &account_id, &roles_by_cluster);
+    // Every cluster's account must be reachable before anything is removed: a cluster skipped
+    // for want of credentials would leave its share orphaned.
+    let accounts = Accounts::resolve(
+        clients.clone(),
+        &account_id,
+        &args.accounts,
+        &accounts::of_clusters(&selected),
+    )
+    .await?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref());
     let deleting: HashSet<&str> = selected
         .iter()
@@ -180,10 +192,10 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
             let roles = roles_by_cluster.get(arn).cloned().unwrap_or_default();
             let context = args.kube_contexts.get(index).map(String::as_str);
-            let (clients, kubeconfig, still_trusting) = (&clients, &kubeconfig, &still_trusting);
+            let (accounts, kubeconfig, still_trusting) = (&accounts, &kubeconfig, &still_trusting);
             async move {
                 let discovered = discover_cluster(
-                    clients,
+                    accounts,
                     args,
                     kubeconfig,
                     context,
@@ -204,6 +216,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     for (index, (_, (cluster, planned))) in discovered.into_iter().enumerate() {
         cluster_plans.push(ClusterPlan {
             name: cluster.name.clone(),
+            account: cluster.account.clone(),
             planned: planned.map(|steps| {
                 steps
                     .into_iter()
@@ -260,7 +273,7 @@ fn select_clusters(
 
 /// Reads one cluster (its release and objects when its API answers) and plans its cleanup.
 async fn discover_cluster(
-    clients: &Clients,
+    accounts: &Accounts,
     args: &CleanupArgs,
     kubeconfig: &Result<::kube::config::Kubeconfig, Error>,
     explicit_context: Option<&str>,
@@ -268,10 +281,11 @@ async fn discover_cluster(
     roles: Vec<iam::Role>,
     still_trusting: &HashMap<String, Vec<String>>,
 ) -> Discovered {
-    let (region, _, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
+    let (region, account, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
     let mut cluster = ClusterCleanup {
         name: name.to_owned(),
         region: region.to_owned(),
+        account: account.to_owned(),
         arn: arn.to_owned(),
         roles,
         release: fleet::release(&args.release, arn, args.kube.kubeconfig.as_deref()),
@@ -280,8 +294,8 @@ async fn discover_cluster(
     // The AWS side is read from the roles alone, beside the Kubernetes side.
     let (scope, roles) = (cluster.name.clone(), cluster.roles.clone());
     let (kube_steps, aws_steps) = tokio::join!(
-        kubernetes_steps(clients, args, kubeconfig, explicit_context, &mut cluster),
-        aws_steps(clients, &scope, &roles, still_trusting),
+        kubernetes_steps(accounts, args, kubeconfig, explicit_context, &mut cluster),
+        aws_steps(accounts.fleet(), &scope, &roles, still_trusting),
     );
     let steps = kube_steps.and_then(|mut steps| {
         steps.extend(aws_steps?);
@@ -301,7 +315,7 @@ fn cluster_step(step: Step, op: CleanupOp) -> CleanupStep {
 /// The release and the Kubernetes objects, or a note saying why they are skipped: a deleted
 /// cluster has none left, and an unreachable API is skipped unless `--strict`.
 async fn kubernetes_steps(
-    clients: &Clients,
+    accounts: &Accounts,
     args: &CleanupArgs,
     kubeconfig: &Result<::kube::config::Kubeconfig, Error>,
     explicit_context: Option<&str>,
@@ -321,7 +335,7 @@ async fn kubernetes_steps(
         )]
     };
     match eks::describe_cluster(
-        &clients.eks_in(&cluster.region),
+        &accounts.clients(&cluster.account).eks_in(&cluster.region),
         &cluster.name,
         &cluster.region,
     )

@@ -1,6 +1,7 @@
 //! `kcfed init primary`: the fleet's workspace, bucket and policies, and everything the primary
 //! cluster needs, planned from read-only calls and then applied.
 
+use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
 use crate::cli::{ClusterRole, InitPrimaryArgs};
@@ -23,31 +24,56 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     validate::init_primary(args)?;
     let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
 
-    // With no --cluster, the current kube context names the cluster (and its region).
-    let mut aws_args = args.aws.clone();
-    let cluster_name = match &args.cluster {
-        Some(name) => name.clone(),
-        None => {
-            let arn = kube::current_eks_cluster(&kubeconfig).ok_or_else(|| Error::Usage {
-                message: "no --cluster given and the current kube context is not an EKS cluster"
-                    .to_owned(),
-                fix: "pass --cluster NAME (and --region), or switch to the cluster's context"
-                    .to_owned(),
-            })?;
-            let (region, _, name) =
-                names::parse_eks_cluster_arn(&arn).expect("current_eks_cluster returns EKS ARNs");
-            aws_args.region.get_or_insert_with(|| region.to_owned());
-            name.to_owned()
-        }
+    // With no --cluster, the current kube context names the cluster (and its region and
+    // account); so does a --cluster ARN.
+    let cluster_ref = match &args.cluster {
+        Some(value) => value.clone(),
+        None => kube::current_eks_cluster(&kubeconfig).ok_or_else(|| Error::Usage {
+            message: "no --cluster given and the current kube context is not an EKS cluster"
+                .to_owned(),
+            fix: "pass --cluster NAME (and --region), or switch to the cluster's context"
+                .to_owned(),
+        })?,
     };
+    let (cluster_name, cluster_region) = names::parse_cluster_ref(&cluster_ref, None);
+    let mut aws_args = args.aws.clone();
+    if let Some(region) = cluster_region {
+        aws_args.region.get_or_insert_with(|| region.to_owned());
+    }
     let clients = Clients::new(config::load(&aws_args).await).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
-    let ((), account_id, cluster, workspace) = tokio::try_join!(
+    let cluster_account = accounts::of_cluster(&cluster_ref);
+    let cluster_region = cluster_region.unwrap_or(&clients.region);
+    // A cluster named without its account is in the caller's: described beside the rest.
+    let ((), account_id, described, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
         sts::account_id(&clients.sts),
-        eks::describe_cluster(&clients.eks, &cluster_name, &clients.region),
+        async {
+            match cluster_account {
+                None => eks::describe_cluster(&clients.eks, cluster_name, cluster_region)
+                    .await
+                    .map(Some),
+                Some(_) => Ok(None),
+            }
+        },
         lookup.find(args.workspace.workspace_id.as_deref()),
     )?;
+    let accounts = Accounts::resolve(
+        clients.clone(),
+        &account_id,
+        &args.accounts,
+        &accounts::of_clusters(std::slice::from_ref(&cluster_ref)),
+    )
+    .await?;
+    let cluster = match (described, cluster_account) {
+        (Some(cluster), _) => cluster,
+        (None, account) => {
+            let eks = accounts
+                .clients(account.unwrap_or(&account_id))
+                .eks_in(cluster_region);
+            eks::describe_cluster(&eks, cluster_name, cluster_region).await?
+        }
+    };
     let WorkspaceLookup {
         region: workspace_region,
         alias,
@@ -126,9 +152,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let cluster_steps = cluster::plan(&fleet, &target, 0, observed_cluster, &renderer)?;
     let cluster = engine::ClusterPlan {
         name: cluster.name.clone(),
+        account: cluster.account.clone(),
         planned: Ok(cluster_steps),
     };
 
+    let fleet_account = fleet.account_id.clone();
     let applier = Applier {
         clients: &clients,
         amp: amp_client,
@@ -144,6 +172,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     };
     let run = engine::Run {
         command: "init primary",
+        fleet_account: &fleet_account,
         args: &args.run,
         order: engine::Order::FleetFirst,
         concurrency: 1,

@@ -3,6 +3,7 @@
 
 use futures::StreamExt;
 
+use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{eks, sts};
 use crate::cli::{ClusterRole, JoinClusterArgs};
@@ -38,6 +39,13 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         sts::account_id(&clients.sts),
         lookup.existing(args.workspace.workspace_id.as_deref()),
     )?;
+    let accounts = Accounts::resolve(
+        clients.clone(),
+        &account_id,
+        &args.accounts,
+        &accounts::of_clusters(&args.clusters),
+    )
+    .await?;
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
@@ -47,6 +55,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         futures::stream::iter(args.clusters.iter().enumerate().map(|(index, value)| {
             let discovery = Discovery {
                 clients: &clients,
+                accounts: &accounts,
                 kubeconfig: &kubeconfig,
                 fleet: &fleet,
                 primary: primary.as_deref(),
@@ -70,12 +79,16 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
             Ok((target, observed)) => {
                 cluster_plans.push(ClusterPlan {
                     name: target.cluster.name.clone(),
+                    account: target.cluster.account.clone(),
                     planned: cluster::plan(&fleet, &target, targets.len(), observed, &renderer),
                 });
                 targets.push(target);
             }
             Err(err) => failed.push(ClusterPlan {
                 name: names::parse_cluster_ref(value, None).0.to_owned(),
+                account: accounts::of_cluster(value)
+                    .unwrap_or(&account_id)
+                    .to_owned(),
                 planned: Err(err),
             }),
         }
@@ -97,6 +110,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     };
     let run = engine::Run {
         command: "join cluster",
+        fleet_account: &account_id,
         args: &args.run,
         order: engine::Order::FleetFirst,
         concurrency,
@@ -107,6 +121,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
 /// What reading one cluster needs.
 struct Discovery<'a> {
     clients: &'a Clients,
+    accounts: &'a Accounts,
     kubeconfig: &'a ::kube::config::Kubeconfig,
     fleet: &'a Fleet,
     primary: Option<&'a str>,
@@ -121,7 +136,9 @@ impl Discovery<'_> {
         let args = self.args;
         let (name, region) = names::parse_cluster_ref(value, Some(&self.clients.region));
         let region = region.unwrap_or_default();
-        let cluster = eks::describe_cluster(&self.clients.eks_in(region), name, region).await?;
+        let account = accounts::of_cluster(value).unwrap_or(self.accounts.fleet_account());
+        let eks = self.accounts.clients(account).eks_in(region);
+        let cluster = eks::describe_cluster(&eks, name, region).await?;
         if self.primary == Some(cluster.arn.as_str()) {
             return Err(Error::Usage {
                 message: format!(

@@ -64,10 +64,22 @@ impl Writer<'_> {
 
 pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     validate::render(args)?;
-    let workspace_region = args.workspace_region.as_deref().unwrap_or(&args.region);
+    // An ARN gives the cluster's region and account; a name is in the fleet's account.
+    let (cluster, region, cluster_account) = match names::parse_eks_cluster_arn(&args.cluster) {
+        Some((region, account, name)) => (name, region, account),
+        None => (
+            args.cluster.as_str(),
+            args.region.as_deref().ok_or_else(|| Error::Usage {
+                message: "render needs the cluster's region".to_owned(),
+                fix: "pass --region, or the cluster's ARN as --cluster".to_owned(),
+            })?,
+            args.account_id.as_str(),
+        ),
+    };
+    let workspace_region = args.workspace_region.as_deref().unwrap_or(region);
     let workspace = WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id);
     let store = (!args.quick_start).then(|| {
-        let region = args.bucket_region.as_deref().unwrap_or(&args.region);
+        let region = args.bucket_region.as_deref().unwrap_or(region);
         let bucket = args
             .bucket
             .clone()
@@ -76,8 +88,8 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     });
     let context = ReleaseContext::new(
         args.role,
-        &args.cluster,
-        &args.account_id,
+        cluster,
+        cluster_account,
         workspace.clone(),
         store.clone(),
     )
@@ -129,7 +141,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     )?;
     match &args.oidc_issuer {
         Some(issuer) => {
-            let provider_arn = names::oidc_provider_arn(&args.account_id, &args.region, issuer);
+            let provider_arn = names::oidc_provider_arn(&args.account_id, region, issuer);
             for kind in ServiceAccountKind::ALL {
                 let subject = names::service_account_subject(&args.namespace, kind.service_account());
                 let (name, purpose) = match kind {
@@ -158,10 +170,10 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         chart: args.chart.clone(),
         chart_version: args.chart_version.clone(),
         kube_context: Some(names::eks_cluster_arn(
-            names::partition(&args.region),
-            &args.region,
-            &args.account_id,
-            &args.cluster,
+            names::partition(region),
+            region,
+            cluster_account,
+            cluster,
         )),
         kubeconfig: None,
         timeout_secs: 600,

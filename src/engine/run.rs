@@ -270,6 +270,8 @@ pub enum Order {
 /// One cluster's planned steps, or why it could not be planned.
 pub struct ClusterPlan<O> {
     pub name: String,
+    /// The account the cluster is in: the account of its steps inside the cluster.
+    pub account: String,
     pub planned: Result<Vec<Planned<O>>, Error>,
 }
 
@@ -277,6 +279,8 @@ pub struct ClusterPlan<O> {
 /// how many clusters are applied at the same time.
 pub struct Run<'a> {
     pub command: &'static str,
+    /// The account of the fleet's resources, and of every cluster's resources in AWS.
+    pub fleet_account: &'a str,
     pub args: &'a RunArgs,
     pub order: Order,
     pub concurrency: usize,
@@ -299,7 +303,16 @@ where
     let mut cluster_steps = Vec::new();
     for cluster in clusters {
         match cluster.planned {
-            Ok(planned) => cluster_steps.push((cluster.name, planned)),
+            Ok(mut planned) => {
+                for item in &mut planned {
+                    item.step.account = if item.step.kind.in_cluster() {
+                        cluster.account.clone()
+                    } else {
+                        run.fleet_account.to_owned()
+                    };
+                }
+                cluster_steps.push((cluster.name, planned));
+            }
             Err(err) => {
                 results.push(ClusterResult {
                     name: cluster.name,
@@ -312,6 +325,9 @@ where
     }
     // Steps run stage by stage; the plan lists them in that order.
     let mut fleet_steps = fleet_steps;
+    for item in &mut fleet_steps {
+        item.step.account = run.fleet_account.to_owned();
+    }
     fleet_steps.sort_by_key(|item| executor.stage(&item.step));
     for (_, steps) in &mut cluster_steps {
         steps.sort_by_key(|item| executor.stage(&item.step));

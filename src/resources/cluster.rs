@@ -37,7 +37,7 @@ pub fn desired(
     let roles = ServiceAccountKind::ALL
         .into_iter()
         .map(|kind| {
-            let name = names::role_name(&cluster.name, &cluster.region, kind);
+            let name = fleet.role_name(cluster, kind);
             let subject =
                 names::service_account_subject(&target.release.namespace, kind.service_account());
             Ok(DesiredRole {

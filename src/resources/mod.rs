@@ -29,7 +29,7 @@ use crate::fleet::{
     port_forward_hint,
 };
 use crate::kube;
-use crate::names::{self, FleetPolicy, ServiceAccountKind};
+use crate::names::{FleetPolicy, ServiceAccountKind};
 use crate::plan::{ResourceKind, Step};
 use crate::render::{Renderer, StoreLocation};
 
@@ -197,16 +197,13 @@ impl Applier<'_> {
                 .map(|target| ClusterResources {
                     name: target.cluster.name.clone(),
                     arn: target.cluster.arn.clone(),
+                    account: target.cluster.account.clone(),
                     role: target.role,
                     service_account_roles: ServiceAccountKind::ALL
                         .into_iter()
                         .map(|kind| ServiceAccountRole {
                             service_account: kind.service_account().to_owned(),
-                            role_arn: names.role_arn(&names::role_name(
-                                &target.cluster.name,
-                                &target.cluster.region,
-                                kind,
-                            )),
+                            role_arn: names.role_arn(&fleet.role_name(&target.cluster, kind)),
                         })
                         .collect(),
                     dashboard: port_forward_hint(&target.release),
@@ -330,6 +327,7 @@ pub(crate) mod fixtures {
                 name: "prod".to_owned(),
                 arn: arn.clone(),
                 region: REGION.to_owned(),
+                account: ACCOUNT.to_owned(),
                 oidc_issuer: format!("https://oidc.eks.{REGION}.amazonaws.com/id/ABCDEF0123456789"),
             },
             release: helm::Release {

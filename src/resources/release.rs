@@ -22,7 +22,7 @@ pub fn values(
         &ReleaseContext::new(
             target.role,
             &target.cluster.name,
-            &fleet.account_id,
+            &target.cluster.account,
             fleet.endpoints(),
             fleet.store.clone(),
         )

@@ -66,12 +66,19 @@ impl World {
     }
 
     fn add_cluster(&mut self, name: &str, region: &str) {
-        let config = block_on(self.account.sdk_config(region));
+        let account = self.account.clone();
+        self.add_cluster_in(&account, name, region);
+    }
+
+    /// An EKS cluster in `account` (another than the world's, for fleets across accounts) with
+    /// a fake API server of its own; [`World::write_kubeconfig`] adds its context.
+    pub fn add_cluster_in(&mut self, account: &AwsAccount, name: &str, region: &str) {
+        let config = block_on(account.sdk_config(region));
         let eks = aws_sdk_eks::Client::new(&config);
         let cluster = block_on(
             eks.create_cluster()
                 .name(name)
-                .role_arn(format!("arn:aws:iam::{}:role/eks", self.account.account_id))
+                .role_arn(format!("arn:aws:iam::{}:role/eks", account.account_id))
                 .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
                 .send(),
         )
