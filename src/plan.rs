@@ -272,9 +272,19 @@ mod tests {
         };
         let plan = Plan {
             steps: vec![
-                step(FLEET_SCOPE, "111122223333", ResourceKind::IamPolicy, "amp-query"),
+                step(
+                    FLEET_SCOPE,
+                    "111122223333",
+                    ResourceKind::IamPolicy,
+                    "amp-query",
+                ),
                 step("edge", "222233334444", ResourceKind::Namespace, "kubecost"),
-                step("edge", "111122223333", ResourceKind::IamRole, "kcfed-edge-x"),
+                step(
+                    "edge",
+                    "111122223333",
+                    ResourceKind::IamRole,
+                    "kcfed-edge-x",
+                ),
             ],
         };
         let text = plan.to_string();
@@ -282,6 +292,9 @@ mod tests {
         assert_eq!(lines[0], "fleet (account 111122223333):");
         assert_eq!(lines[2], "edge (account 222233334444):");
         assert!(lines[3].ends_with("kubecost"), "{text}");
-        assert!(lines[4].ends_with("kcfed-edge-x  [account 111122223333]"), "{text}");
+        assert!(
+            lines[4].ends_with("kcfed-edge-x  [account 111122223333]"),
+            "{text}"
+        );
     }
 }
