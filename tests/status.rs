@@ -265,8 +265,18 @@ fn the_stand_in_refuses_what_amp_refuses() {
         plane.remote_write("ws-1", key, REGION, METRIC, &labels, now),
         204
     );
+    let form = vec![(
+        "content-type".to_owned(),
+        "application/x-www-form-urlencoded".to_owned(),
+    )];
+    assert_eq!(
+        plane.post("/workspaces/ws-1/api/v1/query", form, b"query=up".to_vec()),
+        403,
+        "not signed at all"
+    );
     let refusals: Vec<String> = plane.log().into_iter().filter_map(|s| s.refusal).collect();
-    assert_eq!(refusals.len(), 3, "{refusals:?}");
+    assert_eq!(refusals.len(), 4, "{refusals:?}");
+    assert!(refusals[3].contains("not signed"), "{refusals:?}");
     assert!(
         refusals[0].contains("not the workspace's us-west-2"),
         "{refusals:?}"

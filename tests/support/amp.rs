@@ -169,7 +169,12 @@ impl AmpDataPlane {
         ];
         let host = self.addr.to_string();
         let signed = sign("POST", &host, &path, headers, &body, key, region, "aps");
-        post(self.addr, &path, signed, body)
+        self.post(&path, signed, body)
+    }
+
+    /// POSTs `body` with exactly these headers (none signs it unless given); returns the status.
+    pub fn post(&self, path: &str, headers: Vec<(String, String)>, body: Vec<u8>) -> u16 {
+        post(self.addr, path, headers, body)
     }
 }
 
