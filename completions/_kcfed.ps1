@@ -34,6 +34,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every values file, policy and config kcfed would use, offline, to a folder')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout; packagers install it as kcfed.1')
+            [CompletionResult]::new('eks-token', 'eks-token', [CompletionResultType]::ParameterValue, 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -197,6 +198,8 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
+            [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
+            [CompletionResult]::new('--account-role', '--account-role', [CompletionResultType]::ParameterName, 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: debug, -vv: trace)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: debug, -vv: trace)')
@@ -250,6 +253,21 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kcfed;eks-token' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The EKS cluster''s name; --region is its region')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
+            [CompletionResult]::new('--access-profile', '--access-profile', [CompletionResultType]::ParameterName, 'The cluster''s account is reached with this profile of the AWS config files')
+            [CompletionResult]::new('--access-role', '--access-role', [CompletionResultType]::ParameterName, 'The cluster''s account is reached by assuming this role')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: debug, -vv: trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kcfed;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Set up the first (primary) cluster of a fleet')
             [CompletionResult]::new('join', 'join', [CompletionResultType]::ParameterValue, 'Add more clusters to an existing fleet')
@@ -258,6 +276,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every values file, policy and config kcfed would use, offline, to a folder')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout; packagers install it as kcfed.1')
+            [CompletionResult]::new('eks-token', 'eks-token', [CompletionResultType]::ParameterValue, 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -288,6 +307,9 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             break
         }
         'kcfed;help;man' {
+            break
+        }
+        'kcfed;help;eks-token' {
             break
         }
         'kcfed;help;help' {

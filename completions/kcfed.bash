@@ -22,6 +22,9 @@ _kcfed() {
             kcfed,completions)
                 cmd="kcfed__subcmd__completions"
                 ;;
+            kcfed,eks-token)
+                cmd="kcfed__subcmd__eks__subcmd__token"
+                ;;
             kcfed,help)
                 cmd="kcfed__subcmd__help"
                 ;;
@@ -45,6 +48,9 @@ _kcfed() {
                 ;;
             kcfed__subcmd__help,completions)
                 cmd="kcfed__subcmd__help__subcmd__completions"
+                ;;
+            kcfed__subcmd__help,eks-token)
+                cmd="kcfed__subcmd__help__subcmd__eks__subcmd__token"
                 ;;
             kcfed__subcmd__help,help)
                 cmd="kcfed__subcmd__help__subcmd__help"
@@ -101,7 +107,7 @@ _kcfed() {
 
     case "${cmd}" in
         kcfed)
-            opts="-v -h -V --verbose --help --version init join cleanup status render completions man help"
+            opts="-v -h -V --verbose --help --version init join cleanup status render completions man eks-token help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,8 +224,46 @@ _kcfed() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kcfed__subcmd__eks__subcmd__token)
+            opts="-v -h -V --cluster --profile --region --endpoint-url --access-profile --access-role --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --access-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --access-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kcfed__subcmd__help)
-            opts="init join cleanup status render completions man help"
+            opts="init join cleanup status render completions man eks-token help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -247,6 +291,20 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kcfed__subcmd__help__subcmd__eks__subcmd__token)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -765,7 +823,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__status)
-            opts="-v -h -V --cluster --kube-context --max-age --concurrency --namespace --release --helm --output --workspace-id --workspace-alias --workspace-region --profile --region --endpoint-url --kubeconfig --verbose --help --version"
+            opts="-v -h -V --cluster --kube-context --max-age --concurrency --namespace --release --helm --output --workspace-id --workspace-alias --workspace-region --profile --region --endpoint-url --account-profile --account-role --kubeconfig --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -824,6 +882,14 @@ _kcfed() {
                     return 0
                     ;;
                 --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-role)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,6 +34,7 @@ complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "status" -d 'Show whethe
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "eks-token" -d 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s h -l help -d 'Print help'
@@ -147,6 +148,8 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-region 
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l profile -d 'Named profile from the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -179,13 +182,23 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s V -l version
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s V -l version -d 'Print version'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "join" -d 'Add more clusters to an existing fleet'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "status" -d 'Show whether every cluster of the fleet is installed and its metrics reach AMP'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l cluster -d 'The EKS cluster\'s name; --region is its region' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l access-profile -d 'The cluster\'s account is reached with this profile of the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l access-role -d 'The cluster\'s account is reached by assuming this role' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s h -l help -d 'Print help'
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "join" -d 'Add more clusters to an existing fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "status" -d 'Show whether every cluster of the fleet is installed and its metrics reach AMP'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "eks-token" -d 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from init" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
 complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from join" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'

@@ -50,6 +50,10 @@ pub enum Command {
     /// Print the man page (roff) to stdout; packagers install it as kcfed.1.
     #[command(hide = true)]
     Man,
+    /// Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for
+    /// clusters it reaches directly run it).
+    #[command(hide = true, name = "eks-token")]
+    EksToken(EksTokenArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,6 +326,8 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
+    pub accounts: AccountArgs,
+    #[command(flatten)]
     pub kube: KubeArgs,
 }
 
@@ -403,6 +409,21 @@ pub struct RenderArgs {
     /// Output format for the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EksTokenArgs {
+    /// The EKS cluster's name; --region is its region.
+    #[arg(long)]
+    pub cluster: String,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// The cluster's account is reached with this profile of the AWS config files.
+    #[arg(long, conflicts_with = "access_role")]
+    pub access_profile: Option<String>,
+    /// The cluster's account is reached by assuming this role.
+    #[arg(long)]
+    pub access_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -53,6 +53,17 @@ pub enum Error {
         resource: String,
         message: String,
         unreachable: bool,
+        /// The API answered 401 or 403.
+        denied: bool,
+    },
+
+    #[error(
+        "EKS cluster {cluster} refuses {principal}: it has no access entry (or aws-auth mapping) for it"
+    )]
+    ClusterAccessDenied {
+        cluster: String,
+        name: String,
+        principal: String,
     },
 
     #[error("kubeconfig: {message}")]
@@ -185,6 +196,9 @@ impl Error {
                 AwsFailure::Network => "check the network path to AWS (proxy, VPC endpoints, --endpoint-url) and run the command again".to_owned(),
                 AwsFailure::Other => "run the command again; it resumes where it stopped".to_owned(),
             },
+            Error::ClusterAccessDenied { name, principal, .. } => format!(
+                "give it access, then run the command again (nothing was changed): `aws eks create-access-entry --cluster-name {name} --principal-arn {principal}` and `aws eks associate-access-policy --cluster-name {name} --principal-arn {principal} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster` (the chart installs cluster-wide RBAC); on a cluster that authenticates through the aws-auth ConfigMap, map the principal to a group bound to cluster-admin there; or pass --kube-context"
+            ),
             Error::Kube { unreachable: true, .. } => "check that the kube context points at a reachable cluster: `kubectl --context CTX get ns`".to_owned(),
             Error::Kube { .. } => "check the permissions of the kube context's user; then run the command again".to_owned(),
             Error::Helm { call: HelmCall::Version | HelmCall::List | HelmCall::GetValues, .. } => "nothing was changed: kcfed reads the release before any change; fix what helm's message names (often the cluster's reachability or the kube user's permissions) and run the command again".to_owned(),

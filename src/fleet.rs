@@ -122,20 +122,152 @@ impl Target {
     }
 }
 
-/// How a cluster's release is installed: the release flags, on that cluster's kube context.
-pub fn release(
-    args: &crate::cli::ReleaseArgs,
-    kube_context: &str,
-    kubeconfig: Option<&std::path::Path>,
-) -> helm::Release {
+/// How a cluster's release is installed: the release flags, on the connection that reaches it.
+pub fn release(args: &crate::cli::ReleaseArgs, reached: &Reached) -> helm::Release {
     helm::Release {
         name: args.release.clone(),
         namespace: args.namespace.clone(),
         chart: args.chart.clone(),
         chart_version: args.chart_version.clone(),
-        kube_context: Some(kube_context.to_owned()),
-        kubeconfig: kubeconfig.map(std::path::Path::to_path_buf),
+        kube_context: Some(reached.context.clone()),
+        kubeconfig: reached.kubeconfig.clone(),
+        direct: reached.direct,
         timeout_secs: args.timeout,
+    }
+}
+
+/// How one cluster's API is reached: a context of a kubeconfig (the user's, or for a cluster
+/// reached directly the private one kcfed wrote for it).
+#[derive(Debug, Clone)]
+pub struct Reached {
+    pub context: String,
+    /// `None`: the user's default kubeconfig.
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// Reached with AWS credentials alone, not through a context of the user's.
+    pub direct: bool,
+}
+
+/// How a command reaches its clusters: the context the user names or the kubeconfig has for a
+/// cluster's ARN; else, unless the user named a kubeconfig, directly with AWS credentials.
+pub struct Reacher<'a> {
+    kubeconfig: ::kube::config::Kubeconfig,
+    kubeconfig_path: Option<std::path::PathBuf>,
+    direct: kube::DirectKubeconfigs,
+    aws: &'a crate::cli::AwsArgs,
+    accounts: &'a crate::cli::AccountArgs,
+}
+
+impl<'a> Reacher<'a> {
+    pub fn new(
+        kube_args: &crate::cli::KubeArgs,
+        aws: &'a crate::cli::AwsArgs,
+        accounts: &'a crate::cli::AccountArgs,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            kubeconfig: kube::load_kubeconfig_or_empty(kube_args.kubeconfig.as_deref())?,
+            kubeconfig_path: kube_args.kubeconfig.clone(),
+            direct: kube::DirectKubeconfigs::new()?,
+            aws,
+            accounts,
+        })
+    }
+
+    pub fn kubeconfig(&self) -> &::kube::config::Kubeconfig {
+        &self.kubeconfig
+    }
+
+    /// `--cluster` values as a user means them: a bare name is looked up in the kubeconfig's
+    /// EKS contexts unless `--region` was given, and becomes the ARN of the one context of that
+    /// name (its ARN gives region and account); otherwise it stays a name in the AWS region.
+    pub fn locate_all(&self, values: &[String], region_given: bool) -> Vec<String> {
+        values
+            .iter()
+            .map(|value| {
+                if region_given || names::parse_eks_cluster_arn(value).is_some() {
+                    return value.clone();
+                }
+                let mut arns: Vec<&str> = kube::eks_cluster_arns(&self.kubeconfig)
+                    .filter(|arn| {
+                        names::parse_eks_cluster_arn(arn).is_some_and(|(_, _, name)| name == value)
+                    })
+                    .collect();
+                arns.sort_unstable();
+                arns.dedup();
+                match arns[..] {
+                    [only] => only.to_owned(),
+                    _ => value.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// The user's context for the cluster, `None` when it is to be reached directly.
+    pub fn context(
+        &self,
+        cluster_arn: &str,
+        explicit: Option<&str>,
+    ) -> Result<Option<Reached>, Error> {
+        let context = match (explicit, &self.kubeconfig_path) {
+            // A context or a kubeconfig the user names always wins: no context there is a mistake.
+            (Some(_), _) | (None, Some(_)) => Some(kube::context_for_cluster(
+                &self.kubeconfig,
+                cluster_arn,
+                explicit,
+            )?),
+            (None, None) => kube::find_context(&self.kubeconfig, cluster_arn)?,
+        };
+        Ok(context.map(|context| Reached {
+            context,
+            kubeconfig: self.kubeconfig_path.clone(),
+            direct: false,
+        }))
+    }
+
+    /// The cluster through the user's context, else directly with the credentials of its
+    /// account (`fleet_account`'s own, or the access the flags give to another).
+    pub fn reach(
+        &self,
+        cluster: &eks::Cluster,
+        explicit: Option<&str>,
+        fleet_account: &str,
+    ) -> Result<Reached, Error> {
+        if let Some(reached) = self.context(&cluster.arn, explicit)? {
+            return Ok(reached);
+        }
+        let access = (cluster.account != fleet_account)
+            .then(|| {
+                crate::aws::accounts::access_for(
+                    self.accounts,
+                    names::partition(&cluster.region),
+                    &cluster.account,
+                )
+            })
+            .flatten();
+        Ok(Reached {
+            context: cluster.arn.clone(),
+            kubeconfig: Some(self.direct.write(cluster, self.aws, access.as_ref())?),
+            direct: true,
+        })
+    }
+}
+
+/// A refusal by a cluster reached directly names who was refused and how to let it in; any
+/// other error stays as it is.
+pub async fn explain_refusal(
+    err: Error,
+    reached: &Reached,
+    cluster: &eks::Cluster,
+    sts_client: &aws_sdk_sts::Client,
+) -> Error {
+    match err {
+        Error::Kube { denied: true, .. } if reached.direct => Error::ClusterAccessDenied {
+            cluster: cluster.arn.clone(),
+            name: cluster.name.clone(),
+            principal: crate::aws::sts::principal_arn(sts_client)
+                .await
+                .unwrap_or_else(|_| "the calling identity".to_owned()),
+        },
+        other => other,
     }
 }
 
@@ -331,8 +463,19 @@ pub fn port_forward_hint(release: &helm::Release) -> String {
         .as_deref()
         .map(|c| format!(" --context {c}"))
         .unwrap_or_default();
-    format!(
+    let forward = format!(
         "kubectl port-forward{context} --namespace {} deployment/{}-cost-analyzer 9090",
         release.namespace, release.name
-    )
+    );
+    // A cluster reached directly has no context of the user's yet; the CLI writes one.
+    match release
+        .kube_context
+        .as_deref()
+        .and_then(names::parse_eks_cluster_arn)
+    {
+        Some((region, _, name)) if release.direct => {
+            format!("aws eks update-kubeconfig --name {name} --region {region} && {forward}")
+        }
+        _ => forward,
+    }
 }

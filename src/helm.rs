@@ -38,25 +38,35 @@ pub struct Release {
     pub chart_version: String,
     pub kube_context: Option<String>,
     pub kubeconfig: Option<PathBuf>,
+    /// `kubeconfig` is kcfed's private one, reaching the cluster with AWS credentials alone.
+    pub direct: bool,
     pub timeout_secs: u64,
 }
 
 impl Release {
     /// A release kcfed only reads (`status`): no chart to install, nothing to wait for.
-    pub fn located(
-        name: &str,
-        namespace: &str,
-        kube_context: &str,
-        kubeconfig: Option<&Path>,
-    ) -> Self {
+    pub fn located(name: &str, namespace: &str, reached: &crate::fleet::Reached) -> Self {
         Release {
             name: name.to_owned(),
             namespace: namespace.to_owned(),
             chart: String::new(),
             chart_version: String::new(),
-            kube_context: Some(kube_context.to_owned()),
-            kubeconfig: kubeconfig.map(Path::to_path_buf),
+            kube_context: Some(reached.context.clone()),
+            kubeconfig: reached.kubeconfig.clone(),
+            direct: reached.direct,
             timeout_secs: 0,
+        }
+    }
+
+    /// How the cluster is reached, for the plan: `on context NAME`, or directly.
+    pub fn reached_how(&self) -> String {
+        if self.direct {
+            "reached directly (endpoint and CA from EKS, a token from AWS credentials)".to_owned()
+        } else {
+            format!(
+                "on context {}",
+                self.kube_context.as_deref().unwrap_or_default()
+            )
         }
     }
 
@@ -141,7 +151,7 @@ pub struct Listed {
 pub async fn listed(helm: &Path, release: &Release) -> Result<Option<Listed>, Error> {
     let listed: serde_json::Value = parse_json(
         HelmCall::List,
-        &output(helm, HelmCall::List, &release.list_args()).await?,
+        &output(helm, HelmCall::List, &release.list_args(), release).await?,
     )?;
     let Some(entry) = listed
         .as_array()
@@ -178,7 +188,7 @@ pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installe
     values_args.extend(release.connection_args());
     let values = parse_json(
         HelmCall::GetValues,
-        &output(helm, HelmCall::GetValues, &values_args).await?,
+        &output(helm, HelmCall::GetValues, &values_args, release).await?,
     )?;
     Ok(Some(Installed {
         deployed: status == "deployed",
@@ -202,43 +212,34 @@ fn parse_json(call: HelmCall, text: &str) -> Result<serde_json::Value, Error> {
 /// Installs or upgrades the release with the values files, written for the call only: private
 /// to the user (0600, in a 0700 folder) and removed afterwards.
 pub async fn upgrade(helm: &Path, release: &Release, values: &[ValuesFile]) -> Result<(), Error> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix("kcfed-values-");
-    // Left to the umask, the folder would be listable by everyone.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-    let dir = builder.tempdir().map_err(|source| Error::Io {
-        path: std::env::temp_dir(),
-        source,
-    })?;
+    let dir = crate::private::folder("kcfed-values-")?;
     let mut paths = Vec::new();
     for file in values {
-        let path = dir.path().join(&file.name);
-        write_private(&path, &file.content).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        paths.push(path);
+        paths.push(crate::private::write(
+            dir.path().join(&file.name),
+            file.content.as_bytes(),
+        )?);
     }
-    output(helm, HelmCall::Upgrade, &release.upgrade_args(&paths))
-        .await
-        .map(drop)
+    output(
+        helm,
+        HelmCall::Upgrade,
+        &release.upgrade_args(&paths),
+        release,
+    )
+    .await
+    .map(drop)
 }
 
 /// Uninstalls the release and waits until its resources are gone.
 pub async fn uninstall(helm: &Path, release: &Release) -> Result<(), Error> {
-    output(helm, HelmCall::Uninstall, &release.uninstall_args())
-        .await
-        .map(drop)
-}
-
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(content.as_bytes())
+    output(
+        helm,
+        HelmCall::Uninstall,
+        &release.uninstall_args(),
+        release,
+    )
+    .await
+    .map(drop)
 }
 
 /// The command line as a user would type it, for `render` and for logs.
@@ -289,7 +290,7 @@ impl HelmVersion {
 /// Checks, before anything is changed, that helm runs and is a version kcfed supports.
 pub async fn ensure_supported(helm: &Path) -> Result<(), Error> {
     let version_args = ["version".to_owned(), "--short".to_owned()];
-    let reported = match output(helm, HelmCall::Version, &version_args).await {
+    let reported = match output(helm, HelmCall::Version, &version_args, None).await {
         Err(Error::Helm { message, .. }) => message,
         reported => reported?,
     };
@@ -305,8 +306,27 @@ pub async fn ensure_supported(helm: &Path) -> Result<(), Error> {
 
 /// Runs helm, keeping its output off stdout (which belongs to kcfed's report); on failure the
 /// error names the call and carries helm's own message.
-async fn output(helm: &Path, call: HelmCall, args: &[String]) -> Result<String, Error> {
-    let output = tokio::process::Command::new(helm)
+async fn output(
+    helm: &Path,
+    call: HelmCall,
+    args: &[String],
+    release: impl Into<Option<&Release>>,
+) -> Result<String, Error> {
+    let mut command = tokio::process::Command::new(helm);
+    // For a cluster reached directly, helm's discovery cache stays in the run's private folder
+    // beside its kubeconfig, not in HOME.
+    if let Some(Release {
+        direct: true,
+        kubeconfig: Some(kubeconfig),
+        ..
+    }) = release.into()
+    {
+        command.env(
+            "KUBECACHEDIR",
+            crate::private::folder_of(kubeconfig).join("kube-cache"),
+        );
+    }
+    let output = command
         .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -339,6 +359,7 @@ mod tests {
             chart_version: "1.103.4".into(),
             kube_context: Some("arn:aws:eks:us-east-1:111122223333:cluster/prod".into()),
             kubeconfig: None,
+            direct: false,
             timeout_secs: 600,
         }
     }

@@ -23,6 +23,10 @@ use crate::names::tags::{K8S_MANAGED_BY, MANAGED_BY_VALUE};
 use crate::names::{self, FIELD_MANAGER, OBJECT_STORE_SECRET, OBJECT_STORE_SECRET_KEY};
 use crate::plan::{Action, ResourceKind, Step};
 
+mod direct;
+
+pub use direct::DirectKubeconfigs;
+
 /// The IRSA annotation: EKS's pod identity webhook gives the pods of the service account this role.
 pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 /// The only secret type that holds arbitrary keys; a secret's type cannot change once created.
@@ -30,6 +34,8 @@ const OPAQUE_SECRET_TYPE: &str = "Opaque";
 
 // ---------------------------------------------------------------------------------------------
 // Kube contexts
+
+const NO_KUBECONFIG: &str = "no kubeconfig at";
 
 /// Reads the kubeconfig at `path`, or KUBECONFIG / ~/.kube/config (merged as kubectl does) when
 /// there is no path.
@@ -52,7 +58,7 @@ pub fn load_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, Error> {
         };
         if missing {
             Error::Kubeconfig {
-                message: format!("no kubeconfig at {place}"),
+                message: format!("{NO_KUBECONFIG} {place}"),
                 fix: "write one with `aws eks update-kubeconfig --name CLUSTER --region REGION`, or pass --kubeconfig PATH".to_owned(),
             }
         } else {
@@ -64,6 +70,19 @@ pub fn load_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, Error> {
     })
 }
 
+/// The kubeconfig at `path`; without one, KUBECONFIG or ~/.kube/config, or an empty one when
+/// neither exists (its clusters are then reached directly).
+pub fn load_kubeconfig_or_empty(path: Option<&Path>) -> Result<Kubeconfig, Error> {
+    match load_kubeconfig(path) {
+        Err(Error::Kubeconfig { message, .. })
+            if path.is_none() && message.starts_with(NO_KUBECONFIG) =>
+        {
+            Ok(Kubeconfig::default())
+        }
+        loaded => loaded,
+    }
+}
+
 /// The EKS cluster ARN of a context: its cluster entry's name, else its own name, when that is an
 /// ARN (`aws eks update-kubeconfig` names both by the ARN; `--alias` renames only the context).
 fn context_cluster_arn(context: &NamedContext) -> Option<&str> {
@@ -72,6 +91,11 @@ fn context_cluster_arn(context: &NamedContext) -> Option<&str> {
         .into_iter()
         .chain([context.name.as_str()])
         .find(|name| names::parse_eks_cluster_arn(name).is_some())
+}
+
+/// The EKS cluster ARNs the kubeconfig's contexts point at, in their order (repeats included).
+pub fn eks_cluster_arns(config: &Kubeconfig) -> impl Iterator<Item = &str> {
+    config.contexts.iter().filter_map(context_cluster_arn)
 }
 
 /// The EKS cluster ARN the current context points at, if it is an EKS cluster kcfed can name.
@@ -111,6 +135,23 @@ pub fn context_for_cluster(
         return Ok(name.to_owned());
     }
 
+    find_context(config, cluster_arn)?.ok_or_else(|| {
+        let fix = match names::parse_eks_cluster_arn(cluster_arn) {
+            Some((region, _, name)) => format!(
+                "run `aws eks update-kubeconfig --name {name} --region {region}`, or pass the context that reaches it with --kube-context"
+            ),
+            None => "pass the context that reaches the cluster with --kube-context".to_owned(),
+        };
+        Error::Kubeconfig {
+            message: format!("no context in the kubeconfig points at {cluster_arn}"),
+            fix,
+        }
+    })
+}
+
+/// The context named by `cluster_arn` or pointing at a cluster entry named by it (the current
+/// one, else the one named by the ARN, when several do); `None` when there is none.
+pub fn find_context(config: &Kubeconfig, cluster_arn: &str) -> Result<Option<String>, Error> {
     let matching: Vec<&NamedContext> = config
         .contexts
         .iter()
@@ -124,18 +165,7 @@ pub fn context_for_cluster(
         .collect();
     let current = config.current_context.as_deref();
     let chosen = match matching[..] {
-        [] => {
-            let fix = match names::parse_eks_cluster_arn(cluster_arn) {
-                Some((region, _, name)) => format!(
-                    "run `aws eks update-kubeconfig --name {name} --region {region}`, or pass the context that reaches it with --kube-context"
-                ),
-                None => "pass the context that reaches the cluster with --kube-context".to_owned(),
-            };
-            return Err(Error::Kubeconfig {
-                message: format!("no context in the kubeconfig points at {cluster_arn}"),
-                fix,
-            });
-        }
+        [] => return Ok(None),
         [only] => only,
         _ => match matching
             .iter()
@@ -155,7 +185,7 @@ pub fn context_for_cluster(
             }
         },
     };
-    Ok(chosen.name.clone())
+    Ok(Some(chosen.name.clone()))
 }
 
 fn available_contexts(config: &Kubeconfig) -> String {
@@ -930,7 +960,7 @@ fn is_transient(err: &kube::Error) -> bool {
 }
 
 fn kube_error(action: &'static str, resource: &str, err: kube::Error) -> Error {
-    let (message, unreachable) = match &err {
+    let (message, unreachable, denied) = match &err {
         kube::Error::Api(status) => {
             let text = if status.message.is_empty() {
                 status.reason.as_str()
@@ -940,16 +970,18 @@ fn kube_error(action: &'static str, resource: &str, err: kube::Error) -> Error {
             (
                 format!("{text} (HTTP {})", status.code),
                 status.code == HTTP_SERVICE_UNAVAILABLE,
+                matches!(status.code, 401 | 403),
             )
         }
-        kube::Error::HyperError(_) | kube::Error::Service(_) => (error_chain(&err), true),
-        _ => (error_chain(&err), false),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => (error_chain(&err), true, false),
+        _ => (error_chain(&err), false, false),
     };
     Error::Kube {
         action,
         resource: resource.to_owned(),
         message,
         unreachable,
+        denied,
     }
 }
 
@@ -1453,10 +1485,12 @@ contexts:
                     resource: got_resource,
                     message,
                     unreachable,
+                    denied,
                 } => {
                     assert_eq!(got_resource, resource);
                     assert_eq!(message, expected_message);
                     assert_eq!(unreachable, expected_unreachable, "{message}");
+                    assert_eq!(denied, message.contains("HTTP 403"), "{message}");
                 }
                 other => panic!("expected a kube error, got {other:?}"),
             }

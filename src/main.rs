@@ -10,6 +10,7 @@ mod helm;
 mod kube;
 mod names;
 mod plan;
+mod private;
 mod render;
 mod resources;
 mod status;

@@ -87,7 +87,7 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
-fn dns_suffix(region: &str) -> &'static str {
+pub fn dns_suffix(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {

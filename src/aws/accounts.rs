@@ -148,7 +148,7 @@ impl Accounts {
 }
 
 /// The clients for one other account, with the fleet's region and endpoint.
-async fn clients_for(fleet: &Clients, access: &Access) -> Clients {
+pub async fn clients_for(fleet: &Clients, access: &Access) -> Clients {
     // Only the credentials differ from the fleet's configuration. The profile's own provider,
     // not the default chain, which would prefer the AWS_* variables to any profile.
     let credentials = match access {

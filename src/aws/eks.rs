@@ -14,6 +14,10 @@ pub struct Cluster {
     pub account: String,
     /// `https://oidc.eks.REGION.amazonaws.com/id/ID`: IRSA trusts this issuer.
     pub oidc_issuer: String,
+    /// The API server's URL and its certificate authority (base64 PEM, as a kubeconfig holds it),
+    /// for reaching the cluster without a kube context.
+    pub endpoint: Option<String>,
+    pub certificate_authority: Option<String>,
 }
 
 pub async fn describe_cluster(
@@ -60,6 +64,11 @@ pub async fn describe_cluster(
         arn: arn.to_owned(),
         region: region.to_owned(),
         oidc_issuer: issuer.to_owned(),
+        endpoint: cluster.endpoint().map(str::to_owned),
+        certificate_authority: cluster
+            .certificate_authority()
+            .and_then(|ca| ca.data())
+            .map(str::to_owned),
     })
 }
 

@@ -5,6 +5,7 @@ pub mod amp;
 pub mod amp_query;
 pub mod config;
 pub mod eks;
+pub mod eks_token;
 pub mod iam;
 pub mod s3;
 pub mod sts;

@@ -20,3 +20,57 @@ pub async fn account_id(client: &aws_sdk_sts::Client) -> Result<String, Error> {
             message: "the answer carried no account id".to_owned(),
         })
 }
+
+/// The IAM principal calling, for errors that must name who was refused: an assumed role's
+/// session is named by its role (`arn:aws:iam::ACCOUNT:role/NAME`), as access entries and the
+/// aws-auth ConfigMap name it.
+pub async fn principal_arn(client: &aws_sdk_sts::Client) -> Result<String, Error> {
+    let identity = client
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|err| call_failed("sts:GetCallerIdentity", "the calling identity", err))?;
+    Ok(principal_of(
+        identity.arn().unwrap_or("the calling identity"),
+    ))
+}
+
+fn principal_of(caller: &str) -> String {
+    let mut parts = caller.splitn(6, ':');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("arn"), Some(partition), Some("sts"), Some(""), Some(account), Some(resource)) => {
+            match resource
+                .strip_prefix("assumed-role/")
+                .and_then(|rest| rest.split('/').next())
+            {
+                Some(role) => format!("arn:{partition}:iam::{account}:role/{role}"),
+                None => caller.to_owned(),
+            }
+        }
+        _ => caller.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::principal_of;
+
+    #[test]
+    fn an_assumed_role_session_is_named_by_its_role() {
+        assert_eq!(
+            principal_of("arn:aws:sts::111122223333:assumed-role/Deployer/ci-run-42"),
+            "arn:aws:iam::111122223333:role/Deployer"
+        );
+        assert_eq!(
+            principal_of("arn:aws:iam::111122223333:user/alice"),
+            "arn:aws:iam::111122223333:user/alice"
+        );
+    }
+}

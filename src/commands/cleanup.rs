@@ -15,7 +15,7 @@ use crate::cli::CleanupArgs;
 use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
 use crate::error::Error;
-use crate::fleet::{self, Resources};
+use crate::fleet::{self, Reached, Reacher, Resources};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, FleetNames, tags};
@@ -34,7 +34,6 @@ struct ClusterCleanup {
     name: String,
     region: String,
     account: String,
-    arn: String,
     roles: Vec<iam::Role>,
     release: helm::Release,
     kube: Option<::kube::Client>,
@@ -150,7 +149,9 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
 
     let roles_by_cluster = fleet::roles_by_cluster(&clients.iam, &fleet).await?;
 
-    let selected = select_clusters(args, &clients, &account_id, &roles_by_cluster);
+    let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
+    let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
+    let selected = select_clusters(args.all, &named, &clients, &account_id, &roles_by_cluster);
     // Every cluster's account must be reachable before anything is removed: a cluster skipped
     // for want of credentials would leave its share orphaned.
     let accounts = Accounts::resolve(
@@ -160,7 +161,6 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         &accounts::of_clusters(&selected),
     )
     .await?;
-    let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref());
     let deleting: HashSet<&str> = selected
         .iter()
         .flat_map(|arn| roles_by_cluster.get(arn).into_iter().flatten())
@@ -192,18 +192,11 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
             let roles = roles_by_cluster.get(arn).cloned().unwrap_or_default();
             let context = args.kube_contexts.get(index).map(String::as_str);
-            let (accounts, kubeconfig, still_trusting) = (&accounts, &kubeconfig, &still_trusting);
+            let (accounts, reacher, still_trusting) = (&accounts, &reacher, &still_trusting);
             async move {
-                let discovered = discover_cluster(
-                    accounts,
-                    args,
-                    kubeconfig,
-                    context,
-                    arn,
-                    roles,
-                    still_trusting,
-                )
-                .await;
+                let discovered =
+                    discover_cluster(accounts, args, reacher, context, arn, roles, still_trusting)
+                        .await;
                 (index, discovered)
             }
         }))
@@ -236,19 +229,20 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
 /// The cluster ARNs to clean: every cluster of the fleet with `--all`, else the named ones (by
 /// name in the default region, or by ARN).
 fn select_clusters(
-    args: &CleanupArgs,
+    all: bool,
+    named: &[String],
     clients: &Clients,
     account_id: &str,
     roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>,
 ) -> Vec<String> {
-    if args.all {
+    if all {
         return roles_by_cluster
             .keys()
             .filter(|arn| !arn.is_empty())
             .cloned()
             .collect();
     }
-    args.clusters
+    named
         .iter()
         .map(|value| match names::parse_eks_cluster_arn(value) {
             Some(_) => value.clone(),
@@ -275,7 +269,7 @@ fn select_clusters(
 async fn discover_cluster(
     accounts: &Accounts,
     args: &CleanupArgs,
-    kubeconfig: &Result<::kube::config::Kubeconfig, Error>,
+    reacher: &Reacher<'_>,
     explicit_context: Option<&str>,
     arn: &str,
     roles: Vec<iam::Role>,
@@ -286,15 +280,22 @@ async fn discover_cluster(
         name: name.to_owned(),
         region: region.to_owned(),
         account: account.to_owned(),
-        arn: arn.to_owned(),
         roles,
-        release: fleet::release(&args.release, arn, args.kube.kubeconfig.as_deref()),
+        // Replaced by the release as found once the cluster's API answers.
+        release: fleet::release(
+            &args.release,
+            &Reached {
+                context: arn.to_owned(),
+                kubeconfig: None,
+                direct: false,
+            },
+        ),
         kube: None,
     };
     // The AWS side is read from the roles alone, beside the Kubernetes side.
     let (scope, roles) = (cluster.name.clone(), cluster.roles.clone());
     let (kube_steps, aws_steps) = tokio::join!(
-        kubernetes_steps(accounts, args, kubeconfig, explicit_context, &mut cluster),
+        kubernetes_steps(accounts, args, reacher, explicit_context, &mut cluster),
         aws_steps(accounts.fleet(), &scope, &roles, still_trusting),
     );
     let steps = kube_steps.and_then(|mut steps| {
@@ -317,7 +318,7 @@ fn cluster_step(step: Step, op: CleanupOp) -> CleanupStep {
 async fn kubernetes_steps(
     accounts: &Accounts,
     args: &CleanupArgs,
-    kubeconfig: &Result<::kube::config::Kubeconfig, Error>,
+    reacher: &Reacher<'_>,
     explicit_context: Option<&str>,
     cluster: &mut ClusterCleanup,
 ) -> Result<Vec<CleanupStep>, Error> {
@@ -334,37 +335,41 @@ async fn kubernetes_steps(
             CleanupOp::Nothing,
         )]
     };
-    match eks::describe_cluster(
-        &accounts.clients(&cluster.account).eks_in(&cluster.region),
+    let clients = accounts.clients(&cluster.account);
+    let described = match eks::describe_cluster(
+        &clients.eks_in(&cluster.region),
         &cluster.name,
         &cluster.region,
     )
     .await
     {
-        Ok(_) => {}
+        Ok(described) => described,
         Err(Error::NotFound { .. }) => {
             return Ok(skipped(
                 "the EKS cluster no longer exists: only its AWS resources are removed".to_owned(),
             ));
         }
         Err(err) => return Err(err),
-    }
-    let reached = async {
-        let config = kubeconfig.as_ref().map_err(|err| Error::Kubeconfig {
-            message: err.to_string(),
-            fix: err.fix().unwrap_or_default(),
-        })?;
-        let context = kube::context_for_cluster(config, &cluster.arn, explicit_context)?;
-        let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
-        let release = fleet::release(&args.release, &context, args.kube.kubeconfig.as_deref());
-        let (installed, helm_release) = tokio::try_join!(
-            kube::observe_installed(&client, &args.release.namespace, &args.release.release),
-            helm::installed(&args.release.helm, &release),
-        )?;
-        Ok::<_, Error>((client, release, installed, helm_release))
+    };
+    let found = async {
+        let reached = reacher.reach(&described, explicit_context, accounts.fleet_account())?;
+        let read = async {
+            let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+            let release = fleet::release(&args.release, &reached);
+            let (installed, helm_release) = tokio::try_join!(
+                kube::observe_installed(&client, &args.release.namespace, &args.release.release),
+                helm::installed(&args.release.helm, &release),
+            )?;
+            Ok::<_, Error>((client, release, installed, helm_release))
+        }
+        .await;
+        match read {
+            Ok(found) => Ok(found),
+            Err(err) => Err(fleet::explain_refusal(err, &reached, &described, &clients.sts).await),
+        }
     }
     .await;
-    let (client, release, installed, helm_release) = match reached {
+    let (client, release, installed, helm_release) = match found {
         Ok(found) => found,
         // A context the user named that is not there or reaches another cluster is a mistake
         // to correct, not an unreachable cluster: skipping it would remove the roles from under

@@ -8,7 +8,7 @@ use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::engine::report::Finished;
 use crate::engine::run as engine;
 use crate::error::Error;
-use crate::fleet::{Fleet, KubeClients, Target, WorkspaceLookup, release};
+use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, release};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, tags};
@@ -22,13 +22,15 @@ use crate::validate;
 /// (bucket, policies, OIDC provider, roles, Kubernetes objects, release). Then the plan.
 pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     validate::init_primary(args)?;
-    let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
+    let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
 
     // With no --cluster, the current kube context names the cluster (and its region and
     // account); so does a --cluster ARN.
     let cluster_ref = match &args.cluster {
-        Some(value) => value.clone(),
-        None => kube::current_eks_cluster(&kubeconfig).ok_or_else(|| Error::Usage {
+        Some(value) => reacher
+            .locate_all(std::slice::from_ref(value), args.aws.region.is_some())
+            .remove(0),
+        None => kube::current_eks_cluster(reacher.kubeconfig()).ok_or_else(|| Error::Usage {
             message: "no --cluster given and the current kube context is not an EKS cluster"
                 .to_owned(),
             fix: "pass --cluster NAME (and --region), or switch to the cluster's context"
@@ -79,9 +81,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         alias,
         client: amp_client,
     } = lookup;
-    let context =
-        kube::context_for_cluster(&kubeconfig, &cluster.arn, args.kube_context.as_deref())?;
-    let kube_client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
+    let reached = reacher.reach(&cluster, args.kube_context.as_deref(), &account_id)?;
+    let kube_client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
 
     let mut fleet = Fleet {
         store: (!args.quick_start).then(|| {
@@ -99,7 +100,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let target = Target {
         role: ClusterRole::Primary,
         cluster,
-        release: release(&args.release, &context, args.kube.kubeconfig.as_deref()),
+        release: release(&args.release, &reached),
         storage_class: args.release.storage_class.clone(),
     };
     let (bucket_state, policies, observed_cluster) = tokio::try_join!(
@@ -110,14 +111,24 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             }
         },
         policies::observe(&clients, &fleet),
-        cluster::observe(
-            &clients,
-            &fleet,
-            &target,
-            &kube_client,
-            &args.release.helm,
-            &renderer
-        ),
+        async {
+            let observed = cluster::observe(
+                &clients,
+                &fleet,
+                &target,
+                &kube_client,
+                &args.release.helm,
+                &renderer,
+            )
+            .await;
+            match observed {
+                Ok(observed) => Ok(observed),
+                Err(err) => {
+                    let sts = &accounts.clients(&target.cluster.account).sts;
+                    Err(fleet::explain_refusal(err, &reached, &target.cluster, sts).await)
+                }
+            }
+        },
     )?;
     // A bucket the user brought may live in another region: the store config must say where.
     if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut fleet.store, &bucket_state)

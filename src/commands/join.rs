@@ -10,7 +10,7 @@ use crate::cli::{ClusterRole, JoinClusterArgs};
 use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
 use crate::error::Error;
-use crate::fleet::{Fleet, KubeClients, Target, WorkspaceLookup, release};
+use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, release};
 use crate::helm;
 use crate::kube;
 use crate::names;
@@ -31,7 +31,8 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         &args.workspace,
         &args.release,
     )?;
-    let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref())?;
+    let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
+    let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
@@ -43,7 +44,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         clients.clone(),
         &account_id,
         &args.accounts,
-        &accounts::of_clusters(&args.clusters),
+        &accounts::of_clusters(&clusters),
     )
     .await?;
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
@@ -52,11 +53,11 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
 
     let (policies, mut observed) = tokio::join!(
         policies::observe(&clients, &fleet),
-        futures::stream::iter(args.clusters.iter().enumerate().map(|(index, value)| {
+        futures::stream::iter(clusters.iter().enumerate().map(|(index, value)| {
             let discovery = Discovery {
                 clients: &clients,
                 accounts: &accounts,
-                kubeconfig: &kubeconfig,
+                reacher: &reacher,
                 fleet: &fleet,
                 primary: primary.as_deref(),
                 renderer: &renderer,
@@ -122,7 +123,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
 struct Discovery<'a> {
     clients: &'a Clients,
     accounts: &'a Accounts,
-    kubeconfig: &'a ::kube::config::Kubeconfig,
+    reacher: &'a Reacher<'a>,
     fleet: &'a Fleet,
     primary: Option<&'a str>,
     renderer: &'a Renderer,
@@ -148,23 +149,34 @@ impl Discovery<'_> {
             });
         }
         let explicit_context = args.kube_contexts.get(index).map(String::as_str);
-        let context = kube::context_for_cluster(self.kubeconfig, &cluster.arn, explicit_context)?;
-        let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
+        let reached =
+            self.reacher
+                .reach(&cluster, explicit_context, self.accounts.fleet_account())?;
         let target = Target {
             role: ClusterRole::Agent,
-            release: release(&args.release, &context, args.kube.kubeconfig.as_deref()),
+            release: release(&args.release, &reached),
             cluster,
             storage_class: args.release.storage_class.clone(),
         };
-        let observed = cluster::observe(
-            self.clients,
-            self.fleet,
-            &target,
-            &client,
-            &args.release.helm,
-            self.renderer,
-        )
-        .await?;
-        Ok((target, observed))
+        let observed = async {
+            let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+            cluster::observe(
+                self.clients,
+                self.fleet,
+                &target,
+                &client,
+                &args.release.helm,
+                self.renderer,
+            )
+            .await
+        }
+        .await;
+        match observed {
+            Ok(observed) => Ok((target, observed)),
+            Err(err) => {
+                let sts = &self.accounts.clients(account).sts;
+                Err(fleet::explain_refusal(err, &reached, &target.cluster, sts).await)
+            }
+        }
     }
 }

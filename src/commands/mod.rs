@@ -1,6 +1,7 @@
 //! One `run` per command; `main` dispatches here.
 
 mod cleanup;
+mod eks_token;
 mod init;
 mod join;
 mod man;
@@ -23,6 +24,7 @@ pub async fn run(cli: Cli) -> Finished {
         Command::Render(args) => render::run(&args),
         Command::Completions(args) => Ok(completions(&args)),
         Command::Man => man::run(),
+        Command::EksToken(args) => eks_token::run(&args).await,
     };
     finished.unwrap_or_else(Finished::from)
 }

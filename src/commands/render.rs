@@ -176,6 +176,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             cluster,
         )),
         kubeconfig: None,
+        direct: false,
         timeout_secs: 600,
     };
     let helm_command = helm::shell_line("helm", &release.upgrade_args(&values_paths));

@@ -8,13 +8,14 @@ use std::time::SystemTime;
 
 use futures::StreamExt;
 
+use crate::aws::accounts::{self, Accounts};
 use crate::aws::amp_query::QueryApi;
 use crate::aws::config::{self, Clients};
-use crate::aws::{amp, iam, s3, sts};
+use crate::aws::{amp, eks, iam, s3, sts};
 use crate::cli::{ClusterRole, StatusArgs};
 use crate::engine::report::{Finished, rendered};
 use crate::error::{Error, exit};
-use crate::fleet::{self, Fleet, WorkspaceLookup};
+use crate::fleet::{self, Fleet, Reacher, WorkspaceLookup};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, FleetNames};
@@ -47,13 +48,31 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
         fleet::roles_by_cluster(&clients.iam, &names),
         query.last_seen(REPORTING_METRIC),
     )?;
-    let selected = select(args, &clients.region, &roles_by_cluster)?;
-
-    let kubeconfig = kube::load_kubeconfig(args.kube.kubeconfig.as_deref());
+    let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
+    let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
+    let selected = select(&named, &clients.region, &roles_by_cluster)?;
+    // The clusters without a context of the user's are described, with their account's
+    // credentials, to be reached directly.
+    let direct: Vec<String> = selected
+        .iter()
+        .enumerate()
+        .filter(|(index, arn)| {
+            let explicit = args.kube_contexts.get(*index).map(String::as_str);
+            matches!(reacher.context(arn, explicit), Ok(None))
+        })
+        .map(|(_, arn)| arn.clone())
+        .collect();
+    let accounts = Accounts::resolve(
+        clients.clone(),
+        &account_id,
+        &args.accounts,
+        &accounts::of_clusters(&direct),
+    )
+    .await?;
     let reader = Reader {
-        clients: &clients,
+        accounts: &accounts,
         args,
-        kubeconfig: &kubeconfig,
+        reacher: &reacher,
         store: fleet.store.as_ref(),
         primary: primary.as_deref(),
     };
@@ -113,16 +132,16 @@ async fn query_endpoint(
 /// The ARNs of the clusters to show, in the fleet's order or the order given; a named cluster
 /// that is not in the fleet is a mistake to correct.
 fn select(
-    args: &StatusArgs,
+    named: &[String],
     default_region: &str,
     roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>,
 ) -> Result<Vec<String>, Error> {
     let fleet = roles_by_cluster.keys().filter(|arn| !arn.is_empty());
-    if args.clusters.is_empty() {
+    if named.is_empty() {
         return Ok(fleet.cloned().collect());
     }
     let fleet: Vec<&String> = fleet.collect();
-    args.clusters
+    named
         .iter()
         .map(|value| {
             let (name, region) = names::parse_cluster_ref(value, Some(default_region));
@@ -150,9 +169,9 @@ fn select(
 
 /// What reading one cluster needs.
 struct Reader<'a> {
-    clients: &'a Clients,
+    accounts: &'a Accounts,
     args: &'a StatusArgs,
-    kubeconfig: &'a Result<::kube::config::Kubeconfig, Error>,
+    reacher: &'a Reacher<'a>,
     store: Option<&'a StoreLocation>,
     primary: Option<&'a str>,
 }
@@ -174,7 +193,7 @@ impl Reader<'_> {
         };
         let (kube, etl) = tokio::join!(self.kube(arn, explicit_context), self.etl(name));
         let (kube_context, kube) = match kube {
-            Ok((context, facts)) => (Some(context), Ok(facts)),
+            Ok((context, facts)) => (context, Ok(facts)),
             Err(err) => (None, Err(Problem::from(&err))),
         };
         ClusterFacts {
@@ -195,31 +214,47 @@ impl Reader<'_> {
         &self,
         arn: &str,
         explicit_context: Option<&str>,
-    ) -> Result<(String, KubeFacts), Error> {
+    ) -> Result<(Option<String>, KubeFacts), Error> {
         let args = self.args;
-        let config = self.kubeconfig.as_ref().map_err(|err| Error::Kubeconfig {
-            message: err.to_string(),
-            fix: err.fix().unwrap_or_default(),
-        })?;
-        let context = kube::context_for_cluster(config, arn, explicit_context)?;
-        let client = kube::connect(args.kube.kubeconfig.as_deref(), &context).await?;
-        let release = helm::Release::located(
-            &args.release,
-            &args.namespace,
-            &context,
-            args.kube.kubeconfig.as_deref(),
-        );
-        let (release, workloads) = tokio::try_join!(
-            helm::listed(&args.helm, &release),
-            kube::observe_workloads(&client, &args.namespace, &args.release),
-        )?;
+        let (reached, described) = match self.reacher.context(arn, explicit_context)? {
+            Some(reached) => (reached, None),
+            None => {
+                let (region, account, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
+                let eks = self.accounts.clients(account).eks_in(region);
+                let cluster = eks::describe_cluster(&eks, name, region).await?;
+                let fleet_account = self.accounts.fleet_account();
+                (
+                    self.reacher.reach(&cluster, None, fleet_account)?,
+                    Some(cluster),
+                )
+            }
+        };
+        let read = async {
+            let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+            let release = helm::Release::located(&args.release, &args.namespace, &reached);
+            tokio::try_join!(
+                helm::listed(&args.helm, &release),
+                kube::observe_workloads(&client, &args.namespace, &args.release),
+            )
+        }
+        .await;
+        let (release, workloads) = match (read, &described) {
+            (Ok(read), _) => read,
+            (Err(err), Some(cluster)) => {
+                let sts = &self.accounts.clients(&cluster.account).sts;
+                return Err(fleet::explain_refusal(err, &reached, cluster, sts).await);
+            }
+            (Err(err), None) => return Err(err),
+        };
+        // A cluster reached directly has no context of the user's to name in fixes.
+        let context = (!reached.direct).then_some(reached.context);
         Ok((context, KubeFacts { release, workloads }))
     }
 
     /// Federated fleets: when the cluster last wrote an ETL file to the bucket.
     async fn etl(&self, cluster_id: &str) -> Option<Result<Option<f64>, Problem>> {
         let store = self.store?;
-        let client = self.clients.s3_in(&store.region);
+        let client = self.accounts.fleet().s3_in(&store.region);
         Some(
             s3::newest_object(&client, &store.bucket, &etl_prefix(cluster_id))
                 .await

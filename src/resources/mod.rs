@@ -329,6 +329,8 @@ pub(crate) mod fixtures {
                 region: REGION.to_owned(),
                 account: ACCOUNT.to_owned(),
                 oidc_issuer: format!("https://oidc.eks.{REGION}.amazonaws.com/id/ABCDEF0123456789"),
+                endpoint: None,
+                certificate_authority: None,
             },
             release: helm::Release {
                 name: "kubecost".to_owned(),
@@ -337,6 +339,7 @@ pub(crate) mod fixtures {
                 chart_version: "1.103.4".to_owned(),
                 kube_context: Some(arn),
                 kubeconfig: None,
+                direct: false,
                 timeout_secs: 600,
             },
             storage_class: None,

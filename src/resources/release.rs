@@ -48,9 +48,9 @@ pub fn plan(
             action,
         )
         .with_detail(format!(
-            "cost-analyzer {} on context {}",
+            "cost-analyzer {} {}",
             target.release.chart_version,
-            target.release.kube_context.as_deref().unwrap_or_default()
+            target.release.reached_how()
         ))
     };
     let wanted_values = crate::render::merged_values(&values)?;

@@ -508,7 +508,7 @@ pub fn parse_amz_date(value: &str) -> Option<SystemTime> {
 
 /// Signs a request the way a SigV4 proxy does: the headers given plus host and x-amz-date.
 #[allow(clippy::too_many_arguments)]
-fn sign(
+pub fn sign(
     method: &str,
     host: &str,
     path: &str,

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod amp;
+pub mod eks_front;
 pub mod fake_kube;
 pub mod helm;
 pub mod http;
