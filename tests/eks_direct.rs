@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use common::{RUN_LIMIT, World, assert_exit, output_within, stderr, stdout_json};
+use support::amp::AmpDataPlane;
 use support::eks_front::EksFront;
 use support::helm::{chart_archive, helm_binary};
 use support::moto::Moto;
@@ -25,6 +26,8 @@ const CHART_VERSION: &str = "1.103.4";
 /// A world whose clusters are reachable only through their EKS endpoints.
 struct DirectWorld {
     world: World,
+    /// AMP's data plane, which `status` queries.
+    plane: AmpDataPlane,
     fronts: Vec<(String, EksFront)>,
     /// HOME for kcfed: empty, and checked to stay so.
     home: tempfile::TempDir,
@@ -45,9 +48,13 @@ impl DirectWorld {
         // reach the rewrite through this map.
         let fronts_for_rewrite = Arc::new(Mutex::new(HashMap::<String, String>::new()));
         let endpoints = Arc::clone(&fronts_for_rewrite);
+        let plane = AmpDataPlane::start(REGION);
+        plane.trust(&account.access_key_id, &account.secret_access_key);
+        let workspace_endpoints = plane.workspace_endpoints();
         let proxy = Proxy::rewriting(
             &account.endpoint_url,
             Box::new(move |method: &str, path: &str, body: hyper::body::Bytes| {
+                let body = workspace_endpoints(method, path, body);
                 let Some(name) = path.strip_prefix("/clusters/") else {
                     return body;
                 };
@@ -79,6 +86,7 @@ impl DirectWorld {
         world.aws_proxy = Some(proxy);
         DirectWorld {
             world,
+            plane,
             fronts,
             home: tempfile::tempdir().expect("temp HOME"),
             helm_home: tempfile::tempdir().expect("temp helm home"),
@@ -167,10 +175,39 @@ fn init_and_join_reach_clusters_with_aws_credentials_alone() {
     let detail = release_step(&report, "prod")["details"].to_string();
     assert!(detail.contains("directly"), "the plan says how: {detail}");
 
+    let workspace = report["resources"]["workspace"]["id"]
+        .as_str()
+        .expect("the workspace")
+        .to_owned();
     let join = installed_with_real_helm(&["join", "cluster", "--cluster", "edge"]);
     let join: Vec<&str> = join.iter().map(String::as_str).collect();
     let output = direct.run(&join);
     assert_exit(&output, 0);
+
+    // status reads the releases and workloads the same way.
+    let account = &direct.world.account;
+    for cluster in ["prod", "edge"] {
+        let status = direct.plane.remote_write(
+            &workspace,
+            (&account.access_key_id, &account.secret_access_key),
+            REGION,
+            "node_total_hourly_cost",
+            &[("cluster_id", cluster)],
+            std::time::SystemTime::now(),
+        );
+        assert_eq!(status, 204);
+    }
+    let helm = helm_binary().display().to_string();
+    let output = direct.run(&["status", "--helm", &helm, "--output", "json"]);
+    assert_exit(&output, 0);
+    let status = stdout_json(&output);
+    for cluster in status["clusters"].as_array().unwrap() {
+        assert_eq!(cluster["release"]["status"], "deployed", "{cluster:#}");
+        assert!(
+            !cluster["workloads"].as_array().unwrap().is_empty(),
+            "{cluster:#}"
+        );
+    }
 
     for name in ["prod", "edge"] {
         let kube = &direct.world.cluster(name).kube;
@@ -203,6 +240,14 @@ fn init_and_join_reach_clusters_with_aws_credentials_alone() {
             "{name}"
         );
     }
+    // cleanup reaches them the same way and removes everything.
+    let output = direct.run(&["cleanup", "--all", "--helm", &helm, "--yes"]);
+    assert_exit(&output, 0);
+    for name in ["prod", "edge"] {
+        let kube = &direct.world.cluster(name).kube;
+        assert!(kube.get("namespaces", None, "kubecost").is_none(), "{name}");
+    }
+
     // Nothing in HOME: no kubeconfig, no token cache.
     let left: Vec<_> = std::fs::read_dir(direct.home.path()).unwrap().collect();
     assert!(left.is_empty(), "HOME holds {left:?}");
