@@ -70,13 +70,13 @@ pub fn load_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, Error> {
     })
 }
 
-/// The kubeconfig at `path`; without one, KUBECONFIG or ~/.kube/config, or an empty one when
-/// neither exists (its clusters are then reached directly).
+/// The kubeconfig at `path`; without one, KUBECONFIG's files or ~/.kube/config, or an empty one
+/// when KUBECONFIG is unset and there is no ~/.kube/config (its clusters are then reached
+/// directly). A file the user names, by flag or by KUBECONFIG, must exist.
 pub fn load_kubeconfig_or_empty(path: Option<&Path>) -> Result<Kubeconfig, Error> {
+    let named = path.is_some() || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
     match load_kubeconfig(path) {
-        Err(Error::Kubeconfig { message, .. })
-            if path.is_none() && message.starts_with(NO_KUBECONFIG) =>
-        {
+        Err(Error::Kubeconfig { message, .. }) if !named && message.starts_with(NO_KUBECONFIG) => {
             Ok(Kubeconfig::default())
         }
         loaded => loaded,

@@ -121,7 +121,8 @@ const CASES: &[Case] = &[
     case("no kube context for the cluster", "init primary --cluster prod --kubeconfig {staging-only-kubeconfig}", 2, "no context in the kubeconfig points at {prod}", "aws eks update-kubeconfig --name prod --region us-east-2"),
     case("no --cluster and a current context that is not EKS", "init primary --kubeconfig {minikube-kubeconfig}", 2, "no --cluster given and the current kube context is not an EKS cluster", "pass --cluster NAME"),
     case("no AWS credentials", "init primary --cluster prod", 1, "sts:GetCallerIdentity on the calling identity failed: no usable AWS credentials", "`aws sts get-caller-identity` must work").env(Env::NoCredentials),
-    case("no AWS region", "init primary --cluster prod", 2, "no AWS region is configured", "pass --region, set AWS_REGION").env(Env::NoRegion),
+    // A name the kubeconfig's EKS contexts do not know: nothing gives its region.
+    case("no AWS region", "init primary --cluster elsewhere", 2, "no AWS region is configured", "pass --region, set AWS_REGION").env(Env::NoRegion),
     case("--helm that does not exist", "init primary --cluster prod --helm /nonexistent/helm", 2, r#"helm was not found at "/nonexistent/helm""#, "or pass --helm PATH"),
     case("--helm that is not a program", "init primary --cluster prod --helm {not-a-program}", 2, "helm was not found at", "install helm"),
     case("--storage-class that is not a name", "init primary --cluster prod --storage-class Fast_SSD", 2, r#"invalid storage class "Fast_SSD""#, "correct the value"),
