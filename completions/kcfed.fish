@@ -50,7 +50,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart-version -d 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
@@ -85,7 +85,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart-version -d 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
@@ -113,7 +113,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-region
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart-version -d 'Version of the cost-analyzer chart to install' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart-version -d 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r

@@ -192,7 +192,8 @@ pub struct ReleaseArgs {
     /// packaged chart's path (a registry mirror, or an air-gapped copy).
     #[arg(long, default_value = CHART_REF)]
     pub chart: String,
-    /// Version of the cost-analyzer chart to install.
+    /// Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost
+    /// 2.x").
     #[arg(long, default_value = DEFAULT_CHART_VERSION)]
     pub chart_version: String,
     /// Path to the helm binary (defaults to `helm` on PATH).

@@ -505,30 +505,50 @@ pub fn validate_workspace_alias(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The oldest chart kcfed renders values for: its `global.amp` and federated ETL keys are the ones
-/// the templates use. Kubecost 2.x and 3.x moved or dropped them.
-const OLDEST_KNOWN_CHART: (u32, u32) = (1, 103);
+/// The line of the cost-analyzer chart a version belongs to: its AMP and federation settings
+/// differ (1.x: federator; 2.x: aggregator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum ChartLine {
+    #[serde(rename = "1")]
+    V1,
+    #[serde(rename = "2")]
+    V2,
+}
+
+impl ChartLine {
+    /// The line of `version`: 1.103-1.108 or 2.4-2.8, the releases whose values kcfed knows
+    /// (its tests install 1.103.4, 2.4.2 and 2.8.7); the rest are refused with the reason.
+    pub fn of(version: &str) -> Result<ChartLine, Error> {
+        let numbers: Vec<Option<u32>> = version.split('.').map(|part| part.parse().ok()).collect();
+        let [Some(major), Some(minor), Some(_patch)] = numbers[..] else {
+            return Err(invalid(
+                "chart version",
+                version,
+                "a chart version looks like 2.8.7",
+            ));
+        };
+        let refused = |reason: &str| Err(invalid("chart version", version, reason.to_owned()));
+        match (major, minor) {
+            (1, 103..=108) => Ok(ChartLine::V1),
+            (2, 4..=8) => Ok(ChartLine::V2),
+            (1, _) => refused(
+                "kcfed knows cost-analyzer 1.103 to 1.108 (the 1.x line ends at 1.108.1); use 1.108.1, or 2.8.7",
+            ),
+            (2, 0..=3) => refused(
+                "kcfed knows the 2.x values of 2.4 to 2.8 (its tests install 2.4.2 and 2.8.7); use 2.8.7",
+            ),
+            (2, _) => refused(
+                "2.9 is the bridge to 3.0 and needs the Kubecost FinOps agent, which AMP federation does not use; 2.8.x is the last line kcfed installs with AMP (2.8.7)",
+            ),
+            _ => refused(
+                "cost-analyzer 3.x has no bundled Prometheus and no global.amp: its multi-cluster model is S3 federated storage with the FinOps agent, which kcfed does not set up; install 2.8.7 with kcfed, or Kubecost 3 with its own guide",
+            ),
+        }
+    }
+}
 
 pub fn validate_chart_version(value: &str) -> Result<(), Error> {
-    let numbers: Vec<Option<u32>> = value.split('.').map(|part| part.parse().ok()).collect();
-    let [Some(major), Some(minor), Some(_patch)] = numbers[..] else {
-        return Err(invalid(
-            "chart version",
-            value,
-            "a chart version looks like 1.103.4",
-        ));
-    };
-    if major != OLDEST_KNOWN_CHART.0 || minor < OLDEST_KNOWN_CHART.1 {
-        return Err(invalid(
-            "chart version",
-            value,
-            format!(
-                "kcfed knows the values of cost-analyzer chart 1.x from 1.{}.0 on (default {DEFAULT_CHART_VERSION}); 2.x and 3.x changed the AMP and federation settings",
-                OLDEST_KNOWN_CHART.1
-            ),
-        ));
-    }
-    Ok(())
+    ChartLine::of(value).map(drop)
 }
 
 #[cfg(test)]
@@ -651,10 +671,20 @@ mod tests {
         assert!(validate_account_id("11112222333a").is_err());
         assert!(validate_workspace_id("ws-0f1e2d3c-aaaa-bbbb-cccc-123456789012").is_ok());
         assert!(validate_workspace_id("kubecost-amp").is_err());
-        assert!(validate_chart_version("1.103.4").is_ok());
-        assert!(validate_chart_version("1.108.1").is_ok());
-        for bad in ["2.4.2", "1.99.0", "latest", "1.103"] {
-            assert!(validate_chart_version(bad).is_err(), "{bad}");
+        assert_eq!(ChartLine::of("1.103.4").unwrap(), ChartLine::V1);
+        assert_eq!(ChartLine::of("1.108.1").unwrap(), ChartLine::V1);
+        assert_eq!(ChartLine::of("2.4.2").unwrap(), ChartLine::V2);
+        assert_eq!(ChartLine::of("2.8.7").unwrap(), ChartLine::V2);
+        for (bad, reason) in [
+            ("1.99.0", "1.103 to 1.108"),
+            ("2.3.0", "2.4 to 2.8"),
+            ("2.9.0", "FinOps agent"),
+            ("3.0.1", "no global.amp"),
+            ("latest", "looks like"),
+            ("1.103", "looks like"),
+        ] {
+            let err = validate_chart_version(bad).unwrap_err().to_string();
+            assert!(err.contains(reason), "{bad}: {err}");
         }
         let default_bucket = default_bucket("111122223333", "ap-southeast-3");
         assert!(validate_bucket(&default_bucket).is_ok());

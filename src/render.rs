@@ -16,6 +16,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/values-eks-cost-monitoring.yaml"),
     ),
     (
+        "values-eks-cost-monitoring-2.x.yaml",
+        include_str!("../templates/values-eks-cost-monitoring-2.x.yaml"),
+    ),
+    (
+        "values-primary-aggregator.yaml.j2",
+        include_str!("../templates/values-primary-aggregator.yaml.j2"),
+    ),
+    (
+        "values-agent-2.x.yaml.j2",
+        include_str!("../templates/values-agent-2.x.yaml.j2"),
+    ),
+    (
         "values-amp.yaml.j2",
         include_str!("../templates/values-amp.yaml.j2"),
     ),
@@ -93,6 +105,8 @@ pub struct ReleaseContext {
     pub object_store_secret: &'static str,
     /// The StorageClass of every volume the chart makes; `None` leaves the cluster's default.
     pub storage_class: Option<String>,
+    /// Which chart line the values are for.
+    pub chart_line: names::ChartLine,
 }
 
 impl ReleaseContext {
@@ -102,8 +116,10 @@ impl ReleaseContext {
         account_id: &str,
         workspace: WorkspaceEndpoints,
         store: Option<StoreLocation>,
+        chart_line: names::ChartLine,
     ) -> Self {
         Self {
+            chart_line,
             role,
             cluster_name: cluster_name.to_owned(),
             account_id: account_id.to_owned(),
@@ -187,25 +203,37 @@ impl Renderer {
         })
     }
 
-    /// The values files of one release, in the order Helm must apply them: the EKS defaults,
-    /// the AMP settings, the federation role (federated fleets only), then the overrides.
+    /// The values files of one release, in the order Helm must apply them: the EKS defaults of
+    /// the chart line, the AMP settings, the cluster's part in the fleet (1.x: federated fleets
+    /// only; 2.x: agents always, the primary in federated fleets), then the overrides.
     pub fn helm_values(&self, ctx: &ReleaseContext) -> Result<Vec<ValuesFile>, Error> {
         let value = Value::from(Serde(ctx));
+        let eks = match ctx.chart_line {
+            names::ChartLine::V1 => "values-eks-cost-monitoring.yaml",
+            names::ChartLine::V2 => "values-eks-cost-monitoring-2.x.yaml",
+        };
         let mut steps = vec![
-            (
-                "values-eks-cost-monitoring.yaml",
-                "1-eks-cost-monitoring.yaml",
-            ),
+            (eks, "1-eks-cost-monitoring.yaml"),
             ("values-amp.yaml.j2", "2-amp.yaml"),
         ];
-        if ctx.store.is_some() {
-            steps.push(match ctx.role {
-                ClusterRole::Primary => (
-                    "values-primary-federator.yaml.j2",
-                    "3-primary-federator.yaml",
-                ),
-                ClusterRole::Agent => ("values-agent-federated.yaml.j2", "3-agent-federated.yaml"),
-            });
+        let federated = ctx.store.is_some();
+        match (ctx.chart_line, ctx.role) {
+            (names::ChartLine::V1, ClusterRole::Primary) if federated => steps.push((
+                "values-primary-federator.yaml.j2",
+                "3-primary-federator.yaml",
+            )),
+            (names::ChartLine::V1, ClusterRole::Agent) if federated => {
+                steps.push(("values-agent-federated.yaml.j2", "3-agent-federated.yaml"));
+            }
+            (names::ChartLine::V2, ClusterRole::Primary) if federated => steps.push((
+                "values-primary-aggregator.yaml.j2",
+                "3-primary-aggregator.yaml",
+            )),
+            (names::ChartLine::V2, ClusterRole::Agent) => {
+                steps.push(("values-agent-2.x.yaml.j2", "3-agent.yaml"));
+            }
+            // Quick-start primaries: the default single-pod aggregator reads AMP for every cluster.
+            _ => {}
         }
         steps.push(("values-overrides.yaml.j2", "4-overrides.yaml"));
         steps
@@ -327,6 +355,7 @@ mod tests {
             "111122223333",
             WorkspaceEndpoints::new("111122223333", "us-east-1", "ws-1234"),
             federated.then(|| StoreLocation::new("fleet-bucket", "eu-west-1")),
+            names::ChartLine::V1,
         )
     }
 
@@ -349,6 +378,77 @@ mod tests {
         let store = StoreLocation::new("fleet-bucket", "eu-west-1");
         renderer.object_store_config(&store).unwrap();
         renderer.tls_only_bucket_policy(&store).unwrap();
+    }
+
+    #[test]
+    fn chart_2x_runs_the_aggregator_on_a_federated_primary_and_agents_only_ship() {
+        let renderer = Renderer::new();
+        let names_of = |files: &[ValuesFile]| -> Vec<String> {
+            files.iter().map(|f| f.name.clone()).collect()
+        };
+        let on_2x = |role, federated| ReleaseContext {
+            chart_line: names::ChartLine::V2,
+            ..context(role, federated)
+        };
+
+        let primary = renderer
+            .helm_values(&on_2x(ClusterRole::Primary, true))
+            .unwrap();
+        assert_eq!(
+            names_of(&primary),
+            [
+                "1-eks-cost-monitoring.yaml",
+                "2-amp.yaml",
+                "3-primary-aggregator.yaml",
+                "4-overrides.yaml"
+            ]
+        );
+        let values = parsed(&primary);
+        assert!(
+            values[0]
+                .get("kubecostModel")
+                .is_some_and(|m| m.get("warmCache").is_none())
+        );
+        assert_eq!(
+            values[2]["kubecostAggregator"]["deployMethod"],
+            "statefulset"
+        );
+        assert_eq!(values[2]["federatedETL"]["useMultiClusterDB"], true);
+        assert!(values[2]["federatedETL"].get("primaryCluster").is_none());
+        assert!(values[2].get("federator").is_none());
+
+        let agent = renderer
+            .helm_values(&on_2x(ClusterRole::Agent, true))
+            .unwrap();
+        let values = parsed(&agent);
+        assert_eq!(values[2]["federatedETL"]["agentOnly"], true);
+        assert_eq!(
+            values[2]["kubecostModel"]["federatedStorageConfigSecret"],
+            names::OBJECT_STORE_SECRET
+        );
+        // Quick-start: agents still only ship, with no bucket; the primary keeps the default
+        // single-pod aggregator, which reads every cluster from AMP.
+        let agent = renderer
+            .helm_values(&on_2x(ClusterRole::Agent, false))
+            .unwrap();
+        let values = parsed(&agent);
+        assert_eq!(values[2]["federatedETL"]["agentOnly"], true);
+        assert!(values[2].get("kubecostModel").is_none());
+        let primary = renderer
+            .helm_values(&on_2x(ClusterRole::Primary, false))
+            .unwrap();
+        assert_eq!(primary.len(), 3);
+
+        let classed = on_2x(ClusterRole::Primary, true).with_storage_class(Some("gp3".into()));
+        let overrides = parsed(&renderer.helm_values(&classed).unwrap())
+            .pop()
+            .unwrap();
+        let aggregator = &overrides["kubecostAggregator"];
+        assert_eq!(aggregator["aggregatorDbStorage"]["storageClass"], "gp3");
+        assert_eq!(
+            aggregator["persistentConfigsStorage"]["storageClass"],
+            "gp3"
+        );
     }
 
     #[test]

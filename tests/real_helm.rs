@@ -169,3 +169,97 @@ fn helm_4_installs_reads_back_and_removes_a_fleet() {
 fn helm_3_installs_reads_back_and_removes_a_fleet() {
     fleet_lifecycle_with(&helm3_binary());
 }
+
+/// A fleet on 1.x moves to 2.8.7: the primary first (the plan shows its release from -> to), then
+/// the agent; the real helm 4 upgrades the real charts in place, and installs 2.8.7 from scratch
+/// on a new agent, its CRD included. Going back to 1.x is refused before anything changes.
+#[test]
+fn a_fleet_moves_from_chart_1x_to_2x_and_not_back() {
+    let world = World::new(Moto::shared(), REGION, &["prod", "edge", "fresh"]);
+    let helm = helm_binary().display().to_string();
+    let run = |args: &[&str], version: &str| {
+        let chart = chart_archive(version).display().to_string();
+        let mut args = args.to_vec();
+        args.extend([
+            "--helm",
+            &helm,
+            "--chart",
+            &chart,
+            "--chart-version",
+            version,
+        ]);
+        args.extend(["--yes", "--output", "json"]);
+        output_within(world.command(&args), RUN_LIMIT)
+    };
+    let ok = |output: std::process::Output| {
+        assert_exit(&output, 0);
+        stdout_json(&output)
+    };
+    const PRIMARY: [&str; 4] = ["init", "primary", "--cluster", "prod"];
+    const AGENT: [&str; 4] = ["join", "cluster", "--cluster", "edge"];
+    ok(run(&PRIMARY, CHART_VERSION));
+    ok(run(&AGENT, CHART_VERSION));
+    let prod = &world.cluster("prod").kube;
+    let edge = &world.cluster("edge").kube;
+
+    let upgraded = ok(run(&PRIMARY, "2.8.7"));
+    let step = release_step(&upgraded, "prod");
+    assert_eq!(step["action"], "update", "{upgraded:#}");
+    let details = step["details"].to_string();
+    assert!(details.contains("chart 1.103.4 -> 2.8.7"), "{details}");
+    assert_eq!(
+        release_revisions(prod),
+        [
+            ("1".into(), "superseded".into()),
+            ("2".into(), "deployed".into())
+        ]
+    );
+    // The primary now runs the aggregator, as the cost-analyzer's service account, and the
+    // chart's CRD is there.
+    let aggregator = prod
+        .list("statefulsets")
+        .into_iter()
+        .find(|s| {
+            s["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.contains("aggregator"))
+        })
+        .expect("an aggregator StatefulSet on the 2.x primary");
+    assert_eq!(
+        aggregator["spec"]["template"]["spec"]["serviceAccountName"],
+        "kubecost-cost-analyzer-amp"
+    );
+    // helm installs a chart's crds/ only on a first install, never on an upgrade.
+    assert!(prod.list("customresourcedefinitions").is_empty());
+
+    let joined = ok(run(&AGENT, "2.8.7"));
+    assert_eq!(release_step(&joined, "edge")["action"], "update");
+    assert!(
+        edge.list("statefulsets")
+            .iter()
+            .all(|s| !s["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("aggregator")),
+        "agents run no aggregator"
+    );
+
+    // A cluster that joins on 2.x from the start gets the chart's CRD too.
+    ok(run(&["join", "cluster", "--cluster", "fresh"], "2.8.7"));
+    let crds = world
+        .cluster("fresh")
+        .kube
+        .list("customresourcedefinitions");
+    assert_eq!(crds.len(), 1, "{crds:#?}");
+    assert_eq!(
+        crds[0]["metadata"]["name"],
+        "turndownschedules.kubecost.com"
+    );
+
+    // Back to 1.x: a conflict in the plan, and the release stays at its revision.
+    let back = run(&PRIMARY, CHART_VERSION);
+    assert_exit(&back, 1);
+    let report = stdout_json(&back);
+    assert_eq!(release_step(&report, "prod")["action"], "conflict");
+    assert_eq!(release_revisions(prod).len(), 2);
+}

@@ -92,6 +92,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         cluster_account,
         workspace.clone(),
         store.clone(),
+        names::ChartLine::of(&args.chart_version)?,
     )
     .with_storage_class(args.storage_class.clone());
 

@@ -9,6 +9,7 @@ use crate::aws::amp;
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
 use crate::helm;
+use crate::names::ChartLine;
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::{ReleaseContext, Renderer, ValuesFile};
 
@@ -25,6 +26,7 @@ pub fn values(
             &target.cluster.account,
             fleet.endpoints(),
             fleet.store.clone(),
+            ChartLine::of(&target.release.chart_version)?,
         )
         .with_storage_class(target.storage_class.clone()),
     )
@@ -63,6 +65,18 @@ pub fn plan(
         {
             (release_step(Action::Exists), Op::Nothing)
         }
+        // A 2.x release has no way back to 1.x: its aggregator's data and settings have no 1.x
+        // form, and helm would leave a half-configured release behind.
+        Some(installed)
+            if ChartLine::of(&installed.chart_version).ok() == Some(ChartLine::V2)
+                && ChartLine::of(&target.release.chart_version)? == ChartLine::V1 =>
+        {
+            let step = release_step(Action::Conflict).with_detail(format!(
+                "cost-analyzer {} is installed: kcfed does not move a 2.x release back to 1.x; keep a 2.x --chart-version, or remove it first with `kcfed cleanup --cluster {}`",
+                installed.chart_version, target.cluster.arn
+            ));
+            (step, Op::Nothing)
+        }
         Some(installed) => {
             let mut details = Vec::new();
             if !installed.deployed {
@@ -73,6 +87,14 @@ pub fn plan(
                     "chart {} -> {}",
                     installed.chart_version, target.release.chart_version
                 ));
+                if ChartLine::of(&installed.chart_version).ok() == Some(ChartLine::V1)
+                    && ChartLine::of(&target.release.chart_version)? == ChartLine::V2
+                {
+                    details.push(
+                        "1.x to 2.x: the aggregator replaces the federator (README, \"Kubecost 2.x\")"
+                            .to_owned(),
+                    );
+                }
             }
             if installed.values != wanted_values {
                 details.push("values differ".to_owned());
@@ -141,6 +163,26 @@ mod tests {
                 .contains(&"chart 1.103.3 -> 1.103.4".to_owned()),
             "{step:?}"
         );
+
+        // Onto 2.x, and never back.
+        let mut on_2x = target();
+        on_2x.release.chart_version = "2.8.7".to_owned();
+        let (step, op) = plan(
+            "prod",
+            &fleet(),
+            &on_2x,
+            Some(installed("1.103.4", "deployed")),
+            &Renderer::new(),
+        )
+        .unwrap();
+        assert_eq!((step.action, op), (Action::Update, Op::Helm));
+        assert!(
+            step.details.contains(&"chart 1.103.4 -> 2.8.7".to_owned()),
+            "{step:?}"
+        );
+        let (step, op) = plan_for(Some(installed("2.8.7", "deployed")));
+        assert_eq!((step.action, op), (Action::Conflict, Op::Nothing));
+        assert!(step.details[1].contains("back to 1.x"), "{step:?}");
 
         let mut changed = installed("1.103.4", "deployed");
         changed.values["kubecostProductConfigs"]["clusterName"] = "old".into();
