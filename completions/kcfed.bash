@@ -487,7 +487,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --values --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,6 +514,10 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -595,7 +599,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__join__subcmd__cluster)
-            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --values --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -622,6 +626,10 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -745,7 +753,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__render)
-            opts="-v -h -V --role --cluster --region --account-id --workspace-id --workspace-region --bucket --bucket-region --quick-start --oidc-issuer --namespace --release --chart --chart-version --storage-class --out --output --verbose --help --version"
+            opts="-v -h -V --role --cluster --region --account-id --workspace-id --workspace-region --bucket --bucket-region --quick-start --oidc-issuer --namespace --release --chart --chart-version --storage-class --values --out --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -804,6 +812,10 @@ _kcfed() {
                     return 0
                     ;;
                 --storage-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -225,6 +225,12 @@ pub struct InitPrimaryArgs {
     pub quick_start: bool,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    /// Your own values file for the chart (repeat for several, later files winning, as helm's
+    /// -f): applied after kcfed's EKS defaults; the settings the fleet depends on (AMP, SigV4,
+    /// cluster_id, service accounts, federated storage) stay kcfed's, and the plan names any
+    /// your files try to change.
+    #[arg(long = "values", value_name = "FILE", help_heading = "Helm")]
+    pub values: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArgs,
     #[command(flatten)]
@@ -250,6 +256,12 @@ pub struct JoinClusterArgs {
     pub concurrency: u16,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
+    /// Your own values file for the chart (repeat for several, later files winning, as helm's
+    /// -f): applied after kcfed's EKS defaults; the settings the fleet depends on (AMP, SigV4,
+    /// cluster_id, service accounts, federated storage) stay kcfed's, and the plan names any
+    /// your files try to change.
+    #[arg(long = "values", value_name = "FILE", help_heading = "Helm")]
+    pub values: Vec<PathBuf>,
     #[command(flatten)]
     pub release: ReleaseArgs,
     #[command(flatten)]
@@ -404,6 +416,10 @@ pub struct RenderArgs {
     /// kcfed checks that it exists.
     #[arg(long)]
     pub storage_class: Option<String>,
+    /// Your own values file for the chart (repeat for several): placed in helm-install.sh after
+    /// the EKS defaults and before the fleet's settings, as init and join pass it.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
     /// Folder to write the files to (created when missing).
     #[arg(long)]
     pub out: PathBuf,

@@ -114,6 +114,9 @@ pub struct Target {
     pub release: helm::Release,
     /// `--storage-class`: the class every volume of the chart uses, else the cluster's default.
     pub storage_class: Option<String>,
+    /// `--values`: the user's own values files, applied after the EKS defaults and before the
+    /// settings the fleet depends on.
+    pub user_values: Vec<crate::render::ValuesFile>,
 }
 
 impl Target {

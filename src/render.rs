@@ -310,6 +310,71 @@ impl Renderer {
 
 /// The values Helm ends up with from these files: maps merge key by key, later files win, and
 /// a null removes a key, as `helm get values` reports them.
+/// The user's own values files (`--values`), read and checked to be YAML maps, in the order
+/// given; each keeps its file name behind its position.
+pub fn user_values(paths: &[std::path::PathBuf]) -> Result<Vec<ValuesFile>, Error> {
+    paths
+        .iter()
+        .enumerate()
+        .map(|(index, path)| {
+            let invalid = |reason: String| Error::InvalidInput {
+                what: "values file",
+                value: path.display().to_string(),
+                reason,
+            };
+            let content = std::fs::read_to_string(path)
+                .map_err(|err| invalid(format!("cannot read it: {err}")))?;
+            match parse_yaml(&content) {
+                Ok(serde_json::Value::Object(_)) => {}
+                Ok(serde_json::Value::Null) => {}
+                Ok(_) => return Err(invalid("its top level is not a map of values".to_owned())),
+                Err(err) => return Err(invalid(format!("not YAML: {err}"))),
+            }
+            let name = path
+                .file_name()
+                .map_or_else(|| "values.yaml".into(), |n| n.to_string_lossy());
+            Ok(ValuesFile {
+                name: format!("user-{}-{name}", index + 1),
+                content,
+            })
+        })
+        .collect()
+}
+
+/// The settings a fleet depends on (`fleet`: kcfed's files after the EKS defaults) that the
+/// user's files set otherwise, dotted (`global.amp.remoteWriteService`); kcfed's files come
+/// last, so these user settings have no effect.
+pub fn overridden_fleet_settings(
+    fleet: &[ValuesFile],
+    user: &[ValuesFile],
+) -> Result<Vec<String>, Error> {
+    let (fleet, user) = (merged_values(fleet)?, merged_values(user)?);
+    let mut overridden = Vec::new();
+    collect_overridden(&fleet, &user, &mut Vec::new(), &mut overridden);
+    Ok(overridden)
+}
+
+fn collect_overridden(
+    fleet: &serde_json::Value,
+    user: &serde_json::Value,
+    path: &mut Vec<String>,
+    out: &mut Vec<String>,
+) {
+    match (fleet, user) {
+        (serde_json::Value::Object(fleet), serde_json::Value::Object(user)) => {
+            for (key, wanted) in fleet {
+                if let Some(theirs) = user.get(key) {
+                    path.push(key.clone());
+                    collect_overridden(wanted, theirs, path, out);
+                    path.pop();
+                }
+            }
+        }
+        (wanted, theirs) if wanted != theirs => out.push(path.join(".")),
+        _ => {}
+    }
+}
+
 pub fn merged_values(files: &[ValuesFile]) -> Result<serde_json::Value, Error> {
     let mut merged = serde_json::Value::Object(Default::default());
     for file in files {
@@ -449,6 +514,41 @@ mod tests {
             aggregator["persistentConfigsStorage"]["storageClass"],
             "gp3"
         );
+    }
+
+    #[test]
+    fn user_settings_of_the_fleet_are_named_and_the_rest_left_alone() {
+        let files = Renderer::new()
+            .helm_values(&context(ClusterRole::Agent, true))
+            .unwrap();
+        let user = vec![ValuesFile {
+            name: "user-1-mine.yaml".to_owned(),
+            content: "global:\n  amp:\n    remoteWriteService: https://elsewhere\n    enabled: true\nkubecostFrontend:\n  resources:\n    requests:\n      cpu: 20m\n".to_owned(),
+        }];
+        assert_eq!(
+            overridden_fleet_settings(&files[1..], &user).unwrap(),
+            ["global.amp.remoteWriteService"]
+        );
+    }
+
+    #[test]
+    fn user_values_files_must_be_yaml_maps() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("mine.yaml");
+        std::fs::write(&good, "ingress:\n  enabled: true\n").unwrap();
+        let files = user_values(std::slice::from_ref(&good)).unwrap();
+        assert_eq!(files[0].name, "user-1-mine.yaml");
+        let list = dir.path().join("list.yaml");
+        std::fs::write(&list, "- a\n- b\n").unwrap();
+        for bad in [list, dir.path().join("missing.yaml")] {
+            assert!(matches!(
+                user_values(&[bad]),
+                Err(Error::InvalidInput {
+                    what: "values file",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

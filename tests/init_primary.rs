@@ -689,3 +689,46 @@ fn a_cluster_without_ebs_storage_stops_the_plan_before_any_change() {
     assert_exit(&found, 0);
     assert_eq!(storage_steps(&stdout_json(&found))[1].1, "exists");
 }
+
+/// `--values`: the user's settings reach helm after the EKS defaults; a setting the fleet depends
+/// on stays kcfed's and the plan names it; re-runs with the same files change nothing, and without
+/// them the release is updated back.
+#[test]
+fn user_values_files_are_applied_but_cannot_change_the_fleet() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let mine = world.dir.path().join("mine.yaml");
+    std::fs::write(
+        &mine,
+        "kubecostFrontend:\n  resources:\n    requests:\n      cpu: 20m\nglobal:\n  amp:\n    remoteWriteService: https://elsewhere.example/write\n",
+    )
+    .unwrap();
+    let mine = mine.display().to_string();
+    let with_values = ["--values", mine.as_str(), "--yes", "--output", "json"];
+    let output = world.init_primary(&with_values);
+    assert_exit(&output, 0);
+    let report = stdout_json(&output);
+    let release = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "helm-release")
+        .unwrap();
+    assert!(
+        release["details"].to_string().contains(
+            "your values set global.amp.remoteWriteService: kcfed keeps its own"
+        ),
+        "{release:#}"
+    );
+    let merged = world.helm.merged_values().pop().expect("an upgrade");
+    assert_eq!(merged["kubecostFrontend"]["resources"]["requests"]["cpu"], "20m");
+    let remote_write = merged["global"]["amp"]["remoteWriteService"].as_str().unwrap();
+    assert!(remote_write.starts_with("https://aps-workspaces."), "{remote_write}");
+
+    let again = world.init_primary(&with_values);
+    assert_eq!(stdout_json(&again)["changed"], false, "{}", stderr(&again));
+    let without = world.init_primary(&["--yes", "--output", "json"]);
+    let report = stdout_json(&without);
+    assert_eq!(report["changed"], true);
+    let merged = world.helm.merged_values().pop().unwrap();
+    assert!(merged["kubecostFrontend"]["resources"]["requests"]["cpu"] != "20m");
+}

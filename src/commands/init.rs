@@ -13,7 +13,7 @@ use crate::helm;
 use crate::kube;
 use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
-use crate::render::{Renderer, StoreLocation};
+use crate::render::{self, Renderer, StoreLocation};
 use crate::resources::{Applier, Op, Planned, bucket, cluster, policies, workspace};
 use crate::validate;
 
@@ -22,6 +22,7 @@ use crate::validate;
 /// (bucket, policies, OIDC provider, roles, Kubernetes objects, release). Then the plan.
 pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     validate::init_primary(args)?;
+    let user_values = render::user_values(&args.values)?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
 
     // With no --cluster, the current kube context names the cluster (and its region and
@@ -102,6 +103,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         cluster,
         release: release(&args.release, &reached),
         storage_class: args.release.storage_class.clone(),
+        user_values,
     };
     let (bucket_state, policies, observed_cluster) = tokio::try_join!(
         async {

@@ -14,7 +14,7 @@ use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, r
 use crate::helm;
 use crate::kube;
 use crate::names;
-use crate::render::Renderer;
+use crate::render::{self, Renderer, ValuesFile};
 use crate::resources::cluster::{self, ObservedCluster};
 use crate::resources::{Applier, policies};
 use crate::validate;
@@ -31,6 +31,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         &args.workspace,
         &args.release,
     )?;
+    let user_values = render::user_values(&args.values)?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
@@ -58,6 +59,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
                 clients: &clients,
                 accounts: &accounts,
                 reacher: &reacher,
+                user_values: &user_values,
                 fleet: &fleet,
                 primary: primary.as_deref(),
                 renderer: &renderer,
@@ -124,6 +126,7 @@ struct Discovery<'a> {
     clients: &'a Clients,
     accounts: &'a Accounts,
     reacher: &'a Reacher<'a>,
+    user_values: &'a [ValuesFile],
     fleet: &'a Fleet,
     primary: Option<&'a str>,
     renderer: &'a Renderer,
@@ -157,6 +160,7 @@ impl Discovery<'_> {
             release: release(&args.release, &reached),
             cluster,
             storage_class: args.release.storage_class.clone(),
+            user_values: self.user_values.to_vec(),
         };
         let observed = async {
             let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;

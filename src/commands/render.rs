@@ -107,6 +107,9 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     };
     let mut notes = Vec::new();
 
+    // The user's files go after the EKS defaults, as init and join pass them; they are checked
+    // here and named in helm-install.sh where they are.
+    crate::render::user_values(&args.values)?;
     let mut values_paths = Vec::new();
     for values in renderer.helm_values(&context)? {
         values_paths.push(writer.write(&values.name, &values.content, "helm values")?);
@@ -180,6 +183,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         direct: false,
         timeout_secs: 600,
     };
+    values_paths.splice(1..1, args.values.iter().cloned());
     let helm_command = helm::shell_line("helm", &release.upgrade_args(&values_paths));
     writer.write(
         "helm-install.sh",

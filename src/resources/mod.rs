@@ -343,6 +343,7 @@ pub(crate) mod fixtures {
                 timeout_secs: 600,
             },
             storage_class: None,
+            user_values: Vec::new(),
         }
     }
 }

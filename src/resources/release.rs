@@ -13,8 +13,8 @@ use crate::names::ChartLine;
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::{ReleaseContext, Renderer, ValuesFile};
 
-/// The values files of the cluster's release, in the order helm merges them.
-pub fn values(
+/// kcfed's values files of the cluster's release, in the order helm merges them.
+fn kcfed_values(
     fleet: &Fleet,
     target: &Target,
     renderer: &Renderer,
@@ -32,6 +32,24 @@ pub fn values(
     )
 }
 
+/// Every values file of the release in helm's order: the EKS defaults, the user's `--values`
+/// files, then kcfed's settings the fleet depends on, which no user file can change.
+pub fn values(
+    fleet: &Fleet,
+    target: &Target,
+    renderer: &Renderer,
+) -> Result<Vec<ValuesFile>, Error> {
+    Ok(with_user_values(
+        kcfed_values(fleet, target, renderer)?,
+        target,
+    ))
+}
+
+fn with_user_values(mut files: Vec<ValuesFile>, target: &Target) -> Vec<ValuesFile> {
+    files.splice(1..1, target.user_values.iter().cloned());
+    files
+}
+
 /// The release's step from what helm reports: install, upgrade (status, chart version or
 /// values differ), or nothing.
 pub fn plan(
@@ -41,7 +59,9 @@ pub fn plan(
     observed: Option<helm::Installed>,
     renderer: &Renderer,
 ) -> Result<(Step, Op), Error> {
-    let values = values(fleet, target, renderer)?;
+    let kcfed = kcfed_values(fleet, target, renderer)?;
+    let overridden = crate::render::overridden_fleet_settings(&kcfed[1..], &target.user_values)?;
+    let values = with_user_values(kcfed, target);
     let release_step = |action| {
         Step::new(
             scope,
@@ -56,6 +76,17 @@ pub fn plan(
         ))
     };
     let wanted_values = crate::render::merged_values(&values)?;
+    let release_step = |action| {
+        let step = release_step(action);
+        if overridden.is_empty() {
+            step
+        } else {
+            step.with_detail(format!(
+                "your values set {}: kcfed keeps its own, which the fleet depends on",
+                overridden.join(", ")
+            ))
+        }
+    };
     Ok(match observed {
         None => (release_step(Action::Create), Op::Helm),
         Some(installed)
