@@ -8,6 +8,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod support;
+
+use support::helm::chart_archive;
+
 const CHART_VALUES: &str = "values.yaml.chart-v1.103.4";
 const PROMETHEUS_SUBCHART_VALUES: &str = "prometheus-subchart-values.yaml.chart-v1.103.4";
 const EKS_COST_MONITORING_VALUES: &str = "values-eks-cost-monitoring.yaml.chart-v1.103.4";
@@ -30,18 +34,25 @@ const UNDOCUMENTED_KEYS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Keys kcfed's 2.x values files set that the 2.x chart's values.yaml does not mention.
+const UNDOCUMENTED_KEYS_2X: &[(&str, &str)] = &[];
+
 /// One of the chart's values files: its parsed values and its text, for keys shown only as comments.
 struct ChartFile {
-    name: &'static str,
+    name: String,
     values: Value,
     text: String,
 }
 
 impl ChartFile {
-    fn load(name: &'static str) -> ChartFile {
+    fn load(name: &str) -> ChartFile {
         let text = std::fs::read_to_string(fixture(name))
             .unwrap_or_else(|err| panic!("read tests/fixtures/kubecost/{name}: {err}"));
-        let values = parse_yaml(&text, name);
+        ChartFile::from_text(name.to_owned(), text)
+    }
+
+    fn from_text(name: String, text: String) -> ChartFile {
+        let values = parse_yaml(&text, &name);
         ChartFile { name, values, text }
     }
 
@@ -87,6 +98,7 @@ impl ChartFile {
 struct Chart {
     values: ChartFile,
     prometheus: ChartFile,
+    undocumented: &'static [(&'static str, &'static str)],
 }
 
 impl Chart {
@@ -94,6 +106,30 @@ impl Chart {
         Chart {
             values: ChartFile::load(CHART_VALUES),
             prometheus: ChartFile::load(PROMETHEUS_SUBCHART_VALUES),
+            undocumented: UNDOCUMENTED_KEYS,
+        }
+    }
+
+    /// A 2.x chart's own values.yaml, from its archive in the shared reference data; 2.x has no
+    /// Prometheus sub-chart (its keys are in values.yaml).
+    fn from_archive(version: &str) -> Chart {
+        let file = |member: &str| {
+            let output = Command::new("tar")
+                .arg("-xzOf")
+                .arg(chart_archive(version))
+                .arg(member)
+                .output()
+                .expect("run tar");
+            assert!(output.status.success(), "no {member} in chart {version}");
+            String::from_utf8(output.stdout).expect("UTF-8")
+        };
+        Chart {
+            values: ChartFile::from_text(
+                format!("values.yaml of chart {version}"),
+                file("cost-analyzer/values.yaml"),
+            ),
+            prometheus: ChartFile::from_text("none".to_owned(), "{}".to_owned()),
+            undocumented: UNDOCUMENTED_KEYS_2X,
         }
     }
 
@@ -105,7 +141,7 @@ impl Chart {
 
     fn knows(&self, path: &[String]) -> bool {
         let dotted = path.join(".");
-        UNDOCUMENTED_KEYS.iter().any(|(key, _)| *key == dotted) || self.documents(path)
+        self.undocumented.iter().any(|(key, _)| *key == dotted) || self.documents(path)
     }
 }
 
@@ -143,8 +179,9 @@ fn leaf_paths(value: &Value) -> Vec<Vec<String>> {
     out
 }
 
-/// The helm values files `kcfed render` writes for every kind of cluster: (label, name, content).
-fn rendered_values_files() -> Vec<(String, String, String)> {
+/// The helm values files `kcfed render` writes for every kind of cluster of one chart version:
+/// (label, name, content).
+fn rendered_values_files(chart_version: &str) -> Vec<(String, String, String)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut files = Vec::new();
     for role in ["primary", "agent"] {
@@ -172,6 +209,8 @@ fn rendered_values_files() -> Vec<(String, String, String)> {
                 "json",
                 "--storage-class",
                 "gp3",
+                "--chart-version",
+                chart_version,
             ];
             if quick_start {
                 args.push("--quick-start");
@@ -224,7 +263,7 @@ fn unknown_keys(
 #[test]
 fn every_key_kcfed_sets_is_a_chart_key() {
     let chart = Chart::load();
-    let files = rendered_values_files();
+    let files = rendered_values_files("1.103.4");
     let names: Vec<&str> = files.iter().map(|(_, name, _)| name.as_str()).collect();
     for expected in [
         "1-eks-cost-monitoring.yaml",
@@ -266,6 +305,78 @@ fn every_key_kcfed_sets_is_a_chart_key() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// The same for the 2.x line, against each 2.x chart kcfed's tests install: a key the 2.x chart
+/// retired (1.x's `federator`, say) fails here.
+#[test]
+fn every_key_kcfed_sets_on_2x_is_a_chart_key() {
+    for version in ["2.4.2", "2.8.7"] {
+        let chart = Chart::from_archive(version);
+        let files = rendered_values_files(version);
+        let names: Vec<&str> = files.iter().map(|(_, name, _)| name.as_str()).collect();
+        for expected in ["3-primary-aggregator.yaml", "3-agent.yaml"] {
+            assert!(
+                names.contains(&expected),
+                "{version}: {expected} in {names:?}"
+            );
+        }
+        let unknown = unknown_keys(&chart, &files);
+        assert!(
+            unknown.is_empty(),
+            "keys chart {version} does not know:\n{}",
+            unknown
+                .iter()
+                .map(|(key, files)| format!("  {key}  (set by {})", files.join(", ")))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    // The check can fail: 1.x's federator is no 2.x key.
+    let retired = [(
+        "self-test".to_owned(),
+        "retired.yaml".to_owned(),
+        "federatedETL:\n  federator:\n    enabled: true\n".to_owned(),
+    )];
+    assert!(!unknown_keys(&Chart::from_archive("2.8.7"), &retired).is_empty());
+}
+
+/// kcfed's 2.x EKS file holds exactly the settings the 2.4.2 and 2.8.7 charts' own EKS files
+/// share; what it leaves out is named.
+#[test]
+fn shipped_2x_eks_values_are_the_settings_both_charts_share() {
+    let template = "templates/values-eks-cost-monitoring-2.x.yaml";
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(template))
+        .expect("read the shipped 2.x EKS values");
+    let shipped = parse_yaml(&shipped, template);
+    let left_out = |path: &[String]| {
+        path.first().is_some_and(|key| key == "forecasting")
+            || path.join(".") == "networkCosts.image.tag"
+    };
+    for version in ["2.4.2", "2.8.7"] {
+        let output = Command::new("tar")
+            .arg("-xzOf")
+            .arg(chart_archive(version))
+            .arg("cost-analyzer/values-eks-cost-monitoring.yaml")
+            .output()
+            .expect("run tar");
+        let theirs = parse_yaml(&String::from_utf8(output.stdout).unwrap(), version);
+        let theirs_paths: Vec<Vec<String>> = leaf_paths(&theirs)
+            .into_iter()
+            .filter(|path| !left_out(path))
+            .collect();
+        let ours_paths = leaf_paths(&shipped);
+        assert_eq!(ours_paths.len(), theirs_paths.len(), "{version}");
+        for path in theirs_paths {
+            let value = |root: &Value| path.iter().fold(root.clone(), |v, key| v[key].clone());
+            assert_eq!(
+                value(&shipped),
+                value(&theirs),
+                "{version}: {}",
+                path.join(".")
+            );
+        }
+    }
 }
 
 #[test]

@@ -714,15 +714,23 @@ fn user_values_files_are_applied_but_cannot_change_the_fleet() {
         .find(|s| s["kind"] == "helm-release")
         .unwrap();
     assert!(
-        release["details"].to_string().contains(
-            "your values set global.amp.remoteWriteService: kcfed keeps its own"
-        ),
+        release["details"]
+            .to_string()
+            .contains("your values set global.amp.remoteWriteService: kcfed keeps its own"),
         "{release:#}"
     );
     let merged = world.helm.merged_values().pop().expect("an upgrade");
-    assert_eq!(merged["kubecostFrontend"]["resources"]["requests"]["cpu"], "20m");
-    let remote_write = merged["global"]["amp"]["remoteWriteService"].as_str().unwrap();
-    assert!(remote_write.starts_with("https://aps-workspaces."), "{remote_write}");
+    assert_eq!(
+        merged["kubecostFrontend"]["resources"]["requests"]["cpu"],
+        "20m"
+    );
+    let remote_write = merged["global"]["amp"]["remoteWriteService"]
+        .as_str()
+        .unwrap();
+    assert!(
+        remote_write.starts_with("https://aps-workspaces."),
+        "{remote_write}"
+    );
 
     let again = world.init_primary(&with_values);
     assert_eq!(stdout_json(&again)["changed"], false, "{}", stderr(&again));
