@@ -293,10 +293,19 @@ pub fn parse_cluster_ref<'a>(
     }
 }
 
-/// Splits `arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME` into (region, account, name).
-pub fn parse_eks_cluster_arn(arn: &str) -> Option<(&str, &str, &str)> {
+/// The parts of an ARN: partition, service, region, account, resource.
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+/// Splits `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+pub fn parse_arn(arn: &str) -> Option<Arn<'_>> {
     let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(_), Some("eks"), Some(region), Some(account), Some(resource)) = (
+    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -306,8 +315,20 @@ pub fn parse_eks_cluster_arn(arn: &str) -> Option<(&str, &str, &str)> {
     ) else {
         return None;
     };
-    let name = resource.strip_prefix("cluster/")?;
-    Some((region, account, name))
+    Some(Arn {
+        partition,
+        service,
+        region,
+        account,
+        resource,
+    })
+}
+
+/// Splits `arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME` into (region, account, name).
+pub fn parse_eks_cluster_arn(arn: &str) -> Option<(&str, &str, &str)> {
+    let arn = parse_arn(arn).filter(|arn| arn.service == "eks")?;
+    let name = arn.resource.strip_prefix("cluster/")?;
+    Some((arn.region, arn.account, name))
 }
 
 // ---------------------------------------------------------------------------------------------

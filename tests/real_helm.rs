@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use common::{RUN_LIMIT, World, assert_exit, output_within, stdout_json};
 use support::fake_kube::FakeKube;
-use support::helm::{chart_archive, helm_binary, helm3_binary};
+use support::helm::{helm_binary, helm3_binary, skip_without_charts, with_real_chart};
 use support::moto::Moto;
 
 const REGION: &str = "us-west-2";
@@ -54,18 +54,9 @@ fn release_step<'a>(report: &'a Value, cluster: &str) -> &'a Value {
 
 fn fleet_lifecycle_with(helm: &Path) {
     let world = World::new(Moto::shared(), REGION, &["prod", "edge"]);
-    let helm = helm.display().to_string();
-    let chart = chart_archive(CHART_VERSION).display().to_string();
     let run = |args: &[&str]| {
-        let mut args = args.to_vec();
-        args.extend(["--helm", &helm, "--chart", &chart]);
-        args.extend([
-            "--chart-version",
-            CHART_VERSION,
-            "--yes",
-            "--output",
-            "json",
-        ]);
+        let args = with_real_chart(args, helm, CHART_VERSION);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let output = output_within(world.command(&args), RUN_LIMIT);
         assert_exit(&output, 0);
         stdout_json(&output)
@@ -162,11 +153,17 @@ fn fleet_lifecycle_with(helm: &Path) {
 
 #[test]
 fn helm_4_installs_reads_back_and_removes_a_fleet() {
+    if skip_without_charts() {
+        return;
+    }
     fleet_lifecycle_with(&helm_binary());
 }
 
 #[test]
 fn helm_3_installs_reads_back_and_removes_a_fleet() {
+    if skip_without_charts() {
+        return;
+    }
     fleet_lifecycle_with(&helm3_binary());
 }
 
@@ -175,20 +172,14 @@ fn helm_3_installs_reads_back_and_removes_a_fleet() {
 /// on a new agent, its CRD included. Going back to 1.x is refused before anything changes.
 #[test]
 fn a_fleet_moves_from_chart_1x_to_2x_and_not_back() {
+    if skip_without_charts() {
+        return;
+    }
     let world = World::new(Moto::shared(), REGION, &["prod", "edge", "fresh"]);
-    let helm = helm_binary().display().to_string();
+    let helm = helm_binary();
     let run = |args: &[&str], version: &str| {
-        let chart = chart_archive(version).display().to_string();
-        let mut args = args.to_vec();
-        args.extend([
-            "--helm",
-            &helm,
-            "--chart",
-            &chart,
-            "--chart-version",
-            version,
-        ]);
-        args.extend(["--yes", "--output", "json"]);
+        let args = with_real_chart(args, &helm, version);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         output_within(world.command(&args), RUN_LIMIT)
     };
     let ok = |output: std::process::Output| {

@@ -36,26 +36,20 @@ pub async fn principal_arn(client: &aws_sdk_sts::Client) -> Result<String, Error
 }
 
 fn principal_of(caller: &str) -> String {
-    let mut parts = caller.splitn(6, ':');
-    match (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) {
-        (Some("arn"), Some(partition), Some("sts"), Some(""), Some(account), Some(resource)) => {
-            match resource
-                .strip_prefix("assumed-role/")
-                .and_then(|rest| rest.split('/').next())
-            {
-                Some(role) => format!("arn:{partition}:iam::{account}:role/{role}"),
-                None => caller.to_owned(),
-            }
-        }
-        _ => caller.to_owned(),
-    }
+    let role = crate::names::parse_arn(caller)
+        .filter(|arn| arn.service == "sts")
+        .and_then(|arn| {
+            let role = arn
+                .resource
+                .strip_prefix("assumed-role/")?
+                .split('/')
+                .next()?;
+            Some(format!(
+                "arn:{}:iam::{}:role/{role}",
+                arn.partition, arn.account
+            ))
+        });
+    role.unwrap_or_else(|| caller.to_owned())
 }
 
 #[cfg(test)]

@@ -27,14 +27,49 @@ pub fn helm3_binary() -> PathBuf {
         .into()
 }
 
-/// The packaged cost-analyzer chart of `version`, from the shared reference data beside the
-/// repository (see its README).
+/// The folder of the real cost-analyzer chart archives: KCFED_TEST_CHARTS, else the shared
+/// reference data beside the repository (see its README).
+fn charts_dir() -> PathBuf {
+    std::env::var_os("KCFED_TEST_CHARTS").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/charts"),
+        PathBuf::from,
+    )
+}
+
+/// Whether a test that renders or installs the real charts must stop here: on a clone without
+/// the charts it is skipped (scripts/test says so loudly); with KCFED_REQUIRE_CHARTS set, as
+/// .ci/run sets it, missing charts fail it.
+pub fn skip_without_charts() -> bool {
+    let dir = charts_dir();
+    if dir.is_dir() {
+        return false;
+    }
+    assert!(
+        std::env::var_os("KCFED_REQUIRE_CHARTS").is_none(),
+        "the real charts are required but {} is missing",
+        dir.display()
+    );
+    eprintln!("SKIPPED: no real charts at {}", dir.display());
+    true
+}
+
+/// The packaged cost-analyzer chart of `version`.
 pub fn chart_archive(version: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/charts")
-        .join(format!("cost-analyzer-{version}.tgz"));
+    let path = charts_dir().join(format!("cost-analyzer-{version}.tgz"));
     assert!(path.is_file(), "no chart archive at {}", path.display());
     path
+}
+
+/// The arguments of a kcfed command `args` that installs the real chart of `version` with
+/// `helm`, applied without asking and reported as JSON.
+pub fn with_real_chart(args: &[&str], helm: &Path, version: &str) -> Vec<String> {
+    let chart = chart_archive(version);
+    let mut all: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    all.extend(["--helm".to_owned(), helm.display().to_string()]);
+    all.extend(["--chart".to_owned(), chart.display().to_string()]);
+    all.extend(["--chart-version".to_owned(), version.to_owned()]);
+    all.extend(["--yes", "--output", "json"].map(str::to_owned));
+    all
 }
 
 /// A chart named like Kubecost's `cost-analyzer` whose only resource carries the merged values.
