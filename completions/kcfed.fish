@@ -48,6 +48,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l values -d 'Your own values file for the chart (repeat for several, later files winning, as helm\'s -f): applied after kcfed\'s EKS defaults; the settings the fleet depends on (AMP, SigV4, cluster_id, service accounts, federated storage) stay kcfed\'s, and the plan names any your files try to change' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cloud-integration-secret -d 'Turn on Kubecost\'s Cloud Costs view with your cloud integration secret of this name (in --namespace, made as Kubecost\'s cloud integration guide says); kcfed checks it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
@@ -172,6 +173,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l chart -d 'The cos
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l chart-version -d 'Version of the cost-analyzer chart' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l values -d 'Your own values file for the chart (repeat for several): placed in helm-install.sh after the EKS defaults and before the fleet\'s settings, as init and join pass it' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cloud-integration-secret -d 'Turn on Kubecost\'s Cloud Costs view with the cloud integration secret of this name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l out -d 'Folder to write the files to (created when missing)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l output -d 'Output format for the summary' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"

@@ -231,6 +231,10 @@ pub struct InitPrimaryArgs {
     /// your files try to change.
     #[arg(long = "values", value_name = "FILE", help_heading = "Helm")]
     pub values: Vec<PathBuf>,
+    /// Turn on Kubecost's Cloud Costs view with your cloud integration secret of this name (in
+    /// --namespace, made as Kubecost's cloud integration guide says); kcfed checks it exists.
+    #[arg(long, value_name = "NAME", help_heading = "Helm")]
+    pub cloud_integration_secret: Option<String>,
     #[command(flatten)]
     pub release: ReleaseArgs,
     #[command(flatten)]
@@ -420,6 +424,9 @@ pub struct RenderArgs {
     /// the EKS defaults and before the fleet's settings, as init and join pass it.
     #[arg(long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
+    /// Turn on Kubecost's Cloud Costs view with the cloud integration secret of this name.
+    #[arg(long, value_name = "NAME")]
+    pub cloud_integration_secret: Option<String>,
     /// Folder to write the files to (created when missing).
     #[arg(long)]
     pub out: PathBuf,

@@ -117,6 +117,9 @@ pub struct Target {
     /// `--values`: the user's own values files, applied after the EKS defaults and before the
     /// settings the fleet depends on.
     pub user_values: Vec<crate::render::ValuesFile>,
+    /// `--cloud-integration-secret` (the primary only): the user's secret that turns on
+    /// Kubecost's Cloud Costs view; it must exist before the install.
+    pub cloud_integration_secret: Option<String>,
 }
 
 impl Target {

@@ -329,6 +329,13 @@ pub async fn observe(client: &Client, desired: &DesiredObjects) -> Result<Observ
     })
 }
 
+/// Whether the secret `name` exists in `namespace` (a GET; the user's, never written by kcfed).
+pub async fn secret_exists(client: &Client, namespace: &str, name: &str) -> Result<bool, Error> {
+    let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
+    let resource = format!("secret {}", namespaced_name(namespace, name));
+    Ok(get_opt(&secrets, name, &resource).await?.is_some())
+}
+
 /// The steps that make the cluster hold `desired`: namespace, service accounts, then the secret.
 pub fn plan_steps(scope: &str, desired: &DesiredObjects, observed: &ObservedObjects) -> Vec<Step> {
     let namespace = &desired.namespace;

@@ -107,6 +107,8 @@ pub struct ReleaseContext {
     pub storage_class: Option<String>,
     /// Which chart line the values are for.
     pub chart_line: names::ChartLine,
+    /// The user's cloud integration secret, which turns on the Cloud Costs view.
+    pub cloud_integration_secret: Option<String>,
 }
 
 impl ReleaseContext {
@@ -120,6 +122,7 @@ impl ReleaseContext {
     ) -> Self {
         Self {
             chart_line,
+            cloud_integration_secret: None,
             role,
             cluster_name: cluster_name.to_owned(),
             account_id: account_id.to_owned(),
@@ -129,6 +132,14 @@ impl ReleaseContext {
             prometheus_server_service_account: names::PROMETHEUS_SERVER_SERVICE_ACCOUNT,
             object_store_secret: names::OBJECT_STORE_SECRET,
             storage_class: None,
+        }
+    }
+
+    /// The same release with Cloud Costs from `secret`.
+    pub fn with_cloud_integration_secret(self, secret: Option<String>) -> Self {
+        Self {
+            cloud_integration_secret: secret,
+            ..self
         }
     }
 
@@ -549,6 +560,46 @@ mod tests {
                 })
             ));
         }
+    }
+
+    #[test]
+    fn a_cloud_integration_secret_turns_on_cloud_costs_on_each_line() {
+        let renderer = Renderer::new();
+        let overrides = |line| {
+            let ctx = ReleaseContext {
+                chart_line: line,
+                ..context(ClusterRole::Primary, true)
+            }
+            .with_cloud_integration_secret(Some("cloud-integration".into()));
+            parsed(&renderer.helm_values(&ctx).unwrap()).pop().unwrap()
+        };
+        let v1 = overrides(names::ChartLine::V1);
+        assert_eq!(
+            v1["kubecostProductConfigs"]["cloudIntegrationSecret"],
+            "cloud-integration"
+        );
+        assert_eq!(v1["kubecostModel"]["cloudCost"]["enabled"], true);
+        assert_eq!(v1["kubecostModel"]["etlCloudAsset"], false);
+        // 2.x runs its cloud-cost component always; the secret alone turns it on.
+        let v2 = overrides(names::ChartLine::V2);
+        assert_eq!(
+            v2["kubecostProductConfigs"]["cloudIntegrationSecret"],
+            "cloud-integration"
+        );
+        assert!(v2.get("kubecostModel").is_none());
+        // Without it, nothing of it.
+        let plain = parsed(
+            &renderer
+                .helm_values(&context(ClusterRole::Primary, true))
+                .unwrap(),
+        )
+        .pop()
+        .unwrap();
+        assert!(
+            plain["kubecostProductConfigs"]
+                .get("cloudIntegrationSecret")
+                .is_none()
+        );
     }
 
     #[test]

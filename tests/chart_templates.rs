@@ -237,6 +237,65 @@ fn check(chart_version: &str, role: &str, federated: bool) {
     }
 }
 
+/// The 2.x chart refuses a cloud-cost component without an integration; with the secret kcfed
+/// passes it renders, on both lines.
+#[test]
+fn cloud_costs_render_with_the_integration_secret() {
+    if skip_without_charts() {
+        return;
+    }
+    for version in ["1.103.4", "2.8.7"] {
+        let out = tempfile::tempdir().unwrap();
+        let rendered = Command::new(env!("CARGO_BIN_EXE_kcfed"))
+            .args([
+                "render",
+                "--role",
+                "primary",
+                "--cluster",
+                "edge",
+                "--region",
+                CLUSTER_REGION,
+                "--account-id",
+                ACCOUNT,
+                "--workspace-id",
+                WORKSPACE,
+                "--chart-version",
+                version,
+                "--cloud-integration-secret",
+                "cloud-integration",
+                "--out",
+            ])
+            .arg(out.path())
+            .env_clear()
+            .output()
+            .unwrap();
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        let mut files: Vec<_> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(char::is_numeric)
+            })
+            .collect();
+        files.sort();
+        let manifests = template(&chart_archive(version), &files);
+        let uses_secret = workloads(&manifests)
+            .iter()
+            .any(|w| w.to_string().contains("cloud-integration"));
+        assert!(
+            uses_secret,
+            "{version}: no workload reads the cloud integration secret"
+        );
+    }
+}
+
 #[test]
 fn every_chart_line_renders_with_kcfeds_values_as_a_fleet_needs() {
     if skip_without_charts() {

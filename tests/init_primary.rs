@@ -740,3 +740,50 @@ fn user_values_files_are_applied_but_cannot_change_the_fleet() {
     let merged = world.helm.merged_values().pop().unwrap();
     assert!(merged["kubecostFrontend"]["resources"]["requests"]["cpu"] != "20m");
 }
+
+/// `--cloud-integration-secret`: a secret that is not there stops the plan before any change;
+/// once it exists, the primary's values turn on Cloud Costs with it.
+#[test]
+fn cloud_costs_need_the_users_secret_first() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let flags = [
+        "--cloud-integration-secret",
+        "cloud-integration",
+        "--yes",
+        "--output",
+        "json",
+    ];
+    let output = world.init_primary(&flags);
+    assert_exit(&output, 1);
+    let report = stdout_json(&output);
+    let secret = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "kubecost/cloud-integration")
+        .expect("a step for the user's secret");
+    assert_eq!(secret["action"], "conflict", "{secret:#}");
+    assert!(role_names(&world).is_empty(), "nothing was made");
+    assert_eq!(world.cluster("prod").kube.write_count(), 0);
+
+    world.cluster("prod").kube.insert(
+        "namespaces",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubecost"}}),
+    );
+    world.cluster("prod").kube.insert(
+        "secrets",
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "cloud-integration", "namespace": "kubecost"},
+            "data": {"cloud-integration.json": "e30="},
+        }),
+    );
+    let output = world.init_primary(&flags);
+    assert_exit(&output, 0);
+    let merged = world.helm.merged_values().pop().expect("an upgrade");
+    assert_eq!(
+        merged["kubecostProductConfigs"]["cloudIntegrationSecret"],
+        "cloud-integration"
+    );
+    assert_eq!(merged["kubecostModel"]["cloudCost"]["enabled"], true);
+}

@@ -104,6 +104,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         release: release(&args.release, &reached),
         storage_class: args.release.storage_class.clone(),
         user_values,
+        cloud_integration_secret: args.cloud_integration_secret.clone(),
     };
     let (bucket_state, policies, observed_cluster) = tokio::try_join!(
         async {

@@ -161,6 +161,7 @@ impl Discovery<'_> {
             cluster,
             storage_class: args.release.storage_class.clone(),
             user_values: self.user_values.to_vec(),
+            cloud_integration_secret: None,
         };
         let observed = async {
             let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;

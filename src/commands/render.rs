@@ -94,7 +94,8 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         store.clone(),
         names::ChartLine::of(&args.chart_version)?,
     )
-    .with_storage_class(args.storage_class.clone());
+    .with_storage_class(args.storage_class.clone())
+    .with_cloud_integration_secret(args.cloud_integration_secret.clone());
 
     let renderer = Renderer::new();
     std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {

@@ -15,6 +15,7 @@ use crate::fleet::{Fleet, Target};
 use crate::helm;
 use crate::kube;
 use crate::names::{self, FleetPolicy, ServiceAccountKind, tags};
+use crate::plan::{Action, ResourceKind, Step};
 use crate::render::Renderer;
 
 /// The roles and Kubernetes objects one cluster needs.
@@ -85,6 +86,8 @@ pub struct ObservedCluster {
     roles: Vec<Option<iam::Role>>,
     objects: kube::ObservedObjects,
     release: Option<helm::Installed>,
+    /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
+    cloud_secret: Option<bool>,
 }
 
 /// Reads one cluster's share. What is read depends on names only, never on the bucket's
@@ -98,7 +101,8 @@ pub async fn observe(
     renderer: &Renderer,
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
-    let (storage, provider, roles, objects, release) = tokio::try_join!(
+    let namespace = &target.release.namespace;
+    let (storage, provider, roles, objects, release, cloud_secret) = tokio::try_join!(
         kube::observe_storage(kube_client),
         iam::get_oidc_provider(&clients.iam, &desired.provider_arn),
         try_join_all(
@@ -109,6 +113,14 @@ pub async fn observe(
         ),
         kube::observe(kube_client, &desired.objects),
         helm::installed(helm_path, &target.release),
+        async {
+            match &target.cloud_integration_secret {
+                Some(name) => kube::secret_exists(kube_client, namespace, name)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },
     )?;
     Ok(ObservedCluster {
         desired,
@@ -117,6 +129,7 @@ pub async fn observe(
         roles,
         objects,
         release,
+        cloud_secret,
     })
 }
 
@@ -136,10 +149,19 @@ pub fn plan(
         roles,
         objects,
         release,
+        cloud_secret,
     } = observed;
     // The prerequisites first: a missing one stops the plan before anything changes.
     let wanted_class = target.storage_class.as_deref();
     let mut steps = storage::plan(scope, &target.cluster.name, wanted_class, &storage);
+    if let (Some(name), Some(exists)) = (&target.cloud_integration_secret, cloud_secret) {
+        steps.push(cloud_integration_step(
+            scope,
+            &target.release.namespace,
+            name,
+            exists,
+        ));
+    }
     steps.push(oidc::plan(
         scope,
         &target.cluster,
@@ -168,6 +190,28 @@ pub fn plan(
             target: Some(index),
         })
         .collect())
+}
+
+/// The user's cloud integration secret: read, never written; the chart looks it up at install.
+fn cloud_integration_step(scope: &str, namespace: &str, name: &str, exists: bool) -> (Step, Op) {
+    let step = Step::new(
+        scope,
+        ResourceKind::Secret,
+        format!("{namespace}/{name}"),
+        if exists {
+            Action::Exists
+        } else {
+            Action::Conflict
+        },
+    );
+    let step = if exists {
+        step.with_detail("your cloud integration secret: turns on Cloud Costs")
+    } else {
+        step.with_detail(format!(
+            "--cloud-integration-secret names a secret that is not there: create it in {namespace} as Kubecost's cloud integration guide says (key cloud-integration.json), then run again"
+        ))
+    };
+    (step, Op::Nothing)
 }
 
 /// Each target's desired state, built once for the workspace id it names: a new workspace's id
@@ -199,7 +243,6 @@ impl DesiredStates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, ResourceKind};
     use crate::resources::fixtures::{fleet, target};
 
     #[test]
@@ -215,6 +258,7 @@ mod tests {
             roles: vec![None, None],
             objects: kube::ObservedObjects::default(),
             release: None,
+            cloud_secret: None,
         };
         let planned = plan(&fleet, &target, 3, observed, &renderer).unwrap();
         let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();

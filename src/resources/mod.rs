@@ -344,6 +344,7 @@ pub(crate) mod fixtures {
             },
             storage_class: None,
             user_values: Vec::new(),
+            cloud_integration_secret: None,
         }
     }
 }

@@ -28,7 +28,8 @@ fn kcfed_values(
             fleet.store.clone(),
             ChartLine::of(&target.release.chart_version)?,
         )
-        .with_storage_class(target.storage_class.clone()),
+        .with_storage_class(target.storage_class.clone())
+        .with_cloud_integration_secret(target.cloud_integration_secret.clone()),
     )
 }
 
