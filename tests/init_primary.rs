@@ -787,3 +787,55 @@ fn cloud_costs_need_the_users_secret_first() {
     );
     assert_eq!(merged["kubecostModel"]["cloudCost"]["enabled"], true);
 }
+
+/// The 2.x chart refuses to install while a 1.x aggregator StatefulSet is in the namespace; kcfed
+/// reads that ahead and stops the plan with the command that clears it.
+#[test]
+fn a_1x_aggregator_blocks_the_move_to_2x_in_the_plan() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    assert_exit(&world.init_primary(&["--yes"]), 0);
+    world.cluster("prod").kube.insert(
+        "statefulsets",
+        json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {
+                "name": "kubecost-aggregator", "namespace": "kubecost",
+                "labels": {"helm.sh/chart": "cost-analyzer-1.107.1"},
+            },
+            "spec": {
+                "selector": {"matchLabels": {"app": "aggregator"}},
+                "serviceName": "kubecost-aggregator",
+                "template": {
+                    "metadata": {"labels": {"app": "aggregator"}},
+                    "spec": {"containers": [{"name": "aggregator", "image": "aggregator"}]},
+                },
+            },
+        }),
+    );
+    let upgrades = |world: &World| {
+        world
+            .helm
+            .calls()
+            .iter()
+            .filter(|call| call[0] == "upgrade")
+            .count()
+    };
+    let before = upgrades(&world);
+    let output = world.init_primary(&["--chart-version", "2.8.7", "--yes", "--output", "json"]);
+    assert_exit(&output, 1);
+    let report = stdout_json(&output);
+    let release = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "helm-release")
+        .unwrap();
+    assert_eq!(release["action"], "conflict", "{release:#}");
+    assert!(
+        release["details"]
+            .to_string()
+            .contains("kubectl --namespace kubecost delete statefulset kubecost-aggregator"),
+        "{release:#}"
+    );
+    assert_eq!(upgrades(&world), before, "helm was not run");
+}

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::fleet::{Fleet, Target};
 use crate::helm;
 use crate::kube;
-use crate::names::{self, FleetPolicy, ServiceAccountKind, tags};
+use crate::names::{self, ChartLine, FleetPolicy, ServiceAccountKind, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::Renderer;
 
@@ -88,6 +88,8 @@ pub struct ObservedCluster {
     release: Option<helm::Installed>,
     /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
     cloud_secret: Option<bool>,
+    /// On the way to chart 2.x: the 1.x aggregator StatefulSets that block its install.
+    aggregators_1x: Vec<String>,
 }
 
 /// Reads one cluster's share. What is read depends on names only, never on the bucket's
@@ -102,7 +104,8 @@ pub async fn observe(
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
     let namespace = &target.release.namespace;
-    let (storage, provider, roles, objects, release, cloud_secret) = tokio::try_join!(
+    let to_2x = ChartLine::of(&target.release.chart_version)? == ChartLine::V2;
+    let (storage, provider, roles, objects, release, cloud_secret, aggregators_1x) = tokio::try_join!(
         kube::observe_storage(kube_client),
         iam::get_oidc_provider(&clients.iam, &desired.provider_arn),
         try_join_all(
@@ -121,6 +124,13 @@ pub async fn observe(
                 None => Ok(None),
             }
         },
+        async {
+            if to_2x {
+                kube::aggregators_of_chart_1x(kube_client, namespace).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
     )?;
     Ok(ObservedCluster {
         desired,
@@ -130,6 +140,7 @@ pub async fn observe(
         objects,
         release,
         cloud_secret,
+        aggregators_1x,
     })
 }
 
@@ -150,6 +161,7 @@ pub fn plan(
         objects,
         release,
         cloud_secret,
+        aggregators_1x,
     } = observed;
     // The prerequisites first: a missing one stops the plan before anything changes.
     let wanted_class = target.storage_class.as_deref();
@@ -181,7 +193,20 @@ pub fn plan(
                 (step, op)
             }),
     );
-    steps.push(release::plan(scope, fleet, target, release, renderer)?);
+    let (mut release_step, mut release_op) =
+        release::plan(scope, fleet, target, release, renderer)?;
+    // The 2.x chart's own gate, read ahead: it fails the install while a 1.x aggregator is there.
+    if !aggregators_1x.is_empty() && release_step.action.changes_something() {
+        let namespace = &target.release.namespace;
+        release_step.action = Action::Conflict;
+        release_step.details.push(format!(
+            "the 1.x aggregator StatefulSet {} blocks chart 2.x: delete it first (`kubectl --namespace {namespace} delete statefulset {}`), then run again",
+            aggregators_1x.join(", "),
+            aggregators_1x.join(" ")
+        ));
+        release_op = Op::Nothing;
+    }
+    steps.push((release_step, release_op));
     Ok(steps
         .into_iter()
         .map(|(step, op)| Planned {
@@ -259,6 +284,7 @@ mod tests {
             objects: kube::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
+            aggregators_1x: Vec::new(),
         };
         let planned = plan(&fleet, &target, 3, observed, &renderer).unwrap();
         let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();
