@@ -142,6 +142,20 @@ pub fn release(args: &crate::cli::ReleaseArgs, reached: &Reached) -> helm::Relea
     }
 }
 
+/// A release kcfed only reads (`status`): no chart to install, nothing to wait for.
+pub fn read_only_release(name: &str, namespace: &str, reached: &Reached) -> helm::Release {
+    helm::Release {
+        name: name.to_owned(),
+        namespace: namespace.to_owned(),
+        chart: String::new(),
+        chart_version: String::new(),
+        kube_context: Some(reached.context.clone()),
+        kubeconfig: reached.kubeconfig.clone(),
+        direct: reached.direct,
+        timeout_secs: 0,
+    }
+}
+
 /// How one cluster's API is reached: a context of a kubeconfig (the user's, or for a cluster
 /// reached directly the private one kcfed wrote for it).
 #[derive(Debug, Clone)]

@@ -44,20 +44,6 @@ pub struct Release {
 }
 
 impl Release {
-    /// A release kcfed only reads (`status`): no chart to install, nothing to wait for.
-    pub fn located(name: &str, namespace: &str, reached: &crate::fleet::Reached) -> Self {
-        Release {
-            name: name.to_owned(),
-            namespace: namespace.to_owned(),
-            chart: String::new(),
-            chart_version: String::new(),
-            kube_context: Some(reached.context.clone()),
-            kubeconfig: reached.kubeconfig.clone(),
-            direct: reached.direct,
-            timeout_secs: 0,
-        }
-    }
-
     /// How the cluster is reached, for the plan: `on context NAME`, or directly.
     pub fn reached_how(&self) -> String {
         if self.direct {

@@ -224,8 +224,11 @@ mod tests {
         );
         let config = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
-            .endpoint_url("http://127.0.0.1:4566/")
+            .endpoint_url("https://vpce-0a1b2c3d.sts.us-west-2.vpce.amazonaws.com/")
             .build();
-        assert_eq!(sts_endpoint(&config, "us-west-2"), "http://127.0.0.1:4566");
+        assert_eq!(
+            sts_endpoint(&config, "us-west-2"),
+            "https://vpce-0a1b2c3d.sts.us-west-2.vpce.amazonaws.com"
+        );
     }
 }

@@ -231,7 +231,7 @@ impl Reader<'_> {
         };
         let read = async {
             let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
-            let release = helm::Release::located(&args.release, &args.namespace, &reached);
+            let release = fleet::read_only_release(&args.release, &args.namespace, &reached);
             tokio::try_join!(
                 helm::listed(&args.helm, &release),
                 kube::observe_workloads(&client, &args.namespace, &args.release),
