@@ -35,39 +35,10 @@ const OPAQUE_SECRET_TYPE: &str = "Opaque";
 // ---------------------------------------------------------------------------------------------
 // Kube contexts
 
-const NO_KUBECONFIG: &str = "no kubeconfig at";
-
 /// Reads the kubeconfig at `path`, or KUBECONFIG / ~/.kube/config (merged as kubectl does) when
 /// there is no path.
 pub fn load_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, Error> {
-    let loaded = match path {
-        Some(path) => Kubeconfig::read_from(path),
-        None => Kubeconfig::read(),
-    };
-    loaded.map_err(|err| {
-        // The file that failed to read, when kube names it (one of a KUBECONFIG list, say).
-        let place = match (&err, path) {
-            (KubeconfigError::ReadConfig(_, read), _) => read.display().to_string(),
-            (_, Some(path)) => path.display().to_string(),
-            (_, None) => "KUBECONFIG or ~/.kube/config".to_owned(),
-        };
-        let missing = match &err {
-            KubeconfigError::FindPath => true,
-            KubeconfigError::ReadConfig(io, _) => io.kind() == std::io::ErrorKind::NotFound,
-            _ => false,
-        };
-        if missing {
-            Error::Kubeconfig {
-                message: format!("{NO_KUBECONFIG} {place}"),
-                fix: "write one with `aws eks update-kubeconfig --name CLUSTER --region REGION`, or pass --kubeconfig PATH".to_owned(),
-            }
-        } else {
-            Error::Kubeconfig {
-                message: format!("cannot read {place}: {}", error_chain(&err)),
-                fix: "repair the file, or write a fresh one with `aws eks update-kubeconfig --name CLUSTER --region REGION`".to_owned(),
-            }
-        }
-    })
+    read_kubeconfig(path).map_err(|err| kubeconfig_error(&err, path))
 }
 
 /// The kubeconfig at `path`; without one, KUBECONFIG's files or ~/.kube/config, or an empty one
@@ -75,11 +46,44 @@ pub fn load_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, Error> {
 /// directly). A file the user names, by flag or by KUBECONFIG, must exist.
 pub fn load_kubeconfig_or_empty(path: Option<&Path>) -> Result<Kubeconfig, Error> {
     let named = path.is_some() || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
-    match load_kubeconfig(path) {
-        Err(Error::Kubeconfig { message, .. }) if !named && message.starts_with(NO_KUBECONFIG) => {
-            Ok(Kubeconfig::default())
+    match read_kubeconfig(path) {
+        Err(err) if !named && is_missing(&err) => Ok(Kubeconfig::default()),
+        read => read.map_err(|err| kubeconfig_error(&err, path)),
+    }
+}
+
+fn read_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, KubeconfigError> {
+    match path {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+}
+
+fn is_missing(err: &KubeconfigError) -> bool {
+    match err {
+        KubeconfigError::FindPath => true,
+        KubeconfigError::ReadConfig(io, _) => io.kind() == std::io::ErrorKind::NotFound,
+        _ => false,
+    }
+}
+
+fn kubeconfig_error(err: &KubeconfigError, path: Option<&Path>) -> Error {
+    // The file that failed to read, when kube names it (one of a KUBECONFIG list, say).
+    let place = match (err, path) {
+        (KubeconfigError::ReadConfig(_, read), _) => read.display().to_string(),
+        (_, Some(path)) => path.display().to_string(),
+        (_, None) => "KUBECONFIG or ~/.kube/config".to_owned(),
+    };
+    if is_missing(err) {
+        Error::Kubeconfig {
+            message: format!("no kubeconfig at {place}"),
+            fix: "write one with `aws eks update-kubeconfig --name CLUSTER --region REGION`, or pass --kubeconfig PATH".to_owned(),
         }
-        loaded => loaded,
+    } else {
+        Error::Kubeconfig {
+            message: format!("cannot read {place}: {}", error_chain(err)),
+            fix: "repair the file, or write a fresh one with `aws eks update-kubeconfig --name CLUSTER --region REGION`".to_owned(),
+        }
     }
 }
 
