@@ -120,14 +120,19 @@ impl QueryApi {
         }
     }
 
-    async fn post(&self, path: &str, body: &str) -> Result<Vec<VectorSample>, Error> {
-        let url = format!("{}{path}", self.endpoint);
-        let failed = |failure, message: String| Error::Aws {
+    /// A failed query of this workspace's API.
+    fn failure(&self, failure: AwsFailure, message: String) -> Error {
+        Error::Aws {
             action: QUERY_ACTION,
             resource: self.endpoint.clone(),
             failure,
             message,
-        };
+        }
+    }
+
+    async fn post(&self, path: &str, body: &str) -> Result<Vec<VectorSample>, Error> {
+        let url = format!("{}{path}", self.endpoint);
+        let failed = |failure, message: String| self.failure(failure, message);
         let mut request = hyper::Request::post(&url)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(Full::new(Bytes::from(body.to_owned())))
@@ -184,12 +189,7 @@ impl QueryApi {
         request: &mut hyper::Request<Full<Bytes>>,
         body: &[u8],
     ) -> Result<(), Error> {
-        let signing_failed = |failure, message: String| Error::Aws {
-            action: QUERY_ACTION,
-            resource: self.endpoint.clone(),
-            failure,
-            message,
-        };
+        let signing_failed = |failure, message: String| self.failure(failure, message);
         let credentials = self
             .credentials
             .provide_credentials()
@@ -255,17 +255,12 @@ fn last_seen_query(metric: &str) -> String {
 
 /// `application/x-www-form-urlencoded`, every byte but the unreserved ones escaped.
 fn form_body(fields: &[(&str, &str)]) -> String {
-    const ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
     fields
         .iter()
         .map(|(name, value)| {
             format!(
                 "{name}={}",
-                percent_encoding::utf8_percent_encode(value, ESCAPED)
+                percent_encoding::utf8_percent_encode(value, super::UNRESERVED_ONLY)
             )
         })
         .collect::<Vec<_>>()

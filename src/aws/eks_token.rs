@@ -81,17 +81,12 @@ pub fn presigned_url(
         url.push('&');
         url.push_str(name);
         url.push('=');
-        url.push_str(&percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string());
+        url.push_str(
+            &percent_encoding::utf8_percent_encode(value, super::UNRESERVED_ONLY).to_string(),
+        );
     }
     Ok(url)
 }
-
-/// Query values as SigV4 encodes them: everything but the unreserved characters.
-const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The signing parameters in the order botocore writes them (the signature last), so the URL is
 /// the CLI's to the byte.

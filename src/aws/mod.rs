@@ -16,6 +16,13 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{AwsFailure, Error, error_chain};
 
+/// What SigV4 leaves unescaped in query strings and form bodies: the unreserved characters.
+pub const UNRESERVED_ONLY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Turns an SDK error into kcfed's, classified by the error's typed code and kind.
 /// `action` is the IAM action name (`iam:CreateRole`), so AccessDenied says what to grant.
 pub fn call_failed<E>(
