@@ -31,8 +31,9 @@ const SERVICE_ACCOUNTS: [&str; 2] = [
 /// forecasting (it reads the cost model's API inside the cluster).
 const NO_AWS_WORKLOADS: [&str; 2] = ["kubecost-kube-state-metrics", "kubecost-forecasting"];
 
-/// Renders `chart_version` with kcfed's values for one cluster; the manifests, one per document.
-fn manifests(chart_version: &str, role: &str, federated: bool, storage_class: bool) -> Vec<Value> {
+/// Renders `chart_version` with kcfed's values for one cluster (`kcfed render` with `extra`
+/// flags); the manifests, one per document.
+fn manifests(chart_version: &str, role: &str, federated: bool, extra: &[&str]) -> Vec<Value> {
     let out = tempfile::tempdir().expect("temp dir");
     let mut args = vec![
         "render",
@@ -58,9 +59,7 @@ fn manifests(chart_version: &str, role: &str, federated: bool, storage_class: bo
     if !federated {
         args.push("--quick-start");
     }
-    if storage_class {
-        args.extend(["--storage-class", "gp3"]);
-    }
+    args.extend_from_slice(extra);
     let rendered = Command::new(env!("CARGO_BIN_EXE_kcfed"))
         .args(&args)
         .env_clear()
@@ -127,7 +126,7 @@ fn mounts_secret(workload: &Value, secret: &str) -> bool {
 
 fn check(chart_version: &str, role: &str, federated: bool) {
     let case = format!("{chart_version} {role} federated={federated}");
-    let manifests = manifests(chart_version, role, federated, true);
+    let manifests = manifests(chart_version, role, federated, &["--storage-class", "gp3"]);
     let workloads = workloads(&manifests);
     assert!(!workloads.is_empty(), "{case}: no workloads");
 
@@ -245,47 +244,8 @@ fn cloud_costs_render_with_the_integration_secret() {
         return;
     }
     for version in ["1.103.4", "2.8.7"] {
-        let out = tempfile::tempdir().unwrap();
-        let rendered = Command::new(env!("CARGO_BIN_EXE_kcfed"))
-            .args([
-                "render",
-                "--role",
-                "primary",
-                "--cluster",
-                "edge",
-                "--region",
-                CLUSTER_REGION,
-                "--account-id",
-                ACCOUNT,
-                "--workspace-id",
-                WORKSPACE,
-                "--chart-version",
-                version,
-                "--cloud-integration-secret",
-                "cloud-integration",
-                "--out",
-            ])
-            .arg(out.path())
-            .env_clear()
-            .output()
-            .unwrap();
-        assert!(
-            rendered.status.success(),
-            "{}",
-            String::from_utf8_lossy(&rendered.stderr)
-        );
-        let mut files: Vec<_> = std::fs::read_dir(out.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(char::is_numeric)
-            })
-            .collect();
-        files.sort();
-        let manifests = template(&chart_archive(version), &files);
+        let secret = ["--cloud-integration-secret", "cloud-integration"];
+        let manifests = manifests(version, "primary", true, &secret);
         let uses_secret = workloads(&manifests)
             .iter()
             .any(|w| w.to_string().contains("cloud-integration"));

@@ -10,6 +10,16 @@ use support::moto::Moto;
 
 const REGION: &str = "us-east-2";
 
+/// The plan's helm-release step.
+fn release_step(report: &Value) -> &Value {
+    report["plan"]["steps"]
+        .as_array()
+        .expect("the report has steps")
+        .iter()
+        .find(|s| s["kind"] == "helm-release")
+        .unwrap_or_else(|| panic!("no helm-release step: {report:#}"))
+}
+
 fn role_names(world: &World) -> Vec<String> {
     let config = block_on(world.sdk(REGION));
     let iam = aws_sdk_iam::Client::new(&config);
@@ -707,12 +717,7 @@ fn user_values_files_are_applied_but_cannot_change_the_fleet() {
     let output = world.init_primary(&with_values);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
-    let release = report["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "helm-release")
-        .unwrap();
+    let release = release_step(&report);
     assert!(
         release["details"]
             .to_string()
@@ -824,12 +829,7 @@ fn a_1x_aggregator_blocks_the_move_to_2x_in_the_plan() {
     let output = world.init_primary(&["--chart-version", "2.8.7", "--yes", "--output", "json"]);
     assert_exit(&output, 1);
     let report = stdout_json(&output);
-    let release = report["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "helm-release")
-        .unwrap();
+    let release = release_step(&report);
     assert_eq!(release["action"], "conflict", "{release:#}");
     assert!(
         release["details"]
