@@ -214,6 +214,11 @@ pub struct InitPrimaryArgs {
     /// cluster of the current kube context, when that is an EKS ARN).
     #[arg(long)]
     pub cluster: Option<String>,
+    /// The cluster's id in the fleet's data (cluster_id in AMP, its federated ETL prefix, its
+    /// name in Kubecost): a DNS label, unique in the fleet (default: the cluster's name, or
+    /// NAME-REGION[-ACCOUNT] when another cluster of the fleet has that name). Kept for life.
+    #[arg(long, value_name = "ID", help_heading = "Fleet")]
+    pub cluster_id: Option<String>,
     /// Kube context of the cluster (defaults to the context whose cluster is this EKS cluster).
     #[arg(long, help_heading = "Kubernetes")]
     pub kube_context: Option<String>,
@@ -252,6 +257,11 @@ pub struct JoinClusterArgs {
     /// EKS cluster to join (repeat for several).
     #[arg(long = "cluster", required = true)]
     pub clusters: Vec<String>,
+    /// The id of each --cluster in the fleet's data, in the same order (cluster_id in AMP, its
+    /// federated ETL prefix, its name in Kubecost): DNS labels, unique in the fleet (default:
+    /// the cluster's name, or NAME-REGION[-ACCOUNT] when another cluster has that name).
+    #[arg(long = "cluster-id", value_name = "ID", help_heading = "Fleet")]
+    pub cluster_ids: Vec<String>,
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
     #[arg(long = "kube-context", help_heading = "Kubernetes")]
     pub kube_contexts: Vec<String>,
@@ -379,6 +389,10 @@ pub struct RenderArgs {
     /// the fleet's).
     #[arg(long)]
     pub cluster: String,
+    /// The cluster's id in the fleet's data (cluster_id, federated ETL prefix, its name in
+    /// Kubecost): a DNS label, unique in the fleet (default: the cluster's name).
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
     /// AWS region of the cluster (required unless --cluster is an ARN).
     #[arg(long)]
     pub region: Option<String>,

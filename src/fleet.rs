@@ -10,6 +10,7 @@ use crate::aws::amp;
 use crate::aws::config::Clients;
 use crate::aws::{eks, iam};
 use crate::cli::ClusterRole;
+use crate::cluster_id;
 use crate::error::Error;
 use crate::helm;
 use crate::kube;
@@ -111,6 +112,11 @@ impl Fleet {
 pub struct Target {
     pub role: ClusterRole,
     pub cluster: eks::Cluster,
+    /// What the cluster is called in the fleet's data (`cluster_id`, the ETL prefix).
+    pub cluster_id: String,
+    /// Another cluster of the fleet that already writes under the same id (a fleet made
+    /// before ids were unique): its ARN.
+    pub id_shared_with: Option<String>,
     pub release: helm::Release,
     /// `--storage-class`: the class every volume of the chart uses, else the cluster's default.
     pub storage_class: Option<String>,
@@ -123,8 +129,9 @@ pub struct Target {
 }
 
 impl Target {
+    /// Plans name a cluster's steps by its id: same-named clusters stay apart.
     pub fn scope(&self) -> &str {
-        &self.cluster.name
+        &self.cluster_id
     }
 }
 
@@ -386,6 +393,84 @@ pub async fn roles_by_cluster(
     Ok(by_cluster)
 }
 
+/// The fleet's clusters and their ids, as their roles record them.
+pub fn members(roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>) -> Vec<cluster_id::Member> {
+    roles_by_cluster
+        .iter()
+        .filter(|(arn, _)| !arn.is_empty())
+        .map(|(arn, roles)| {
+            let recorded = roles.iter().find_map(|role| role.tags.get(tags::CLUSTER_ID));
+            cluster_id::Member {
+                arn: arn.clone(),
+                id: cluster_id::recorded_or_name(recorded.map(String::as_str), arn),
+            }
+        })
+        .collect()
+}
+
+/// The ids of the clusters a run installs (`clusters`: ARN and `--cluster-id`), each with the
+/// other member that already shares its id, if any.
+pub fn choose_ids(
+    members: &[cluster_id::Member],
+    clusters: &[(&str, Option<&str>)],
+) -> Result<Vec<(String, Option<String>)>, Error> {
+    let ids = cluster_id::choose(members, clusters)?;
+    Ok(clusters
+        .iter()
+        .zip(ids)
+        .map(|((arn, _), id)| {
+            let own = members.iter().find(|member| member.arn == *arn);
+            let shared_with = own.and_then(|own| {
+                members
+                    .iter()
+                    .find(|other| other.arn != own.arn && other.id == own.id)
+                    .map(|other| other.arn.clone())
+            });
+            (id, shared_with)
+        })
+        .collect())
+}
+
+/// The member a `--cluster` value names: by ARN, by name in `default_region`, or by its id.
+pub fn find_member<'a>(
+    members: &'a [cluster_id::Member],
+    value: &str,
+    default_region: &str,
+) -> Option<&'a cluster_id::Member> {
+    if names::parse_eks_cluster_arn(value).is_some() {
+        return members.iter().find(|member| member.arn == value);
+    }
+    let by_name = members.iter().find(|member| {
+        names::parse_eks_cluster_arn(&member.arn)
+            .is_some_and(|(region, _, name)| name == value && region == default_region)
+    });
+    by_name.or_else(|| members.iter().find(|member| member.id == value))
+}
+
+/// A `--cluster` that names no cluster of the fleet: the same words for every command.
+pub fn not_in_fleet(value: &str, members: &[cluster_id::Member]) -> Error {
+    let fleet = if members.is_empty() {
+        "the fleet has no clusters yet".to_owned()
+    } else {
+        format!(
+            "the fleet's clusters are {}",
+            members
+                .iter()
+                .map(|member| format!("{} ({})", member.id, member.arn))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Error::NotFound {
+        what: "cluster",
+        name: value.to_owned(),
+        place: "in the fleet".to_owned(),
+        fix: format!(
+            "name a cluster that `kcfed init primary` or `kcfed join cluster` set up (by ARN for another region or account); {fleet}"
+        ),
+    }
+}
+
 /// One Kubernetes client per cluster, made when first needed and dropped once the cluster's
 /// steps have run: a large fleet never holds every cluster's connections at once.
 pub struct KubeClients(Vec<tokio::sync::Mutex<Option<::kube::Client>>>);
@@ -436,6 +521,7 @@ pub struct Resources {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterResources {
     pub name: String,
+    pub cluster_id: String,
     pub arn: String,
     /// The account the cluster is in (its roles are in the fleet's).
     pub account: String,
@@ -466,7 +552,11 @@ impl std::fmt::Display for Resources {
             )?;
         }
         for cluster in &self.clusters {
-            writeln!(f, "Cluster {} ({:?})", cluster.name, cluster.role)?;
+            writeln!(
+                f,
+                "Cluster {} ({:?}, cluster id {})",
+                cluster.name, cluster.role, cluster.cluster_id
+            )?;
             for role in &cluster.service_account_roles {
                 writeln!(f, "  {} -> {}", role.service_account, role.role_arn)?;
             }

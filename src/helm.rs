@@ -125,6 +125,16 @@ pub struct Installed {
     pub values: serde_json::Value,
 }
 
+impl Installed {
+    /// The `cluster_id` the release's Prometheus labels its metrics with, as kcfed set it.
+    pub fn cluster_id(&self) -> Option<String> {
+        self.values
+            .pointer("/prometheus/server/global/external_labels/cluster_id")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    }
+}
+
 /// A release's state and chart version as `helm list` reports them.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Listed {

@@ -2,6 +2,7 @@
 
 mod aws;
 mod cli;
+mod cluster_id;
 mod commands;
 mod engine;
 mod error;

@@ -36,6 +36,8 @@ pub mod tags {
     pub const FLEET: &str = "kcfed:fleet";
     /// The EKS cluster ARN a role or provider was made for.
     pub const CLUSTER: &str = "kcfed:cluster";
+    /// On a cluster's roles: its cluster id, when that is not its EKS name.
+    pub const CLUSTER_ID: &str = "kcfed:cluster-id";
     /// On the workspace: the primary cluster's ARN, so `join` can refuse to join it as an agent.
     pub const PRIMARY_CLUSTER: &str = "kcfed:primary-cluster";
     /// On the workspace: the federated bucket and its region (absent in quick-start fleets).
@@ -229,7 +231,7 @@ pub fn role_name(
 }
 
 /// A stable, dependency-free hash for names; never used for security.
-fn fnv1a32(bytes: &[u8]) -> u32 {
+pub fn fnv1a32(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5_u32, |hash, byte| {
         (hash ^ u32::from(*byte)).wrapping_mul(0x0100_0193)
     })

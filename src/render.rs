@@ -95,7 +95,8 @@ impl StoreLocation {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReleaseContext {
     pub role: ClusterRole,
-    pub cluster_name: String,
+    /// The cluster's id in the fleet: its `cluster_id`, and its name in Kubecost's UI.
+    pub cluster_id: String,
     pub account_id: String,
     pub workspace: WorkspaceEndpoints,
     /// `None` in quick-start mode: metrics go to AMP only.
@@ -114,7 +115,7 @@ pub struct ReleaseContext {
 impl ReleaseContext {
     pub fn new(
         role: ClusterRole,
-        cluster_name: &str,
+        cluster_id: &str,
         account_id: &str,
         workspace: WorkspaceEndpoints,
         store: Option<StoreLocation>,
@@ -124,7 +125,7 @@ impl ReleaseContext {
             chart_line,
             cloud_integration_secret: None,
             role,
-            cluster_name: cluster_name.to_owned(),
+            cluster_id: cluster_id.to_owned(),
             account_id: account_id.to_owned(),
             workspace,
             store,
@@ -637,12 +638,12 @@ mod tests {
     #[test]
     fn hostile_values_stay_inside_their_strings() {
         let mut ctx = context(ClusterRole::Agent, false);
-        ctx.cluster_name = "a\"\nfoo: {bar".to_owned();
+        ctx.cluster_id = "a\"\nfoo: {bar".to_owned();
         let files = Renderer::new().helm_values(&ctx).unwrap();
         let overrides = parsed(&files).pop().unwrap();
         assert_eq!(
             overrides["kubecostProductConfigs"]["clusterName"],
-            ctx.cluster_name
+            ctx.cluster_id
         );
     }
 
@@ -726,7 +727,7 @@ mod tests {
         let err = Renderer::new()
             .render(
                 "values-amp.yaml.j2",
-                minijinja::context! { cluster_name => "x" },
+                minijinja::context! { cluster_id => "x" },
             )
             .unwrap_err();
         assert!(matches!(err, Error::Render { .. }), "{err}");

@@ -29,6 +29,8 @@ pub fn etl_prefix(cluster_id: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct ClusterIdentity {
     pub name: String,
+    /// Its `cluster_id` in AMP and its ETL prefix: the name unless another cluster has it.
+    pub cluster_id: String,
     pub arn: String,
     pub account: String,
     pub region: String,
@@ -84,6 +86,8 @@ impl From<&crate::error::Error> for Problem {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterStatus {
     pub name: String,
+    /// Its `cluster_id` in AMP and its federated ETL prefix.
+    pub cluster_id: String,
     pub arn: String,
     pub account: String,
     pub region: String,
@@ -171,7 +175,7 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
         None => problems.push(Problem {
             problem: format!(
                 "AMP has no {REPORTING_METRIC} sample with cluster_id {:?} in the last day",
-                identity.name
+                identity.cluster_id
             ),
             fix: remote_write_fix,
         }),
@@ -242,7 +246,7 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
         Ok(Some(written)) => Some(rfc3339(written)),
         Ok(None) => {
             problems.push(Problem {
-                problem: format!("no federated ETL files under {} yet", etl_prefix(&identity.name)),
+                problem: format!("no federated ETL files under {} yet", etl_prefix(&identity.cluster_id)),
                 fix: format!(
                     "Kubecost writes them after its first ETL build, within hours of the install; if it has run longer, check `{kubectl} logs deployment/{}-cost-analyzer --all-containers`",
                     hints.release
@@ -258,6 +262,7 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
 
     ClusterStatus {
         name: identity.name,
+        cluster_id: identity.cluster_id,
         arn: identity.arn,
         account: identity.account,
         region: identity.region,
@@ -329,7 +334,7 @@ impl FleetStatus {
             line(&row.each_ref().map(String::as_str));
         }
         for cluster in self.clusters.iter().filter(|c| !c.problems.is_empty()) {
-            let _ = write!(text, "\n{}:", cluster.name);
+            let _ = write!(text, "\n{}:", cluster.cluster_id);
             for problem in &cluster.problems {
                 let _ = write!(text, "\n  {}\n    fix: {}", problem.problem, problem.fix);
             }
@@ -376,7 +381,7 @@ fn row(cluster: &ClusterStatus) -> [String; 10] {
         Some(Some(written)) => written.clone(),
     };
     [
-        cluster.name.clone(),
+        cluster.cluster_id.clone(),
         cluster.account.clone(),
         cluster.region.clone(),
         match cluster.role {
@@ -403,6 +408,7 @@ mod tests {
         ClusterFacts {
             identity: ClusterIdentity {
                 name: "edge".to_owned(),
+                cluster_id: "edge".to_owned(),
                 arn: "arn:aws:eks:eu-west-1:111122223333:cluster/edge".to_owned(),
                 account: "111122223333".to_owned(),
                 region: "eu-west-1".to_owned(),

@@ -1,12 +1,14 @@
 //! Checks of the command line that need no call: names, regions and the cluster selection.
 
-use crate::cli::{InitPrimaryArgs, RenderArgs, StatusArgs};
+use crate::cli::{InitPrimaryArgs, JoinClusterArgs, RenderArgs, StatusArgs};
+use crate::cluster_id;
 use crate::error::Error;
 use crate::names;
 
 /// Checks `--cluster` values (names, or EKS cluster ARNs) and that `--kube-context`, when
 /// given, names one context per cluster.
 pub fn cluster_selection(clusters: &[String], kube_contexts: &[String]) -> Result<(), Error> {
+    one_per_cluster("--kube-context", kube_contexts.len(), clusters.len())?;
     for cluster in clusters {
         match names::parse_eks_cluster_arn(cluster) {
             Some((region, account, name)) => {
@@ -17,17 +19,35 @@ pub fn cluster_selection(clusters: &[String], kube_contexts: &[String]) -> Resul
             None => names::validate_cluster_name(cluster)?,
         }
     }
-    if !kube_contexts.is_empty() && kube_contexts.len() != clusters.len() {
-        return Err(Error::Usage {
-            message: format!(
-                "{} --kube-context values for {} --cluster values",
-                kube_contexts.len(),
-                clusters.len()
-            ),
-            fix: "give one --kube-context per --cluster, in the same order, or none to find them by cluster ARN".to_owned(),
-        });
-    }
     Ok(())
+}
+
+/// A flag given per `--cluster` (`--kube-context`, `--cluster-id`): none, or one for each.
+fn one_per_cluster(flag: &str, given: usize, clusters: usize) -> Result<(), Error> {
+    if given == 0 || given == clusters {
+        return Ok(());
+    }
+    Err(Error::Usage {
+        message: format!("{given} {flag} values for {clusters} --cluster values"),
+        fix: format!(
+            "give one {flag} per --cluster, in the same order, or none to let kcfed choose"
+        ),
+    })
+}
+
+/// The checks of `join cluster`.
+pub fn join_cluster(args: &JoinClusterArgs) -> Result<(), Error> {
+    cluster_command(
+        &args.clusters,
+        &args.kube_contexts,
+        &args.aws,
+        &args.workspace,
+        &args.release,
+    )?;
+    one_per_cluster("--cluster-id", args.cluster_ids.len(), args.clusters.len())?;
+    args.cluster_ids
+        .iter()
+        .try_for_each(|id| cluster_id::validate(id))
 }
 
 /// The regions and the workspace every command that finds the fleet names.
@@ -116,12 +136,18 @@ pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
     if let Some(bucket) = &args.bucket {
         names::validate_bucket(bucket)?;
     }
+    if let Some(id) = &args.cluster_id {
+        cluster_id::validate(id)?;
+    }
     common(&args.aws, &args.workspace, &args.release)
 }
 
 /// The checks of `render`, which takes every name as a flag.
 pub fn render(args: &RenderArgs) -> Result<(), Error> {
     cluster_selection(std::slice::from_ref(&args.cluster), &[])?;
+    if let Some(id) = &args.cluster_id {
+        cluster_id::validate(id)?;
+    }
     names::validate_account_id(&args.account_id)?;
     names::validate_workspace_id(&args.workspace_id)?;
     for region in [&args.region, &args.workspace_region, &args.bucket_region]

@@ -2,7 +2,7 @@
 //! name alone. Clusters go first (release, Kubernetes objects, OIDC provider, roles); with `--all`
 //! the fleet's policies, bucket and workspace follow once no cluster uses them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use futures::StreamExt;
@@ -12,6 +12,7 @@ use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, iam, s3, sts};
 use crate::cli::CleanupArgs;
+use crate::cluster_id::{self, Member};
 use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
 use crate::error::Error;
@@ -32,6 +33,8 @@ type Discovered = (ClusterCleanup, Result<Vec<CleanupStep>, Error>);
 /// One cluster of the fleet as cleanup finds it.
 struct ClusterCleanup {
     name: String,
+    /// The cluster's id in the fleet: its steps' scope.
+    cluster_id: String,
     region: String,
     account: String,
     roles: Vec<iam::Role>,
@@ -151,7 +154,8 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
 
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
-    let selected = select_clusters(args.all, &named, &clients, &account_id, &roles_by_cluster);
+    let members = fleet::members(&roles_by_cluster);
+    let selected = select_clusters(args.all, &named, &clients, &account_id, &members);
     // Every cluster's account must be reachable before anything is removed: a cluster skipped
     // for want of credentials would leave its share orphaned.
     let accounts = Accounts::resolve(
@@ -161,6 +165,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         &accounts::of_clusters(&selected),
     )
     .await?;
+    outsiders_exist(&accounts, &named, &selected, &members).await?;
     let deleting: HashSet<&str> = selected
         .iter()
         .flat_map(|arn| roles_by_cluster.get(arn).into_iter().flatten())
@@ -193,10 +198,16 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
             let roles = roles_by_cluster.get(arn).cloned().unwrap_or_default();
             let context = args.kube_contexts.get(index).map(String::as_str);
             let (accounts, reacher, still_trusting) = (&accounts, &reacher, &still_trusting);
+            let member = members.iter().find(|member| &member.arn == arn);
+            let cluster_id = cluster_id::recorded_or_name(member.map(|m| m.id.as_str()), arn);
             async move {
+                let found = Found {
+                    arn,
+                    cluster_id,
+                    roles,
+                };
                 let discovered =
-                    discover_cluster(accounts, args, reacher, context, arn, roles, still_trusting)
-                        .await;
+                    discover_cluster(accounts, args, reacher, context, found, still_trusting).await;
                 (index, discovered)
             }
         }))
@@ -209,6 +220,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     for (index, (_, (cluster, planned))) in discovered.into_iter().enumerate() {
         cluster_plans.push(ClusterPlan {
             name: cluster.name.clone(),
+            cluster_id: cluster.cluster_id.clone(),
             account: cluster.account.clone(),
             planned: planned.map(|steps| {
                 steps
@@ -227,42 +239,61 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
 }
 
 /// The cluster ARNs to clean: every cluster of the fleet with `--all`, else the named ones (by
-/// name in the default region, or by ARN).
+/// ARN, by name in the default region, or by cluster id).
 fn select_clusters(
     all: bool,
     named: &[String],
     clients: &Clients,
     account_id: &str,
-    roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>,
+    members: &[Member],
 ) -> Vec<String> {
     if all {
-        return roles_by_cluster
-            .keys()
-            .filter(|arn| !arn.is_empty())
-            .cloned()
-            .collect();
+        return members.iter().map(|member| member.arn.clone()).collect();
     }
     named
         .iter()
-        .map(|value| match names::parse_eks_cluster_arn(value) {
-            Some(_) => value.clone(),
-            None => roles_by_cluster
-                .keys()
-                .find(|arn| {
-                    names::parse_eks_cluster_arn(arn)
-                        .is_some_and(|(region, _, name)| name == value && region == clients.region)
-                })
-                .cloned()
-                .unwrap_or_else(|| {
-                    names::eks_cluster_arn(
-                        names::partition(&clients.region),
-                        &clients.region,
-                        account_id,
-                        value,
-                    )
-                }),
+        .map(|value| match fleet::find_member(members, value, &clients.region) {
+            Some(member) => member.arn.clone(),
+            None if names::parse_eks_cluster_arn(value).is_some() => value.clone(),
+            None => names::eks_cluster_arn(
+                names::partition(&clients.region),
+                &clients.region,
+                account_id,
+                value,
+            ),
         })
         .collect()
+}
+
+/// A named cluster that is not in the fleet is cleaned only when EKS has it (what an
+/// interrupted run left in it is still kcfed's); anything else is a mistake to correct.
+async fn outsiders_exist(
+    accounts: &Accounts,
+    named: &[String],
+    selected: &[String],
+    members: &[Member],
+) -> Result<(), Error> {
+    let outsiders = named
+        .iter()
+        .zip(selected)
+        .filter(|(_, arn)| !members.iter().any(|member| &member.arn == *arn));
+    try_join_all(outsiders.map(|(value, arn)| async move {
+        let (region, account, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
+        let eks = accounts.clients(account).eks_in(region);
+        match eks::describe_cluster(&eks, name, region).await {
+            Err(Error::NotFound { .. }) => Err(fleet::not_in_fleet(value, members)),
+            other => other.map(drop),
+        }
+    }))
+    .await
+    .map(drop)
+}
+
+/// A cluster to clean as the fleet knows it: its ARN, id and roles.
+struct Found<'a> {
+    arn: &'a str,
+    cluster_id: String,
+    roles: Vec<iam::Role>,
 }
 
 /// Reads one cluster (its release and objects when its API answers) and plans its cleanup.
@@ -271,13 +302,17 @@ async fn discover_cluster(
     args: &CleanupArgs,
     reacher: &Reacher<'_>,
     explicit_context: Option<&str>,
-    arn: &str,
-    roles: Vec<iam::Role>,
+    Found {
+        arn,
+        cluster_id,
+        roles,
+    }: Found<'_>,
     still_trusting: &HashMap<String, Vec<String>>,
 ) -> Discovered {
     let (region, account, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
     let mut cluster = ClusterCleanup {
         name: name.to_owned(),
+        cluster_id,
         region: region.to_owned(),
         account: account.to_owned(),
         roles,
@@ -293,7 +328,7 @@ async fn discover_cluster(
         kube: None,
     };
     // The AWS side is read from the roles alone, beside the Kubernetes side.
-    let (scope, roles) = (cluster.name.clone(), cluster.roles.clone());
+    let (scope, roles) = (cluster.cluster_id.clone(), cluster.roles.clone());
     let (kube_steps, aws_steps) = tokio::join!(
         kubernetes_steps(accounts, args, reacher, explicit_context, &mut cluster),
         aws_steps(accounts.fleet(), &scope, &roles, still_trusting),
@@ -322,7 +357,7 @@ async fn kubernetes_steps(
     explicit_context: Option<&str>,
     cluster: &mut ClusterCleanup,
 ) -> Result<Vec<CleanupStep>, Error> {
-    let scope = cluster.name.clone();
+    let scope = cluster.cluster_id.clone();
     let skipped = |reason: String| {
         vec![cluster_step(
             Step::new(

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, release};
 use crate::helm;
 use crate::kube;
-use crate::names::{self, tags};
+use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{self, Renderer, StoreLocation};
 use crate::resources::{Applier, Op, Planned, bucket, cluster, policies, workspace};
@@ -61,13 +61,19 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         },
         lookup.find(args.workspace.workspace_id.as_deref()),
     )?;
-    let accounts = Accounts::resolve(
-        clients.clone(),
-        &account_id,
-        &args.accounts,
-        &accounts::of_clusters(std::slice::from_ref(&cluster_ref)),
-    )
-    .await?;
+    let other_accounts = accounts::of_clusters(std::slice::from_ref(&cluster_ref));
+    let (accounts, members) = tokio::try_join!(
+        Accounts::resolve(clients.clone(), &account_id, &args.accounts, &other_accounts),
+        async {
+            match &workspace {
+                Some(ws) => {
+                    let names = FleetNames::new(&account_id, &lookup.region, &ws.id);
+                    Ok(fleet::members(&fleet::roles_by_cluster(&clients.iam, &names).await?))
+                }
+                None => Ok(Vec::new()),
+            }
+        },
+    )?;
     let cluster = match (described, cluster_account) {
         (Some(cluster), _) => cluster,
         (None, account) => {
@@ -98,9 +104,16 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         workspace,
     };
     let renderer = Renderer::new();
+    let (cluster_id, id_shared_with) = fleet::choose_ids(
+        &members,
+        &[(cluster.arn.as_str(), args.cluster_id.as_deref())],
+    )?
+    .remove(0);
     let target = Target {
         role: ClusterRole::Primary,
         cluster,
+        cluster_id,
+        id_shared_with,
         release: release(&args.release, &reached),
         storage_class: args.release.storage_class.clone(),
         user_values,
@@ -166,6 +179,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let cluster_steps = cluster::plan(&fleet, &target, 0, observed_cluster, &renderer)?;
     let cluster = engine::ClusterPlan {
         name: cluster.name.clone(),
+        cluster_id: target.cluster_id.clone(),
         account: cluster.account.clone(),
         planned: Ok(cluster_steps),
     };

@@ -24,13 +24,7 @@ use crate::validate;
 /// shared policies, and plans them. The plan is whole before the first change; then each
 /// cluster applies on its own again.
 pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
-    validate::cluster_command(
-        &args.clusters,
-        &args.kube_contexts,
-        &args.aws,
-        &args.workspace,
-        &args.release,
-    )?;
+    validate::join_cluster(args)?;
     let user_values = render::user_values(&args.values)?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
@@ -49,6 +43,22 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     )
     .await?;
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
+    let members = fleet::members(&fleet::roles_by_cluster(&clients.iam, &fleet.names()).await?);
+    let arns: Vec<String> = clusters
+        .iter()
+        .map(|value| {
+            let (name, region) = names::parse_cluster_ref(value, Some(&clients.region));
+            let region = region.unwrap_or_default();
+            let account = accounts::of_cluster(value).unwrap_or(&account_id);
+            names::eks_cluster_arn(names::partition(region), region, account, name)
+        })
+        .collect();
+    let requested = arns
+        .iter()
+        .enumerate()
+        .map(|(index, arn)| (arn.as_str(), args.cluster_ids.get(index).map(String::as_str)))
+        .collect::<Vec<_>>();
+    let ids = fleet::choose_ids(&members, &requested)?;
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
 
@@ -65,7 +75,8 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
                 renderer: &renderer,
                 args,
             };
-            async move { (index, value, discovery.observe(index, value).await) }
+            let id = &ids[index];
+            async move { (index, value, id, discovery.observe(index, value, id).await) }
         }))
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>(),
@@ -73,15 +84,16 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let fleet_steps = policies::plan(&fleet, policies?, &renderer)?;
 
     // The clusters keep the order they were given in; each step names its cluster by position.
-    observed.sort_by_key(|(index, _, _)| *index);
+    observed.sort_by_key(|(index, _, _, _)| *index);
     let mut targets = Vec::new();
     let mut cluster_plans = Vec::new();
     let mut failed = Vec::new();
-    for (_, value, result) in observed {
+    for (_, value, (cluster_id, _), result) in observed {
         match result {
             Ok((target, observed)) => {
                 cluster_plans.push(ClusterPlan {
                     name: target.cluster.name.clone(),
+                    cluster_id: target.cluster_id.clone(),
                     account: target.cluster.account.clone(),
                     planned: cluster::plan(&fleet, &target, targets.len(), observed, &renderer),
                 });
@@ -89,6 +101,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
             }
             Err(err) => failed.push(ClusterPlan {
                 name: names::parse_cluster_ref(value, None).0.to_owned(),
+                cluster_id: cluster_id.clone(),
                 account: accounts::of_cluster(value)
                     .unwrap_or(&account_id)
                     .to_owned(),
@@ -136,7 +149,12 @@ struct Discovery<'a> {
 impl Discovery<'_> {
     /// Describes the cluster, finds its context and reads what exists of its share. Its Kubernetes client lives only
     /// as long as this; the apply makes a new one.
-    async fn observe(&self, index: usize, value: &str) -> Result<(Target, ObservedCluster), Error> {
+    async fn observe(
+        &self,
+        index: usize,
+        value: &str,
+        (cluster_id, id_shared_with): &(String, Option<String>),
+    ) -> Result<(Target, ObservedCluster), Error> {
         let args = self.args;
         let (name, region) = names::parse_cluster_ref(value, Some(&self.clients.region));
         let region = region.unwrap_or_default();
@@ -159,6 +177,8 @@ impl Discovery<'_> {
             role: ClusterRole::Agent,
             release: release(&args.release, &reached),
             cluster,
+            cluster_id: cluster_id.clone(),
+            id_shared_with: id_shared_with.clone(),
             storage_class: args.release.storage_class.clone(),
             user_values: self.user_values.to_vec(),
             cloud_integration_secret: None,

@@ -88,7 +88,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     });
     let context = ReleaseContext::new(
         args.role,
-        cluster,
+        args.cluster_id.as_deref().unwrap_or(cluster),
         cluster_account,
         workspace.clone(),
         store.clone(),

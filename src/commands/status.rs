@@ -3,7 +3,6 @@
 //! clusters), one PromQL query for every cluster's newest metrics, then each cluster's release,
 //! workloads, volume claims and ETL files, several clusters at a time.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use futures::StreamExt;
@@ -11,7 +10,8 @@ use futures::StreamExt;
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::amp_query::QueryApi;
 use crate::aws::config::{self, Clients};
-use crate::aws::{amp, eks, iam, s3, sts};
+use crate::aws::{amp, eks, s3, sts};
+use crate::cluster_id::Member;
 use crate::cli::{ClusterRole, StatusArgs};
 use crate::engine::report::{Finished, rendered};
 use crate::error::{Error, exit};
@@ -50,17 +50,18 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     )?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
-    let selected = select(&named, &clients.region, &roles_by_cluster)?;
+    let members = fleet::members(&roles_by_cluster);
+    let selected = select(&named, &clients.region, &members)?;
     // The clusters without a context of the user's are described, with their account's
     // credentials, to be reached directly.
     let direct: Vec<String> = selected
         .iter()
         .enumerate()
-        .filter(|(index, arn)| {
+        .filter(|(index, member)| {
             let explicit = args.kube_contexts.get(*index).map(String::as_str);
-            matches!(reacher.context(arn, explicit), Ok(None))
+            matches!(reacher.context(&member.arn, explicit), Ok(None))
         })
-        .map(|(_, arn)| arn.clone())
+        .map(|(_, member)| member.arn.clone())
         .collect();
     let accounts = Accounts::resolve(
         clients.clone(),
@@ -80,13 +81,13 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64());
     let clusters: Vec<_> =
-        futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
+        futures::stream::iter(selected.iter().enumerate().map(|(index, member)| {
             let explicit_context = args.kube_contexts.get(index).map(String::as_str);
             let reader = &reader;
             let last_seen = &last_seen;
             async move {
-                let mut facts = reader.read(arn, explicit_context).await;
-                facts.metrics_last_seen = last_seen.get(&facts.identity.name).copied();
+                let mut facts = reader.read(member, explicit_context).await;
+                facts.metrics_last_seen = last_seen.get(&facts.identity.cluster_id).copied();
                 judge(facts, now, args.max_age)
             }
         }))
@@ -129,40 +130,22 @@ async fn query_endpoint(
         })
 }
 
-/// The ARNs of the clusters to show, in the fleet's order or the order given; a named cluster
-/// that is not in the fleet is a mistake to correct.
+/// The clusters to show, in the fleet's order or the order given; a named cluster that is not
+/// in the fleet is a mistake to correct.
 fn select(
     named: &[String],
     default_region: &str,
-    roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>,
-) -> Result<Vec<String>, Error> {
-    let fleet = roles_by_cluster.keys().filter(|arn| !arn.is_empty());
+    members: &[Member],
+) -> Result<Vec<Member>, Error> {
     if named.is_empty() {
-        return Ok(fleet.cloned().collect());
+        return Ok(members.to_vec());
     }
-    let fleet: Vec<&String> = fleet.collect();
     named
         .iter()
         .map(|value| {
-            let (name, region) = names::parse_cluster_ref(value, Some(default_region));
-            let is_arn = names::parse_eks_cluster_arn(value).is_some();
-            fleet
-                .iter()
-                .find(|arn| {
-                    if is_arn {
-                        arn.as_str() == value
-                    } else {
-                        names::parse_eks_cluster_arn(arn)
-                            .is_some_and(|(r, _, n)| n == name && Some(r) == region)
-                    }
-                })
-                .map(|arn| (*arn).clone())
-                .ok_or_else(|| Error::NotFound {
-                    what: "cluster",
-                    name: value.clone(),
-                    place: "in the fleet".to_owned(),
-                    fix: "name a cluster that `kcfed init primary` or `kcfed join cluster` set up (by ARN for another region); `kcfed status` without --cluster lists them all".to_owned(),
-                })
+            fleet::find_member(members, value, default_region)
+                .cloned()
+                .ok_or_else(|| fleet::not_in_fleet(value, members))
         })
         .collect()
 }
@@ -178,10 +161,12 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Everything about the cluster but its metrics (one query serves the whole fleet).
-    async fn read(&self, arn: &str, explicit_context: Option<&str>) -> ClusterFacts {
+    async fn read(&self, member: &Member, explicit_context: Option<&str>) -> ClusterFacts {
+        let arn = member.arn.as_str();
         let (region, account, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
         let identity = ClusterIdentity {
             name: name.to_owned(),
+            cluster_id: member.id.clone(),
             arn: arn.to_owned(),
             account: account.to_owned(),
             region: region.to_owned(),
@@ -191,7 +176,7 @@ impl Reader<'_> {
                 ClusterRole::Agent
             },
         };
-        let (kube, etl) = tokio::join!(self.kube(arn, explicit_context), self.etl(name));
+        let (kube, etl) = tokio::join!(self.kube(arn, explicit_context), self.etl(&member.id));
         let (kube_context, kube) = match kube {
             Ok((context, facts)) => (context, Ok(facts)),
             Err(err) => (None, Err(Problem::from(&err))),

@@ -34,6 +34,8 @@ pub struct Report<R> {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterResult {
     pub name: String,
+    /// The cluster's id in the fleet's data (its name unless another cluster has that name).
+    pub cluster_id: String,
     pub status: ClusterStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -62,7 +64,7 @@ impl<R: std::fmt::Display> Report<R> {
         for cluster in self.clusters.iter().filter(|c| c.error.is_some()) {
             text.push_str(&format!(
                 "\ncluster {} failed: {}",
-                cluster.name,
+                cluster.cluster_id,
                 cluster.error.as_deref().unwrap_or_default()
             ));
         }

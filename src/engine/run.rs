@@ -270,9 +270,18 @@ pub enum Order {
 /// One cluster's planned steps, or why it could not be planned.
 pub struct ClusterPlan<O> {
     pub name: String,
+    /// The cluster's id in the fleet; its steps' scope.
+    pub cluster_id: String,
     /// The account the cluster is in: the account of its steps inside the cluster.
     pub account: String,
     pub planned: Result<Vec<Planned<O>>, Error>,
+}
+
+/// A cluster as the report names it.
+#[derive(Clone)]
+struct Who {
+    name: String,
+    cluster_id: String,
 }
 
 /// How one command runs: its name for the report, the order of fleet and cluster steps, and
@@ -311,11 +320,18 @@ where
                         run.fleet_account.to_owned()
                     };
                 }
-                cluster_steps.push((cluster.name, planned));
+                cluster_steps.push((
+                    Who {
+                        name: cluster.name,
+                        cluster_id: cluster.cluster_id,
+                    },
+                    planned,
+                ));
             }
             Err(err) => {
                 results.push(ClusterResult {
                     name: cluster.name,
+                    cluster_id: cluster.cluster_id,
                     status: ClusterStatus::Failed,
                     error: Some(describe(&err)),
                 });
@@ -368,8 +384,9 @@ where
         } else {
             ClusterStatus::Unchanged
         };
-        results.extend(cluster_steps.iter().map(|(name, _)| ClusterResult {
-            name: name.clone(),
+        results.extend(cluster_steps.iter().map(|(who, _)| ClusterResult {
+            name: who.name.clone(),
+            cluster_id: who.cluster_id.clone(),
             status,
             error: None,
         }));
@@ -408,14 +425,14 @@ where
     };
     // Each cluster is one pipeline; whichever finishes first frees its place for the next.
     let clusters = futures::stream::iter(cluster_steps.iter().enumerate().map(
-        |(position, (name, steps))| async move {
+        |(position, (who, steps))| async move {
             let (applied, ended) =
                 run_steps(executor, steps, progress, interrupt, cluster_pace).await;
             if let Some(target) = steps.iter().find_map(|item| item.target) {
                 executor.cluster_finished(target);
             }
             let changed = steps.iter().any(|p| p.step.action.changes_something());
-            (position, name.clone(), changed, applied, ended)
+            (position, who.clone(), changed, applied, ended)
         },
     ))
     .buffer_unordered(run.concurrency.max(1))
@@ -431,7 +448,7 @@ where
             fleet_error = Some(err);
         }
     }
-    for (_, name, changed, cluster_applied, ended) in outcomes {
+    for (_, Who { name, cluster_id }, changed, cluster_applied, ended) in outcomes {
         let cluster_started = cluster_applied
             .iter()
             .any(|a| matches!(a.outcome, Outcome::Done | Outcome::Failed(_)));
@@ -439,6 +456,7 @@ where
         results.push(match ended {
             Ended::Done => ClusterResult {
                 name,
+                cluster_id,
                 status: if changed {
                     ClusterStatus::Changed
                 } else {
@@ -449,17 +467,20 @@ where
             // Stopped by the fleet's failure: not run if none of its steps had started.
             Ended::FleetFailed(_) if !cluster_started => ClusterResult {
                 name,
+                cluster_id,
                 status: ClusterStatus::NotRun,
                 error: None,
             },
             Ended::FleetFailed(stopped) => ClusterResult {
                 name,
+                cluster_id,
                 status: ClusterStatus::Failed,
                 error: Some(describe(&stopped)),
             },
             Ended::Failed(err) => {
                 let result = ClusterResult {
                     name,
+                    cluster_id,
                     status: ClusterStatus::Failed,
                     error: Some(describe(&err)),
                 };

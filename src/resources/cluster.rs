@@ -9,6 +9,7 @@ use futures::future::try_join_all;
 use super::roles::DesiredRole;
 use super::{Op, Planned, oidc, release, roles, storage};
 use crate::aws::config::Clients;
+use crate::cluster_id;
 use crate::aws::{iam, managed_tags};
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
@@ -50,10 +51,7 @@ pub fn desired(
                     &subject,
                 )?,
                 policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
-                tags: managed_tags(&[
-                    (tags::FLEET, fleet.workspace_id()),
-                    (tags::CLUSTER, &cluster.arn),
-                ]),
+                tags: role_tags(fleet, target),
                 name,
             })
         })
@@ -75,6 +73,19 @@ pub fn desired(
         roles,
         objects,
     })
+}
+
+/// A role's tags name its fleet and cluster, and the cluster's id where that is not its name
+/// (a missing id tag means the name: roles made before ids were recorded need no change).
+fn role_tags(fleet: &Fleet, target: &Target) -> Vec<(String, String)> {
+    let mut pairs = vec![
+        (tags::FLEET, fleet.workspace_id()),
+        (tags::CLUSTER, target.cluster.arn.as_str()),
+    ];
+    if target.cluster_id != target.cluster.name {
+        pairs.push((tags::CLUSTER_ID, target.cluster_id.as_str()));
+    }
+    managed_tags(&pairs)
 }
 
 /// What exists of one cluster's share: OIDC provider, roles, Kubernetes objects, release.
@@ -180,6 +191,12 @@ pub fn plan(
         &desired.provider_arn,
         provider.as_ref(),
     ));
+    let recorded_ids: Vec<String> = roles
+        .iter()
+        .flatten()
+        .filter_map(|role| role.tags.get(tags::CLUSTER_ID).cloned())
+        .collect();
+    let release_cluster_id = release.as_ref().and_then(helm::Installed::cluster_id);
     steps.extend(roles::plan(scope, fleet, &desired.roles, roles));
     steps.extend(
         kube::plan_steps(scope, &desired.objects, &objects)
@@ -195,6 +212,11 @@ pub fn plan(
     );
     let (mut release_step, mut release_op) =
         release::plan(scope, fleet, target, release, renderer)?;
+    if let Some(reason) = id_change_refused(target, &recorded_ids, release_cluster_id.as_deref()) {
+        release_step.action = Action::Conflict;
+        release_step.details.push(reason);
+        release_op = Op::Nothing;
+    }
     // The 2.x chart's own gate, read ahead: it fails the install while a 1.x aggregator is there.
     if !aggregators_1x.is_empty() && release_step.action.changes_something() {
         let namespace = &target.release.namespace;
@@ -215,6 +237,26 @@ pub fn plan(
             target: Some(index),
         })
         .collect())
+}
+
+/// Why the cluster must not take the id this run gives it: it writes its data under another
+/// (recorded on its roles, or in its release), or it shares its id with another cluster and
+/// keeps doing so.
+fn id_change_refused(
+    target: &Target,
+    recorded_ids: &[String],
+    running: Option<&str>,
+) -> Option<String> {
+    let recorded = recorded_ids.first().map(String::as_str);
+    let current = recorded.or(running).unwrap_or(&target.cluster.name);
+    match &target.id_shared_with {
+        // Its data is mixed with the other's already: a new id of its own only helps.
+        Some(_) if current != target.cluster_id => None,
+        Some(other) => Some(format!(
+            "cluster id {current} is also the id of {other}: their metrics and ETL files overwrite each other. Give this cluster an id of its own with --cluster-id (its history under {current} stays mixed)"
+        )),
+        None => cluster_id::change_refused(&target.cluster.arn, &target.cluster_id, recorded, running),
+    }
 }
 
 /// The user's cloud integration secret: read, never written; the chart looks it up at install.

@@ -196,6 +196,7 @@ impl Applier<'_> {
                 .iter()
                 .map(|target| ClusterResources {
                     name: target.cluster.name.clone(),
+                    cluster_id: target.cluster_id.clone(),
                     arn: target.cluster.arn.clone(),
                     account: target.cluster.account.clone(),
                     role: target.role,
@@ -332,6 +333,8 @@ pub(crate) mod fixtures {
                 endpoint: None,
                 certificate_authority: None,
             },
+            cluster_id: "prod".to_owned(),
+            id_shared_with: None,
             release: helm::Release {
                 name: "kubecost".to_owned(),
                 namespace: "kubecost".to_owned(),

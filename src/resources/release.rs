@@ -22,7 +22,7 @@ fn kcfed_values(
     renderer.helm_values(
         &ReleaseContext::new(
             target.role,
-            &target.cluster.name,
+            &target.cluster_id,
             &target.cluster.account,
             fleet.endpoints(),
             fleet.store.clone(),
