@@ -51,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
         }
         'kcfed;init;primary' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name, or its ARN when it is in another account or region (defaults to the cluster of the current kube context, when that is an EKS ARN)')
+            [CompletionResult]::new('--cluster-id', '--cluster-id', [CompletionResultType]::ParameterName, 'The cluster''s id in the fleet''s data (cluster_id in AMP, its federated ETL prefix, its name in Kubecost): a DNS label, unique in the fleet (default: the cluster''s name, or NAME-REGION[-ACCOUNT] when another cluster of the fleet has that name). Kept for life')
             [CompletionResult]::new('--kube-context', '--kube-context', [CompletionResultType]::ParameterName, 'Kube context of the cluster (defaults to the context whose cluster is this EKS cluster)')
             [CompletionResult]::new('--bucket', '--bucket', [CompletionResultType]::ParameterName, 'S3 bucket for federated ETL files (default: one name per account and region)')
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')
@@ -63,9 +64,9 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart''s path (a registry mirror, or an air-gapped copy)')
             [CompletionResult]::new('--chart-version', '--chart-version', [CompletionResultType]::ParameterName, 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")')
             [CompletionResult]::new('--helm', '--helm', [CompletionResultType]::ParameterName, 'Path to the helm binary (defaults to `helm` on PATH)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the workspace to become active and for helm, in seconds')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)')
             [CompletionResult]::new('--storage-class', '--storage-class', [CompletionResultType]::ParameterName, 'StorageClass for every volume the chart makes (default: the cluster''s default class); kcfed checks that it exists')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
             [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
@@ -109,6 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
         }
         'kcfed;join;cluster' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster to join (repeat for several)')
+            [CompletionResult]::new('--cluster-id', '--cluster-id', [CompletionResultType]::ParameterName, 'The id of each --cluster in the fleet''s data, in the same order (cluster_id in AMP, its federated ETL prefix, its name in Kubecost): DNS labels, unique in the fleet (default: the cluster''s name, or NAME-REGION[-ACCOUNT] when another cluster has that name)')
             [CompletionResult]::new('--kube-context', '--kube-context', [CompletionResultType]::ParameterName, 'Kube context for each --cluster, in the same order (found automatically when omitted)')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'How many clusters join at the same time (each runs its own helm install)')
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')
@@ -120,9 +122,9 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart''s path (a registry mirror, or an air-gapped copy)')
             [CompletionResult]::new('--chart-version', '--chart-version', [CompletionResultType]::ParameterName, 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")')
             [CompletionResult]::new('--helm', '--helm', [CompletionResultType]::ParameterName, 'Path to the helm binary (defaults to `helm` on PATH)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the workspace to become active and for helm, in seconds')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)')
             [CompletionResult]::new('--storage-class', '--storage-class', [CompletionResultType]::ParameterName, 'StorageClass for every volume the chart makes (default: the cluster''s default class); kcfed checks that it exists')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
             [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
@@ -163,9 +165,9 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--chart', '--chart', [CompletionResultType]::ParameterName, 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart''s path (a registry mirror, or an air-gapped copy)')
             [CompletionResult]::new('--chart-version', '--chart-version', [CompletionResultType]::ParameterName, 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")')
             [CompletionResult]::new('--helm', '--helm', [CompletionResultType]::ParameterName, 'Path to the helm binary (defaults to `helm` on PATH)')
-            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the workspace to become active and for helm, in seconds')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)')
             [CompletionResult]::new('--storage-class', '--storage-class', [CompletionResultType]::ParameterName, 'StorageClass for every volume the chart makes (default: the cluster''s default class); kcfed checks that it exists')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
             [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
@@ -198,7 +200,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')
             [CompletionResult]::new('--workspace-alias', '--workspace-alias', [CompletionResultType]::ParameterName, 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias')
             [CompletionResult]::new('--workspace-region', '--workspace-region', [CompletionResultType]::ParameterName, 'Region of the AMP workspace when it differs from the cluster''s')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
             [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
@@ -215,6 +217,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
         'kcfed;render' {
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Render for the primary cluster or for an agent')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'EKS cluster name, or its ARN (which gives its region, and its account when that is not the fleet''s)')
+            [CompletionResult]::new('--cluster-id', '--cluster-id', [CompletionResultType]::ParameterName, 'The cluster''s id in the fleet''s data (cluster_id, federated ETL prefix, its name in Kubecost): a DNS label, unique in the fleet (default: the cluster''s name)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (required unless --cluster is an ARN)')
             [CompletionResult]::new('--account-id', '--account-id', [CompletionResultType]::ParameterName, 'The fleet''s AWS account id (12 digits): the workspace''s, the bucket''s and the roles''')
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'AMP workspace id (ws-...)')
@@ -260,7 +263,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
         }
         'kcfed;eks-token' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The EKS cluster''s name; --region is its region')
-            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region of the cluster (defaults to the profile''s or AWS_REGION)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
             [CompletionResult]::new('--access-profile', '--access-profile', [CompletionResultType]::ParameterName, 'The cluster''s account is reached with this profile of the AWS config files')

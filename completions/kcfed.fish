@@ -42,6 +42,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_su
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cluster -d 'EKS cluster name, or its ARN when it is in another account or region (defaults to the cluster of the current kube context, when that is an EKS ARN)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cluster-id -d 'The cluster\'s id in the fleet\'s data (cluster_id in AMP, its federated ETL prefix, its name in Kubecost): a DNS label, unique in the fleet (default: the cluster\'s name, or NAME-REGION[-ACCOUNT] when another cluster of the fleet has that name). Kept for life' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kube-context -d 'Kube context of the cluster (defaults to the context whose cluster is this EKS cluster)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
@@ -54,9 +55,9 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l chart-version -d 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l timeout -d 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
@@ -79,6 +80,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_su
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l cluster -d 'EKS cluster to join (repeat for several)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l cluster-id -d 'The id of each --cluster in the fleet\'s data, in the same order (cluster_id in AMP, its federated ETL prefix, its name in Kubecost): DNS labels, unique in the fleet (default: the cluster\'s name, or NAME-REGION[-ACCOUNT] when another cluster has that name)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l kube-context -d 'Kube context for each --cluster, in the same order (found automatically when omitted)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l concurrency -d 'How many clusters join at the same time (each runs its own helm install)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
@@ -90,9 +92,9 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart-version -d 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l timeout -d 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
@@ -118,9 +120,9 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l release -d 'Helm
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart-version -d 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm, in seconds' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
@@ -148,7 +150,7 @@ json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
@@ -160,6 +162,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s V -l version -d '
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l role -d 'Render for the primary cluster or for an agent' -r -f -a "primary\t'The cluster that runs the federator and shows the combined view'
 agent\t'A cluster that only ships its data to the fleet'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster -d 'EKS cluster name, or its ARN (which gives its region, and its account when that is not the fleet\'s)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster-id -d 'The cluster\'s id in the fleet\'s data (cluster_id, federated ETL prefix, its name in Kubecost): a DNS label, unique in the fleet (default: the cluster\'s name)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l region -d 'AWS region of the cluster (required unless --cluster is an ARN)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l account-id -d 'The fleet\'s AWS account id (12 digits): the workspace\'s, the bucket\'s and the roles\'' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-id -d 'AMP workspace id (ws-...)' -r
@@ -188,7 +191,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s v -l verbose -d 'Log
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l cluster -d 'The EKS cluster\'s name; --region is its region' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l profile -d 'Named profile from the AWS config files' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l access-profile -d 'The cluster\'s account is reached with this profile of the AWS config files' -r

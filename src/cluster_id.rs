@@ -91,15 +91,15 @@ fn shortened(head: &str, whole: &str) -> String {
 /// cluster already in the fleet, else the one `--cluster-id` asks for, else a derived one. A
 /// requested id another cluster uses is bad input naming that cluster. A requested id that
 /// differs from the recorded one is kept for the plan, which shows the change as a conflict.
-pub fn choose(
-    members: &[Member],
-    clusters: &[(&str, Option<&str>)],
-) -> Result<Vec<String>, Error> {
+pub fn choose(members: &[Member], clusters: &[(&str, Option<&str>)]) -> Result<Vec<String>, Error> {
     let mut chosen: Vec<Member> = Vec::new();
     for (arn, requested) in clusters {
         let others = || members.iter().chain(&chosen);
-        let used_by =
-            |id: &str| others().find(|member| member.arn != *arn && member.id == id).cloned();
+        let used_by = |id: &str| {
+            others()
+                .find(|member| member.arn != *arn && member.id == id)
+                .cloned()
+        };
         let id = match (requested, members.iter().find(|m| m.arn == *arn)) {
             (Some(requested), _) => {
                 if let Some(holder) = used_by(requested) {
@@ -241,7 +241,15 @@ mod tests {
         for good in ["prod", "prod-eu-west-1", &"a".repeat(63)] {
             assert!(validate(good).is_ok(), "{good}");
         }
-        for bad in ["", "Prod", "prod_eu", "-prod", "prod-", &"a".repeat(64), "a.b"] {
+        for bad in [
+            "",
+            "Prod",
+            "prod_eu",
+            "-prod",
+            "prod-",
+            &"a".repeat(64),
+            "a.b",
+        ] {
             assert!(validate(bad).is_err(), "{bad}");
         }
         assert_eq!(recorded_or_name(None, PROD_EU), "prod");

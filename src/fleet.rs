@@ -145,7 +145,7 @@ pub fn release(args: &crate::cli::ReleaseArgs, reached: &Reached) -> helm::Relea
         kube_context: Some(reached.context.clone()),
         kubeconfig: reached.kubeconfig.clone(),
         direct: reached.direct,
-        timeout_secs: args.timeout,
+        timeout_secs: args.timeout.as_secs(),
     }
 }
 
@@ -399,7 +399,9 @@ pub fn members(roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>) -> Vec<clust
         .iter()
         .filter(|(arn, _)| !arn.is_empty())
         .map(|(arn, roles)| {
-            let recorded = roles.iter().find_map(|role| role.tags.get(tags::CLUSTER_ID));
+            let recorded = roles
+                .iter()
+                .find_map(|role| role.tags.get(tags::CLUSTER_ID));
             cluster_id::Member {
                 arn: arn.clone(),
                 id: cluster_id::recorded_or_name(recorded.map(String::as_str), arn),

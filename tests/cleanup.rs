@@ -57,16 +57,7 @@ fn unrelated_resources(world: &World) {
 
 /// Writes objects with several versions and a delete marker, as Kubecost's ETL does over time.
 fn fill_bucket(world: &World, bucket: &str) {
-    block_on(async {
-        let config = world.sdk(REGION).await;
-        let s3 = aws_sdk_s3::Client::new(&config);
-        // moto applies the TLS-only policy even to https-less test calls; lift it while writing.
-        let policy = s3.get_bucket_policy().bucket(bucket).send().await.unwrap();
-        s3.delete_bucket_policy()
-            .bucket(bucket)
-            .send()
-            .await
-            .unwrap();
+    world.with_tls_policy_lifted(bucket, async |s3| {
         s3.put_bucket_versioning()
             .bucket(bucket)
             .versioning_configuration(
@@ -93,12 +84,6 @@ fn fill_bucket(world: &World, bucket: &str) {
         s3.delete_object()
             .bucket(bucket)
             .key("federated/eu/etl.json")
-            .send()
-            .await
-            .unwrap();
-        s3.put_bucket_policy()
-            .bucket(bucket)
-            .policy(policy.policy().unwrap())
             .send()
             .await
             .unwrap();

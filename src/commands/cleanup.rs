@@ -119,7 +119,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         &args.workspace,
         &args.release,
     )?;
-    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
+    let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = fleet::WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
@@ -252,16 +252,18 @@ fn select_clusters(
     }
     named
         .iter()
-        .map(|value| match fleet::find_member(members, value, &clients.region) {
-            Some(member) => member.arn.clone(),
-            None if names::parse_eks_cluster_arn(value).is_some() => value.clone(),
-            None => names::eks_cluster_arn(
-                names::partition(&clients.region),
-                &clients.region,
-                account_id,
-                value,
-            ),
-        })
+        .map(
+            |value| match fleet::find_member(members, value, &clients.region) {
+                Some(member) => member.arn.clone(),
+                None if names::parse_eks_cluster_arn(value).is_some() => value.clone(),
+                None => names::eks_cluster_arn(
+                    names::partition(&clients.region),
+                    &clients.region,
+                    account_id,
+                    value,
+                ),
+            },
+        )
         .collect()
 }
 

@@ -43,7 +43,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     if let Some(region) = cluster_region {
         aws_args.region.get_or_insert_with(|| region.to_owned());
     }
-    let clients = Clients::new(config::load(&aws_args).await).ok_or_else(validate::no_region)?;
+    let clients = Clients::new(config::load(&aws_args).await?).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let cluster_account = accounts::of_cluster(&cluster_ref);
     let cluster_region = cluster_region.unwrap_or(&clients.region);
@@ -63,12 +63,19 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     )?;
     let other_accounts = accounts::of_clusters(std::slice::from_ref(&cluster_ref));
     let (accounts, members) = tokio::try_join!(
-        Accounts::resolve(clients.clone(), &account_id, &args.accounts, &other_accounts),
+        Accounts::resolve(
+            clients.clone(),
+            &account_id,
+            &args.accounts,
+            &other_accounts
+        ),
         async {
             match &workspace {
                 Some(ws) => {
                     let names = FleetNames::new(&account_id, &lookup.region, &ws.id);
-                    Ok(fleet::members(&fleet::roles_by_cluster(&clients.iam, &names).await?))
+                    Ok(fleet::members(
+                        &fleet::roles_by_cluster(&clients.iam, &names).await?,
+                    ))
                 }
                 None => Ok(Vec::new()),
             }
@@ -190,7 +197,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         amp: amp_client,
         renderer: &renderer,
         helm: args.release.helm.clone(),
-        timeout: std::time::Duration::from_secs(args.release.timeout),
+        timeout: args.release.timeout,
         fleet,
         targets: vec![target],
         kube_clients: KubeClients::connected(kube_client),

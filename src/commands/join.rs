@@ -28,7 +28,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let user_values = render::user_values(&args.values)?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
-    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
+    let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
@@ -56,7 +56,12 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let requested = arns
         .iter()
         .enumerate()
-        .map(|(index, arn)| (arn.as_str(), args.cluster_ids.get(index).map(String::as_str)))
+        .map(|(index, arn)| {
+            (
+                arn.as_str(),
+                args.cluster_ids.get(index).map(String::as_str),
+            )
+        })
         .collect::<Vec<_>>();
     let ids = fleet::choose_ids(&members, &requested)?;
     let renderer = Renderer::new();
@@ -116,7 +121,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         amp: lookup.client,
         renderer: &renderer,
         helm: args.release.helm.clone(),
-        timeout: std::time::Duration::from_secs(args.release.timeout),
+        timeout: args.release.timeout,
         fleet,
         kube_clients: KubeClients::new(targets.len()),
         targets,

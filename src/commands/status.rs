@@ -11,8 +11,8 @@ use crate::aws::accounts::{self, Accounts};
 use crate::aws::amp_query::QueryApi;
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
-use crate::cluster_id::Member;
 use crate::cli::{ClusterRole, StatusArgs};
+use crate::cluster_id::Member;
 use crate::engine::report::{Finished, rendered};
 use crate::error::{Error, exit};
 use crate::fleet::{self, Fleet, Reacher, WorkspaceLookup};
@@ -28,7 +28,7 @@ use crate::validate;
 
 pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     validate::status(args)?;
-    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
+    let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let ((), account_id, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.helm),

@@ -9,8 +9,8 @@ use futures::future::try_join_all;
 use super::roles::DesiredRole;
 use super::{Op, Planned, oidc, release, roles, storage};
 use crate::aws::config::Clients;
-use crate::cluster_id;
 use crate::aws::{iam, managed_tags};
+use crate::cluster_id;
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
 use crate::helm;
@@ -255,7 +255,9 @@ fn id_change_refused(
         Some(other) => Some(format!(
             "cluster id {current} is also the id of {other}: their metrics and ETL files overwrite each other. Give this cluster an id of its own with --cluster-id (its history under {current} stays mixed)"
         )),
-        None => cluster_id::change_refused(&target.cluster.arn, &target.cluster_id, recorded, running),
+        None => {
+            cluster_id::change_refused(&target.cluster.arn, &target.cluster_id, recorded, running)
+        }
     }
 }
 

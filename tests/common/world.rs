@@ -153,7 +153,12 @@ impl World {
 
     /// The kcfed command with this world's environment and nothing of the developer's.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kcfed"));
+        self.command_of(env!("CARGO_BIN_EXE_kcfed").as_ref(), args)
+    }
+
+    /// `command` run by another kcfed binary (an earlier release).
+    pub fn command_of(&self, kcfed: &std::path::Path, args: &[&str]) -> Command {
+        let mut command = Command::new(kcfed);
         command
             .args(args)
             .env_clear()
@@ -232,5 +237,30 @@ impl World {
 
     pub async fn sdk(&self, region: &str) -> aws_config::SdkConfig {
         self.account.sdk_config(region).await
+    }
+
+    /// Runs `write` on the fleet's bucket (in the world's region) with its TLS-only policy
+    /// lifted: moto applies it to the plain-http calls of tests too. The policy is put back.
+    pub fn with_tls_policy_lifted(
+        &self,
+        bucket: &str,
+        write: impl AsyncFnOnce(&aws_sdk_s3::Client),
+    ) {
+        block_on(async {
+            let s3 = aws_sdk_s3::Client::new(&self.sdk(&self.region).await);
+            let policy = s3.get_bucket_policy().bucket(bucket).send().await.unwrap();
+            s3.delete_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .unwrap();
+            write(&s3).await;
+            s3.put_bucket_policy()
+                .bucket(bucket)
+                .policy(policy.policy().unwrap())
+                .send()
+                .await
+                .unwrap();
+        });
     }
 }
