@@ -94,8 +94,9 @@ pub enum ClusterRole {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "AWS")]
 pub struct AwsArgs {
-    /// Named profile from the AWS config files.
-    #[arg(long, env = "AWS_PROFILE")]
+    /// Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID
+    /// (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI).
+    #[arg(long)]
     pub profile: Option<String>,
     /// AWS region of the cluster (defaults to the profile's or AWS_REGION).
     #[arg(long)]
@@ -199,9 +200,10 @@ pub struct ReleaseArgs {
     /// Path to the helm binary (defaults to `helm` on PATH).
     #[arg(long, default_value = "helm")]
     pub helm: PathBuf,
-    /// How long to wait for the workspace to become active and for helm, in seconds.
-    #[arg(long, default_value_t = 600)]
-    pub timeout: u64,
+    /// How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`,
+    /// as helm writes durations; a bare number is seconds).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
     /// StorageClass for every volume the chart makes (default: the cluster's default class);
     /// kcfed checks that it exists.
     #[arg(long)]
@@ -331,7 +333,7 @@ pub struct StatusArgs {
     /// A cluster reports when AMP holds metrics of it at most this old (`90s`, `10m`, `2h`).
     /// Kubecost's Prometheus scrapes every minute and remote-writes within seconds, so ten
     /// minutes tolerates a few missed scrapes and retried writes but not an outage.
-    #[arg(long, default_value = "10m", value_parser = parse_age)]
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
     pub max_age: std::time::Duration,
     /// How many clusters are read at the same time.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -358,26 +360,48 @@ pub struct StatusArgs {
     pub kube: KubeArgs,
 }
 
-/// `90s`, `10m`, `2h`, `1d`: a whole number and its unit.
-fn parse_age(value: &str) -> Result<std::time::Duration, String> {
-    let split = value
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(value.len());
-    let (number, unit) = value.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{value:?} is not a duration like 90s, 10m or 2h"))?;
-    let unit_seconds = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return Err(format!("{value:?} needs a unit: s, m, h or d (10m)")),
-    };
-    if number == 0 {
-        return Err("the age must be more than zero".to_owned());
+/// `90s`, `10m`, `2h`, `1d`, or several (`1h30m`, helm's `10m0s`): whole numbers, each with its
+/// unit; a bare number is seconds.
+fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    let wrong = || format!("{value:?} is not a duration like 90s, 10m or 1h30m");
+    if let Ok(seconds) = value.parse::<u64>() {
+        return positive(seconds);
     }
-    Ok(std::time::Duration::from_secs(number * unit_seconds))
+    let mut seconds = 0_u64;
+    let mut rest = value;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(wrong)?;
+        let (number, after) = rest.split_at(digits);
+        let number: u64 = number.parse().map_err(|_| wrong())?;
+        let unit_end = after
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_end);
+        let unit_seconds = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86400,
+            _ => {
+                return Err(format!(
+                    "{value:?}: {unit:?} is not a unit; use s, m, h or d (10m)"
+                ));
+            }
+        };
+        seconds = number
+            .checked_mul(unit_seconds)
+            .and_then(|part| seconds.checked_add(part))
+            .ok_or_else(wrong)?;
+        rest = next;
+    }
+    positive(seconds)
+}
+
+fn positive(seconds: u64) -> Result<std::time::Duration, String> {
+    if seconds == 0 {
+        return Err("the duration must be more than zero".to_owned());
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -473,18 +497,27 @@ pub struct CompletionsArgs {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_age;
+    use super::parse_duration;
 
     #[test]
-    fn ages_take_a_number_and_a_unit() {
-        assert_eq!(parse_age("90s").unwrap().as_secs(), 90);
-        assert_eq!(parse_age("10m").unwrap().as_secs(), 600);
-        assert_eq!(parse_age("2h").unwrap().as_secs(), 7200);
-        assert_eq!(parse_age("1d").unwrap().as_secs(), 86400);
-        assert!(parse_age("10").unwrap_err().contains("needs a unit"));
-        assert!(parse_age("m").is_err());
-        assert!(parse_age("0m").is_err());
-        assert!(parse_age("1.5h").is_err());
+    fn durations_are_written_as_helm_and_kubectl_write_them() {
+        let seconds = |value: &str| parse_duration(value).unwrap().as_secs();
+        assert_eq!(seconds("90s"), 90);
+        assert_eq!(seconds("10m"), 600);
+        assert_eq!(seconds("2h"), 7200);
+        assert_eq!(seconds("1d"), 86400);
+        assert_eq!(seconds("1h30m"), 5400);
+        assert_eq!(seconds("10m0s"), 600);
+        assert_eq!(
+            seconds("600"),
+            600,
+            "a bare number is seconds, as --timeout was"
+        );
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("0m").is_err());
+        assert!(parse_duration("1.5h").unwrap_err().contains("not a unit"));
+        assert!(parse_duration("10x").unwrap_err().contains("not a unit"));
+        assert!(parse_duration("99999999999999999999d").is_err());
     }
 
     #[test]

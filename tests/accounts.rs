@@ -246,6 +246,47 @@ fn a_profile_for_the_wrong_account_is_refused() {
     assert_exit(&output, 0);
 }
 
+/// As in the aws CLI, `--profile` is the profile's identity even where the environment holds
+/// other keys (as CI shells do); the SDK's default chain alone would sign with the environment's.
+#[test]
+fn an_explicit_profile_wins_over_the_environments_keys() {
+    let moto = Moto::start_recording();
+    let world = World::new(&moto, REGION, &["prod"]);
+    let config = world.dir.path().join("aws-config");
+    std::fs::write(
+        &config,
+        "[profile other]\naws_access_key_id = AKIAPROFILEOTHER0001\naws_secret_access_key = other\n",
+    )
+    .expect("write the AWS config");
+    let calls_before = moto.recorded_calls().len();
+    let mut command =
+        world.command(&["status", "--profile", "other", "--helm", &world.helm_path()]);
+    command.env("AWS_CONFIG_FILE", &config);
+    let output = command.output().expect("run kcfed");
+    let keys: std::collections::BTreeSet<Option<String>> = moto.recorded_calls()[calls_before..]
+        .iter()
+        .map(|call| call.access_key_id.clone())
+        .collect();
+    assert_eq!(
+        keys,
+        [Some("AKIAPROFILEOTHER0001".to_owned())].into(),
+        "{}",
+        stderr(&output)
+    );
+    // The environment's keys alone (no --profile): the SDK's usual order.
+    let calls_before = moto.recorded_calls().len();
+    let mut command = world.command(&["status", "--helm", &world.helm_path()]);
+    command
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_PROFILE", "other");
+    command.output().expect("run kcfed");
+    let keys: std::collections::BTreeSet<Option<String>> = moto.recorded_calls()[calls_before..]
+        .iter()
+        .map(|call| call.access_key_id.clone())
+        .collect();
+    assert_eq!(keys, [Some(world.account.access_key_id.clone())].into());
+}
+
 #[test]
 fn the_primary_may_be_in_another_account_too() {
     let moto = Moto::shared();

@@ -98,9 +98,20 @@ async fn a_recording_moto_tells_mutating_calls() {
         action: action.map(Into::into),
         method: method.into(),
         path: path.into(),
+        access_key_id: None,
+    };
+    // Which key signed them is another test's concern.
+    let unsigned = |calls: Vec<RecordedCall>| -> Vec<RecordedCall> {
+        calls
+            .into_iter()
+            .map(|call| RecordedCall {
+                access_key_id: None,
+                ..call
+            })
+            .collect()
     };
     assert_eq!(
-        moto.recorded_calls(),
+        unsigned(moto.recorded_calls()),
         [
             call("sts", Some("AssumeRole"), "POST", "/"),
             call("s3", None, "PUT", "/kcfed-bench/"),
@@ -110,7 +121,7 @@ async fn a_recording_moto_tells_mutating_calls() {
         ]
     );
     assert_eq!(
-        moto.mutating_calls(),
+        unsigned(moto.mutating_calls()),
         [
             call("s3", None, "PUT", "/kcfed-bench/"),
             call("iam", Some("CreateRole"), "POST", "/")

@@ -180,3 +180,31 @@ fn kcfed_lines_are_found_and_parsed_as_a_shell_reads_them() {
     assert!(lists_flag("  --cluster <CLUSTERS>", "--cluster"));
     assert!(!lists_flag("  --cluster-name <NAME>", "--cluster"));
 }
+
+/// Every place that installs kcfed builds the versions of Cargo.lock, the ones the tests ran
+/// with: `cargo install` without `--locked` resolves newer dependencies.
+#[test]
+fn every_install_of_kcfed_is_locked() {
+    let sources = [
+        ("README.md", include_str!("../README.md")),
+        ("scripts/bench", include_str!("../scripts/bench")),
+    ]
+    .into_iter()
+    .chain(EXAMPLES.iter().copied());
+    let mut installs = 0;
+    for (name, text) in sources {
+        // A command line, also as a YAML list item (GitLab's `script`).
+        for line in text.lines().map(|line| line.trim().trim_start_matches("- ")) {
+            let builds_kcfed = (line.starts_with("cargo install") && !line.contains("cargo-"))
+                || line.starts_with("cargo build --release");
+            if builds_kcfed {
+                installs += 1;
+                assert!(line.contains("--locked"), "{name}: {line}");
+            }
+        }
+    }
+    assert!(
+        installs >= 4,
+        "the README, the bench and both CI examples install kcfed"
+    );
+}

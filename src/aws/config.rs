@@ -1,9 +1,13 @@
 //! The one `SdkConfig` every client is built from, and the clients themselves.
 
+use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_runtime::env_config::file::EnvConfigFiles;
+use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::cli::AwsArgs;
+use crate::error::Error;
 
 /// AWS calls are retried with the SDK's standard mode (exponential backoff with jitter), bounded
 /// in attempts, so throttling during a large join slows those calls down instead of failing
@@ -11,11 +15,19 @@ use crate::cli::AwsArgs;
 /// rate limit would keep a once-throttled service slow for the rest of the run.
 const MAX_ATTEMPTS: u32 = 6;
 
-pub async fn load(args: &AwsArgs) -> aws_config::SdkConfig {
+/// The configuration of the command's AWS flags over the SDK's defaults. A `--profile` is the
+/// profile's credentials, as in the aws CLI: the SDK's default chain would take
+/// `AWS_ACCESS_KEY_ID` and friends first and act as another identity than the one named.
+pub async fn load(args: &AwsArgs) -> Result<aws_config::SdkConfig, Error> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     if let Some(profile) = &args.profile {
-        loader = loader.profile_name(profile);
+        ensure_profile_exists(profile).await?;
+        loader = loader.profile_name(profile).credentials_provider(
+            ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
     }
     if let Some(region) = &args.region {
         loader = loader.region(Region::new(region.clone()));
@@ -23,7 +35,35 @@ pub async fn load(args: &AwsArgs) -> aws_config::SdkConfig {
     if let Some(endpoint) = &args.endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
-    loader.load().await
+    Ok(loader.load().await)
+}
+
+/// A profile that is in neither AWS file is named, not reported as "no credentials".
+async fn ensure_profile_exists(profile: &str) -> Result<(), Error> {
+    let files = EnvConfigFiles::default();
+    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await;
+    let found = match &set {
+        Ok(set) => set.get_profile(profile).is_some(),
+        // Unreadable files: the SDK's own error says which and why, at the first call.
+        Err(_) => true,
+    };
+    if found {
+        return Ok(());
+    }
+    let known = set
+        .map(|set| set.profiles().map(str::to_owned).collect::<Vec<_>>())
+        .unwrap_or_default();
+    Err(Error::Usage {
+        message: format!(
+            "the AWS profile {profile:?} is not in the AWS config files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/config and ~/.aws/credentials){}",
+            if known.is_empty() {
+                String::new()
+            } else {
+                format!("; they have {}", known.join(", "))
+            }
+        ),
+        fix: "name a profile that `aws configure list-profiles` shows, or create it with `aws configure --profile NAME`".to_owned(),
+    })
 }
 
 /// The clients one command uses, built once. Regional services get a client per region on

@@ -11,7 +11,7 @@ use crate::error::{Error, exit};
 use crate::validate;
 
 pub async fn run(args: &EksTokenArgs) -> Result<Finished, Error> {
-    let clients = Clients::new(config::load(&args.aws).await).ok_or_else(validate::no_region)?;
+    let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let access = match (&args.access_profile, &args.access_role) {
         (Some(profile), _) => Some(Access::Profile(profile.clone())),
         (None, Some(role)) => Some(Access::Role(role.clone())),

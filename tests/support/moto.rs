@@ -301,6 +301,8 @@ pub struct RecordedCall {
     pub method: String,
     /// The path and query of the URL.
     pub path: String,
+    /// The access key id the request was signed with.
+    pub access_key_id: Option<String>,
 }
 
 impl RecordedCall {
@@ -331,11 +333,16 @@ impl RecordedCall {
             .as_str()
             .expect("recorded method")
             .to_owned();
+        let access_key_id = header("authorization")
+            .and_then(|value| value.split_once("Credential="))
+            .and_then(|(_, rest)| rest.split('/').next())
+            .map(str::to_owned);
         RecordedCall {
             service,
             action,
             method,
             path,
+            access_key_id,
         }
     }
 
