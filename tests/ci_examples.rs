@@ -194,7 +194,10 @@ fn every_install_of_kcfed_is_locked() {
     let mut installs = 0;
     for (name, text) in sources {
         // A command line, also as a YAML list item (GitLab's `script`).
-        for line in text.lines().map(|line| line.trim().trim_start_matches("- ")) {
+        for line in text
+            .lines()
+            .map(|line| line.trim().trim_start_matches("- "))
+        {
             let builds_kcfed = (line.starts_with("cargo install") && !line.contains("cargo-"))
                 || line.starts_with("cargo build --release");
             if builds_kcfed {

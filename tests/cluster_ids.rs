@@ -15,7 +15,6 @@ use common::{RUN_LIMIT, World, assert_exit, block_on, output_within, stderr, std
 use support::amp::AmpDataPlane;
 use support::helm::{helm_binary, skip_without_charts, with_real_chart};
 use support::moto::{AwsAccount, Moto};
-use support::proxy::Proxy;
 
 const REGION: &str = "us-west-2";
 const EU: &str = "eu-west-1";
@@ -31,15 +30,7 @@ fn three_prods() -> (World, AwsAccount, AmpDataPlane) {
     let other = moto.new_account();
     world.add_cluster_in(&other, "prod", EU);
     world.write_kubeconfig();
-    let plane = AmpDataPlane::start(REGION);
-    plane.trust(
-        &world.account.access_key_id,
-        &world.account.secret_access_key,
-    );
-    world.aws_proxy = Some(Proxy::rewriting(
-        &world.account.endpoint_url,
-        plane.workspace_endpoints(),
-    ));
+    let plane = world.serve_amp_data_plane(true);
     (world, other, plane)
 }
 
@@ -138,19 +129,17 @@ fn three_clusters_named_prod_keep_their_data_apart() {
         .expect("a federated fleet")
         .to_owned();
 
-    let join = install(
-        &world,
-        &[
-            "join",
-            "cluster",
-            "--cluster",
-            &eu.arn,
-            "--cluster",
-            &other_eu.arn,
-            "--account-role",
-            ROLE,
-        ],
-    );
+    let join_both = [
+        "join",
+        "cluster",
+        "--cluster",
+        &eu.arn,
+        "--cluster",
+        &other_eu.arn,
+        "--account-role",
+        ROLE,
+    ];
+    let join = install(&world, &join_both);
     validate(&join, include_str!("../docs/schema/report-v1.schema.json"));
     let expected = ["prod-eu-west-1".to_owned(), other_id.clone()];
     assert_eq!(ids_of(&join), expected);
@@ -266,19 +255,7 @@ fn three_clusters_named_prod_keep_their_data_apart() {
     assert_eq!(rows, expected_rows, "{document:#}");
 
     // Re-runs keep every id and change nothing.
-    let rejoin = install(
-        &world,
-        &[
-            "join",
-            "cluster",
-            "--cluster",
-            &eu.arn,
-            "--cluster",
-            &other_eu.arn,
-            "--account-role",
-            ROLE,
-        ],
-    );
+    let rejoin = install(&world, &join_both);
     assert_eq!(rejoin["changed"], false, "{rejoin:#}");
     assert_eq!(ids_of(&rejoin), expected);
     let reinit = install(&world, &["init", "primary", "--cluster", "prod"]);

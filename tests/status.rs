@@ -14,7 +14,6 @@ use common::{RUN_LIMIT, World, assert_exit, output_within, stdout_json};
 use support::amp::{AmpDataPlane, amz_date, canonical_request, parse_amz_date, signature};
 use support::helm::{helm_binary, skip_without_charts, with_real_chart};
 use support::moto::Moto;
-use support::proxy::Proxy;
 
 const REGION: &str = "us-west-2";
 const CHART_VERSION: &str = "1.103.4";
@@ -24,17 +23,7 @@ const METRIC: &str = "node_total_hourly_cost";
 /// plane's endpoint; the plane accepts the world's key when `trusted`.
 fn world_with_data_plane(clusters: &[&str], trusted: bool) -> (World, AmpDataPlane) {
     let mut world = World::new(Moto::shared(), REGION, clusters);
-    let plane = AmpDataPlane::start(REGION);
-    if trusted {
-        plane.trust(
-            &world.account.access_key_id,
-            &world.account.secret_access_key,
-        );
-    }
-    world.aws_proxy = Some(Proxy::rewriting(
-        &world.account.endpoint_url,
-        plane.workspace_endpoints(),
-    ));
+    let plane = world.serve_amp_data_plane(trusted);
     (world, plane)
 }
 

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 
 use super::checks::{assert_exit, stdout_json};
 use super::process::{RUN_LIMIT, output_within};
+use crate::support::amp::AmpDataPlane;
 use crate::support::fake_kube::{FakeKube, Kubeconfig};
 use crate::support::helm::{RecordingHelm, recording_helm};
 use crate::support::moto::{AwsAccount, Moto};
@@ -108,6 +109,21 @@ impl World {
         }
         self.set_faults(faults);
         self.write_kubeconfig();
+    }
+
+    /// AMP's data plane for this world: its AWS calls go through a proxy that gives every
+    /// described workspace the plane's endpoint; the plane accepts the world's key when
+    /// `trusted`.
+    pub fn serve_amp_data_plane(&mut self, trusted: bool) -> AmpDataPlane {
+        let plane = AmpDataPlane::start(&self.region);
+        if trusted {
+            plane.trust(&self.account.access_key_id, &self.account.secret_access_key);
+        }
+        self.aws_proxy = Some(Proxy::rewriting(
+            &self.account.endpoint_url,
+            plane.workspace_endpoints(),
+        ));
+        plane
     }
 
     /// New faults for every proxy. Each draws from a seed of its own, `faults.seed` plus its
