@@ -263,14 +263,17 @@ fn three_clusters_named_prod_keep_their_data_apart() {
 
     // Cleaning one leaves the other two as they were: roles, releases, AMP and ETL settings.
     let roles_before = roles_with_tags(&world.account);
-    let secrets_before: Vec<Option<Value>> = [west, other_eu]
-        .iter()
-        .map(|cluster| {
-            cluster
-                .kube
-                .get("secrets", Some("kubecost"), "kubecost-object-store")
-        })
-        .collect();
+    let others_secrets = || -> Vec<Option<Value>> {
+        [west, other_eu]
+            .iter()
+            .map(|cluster| {
+                cluster
+                    .kube
+                    .get("secrets", Some("kubecost"), "kubecost-object-store")
+            })
+            .collect()
+    };
+    let secrets_before = others_secrets();
     let cleanup = output_within(
         world.cleanup_command(&helm, &["--cluster", &eu.arn, "--yes", "--output", "json"]),
         RUN_LIMIT,
@@ -295,14 +298,7 @@ fn three_clusters_named_prod_keep_their_data_apart() {
     assert_eq!(roles_after.len(), 4);
     assert_eq!(running_cluster_id(west), Some("prod".to_owned()));
     assert_eq!(running_cluster_id(other_eu), Some(other_id.clone()));
-    let secrets_after: Vec<Option<Value>> = [west, other_eu]
-        .iter()
-        .map(|cluster| {
-            cluster
-                .kube
-                .get("secrets", Some("kubecost"), "kubecost-object-store")
-        })
-        .collect();
+    let secrets_after = others_secrets();
     assert!(secrets_after.iter().all(Option::is_some));
     assert_eq!(secrets_after, secrets_before);
 }
