@@ -172,6 +172,44 @@ pub struct Reached {
     pub kubeconfig: Option<std::path::PathBuf>,
     /// Reached with AWS credentials alone, not through a context of the user's.
     pub direct: bool,
+    /// The API server's URL, when known.
+    pub server: Option<String>,
+}
+
+impl Reached {
+    /// How kcfed reaches the cluster, for messages.
+    fn via(&self) -> String {
+        let server = self.server.as_deref().unwrap_or("an unknown server");
+        if self.direct {
+            format!("directly at {server} (with AWS credentials)")
+        } else {
+            format!("through context {} at {server}", self.context)
+        }
+    }
+}
+
+/// Connects to a reached cluster and checks that it answers: an unreachable cluster is one error
+/// naming it and how it was reached, not one per read.
+pub async fn open(reached: &Reached, cluster_arn: &str) -> Result<::kube::Client, Error> {
+    let opened = async {
+        let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+        kube::probe(&client).await?;
+        Ok(client)
+    }
+    .await;
+    opened.map_err(|err| match err {
+        Error::Kube {
+            unreachable: true,
+            message,
+            ..
+        } => Error::ClusterUnreachable {
+            cluster: cluster_arn.to_owned(),
+            via: reached.via(),
+            context: (!reached.direct).then(|| reached.context.clone()),
+            message,
+        },
+        other => other,
+    })
 }
 
 /// How a command reaches its clusters: the context the user names or the kubeconfig has for a
@@ -244,6 +282,7 @@ impl<'a> Reacher<'a> {
             (None, None) => kube::find_context(&self.kubeconfig, cluster_arn)?,
         };
         Ok(context.map(|context| Reached {
+            server: kube::server_of(&self.kubeconfig, &context),
             context,
             kubeconfig: self.kubeconfig_path.clone(),
             direct: false,
@@ -274,6 +313,7 @@ impl<'a> Reacher<'a> {
             context: cluster.arn.clone(),
             kubeconfig: Some(self.direct.write(cluster, self.aws, access.as_ref())?),
             direct: true,
+            server: cluster.endpoint.clone(),
         })
     }
 }

@@ -226,6 +226,35 @@ pub async fn connect(kubeconfig: Option<&Path>, context: &str) -> Result<Client,
     Client::try_from(config).map_err(|err| unusable(error_chain(&err)))
 }
 
+/// Asks the API server its version: a cluster that cannot be reached or refuses kcfed is found
+/// here, once, before the reads and helm calls that would each report it.
+pub async fn probe(client: &Client) -> Result<(), Error> {
+    retry(KUBE_BACKOFF, || client.apiserver_version())
+        .await
+        .map(drop)
+        .map_err(|err| kube_error("read", "the API server's version", err))
+}
+
+/// The API server a context of the kubeconfig points at.
+pub fn server_of(config: &Kubeconfig, context: &str) -> Option<String> {
+    let cluster = config
+        .contexts
+        .iter()
+        .find(|named| named.name == context)?
+        .context
+        .as_ref()?
+        .cluster
+        .clone();
+    config
+        .clusters
+        .iter()
+        .find(|named| named.name == cluster)?
+        .cluster
+        .as_ref()?
+        .server
+        .clone()
+}
+
 // ---------------------------------------------------------------------------------------------
 // The objects kcfed owns in one cluster
 

@@ -19,11 +19,9 @@ mod validate;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     init_logging(cli.verbose);
     let finished = commands::run(cli).await;
     if let Some(result) = &finished.stdout {
@@ -45,10 +43,12 @@ async fn main() -> ExitCode {
 
 /// Logs go to stderr; stdout carries only results.
 fn init_logging(verbosity: u8) {
+    // The libraries' own logs (kube's, hyper's, the SDK's) repeat what kcfed's one message per
+    // problem says; they are for -v.
     let default = match verbosity {
-        0 => "warn",
-        1 => "kcfed=debug,warn",
-        _ => "kcfed=trace,info",
+        0 => "off,kcfed=warn",
+        1 => "warn,kcfed=debug",
+        _ => "info,kcfed=trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KCFED_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -596,12 +596,14 @@ fn a_workspace_in_another_region_is_used_from_there() {
 }
 
 /// The whole read path against an API server that is not there: the kubeconfig is loaded, the
-/// context picked, the GET retried, and the failure reported as unreachable, before any change.
+/// context picked, the API asked (and retried), and the failure reported once, naming the cluster
+/// and how it was reached, before any change. The libraries' own logs appear only with -v.
 #[test]
-fn an_unreachable_cluster_is_reported_as_such() {
+fn an_unreachable_cluster_is_one_message_naming_it() {
     let world = World::new(Moto::shared(), REGION, &["prod"]);
     let arn = world.cluster("prod").arn.clone();
     let gone = support::fake_kube::FakeKube::start();
+    let server = gone.url();
     support::fake_kube::Kubeconfig::new()
         .context(&arn, &arn, &gone)
         .current(&arn)
@@ -609,16 +611,28 @@ fn an_unreachable_cluster_is_reported_as_such() {
     drop(gone);
     let output = world.init_primary(&["--yes"]);
     assert_exit(&output, 1);
-    let stderr = stderr(&output);
-    // The reads (gets of kcfed's objects, lists of the storage prerequisites) run concurrently;
-    // whichever fails first is the one reported.
+    let message = stderr(&output);
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines.len(), 2, "one error and its fix: {message}");
     assert!(
-        stderr.contains("error: Kubernetes get of ")
-            || stderr.contains("error: Kubernetes list of "),
-        "{stderr}"
+        lines[0].starts_with(&format!(
+            "error: cannot reach the Kubernetes API of cluster {arn} through context {arn} at {server}: "
+        )),
+        "{message}"
     );
-    assert!(stderr.contains("reachable cluster"), "{stderr}");
+    assert!(
+        lines[1].contains(&format!("kubectl --context {arn} get namespaces")),
+        "{message}"
+    );
     assert!(role_names(&world).is_empty());
+
+    let verbose = world.init_primary(&["--yes", "-v"]);
+    assert_exit(&verbose, 1);
+    assert!(
+        stderr(&verbose).lines().count() > 2,
+        "-v adds the libraries' logs: {}",
+        stderr(&verbose)
+    );
 }
 
 /// The plan's storage prerequisite steps, as `(kind, action, details)`.

@@ -325,6 +325,7 @@ async fn discover_cluster(
                 context: arn.to_owned(),
                 kubeconfig: None,
                 direct: false,
+                server: None,
             },
         ),
         kube: None,
@@ -391,7 +392,7 @@ async fn kubernetes_steps(
     let found = async {
         let reached = reacher.reach(&described, explicit_context, accounts.fleet_account())?;
         let read = async {
-            let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+            let client = fleet::open(&reached, &described.arn).await?;
             let release = fleet::release(&args.release, &reached);
             let (installed, helm_release) = tokio::try_join!(
                 kube::observe_installed(&client, &args.release.namespace, &args.release.release),
@@ -412,9 +413,12 @@ async fn kubernetes_steps(
         // to correct, not an unreachable cluster: skipping it would remove the roles from under
         // a release that stays installed.
         Err(err @ Error::Kubeconfig { .. }) if explicit_context.is_some() => return Err(err),
-        Err(err @ (Error::Kube { .. } | Error::Kubeconfig { .. } | Error::Helm { .. }))
-            if !args.strict =>
-        {
+        Err(
+            err @ (Error::Kube { .. }
+            | Error::ClusterUnreachable { .. }
+            | Error::Kubeconfig { .. }
+            | Error::Helm { .. }),
+        ) if !args.strict => {
             return Ok(skipped(format!(
                 "Kubernetes side skipped ({err}); rerun with a reachable context, or --strict to stop on it"
             )));

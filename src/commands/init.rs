@@ -96,7 +96,13 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         client: amp_client,
     } = lookup;
     let reached = reacher.reach(&cluster, args.kube_context.as_deref(), &account_id)?;
-    let kube_client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+    let kube_client = match fleet::open(&reached, &cluster.arn).await {
+        Ok(client) => client,
+        Err(err) => {
+            let sts = &accounts.clients(&cluster.account).sts;
+            return Err(fleet::explain_refusal(err, &reached, &cluster, sts).await);
+        }
+    };
 
     let mut fleet = Fleet {
         store: (!args.quick_start).then(|| {

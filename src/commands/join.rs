@@ -12,7 +12,6 @@ use crate::engine::run::{self as engine, ClusterPlan};
 use crate::error::Error;
 use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, release};
 use crate::helm;
-use crate::kube;
 use crate::names;
 use crate::render::{self, Renderer, ValuesFile};
 use crate::resources::cluster::{self, ObservedCluster};
@@ -189,7 +188,7 @@ impl Discovery<'_> {
             cloud_integration_secret: None,
         };
         let observed = async {
-            let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+            let client = fleet::open(&reached, &target.cluster.arn).await?;
             cluster::observe(
                 self.clients,
                 self.fleet,

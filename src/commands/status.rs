@@ -215,7 +215,7 @@ impl Reader<'_> {
             }
         };
         let read = async {
-            let client = kube::connect(reached.kubeconfig.as_deref(), &reached.context).await?;
+            let client = fleet::open(&reached, arn).await?;
             let release = fleet::read_only_release(&args.release, &args.namespace, &reached);
             tokio::try_join!(
                 helm::listed(&args.helm, &release),
