@@ -487,7 +487,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --cluster-id --kube-context --bucket --quick-start --workspace-id --workspace-alias --workspace-region --values --cloud-integration-secret --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --cluster-id --kube-context --bucket --quick-start --workspace-id --workspace-region --values --cloud-integration-secret --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --workspace-alias --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -510,10 +510,6 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-id)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --workspace-alias)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -583,6 +579,10 @@ _kcfed() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --workspace-alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -24,7 +24,7 @@ function __fish_kcfed_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c kcfed -n "__fish_kcfed_needs_command" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_needs_command" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_needs_command" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
@@ -36,7 +36,7 @@ complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "completions" -d 'Print 
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "eks-token" -d 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_subcommand_from primary help" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
@@ -46,7 +46,6 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kube-context -d 'Kube context of the cluster (defaults to the context whose cluster is this EKS cluster)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l values -d 'Your own values file for the chart (repeat for several, later files winning, as helm\'s -f): applied after kcfed\'s EKS defaults; the settings the fleet depends on (AMP, SigV4, cluster_id, service accounts, federated storage) stay kcfed\'s, and the plan names any your files try to change' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cloud-integration-secret -d 'Turn on Kubecost\'s Cloud Costs view with your cloud integration secret of this name (in --namespace, made as Kubecost\'s cloud integration guide says); kcfed checks it exists' -r
@@ -58,23 +57,24 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l timeout -d 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias, created when there is none (default kubecost-amp)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l quick-start -d 'Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l dry-run -d 'Print the plan and stop; nothing is changed'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l detailed-exitcode -d 'Exit with 5 instead of 0 when the run succeeded and nothing needed to change (for pipelines that act on changes)'
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from help" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and not __fish_seen_subcommand_from cluster help" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'
@@ -84,7 +84,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l kube-context -d 'Kube context for each --cluster, in the same order (found automatically when omitted)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l concurrency -d 'How many clusters join at the same time (each runs its own helm install)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l values -d 'Your own values file for the chart (repeat for several, later files winning, as helm\'s -f): applied after kcfed\'s EKS defaults; the settings the fleet depends on (AMP, SigV4, cluster_id, service accounts, federated storage) stay kcfed\'s, and the plan names any your files try to change' -r -F
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
@@ -95,7 +95,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l timeout -d 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
@@ -105,7 +105,7 @@ json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l dry-run -d 'Print the plan and stop; nothing is changed'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l detailed-exitcode -d 'Exit with 5 instead of 0 when the run succeeded and nothing needed to change (for pipelines that act on changes)'
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from help" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'
@@ -113,7 +113,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcom
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l cluster -d 'Remove this cluster from the fleet (repeat for several)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l kube-context -d 'Kube context for each --cluster, in the same order (found automatically when omitted)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l release -d 'Helm release name' -r
@@ -123,7 +123,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
@@ -135,7 +135,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l strict -d 'Stop 
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l dry-run -d 'Print the plan and stop; nothing is changed'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l detailed-exitcode -d 'Exit with 5 instead of 0 when the run succeeded and nothing needed to change (for pipelines that act on changes)'
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l cluster -d 'Show only this cluster of the fleet (repeat for several; default: every cluster)' -r
@@ -148,15 +148,15 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l helm -d 'Path to 
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l output -d 'Output format' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-alias -d 'Find (or, for `init primary`, create) the AMP workspace with exactly this alias' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
-complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l role -d 'Render for the primary cluster or for an agent' -r -f -a "primary\t'The cluster that runs the federator and shows the combined view'
@@ -181,22 +181,22 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l out -d 'Folder to
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l output -d 'Output format for the summary' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l quick-start -d 'Skip the federated ETL bucket: metrics go to AMP only'
-complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s V -l version -d 'Print version'
-complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand man" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l cluster -d 'The EKS cluster\'s name; --region is its region' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l region -d 'AWS region of the cluster (defaults to the profile\'s or AWS_REGION)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l access-profile -d 'The cluster\'s account is reached with this profile of the AWS config files' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l access-role -d 'The cluster\'s account is reached by assuming this role' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s v -l verbose -d 'Log more detail to stderr (-v: debug, -vv: trace)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'

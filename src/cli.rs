@@ -15,7 +15,8 @@ use crate::names::{CHART_REF, DEFAULT_CHART_VERSION};
 #[derive(Debug, Parser)]
 #[command(name = "kcfed", version = VERSION_TEXT, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
-    /// Log more detail to stderr (-v: debug, -vv: trace).
+    /// Log more detail to stderr (-v: kcfed's debug log and the libraries' warnings, -vv:
+    /// trace); without it only kcfed's own messages.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -23,10 +24,44 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// `kcfed --version` also names the chart version kcfed installs by default.
+/// The command line, or clap's error and exit; `kcfed join --cluster X` (the subcommand left
+/// out) is told the whole command it means.
+pub fn parse() -> Cli {
+    Cli::try_parse().unwrap_or_else(|err| {
+        let args: Vec<String> = std::env::args().collect();
+        let bad_usage = !matches!(
+            err.kind(),
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+        );
+        if let Some(command) = subcommand_left_out(&args).filter(|_| bad_usage) {
+            let rest = args[2..].join(" ");
+            eprintln!("error: `kcfed {}` is `kcfed {command}`", args[1]);
+            eprintln!("  fix: run `kcfed {command} {rest}` (see `kcfed {command} --help`)");
+            std::process::exit(i32::from(crate::error::exit::BAD_INPUT));
+        }
+        err.exit()
+    })
+}
+
+/// `init` and `join` have one subcommand each; flags right after them mean that one.
+fn subcommand_left_out(args: &[String]) -> Option<&'static str> {
+    let command = match args.get(1)?.as_str() {
+        "init" => "init primary",
+        "join" => "join cluster",
+        _ => return None,
+    };
+    args.get(2)
+        .is_some_and(|next| next.starts_with("--") && next != "--help")
+        .then_some(command)
+}
+
+/// `kcfed --version` also names the commit it was built from and the chart version it installs
+/// by default.
 const VERSION_TEXT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
-    " (Kubecost cost-analyzer chart ",
+    " (commit ",
+    env!("KCFED_COMMIT"),
+    "; Kubecost cost-analyzer chart ",
     default_chart_version!(),
     " by default)"
 );
@@ -70,6 +105,32 @@ pub enum JoinCommand {
     Cluster(JoinClusterArgs),
 }
 
+const INIT_EXAMPLES: &str = "Examples:
+  # See the plan, then apply it
+  kcfed init primary --cluster prod --region us-east-1 --dry-run
+  kcfed init primary --cluster prod --region us-east-1 --yes
+  # Chart 2.x, in a pipeline
+  kcfed init primary --cluster prod --region us-east-1 --chart-version 2.8.7 --yes --output json";
+
+const JOIN_EXAMPLES: &str = "Examples:
+  kcfed join cluster --cluster staging --region us-east-1 --dry-run
+  # A cluster in another region and one in another account
+  kcfed join cluster --region us-east-1 --cluster arn:aws:eks:eu-west-1:111122223333:cluster/edge \\
+    --cluster arn:aws:eks:us-west-2:222233334444:cluster/prod --account-role OrganizationAccountAccessRole --yes";
+
+const CLEANUP_EXAMPLES: &str = "Examples:
+  kcfed cleanup --cluster staging --region us-east-1 --dry-run
+  kcfed cleanup --all --region us-east-1 --yes";
+
+const STATUS_EXAMPLES: &str = "Examples:
+  kcfed status --region us-east-1
+  # A pipeline gate: exit 3 while some cluster does not report
+  kcfed status --region us-east-1 --output json";
+
+const RENDER_EXAMPLES: &str = "Examples:
+  kcfed render --role primary --cluster prod --region us-east-1 --account-id 111122223333 \\
+    --workspace-id ws-12345678-abcd-1234-abcd-123456789012 --out ./kcfed-out";
+
 /// How results are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {
@@ -98,7 +159,8 @@ pub struct AwsArgs {
     /// (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI).
     #[arg(long)]
     pub profile: Option<String>,
-    /// AWS region of the cluster (defaults to the profile's or AWS_REGION).
+    /// The fleet's AWS region: where its workspace is looked for (unless --workspace-region) and
+    /// where clusters named without an ARN are (defaults to AWS_REGION or the profile's).
     #[arg(long)]
     pub region: Option<String>,
     /// Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies).
@@ -171,7 +233,7 @@ pub struct WorkspaceArgs {
     /// Use the AMP workspace with this id (ws-...).
     #[arg(long, conflicts_with = "workspace_alias")]
     pub workspace_id: Option<String>,
-    /// Find (or, for `init primary`, create) the AMP workspace with exactly this alias.
+    /// The fleet's AMP workspace: the one with exactly this alias (default kubecost-amp).
     #[arg(long)]
     pub workspace_alias: Option<String>,
     /// Region of the AMP workspace when it differs from the cluster's.
@@ -211,6 +273,12 @@ pub struct ReleaseArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("workspace_alias", |arg| arg.help(
+        "The fleet's AMP workspace: the one with exactly this alias, created when there is none (default kubecost-amp)"
+    )),
+    after_help = INIT_EXAMPLES
+)]
 pub struct InitPrimaryArgs {
     /// EKS cluster name, or its ARN when it is in another account or region (defaults to the
     /// cluster of the current kube context, when that is an EKS ARN).
@@ -255,9 +323,10 @@ pub struct InitPrimaryArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = JOIN_EXAMPLES)]
 pub struct JoinClusterArgs {
     /// EKS cluster to join (repeat for several).
-    #[arg(long = "cluster", required = true)]
+    #[arg(long = "cluster", value_name = "CLUSTER", required = true)]
     pub clusters: Vec<String>,
     /// The id of each --cluster in the fleet's data, in the same order (cluster_id in AMP, its
     /// federated ETL prefix, its name in Kubecost): DNS labels, unique in the fleet (default:
@@ -265,7 +334,11 @@ pub struct JoinClusterArgs {
     #[arg(long = "cluster-id", value_name = "ID", help_heading = "Fleet")]
     pub cluster_ids: Vec<String>,
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
-    #[arg(long = "kube-context", help_heading = "Kubernetes")]
+    #[arg(
+        long = "kube-context",
+        value_name = "CONTEXT",
+        help_heading = "Kubernetes"
+    )]
     pub kube_contexts: Vec<String>,
     /// How many clusters join at the same time (each runs its own helm install).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -291,19 +364,23 @@ pub struct JoinClusterArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = CLEANUP_EXAMPLES,
+    group(clap::ArgGroup::new("selection").required(true).args(["clusters", "all"]))
+)]
 pub struct CleanupArgs {
     /// Remove this cluster from the fleet (repeat for several).
-    #[arg(
-        long = "cluster",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
+    #[arg(long = "cluster", value_name = "CLUSTER")]
     pub clusters: Vec<String>,
     /// Remove every cluster of the fleet, then the shared bucket, policies and workspace.
     #[arg(long)]
     pub all: bool,
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
-    #[arg(long = "kube-context", help_heading = "Kubernetes")]
+    #[arg(
+        long = "kube-context",
+        value_name = "CONTEXT",
+        help_heading = "Kubernetes"
+    )]
     pub kube_contexts: Vec<String>,
     /// Stop when a cluster's Kubernetes API cannot be reached instead of skipping it.
     #[arg(long)]
@@ -323,12 +400,17 @@ pub struct CleanupArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = STATUS_EXAMPLES)]
 pub struct StatusArgs {
     /// Show only this cluster of the fleet (repeat for several; default: every cluster).
-    #[arg(long = "cluster")]
+    #[arg(long = "cluster", value_name = "CLUSTER")]
     pub clusters: Vec<String>,
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
-    #[arg(long = "kube-context", help_heading = "Kubernetes")]
+    #[arg(
+        long = "kube-context",
+        value_name = "CONTEXT",
+        help_heading = "Kubernetes"
+    )]
     pub kube_contexts: Vec<String>,
     /// A cluster reports when AMP holds metrics of it at most this old (`90s`, `10m`, `2h`).
     /// Kubecost's Prometheus scrapes every minute and remote-writes within seconds, so ten
@@ -405,6 +487,7 @@ fn positive(seconds: u64) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = RENDER_EXAMPLES)]
 pub struct RenderArgs {
     /// Render for the primary cluster or for an agent.
     #[arg(long, value_enum)]

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AwsFailure {
     AccessDenied,
+    /// No credentials could be found at all: the environment is missing something, like a
+    /// missing region or kubeconfig.
+    NoCredentials,
+    /// Credentials were sent and refused (expired, unknown, wrongly signed).
     Credentials,
     Throttled,
     Network,
@@ -64,6 +68,16 @@ pub enum Error {
         cluster: String,
         name: String,
         principal: String,
+    },
+
+    #[error("cannot reach the Kubernetes API of cluster {cluster} {via}: {message}")]
+    ClusterUnreachable {
+        cluster: String,
+        /// How kcfed reached for it: through a context (and its server), or directly.
+        via: String,
+        /// The context the user can try it with; `None` when kcfed reached it directly.
+        context: Option<String>,
+        message: String,
     },
 
     #[error("kubeconfig: {message}")]
@@ -169,7 +183,11 @@ impl Error {
             | Error::NotFound { .. }
             | Error::Kubeconfig { .. }
             | Error::HelmMissing { .. }
-            | Error::HelmUnsupported { .. } => exit::BAD_INPUT,
+            | Error::HelmUnsupported { .. }
+            | Error::Aws {
+                failure: AwsFailure::NoCredentials,
+                ..
+            } => exit::BAD_INPUT,
             Error::ConfirmationRequired | Error::Declined => exit::NOT_CONFIRMED,
             Error::PartialFailure { failed, total } if failed < total => exit::PARTIAL_FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
@@ -191,6 +209,7 @@ impl Error {
                 AwsFailure::AccessDenied => format!(
                     "grant the calling identity `{action}` (README lists every permission kcfed needs)"
                 ),
+                AwsFailure::NoCredentials => "give kcfed AWS credentials (--profile, AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role): `aws sts get-caller-identity` must work with the same profile and region".to_owned(),
                 AwsFailure::Credentials => "check the AWS credentials: `aws sts get-caller-identity` must work with the same profile and region".to_owned(),
                 AwsFailure::Throttled => "AWS throttled the calls even after retries; run the command again in a minute".to_owned(),
                 AwsFailure::Network => "check the network path to AWS (proxy, VPC endpoints, --endpoint-url) and run the command again".to_owned(),
@@ -199,6 +218,10 @@ impl Error {
             Error::ClusterAccessDenied { name, principal, .. } => format!(
                 "give it access, then run the command again (nothing was changed): `aws eks create-access-entry --cluster-name {name} --principal-arn {principal}` and `aws eks associate-access-policy --cluster-name {name} --principal-arn {principal} --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy --access-scope type=cluster` (the chart installs cluster-wide RBAC); on a cluster that authenticates through the aws-auth ConfigMap, map the principal to a group bound to cluster-admin there; or pass --kube-context"
             ),
+            Error::ClusterUnreachable { context: Some(context), .. } => format!(
+                "check that `kubectl --context {context} get namespaces` answers (network, VPN, the cluster's endpoint access), or name another context with --kube-context"
+            ),
+            Error::ClusterUnreachable { context: None, .. } => "kcfed reached for it with your AWS credentials at the endpoint EKS gives: check the cluster's endpoint access (public, or your network to its private endpoint), or pass --kube-context with a context that reaches it".to_owned(),
             Error::Kube { unreachable: true, .. } => "check that the kube context points at a reachable cluster: `kubectl --context CTX get ns`".to_owned(),
             Error::Kube { .. } => "check the permissions of the kube context's user; then run the command again".to_owned(),
             Error::Helm { call: HelmCall::Version | HelmCall::List | HelmCall::GetValues, .. } => "nothing was changed: kcfed reads the release before any change; fix what helm's message names (often the cluster's reachability or the kube user's permissions) and run the command again".to_owned(),

@@ -478,14 +478,42 @@ pub const KNOWN_REGIONS: &[&str] = &[
 ];
 
 pub fn validate_region(value: &str) -> Result<(), Error> {
-    if !KNOWN_REGIONS.contains(&value) {
-        return Err(invalid(
-            "region",
-            value,
-            "not an AWS region kcfed knows (for example us-east-1, eu-west-1, ap-southeast-2)",
-        ));
+    if KNOWN_REGIONS.contains(&value) {
+        return Ok(());
     }
-    Ok(())
+    let reason = match closest_region(value) {
+        Some(region) => format!("not an AWS region kcfed knows; did you mean {region}?"),
+        None => "not an AWS region kcfed knows (for example us-east-1, eu-west-1, ap-southeast-2)"
+            .to_owned(),
+    };
+    Err(invalid("region", value, reason))
+}
+
+/// The known region a mistyped one most likely means: the same in lower case, or one or two
+/// characters away.
+fn closest_region(value: &str) -> Option<&'static str> {
+    let lower = value.to_ascii_lowercase();
+    KNOWN_REGIONS
+        .iter()
+        .map(|region| (edit_distance(&lower, region), *region))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, region)| region)
+}
+
+/// Levenshtein distance over bytes (region names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 pub fn validate_account_id(value: &str) -> Result<(), Error> {
@@ -528,6 +556,9 @@ pub fn validate_workspace_alias(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// The chart versions kcfed's tests install, one per minor line it knows well.
+const TESTED_CHART_VERSIONS: &[&str] = &["1.103.4", "2.4.2", "2.8.7"];
+
 /// The line of the cost-analyzer chart a version belongs to: its AMP and federation settings
 /// differ (1.x: federator; 2.x: aggregator).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -544,11 +575,14 @@ impl ChartLine {
     pub fn of(version: &str) -> Result<ChartLine, Error> {
         let numbers: Vec<Option<u32>> = version.split('.').map(|part| part.parse().ok()).collect();
         let [Some(major), Some(minor), Some(_patch)] = numbers[..] else {
-            return Err(invalid(
-                "chart version",
-                version,
-                "a chart version looks like 2.8.7",
-            ));
+            let reason = match TESTED_CHART_VERSIONS
+                .iter()
+                .find(|tested| tested.starts_with(&format!("{version}.")))
+            {
+                Some(tested) => format!("a chart version has three parts; did you mean {tested}?"),
+                None => "a chart version looks like 2.8.7".to_owned(),
+            };
+            return Err(invalid("chart version", version, reason));
         };
         let refused = |reason: &str| Err(invalid("chart version", version, reason.to_owned()));
         match (major, minor) {
@@ -690,6 +724,18 @@ mod tests {
         }
         assert!(validate_region("eu-west-1").is_ok());
         assert!(validate_region("eu-west-9").is_err());
+        for (typo, meant) in [("US-EAST-1", "us-east-1"), ("eu-wst-1", "eu-west-1")] {
+            let err = validate_region(typo).unwrap_err().to_string();
+            assert!(err.contains(&format!("did you mean {meant}?")), "{err}");
+        }
+        assert!(
+            !validate_region("mars-1")
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean")
+        );
+        let err = validate_chart_version("2.8").unwrap_err().to_string();
+        assert!(err.contains("did you mean 2.8.7?"), "{err}");
         assert!(validate_account_id("111122223333").is_ok());
         assert!(validate_account_id("11112222333a").is_err());
         assert!(validate_workspace_id("ws-0f1e2d3c-aaaa-bbbb-cccc-123456789012").is_ok());
@@ -704,7 +750,7 @@ mod tests {
             ("2.9.0", "FinOps agent"),
             ("3.0.1", "no global.amp"),
             ("latest", "looks like"),
-            ("1.103", "looks like"),
+            ("1.103", "did you mean 1.103.4?"),
         ] {
             let err = validate_chart_version(bad).unwrap_err().to_string();
             assert!(err.contains(reason), "{bad}: {err}");

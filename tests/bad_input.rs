@@ -123,7 +123,7 @@ const CASES: &[Case] = &[
     case("no kube context for the cluster", "init primary --cluster prod --kubeconfig {staging-only-kubeconfig}", 2, "no context in the kubeconfig points at {prod}", "aws eks update-kubeconfig --name prod --region us-east-2"),
     case("no --cluster and a current context that is not EKS", "init primary --kubeconfig {minikube-kubeconfig}", 2, "no --cluster given and the current kube context is not an EKS cluster", "pass --cluster NAME"),
     case("AWS profile that does not exist", "init primary --cluster prod --profile nope", 2, r#"the AWS profile "nope" is not in the AWS config files"#, "aws configure list-profiles"),
-    case("no AWS credentials", "init primary --cluster prod", 1, "sts:GetCallerIdentity on the calling identity failed: no usable AWS credentials", "`aws sts get-caller-identity` must work").env(Env::NoCredentials),
+    case("no AWS credentials", "init primary --cluster prod", 2, "sts:GetCallerIdentity on the calling identity failed: no usable AWS credentials", "`aws sts get-caller-identity` must work").env(Env::NoCredentials),
     // A name the kubeconfig's EKS contexts do not know: nothing gives its region.
     case("no AWS region", "init primary --cluster elsewhere", 2, "no AWS region is configured", "pass --region, set AWS_REGION").env(Env::NoRegion),
     case("--helm that does not exist", "init primary --cluster prod --helm /nonexistent/helm", 2, r#"helm was not found at "/nonexistent/helm""#, "or pass --helm PATH"),
@@ -140,6 +140,7 @@ const CASES: &[Case] = &[
     case("join: cluster ARN of an unknown region", "join cluster --cluster arn:aws:eks:us-east-9:111122223333:cluster/x", 2, r#"invalid region "us-east-9""#, CORRECT),
     case("join: chart 3.x", "join cluster --cluster staging --chart-version 3.1.0", 2, "invalid chart version", CORRECT),
     case("join: no --cluster", "join cluster", 2, "the following required arguments were not provided", CLAP),
+    case("join without its subcommand", "join --cluster staging", 2, "`kcfed join` is `kcfed join cluster`", "run `kcfed join cluster --cluster staging"),
     case("cluster id in capitals", "init primary --cluster prod --cluster-id Prod", 2, r#"invalid cluster id "Prod": a cluster id is a DNS label"#, CORRECT),
     case("join: cluster id of 64 characters", "join cluster --cluster staging --cluster-id {name-64}", 2, "1 to 63 lowercase letters, digits or '-'", CORRECT),
     case("join: more --cluster-id than --cluster", "join cluster --cluster staging --cluster-id a --cluster-id b", 2, "2 --cluster-id values for 1 --cluster values", "give one --cluster-id per --cluster"),
@@ -148,9 +149,9 @@ const CASES: &[Case] = &[
     case("join the primary as an agent", "join cluster --cluster prod", 2, "cluster prod is the fleet's primary", "kcfed init primary").with_fleet(),
     case("join: kube context of another EKS cluster", "join cluster --cluster staging --kube-context {prod}", 2, "points at cluster {prod}, not {staging}", "--kube-context").with_fleet(),
     case("join: EKS cluster that does not exist", "join cluster --cluster ghost", 2, r#"EKS cluster "ghost" was not found"#, "aws eks list-clusters").with_fleet(),
-    case("join: no AWS credentials", "join cluster --cluster staging", 1, "no usable AWS credentials", "aws sts get-caller-identity").with_fleet().env(Env::NoCredentials),
+    case("join: no AWS credentials", "join cluster --cluster staging", 2, "no usable AWS credentials", "aws sts get-caller-identity").with_fleet().env(Env::NoCredentials),
     // cleanup
-    case("cleanup: neither --cluster nor --all", "cleanup", 2, "the following required arguments were not provided", CLAP),
+    case("cleanup: neither --cluster nor --all", "cleanup", 2, "the following required arguments were not provided:\n  <--cluster <CLUSTER>|--all>", CLAP),
     case("cleanup: --all with --cluster", "cleanup --all --cluster prod", 2, "cannot be used with", CLAP),
     case("cleanup: more --kube-context than --cluster", "cleanup --cluster prod --kube-context a --kube-context b", 2, "2 --kube-context values for 1 --cluster values", "give one --kube-context per --cluster"),
     case("cleanup: malformed cluster name", "cleanup --cluster=-prod", 2, "invalid cluster name", CORRECT),
@@ -159,7 +160,7 @@ const CASES: &[Case] = &[
     case("cleanup: workspace id of the wrong shape", "cleanup --all --workspace-id prod", 2, "invalid workspace id", CORRECT),
     case("cleanup: unknown kube context", "cleanup --cluster prod --kube-context nope", 2, r#"context "nope" is not in the kubeconfig"#, "--kube-context").with_fleet(),
     case("cleanup: kube context of another EKS cluster", "cleanup --cluster prod --kube-context {staging}", 2, "points at cluster {staging}, not {prod}", "--kube-context").with_fleet(),
-    case("cleanup: no AWS credentials", "cleanup --all", 1, "no usable AWS credentials", "aws sts get-caller-identity").with_fleet().env(Env::NoCredentials),
+    case("cleanup: no AWS credentials", "cleanup --all", 2, "no usable AWS credentials", "aws sts get-caller-identity").with_fleet().env(Env::NoCredentials),
     case("cleanup: no helm on PATH", "cleanup --all", 2, "helm was not found", "install helm").with_fleet().env(Env::NoHelmOnPath),
     // render
     case("render: account id of 11 digits", "render --role primary --cluster prod --region us-east-2 --account-id 11112222333 --workspace-id ws-1 --out {out}", 2, r#"invalid account id "11112222333": an AWS account id has exactly 12 digits"#, CORRECT),

@@ -88,7 +88,7 @@ fn the_man_page_documents_every_command_and_its_flags() {
 
 /// `kcfed --version` names the chart version `--chart-version` defaults to.
 #[test]
-fn version_names_the_default_chart_version() {
+fn version_names_the_commit_and_the_default_chart_version() {
     let help = kcfed(&["init", "primary", "--help"]);
     let after_flag = &help[help
         .find("--chart-version")
@@ -99,10 +99,16 @@ fn version_names_the_default_chart_version() {
         .expect("--chart-version has a default")
         .0;
     let version = kcfed(&["--version"]);
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("git, as the build script runs it");
+    let commit = String::from_utf8_lossy(&commit.stdout).trim().to_owned();
     assert_eq!(
         version.trim(),
         format!(
-            "kcfed {} (Kubecost cost-analyzer chart {default} by default)",
+            "kcfed {} (commit {commit}; Kubecost cost-analyzer chart {default} by default)",
             env!("CARGO_PKG_VERSION")
         )
     );

@@ -42,7 +42,7 @@ where
         },
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             if credentials.is_some() {
-                AwsFailure::Credentials
+                AwsFailure::NoCredentials
             } else {
                 AwsFailure::Network
             }
