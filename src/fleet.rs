@@ -330,9 +330,10 @@ pub async fn explain_refusal(
         Error::Kube { denied: true, .. } if reached.direct => Error::ClusterAccessDenied {
             cluster: cluster.arn.clone(),
             name: cluster.name.clone(),
-            principal: crate::aws::sts::principal_arn(sts_client)
-                .await
-                .unwrap_or_else(|_| "the calling identity".to_owned()),
+            principal: crate::aws::sts::caller(sts_client).await.map_or_else(
+                |_| "the calling identity".to_owned(),
+                |caller| caller.principal,
+            ),
         },
         other => other,
     }

@@ -146,6 +146,9 @@ pub const FLEET_SCOPE: &str = "fleet";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
+    /// Who kcfed acts as in each account the plan touches, the fleet's first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<crate::aws::sts::Identity>,
     pub steps: Vec<Step>,
 }
 
@@ -195,6 +198,16 @@ impl fmt::Display for Plan {
     /// Steps by scope; each scope's header names the account of its first step, and a step in
     /// another account says so.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for identity in &self.identities {
+            writeln!(
+                f,
+                "Acting as {} in account {}",
+                identity.principal, identity.account
+            )?;
+        }
+        if !self.identities.is_empty() {
+            writeln!(f)?;
+        }
         let mut scope: Option<(&str, &str)> = None;
         for step in &self.steps {
             if scope.map(|(name, _)| name) != Some(step.scope.as_str()) {
@@ -234,6 +247,7 @@ mod tests {
     #[test]
     fn plan_text_groups_by_scope_and_counts_actions() {
         let plan = Plan {
+            identities: Vec::new(),
             steps: vec![
                 Step::new(
                     FLEET_SCOPE,
@@ -271,6 +285,7 @@ mod tests {
             ..Step::new(scope, kind, name, Action::Create)
         };
         let plan = Plan {
+            identities: Vec::new(),
             steps: vec![
                 step(
                     FLEET_SCOPE,

@@ -70,6 +70,36 @@ fn an_agent_in_another_account_joins_with_an_assumed_role() {
     );
     assert_exit(&output, 0);
     let report = stdout_json(&output);
+    // The plan names who kcfed acts as in each account: the role it assumed in the other.
+    let identities: Vec<(&str, &str)> = report["plan"]["identities"]
+        .as_array()
+        .expect("identities")
+        .iter()
+        .map(|id| {
+            (
+                id["account"].as_str().unwrap(),
+                id["principal"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let assumed = format!("arn:aws:iam::{}:role/{ROLE}", other.account_id);
+    assert_eq!(identities.len(), 2, "{identities:?}");
+    assert_eq!(identities[0].0, world.account.account_id);
+    assert!(
+        identities[0]
+            .1
+            .starts_with(&format!("arn:aws:iam::{}:", world.account.account_id))
+    );
+    assert_eq!(identities[1], (other.account_id.as_str(), assumed.as_str()));
+    let text = world.join(&[&edge], &["--account-role", ROLE, "--dry-run"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(&format!(
+            "Acting as {assumed} in account {}",
+            other.account_id
+        )),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
     // Every step names its account: the cluster's own for what is in the cluster, the fleet's
     // for the IAM side kcfed makes for it.
     let steps = steps_of(&report, "edge");

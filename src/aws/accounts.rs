@@ -15,7 +15,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use futures::future::try_join_all;
 
 use crate::aws::config::Clients;
-use crate::aws::sts;
+use crate::aws::sts::{self, Identity};
 use crate::cli::AccountArgs;
 use crate::engine::report::describe;
 use crate::error::Error;
@@ -75,6 +75,8 @@ pub fn of_clusters(values: &[String]) -> BTreeMap<String, BTreeSet<String>> {
 pub struct Accounts {
     fleet_account: String,
     clients: BTreeMap<String, Clients>,
+    /// Who kcfed acts as in each account, the fleet's first.
+    identities: Vec<Identity>,
 }
 
 impl Accounts {
@@ -84,10 +86,11 @@ impl Accounts {
     /// another account, is bad input (exit 2): nothing has changed yet.
     pub async fn resolve(
         fleet: Clients,
-        fleet_account: &str,
+        fleet_identity: &Identity,
         args: &AccountArgs,
         needed: &BTreeMap<String, BTreeSet<String>>,
     ) -> Result<Accounts, Error> {
+        let fleet_account = fleet_identity.account.as_str();
         let partition = names::partition(&fleet.region);
         let others: Vec<(&String, &BTreeSet<String>)> = needed
             .iter()
@@ -117,21 +120,32 @@ impl Accounts {
             let fleet = &fleet;
             async move {
                 let clients = clients_for(fleet, &access).await;
-                check(&clients, account, &access).await?;
-                Ok::<_, Error>(((*account).clone(), clients))
+                let identity = check(&clients, account, &access).await?;
+                Ok::<_, Error>(((*account).clone(), (clients, identity)))
             }
         }))
         .await?;
-        let mut clients: BTreeMap<String, Clients> = built.into_iter().collect();
+        let mut identities = vec![fleet_identity.clone()];
+        let mut clients = BTreeMap::new();
+        for (account, (account_clients, identity)) in built {
+            clients.insert(account, account_clients);
+            identities.push(identity);
+        }
         clients.insert(fleet_account.to_owned(), fleet);
         Ok(Accounts {
             fleet_account: fleet_account.to_owned(),
             clients,
+            identities,
         })
     }
 
     pub fn fleet_account(&self) -> &str {
         &self.fleet_account
+    }
+
+    /// Who kcfed acts as, per account, the fleet's first: the plan's header.
+    pub fn identities(&self) -> Vec<Identity> {
+        self.identities.clone()
     }
 
     /// The fleet account's clients.
@@ -180,7 +194,7 @@ pub async fn clients_for(fleet: &Clients, access: &Access) -> Clients {
 }
 
 /// The access must work and act in `account`.
-async fn check(clients: &Clients, account: &str, access: &Access) -> Result<(), Error> {
+async fn check(clients: &Clients, account: &str, access: &Access) -> Result<Identity, Error> {
     let fix = match access {
         Access::Profile(profile) => format!(
             "check the profile: `aws sts get-caller-identity --profile {profile}` must name account {account}; nothing was changed"
@@ -189,10 +203,13 @@ async fn check(clients: &Clients, account: &str, access: &Access) -> Result<(), 
             "check that {arn} exists and trusts the identity kcfed runs as: `aws sts assume-role --role-arn {arn} --role-session-name kcfed`; nothing was changed"
         ),
     };
-    match sts::account_id(&clients.sts).await {
-        Ok(actual) if actual == account => Ok(()),
-        Ok(actual) => Err(Error::Usage {
-            message: format!("{access} acts in account {actual}, not in account {account}"),
+    match sts::caller(&clients.sts).await {
+        Ok(caller) if caller.account == account => Ok(caller),
+        Ok(caller) => Err(Error::Usage {
+            message: format!(
+                "{access} acts in account {}, not in account {account}",
+                caller.account
+            ),
             fix,
         }),
         Err(err) => Err(Error::Usage {

@@ -3,36 +3,32 @@
 use crate::aws::call_failed;
 use crate::error::Error;
 
-/// The account id of the calling identity: every ARN kcfed derives starts from it.
-pub async fn account_id(client: &aws_sdk_sts::Client) -> Result<String, Error> {
-    let identity = client
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|err| call_failed("sts:GetCallerIdentity", "the calling identity", err))?;
-    identity
-        .account()
-        .map(str::to_owned)
-        .ok_or_else(|| Error::Aws {
-            action: "sts:GetCallerIdentity",
-            resource: "the calling identity".to_owned(),
-            failure: crate::error::AwsFailure::Other,
-            message: "the answer carried no account id".to_owned(),
-        })
+/// Who kcfed acts as in one account: the plan's header names it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    pub account: String,
+    /// The IAM principal: an assumed role's session is named by its role
+    /// (`arn:aws:iam::ACCOUNT:role/NAME`), as access entries and the aws-auth ConfigMap name it.
+    pub principal: String,
 }
 
-/// The IAM principal calling, for errors that must name who was refused: an assumed role's
-/// session is named by its role (`arn:aws:iam::ACCOUNT:role/NAME`), as access entries and the
-/// aws-auth ConfigMap name it.
-pub async fn principal_arn(client: &aws_sdk_sts::Client) -> Result<String, Error> {
+/// The calling identity: its account (every ARN kcfed derives starts from it) and principal.
+pub async fn caller(client: &aws_sdk_sts::Client) -> Result<Identity, Error> {
     let identity = client
         .get_caller_identity()
         .send()
         .await
         .map_err(|err| call_failed("sts:GetCallerIdentity", "the calling identity", err))?;
-    Ok(principal_of(
-        identity.arn().unwrap_or("the calling identity"),
-    ))
+    let account = identity.account().ok_or_else(|| Error::Aws {
+        action: "sts:GetCallerIdentity",
+        resource: "the calling identity".to_owned(),
+        failure: crate::error::AwsFailure::Other,
+        message: "the answer carried no account id".to_owned(),
+    })?;
+    Ok(Identity {
+        account: account.to_owned(),
+        principal: principal_of(identity.arn().unwrap_or("the calling identity")),
+    })
 }
 
 fn principal_of(caller: &str) -> String {

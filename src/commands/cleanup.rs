@@ -121,9 +121,9 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     )?;
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = fleet::WorkspaceLookup::new(&clients, &args.workspace);
-    let ((), account_id, workspace) = tokio::try_join!(
+    let ((), caller, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
-        sts::account_id(&clients.sts),
+        sts::caller(&clients.sts),
         async {
             match args.workspace.workspace_id.as_deref() {
                 // A workspace already deleted by an earlier cleanup is nothing left to do.
@@ -132,7 +132,9 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
             }
         },
     )?;
-    let run = engine::Run {
+    let account_id = caller.account.clone();
+    let mut run = engine::Run {
+        identities: vec![caller.clone()],
         command: "cleanup",
         fleet_account: &account_id,
         args: &args.run,
@@ -160,11 +162,12 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     // for want of credentials would leave its share orphaned.
     let accounts = Accounts::resolve(
         clients.clone(),
-        &account_id,
+        &caller,
         &args.accounts,
         &accounts::of_clusters(&selected),
     )
     .await?;
+    run.identities = accounts.identities();
     outsiders_exist(&accounts, &named, &selected, &members).await?;
     let deleting: HashSet<&str> = selected
         .iter()

@@ -48,9 +48,9 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let cluster_account = accounts::of_cluster(&cluster_ref);
     let cluster_region = cluster_region.unwrap_or(&clients.region);
     // A cluster named without its account is in the caller's: described beside the rest.
-    let ((), account_id, described, workspace) = tokio::try_join!(
+    let ((), caller, described, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
-        sts::account_id(&clients.sts),
+        sts::caller(&clients.sts),
         async {
             match cluster_account {
                 None => eks::describe_cluster(&clients.eks, cluster_name, cluster_region)
@@ -61,14 +61,10 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         },
         lookup.find(args.workspace.workspace_id.as_deref()),
     )?;
+    let account_id = caller.account.clone();
     let other_accounts = accounts::of_clusters(std::slice::from_ref(&cluster_ref));
     let (accounts, members) = tokio::try_join!(
-        Accounts::resolve(
-            clients.clone(),
-            &account_id,
-            &args.accounts,
-            &other_accounts
-        ),
+        Accounts::resolve(clients.clone(), &caller, &args.accounts, &other_accounts),
         async {
             match &workspace {
                 Some(ws) => {
@@ -212,6 +208,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         desired: Default::default(),
     };
     let run = engine::Run {
+        identities: accounts.identities(),
         command: "init primary",
         fleet_account: &fleet_account,
         args: &args.run,

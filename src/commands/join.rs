@@ -29,14 +29,15 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
-    let ((), account_id, workspace) = tokio::try_join!(
+    let ((), caller, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
-        sts::account_id(&clients.sts),
+        sts::caller(&clients.sts),
         lookup.existing(args.workspace.workspace_id.as_deref()),
     )?;
+    let account_id = caller.account.clone();
     let accounts = Accounts::resolve(
         clients.clone(),
-        &account_id,
+        &caller,
         &args.accounts,
         &accounts::of_clusters(&clusters),
     )
@@ -129,6 +130,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         desired: Default::default(),
     };
     let run = engine::Run {
+        identities: accounts.identities(),
         command: "join cluster",
         fleet_account: &account_id,
         args: &args.run,

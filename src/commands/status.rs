@@ -30,11 +30,12 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     validate::status(args)?;
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
-    let ((), account_id, workspace) = tokio::try_join!(
+    let ((), caller, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.helm),
-        sts::account_id(&clients.sts),
+        sts::caller(&clients.sts),
         lookup.existing(args.workspace.workspace_id.as_deref()),
     )?;
+    let account_id = caller.account.clone();
     let endpoint = query_endpoint(&lookup.client, &workspace).await?;
     let names = FleetNames::new(&account_id, &lookup.region, &workspace.id);
     let workspace_ref = WorkspaceRef {
@@ -65,7 +66,7 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
         .collect();
     let accounts = Accounts::resolve(
         clients.clone(),
-        &account_id,
+        &caller,
         &args.accounts,
         &accounts::of_clusters(&direct),
     )

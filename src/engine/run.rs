@@ -25,6 +25,7 @@ pub struct Planned<O> {
 
 pub fn to_plan<O>(planned: &[Planned<O>]) -> Plan {
     Plan {
+        identities: Vec::new(),
         steps: planned.iter().map(|p| p.step.clone()).collect(),
     }
 }
@@ -288,6 +289,8 @@ struct Who {
 /// how many clusters are applied at the same time.
 pub struct Run<'a> {
     pub command: &'static str,
+    /// Who kcfed acts as, per account (the plan's header).
+    pub identities: Vec<crate::aws::sts::Identity>,
     /// The account of the fleet's resources, and of every cluster's resources in AWS.
     pub fleet_account: &'a str,
     pub args: &'a RunArgs,
@@ -353,7 +356,8 @@ where
         Order::FleetFirst => fleet_steps.iter().chain(cluster_plan).cloned().collect(),
         Order::FleetLast => cluster_plan.chain(fleet_steps.iter()).cloned().collect(),
     };
-    let plan = to_plan(&all_planned);
+    let mut plan = to_plan(&all_planned);
+    plan.identities = run.identities;
     let mut report = Report {
         schema: REPORT_SCHEMA,
         command: run.command,
