@@ -204,7 +204,10 @@ impl Error {
             | Error::Conflict { fix, .. }
             | Error::Kubeconfig { fix, .. } => fix.clone(),
             Error::Aws {
-                action, failure, ..
+                action,
+                failure,
+                resource,
+                ..
             } => match failure {
                 AwsFailure::AccessDenied => format!(
                     "grant the calling identity `{action}` (README lists every permission kcfed needs)"
@@ -212,6 +215,9 @@ impl Error {
                 AwsFailure::NoCredentials => "give kcfed AWS credentials (--profile, AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role): `aws sts get-caller-identity` must work with the same profile and region".to_owned(),
                 AwsFailure::Credentials => "check the AWS credentials: `aws sts get-caller-identity` must work with the same profile and region".to_owned(),
                 AwsFailure::Throttled => "AWS throttled the calls even after retries; run the command again in a minute".to_owned(),
+                AwsFailure::Network if *action == crate::aws::amp_query::QUERY_ACTION => format!(
+                    "check the network path to {resource}, the query endpoint DescribeWorkspace gives (--endpoint-url does not change it), and run the command again"
+                ),
                 AwsFailure::Network => "check the network path to AWS (proxy, VPC endpoints, --endpoint-url) and run the command again".to_owned(),
                 AwsFailure::Other => "run the command again; it resumes where it stopped".to_owned(),
             },

@@ -53,8 +53,9 @@ pub struct ClusterFacts {
     pub hints: Hints,
     /// The release and workloads, or why the cluster's API could not be read (with its fix).
     pub kube: Result<KubeFacts, Problem>,
-    /// The newest sample of [`REPORTING_METRIC`] in AMP (seconds since the epoch).
-    pub metrics_last_seen: Option<f64>,
+    /// The newest sample of [`REPORTING_METRIC`] in AMP (seconds since the epoch), or why AMP
+    /// could not be asked.
+    pub metrics_last_seen: Result<Option<f64>, Problem>,
     /// Federated fleets: the newest ETL file's time, `Ok(None)` when there is none, or why the
     /// bucket could not be read. `None` for quick-start fleets.
     pub etl: Option<Result<Option<f64>, Problem>>,
@@ -97,6 +98,9 @@ pub struct ClusterStatus {
     /// RFC 3339, or null when AMP has no sample of the last day.
     pub metrics_last_seen: Option<String>,
     pub metrics_age_seconds: Option<u64>,
+    /// AMP could not be asked: the table says "?", the problems say why.
+    #[serde(skip)]
+    pub metrics_unknown: bool,
     /// Null when the cluster's API could not be read or the release is not installed.
     pub release: Option<helm::Listed>,
     /// Null when the cluster's API could not be read.
@@ -125,6 +129,9 @@ pub struct FleetStatus {
     /// Whether every cluster reports (the exit code says the same).
     pub reporting: bool,
     pub clusters: Vec<ClusterStatus>,
+    /// Why part of the fleet could not be read (AMP's query API); the rest is still shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -165,6 +172,10 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
     };
     let mut problems = Vec::new();
 
+    let (metrics_last_seen, metrics_unknown) = match metrics_last_seen {
+        Ok(seen) => (seen, None),
+        Err(problem) => (None, Some(problem)),
+    };
     let metrics_age = metrics_last_seen.map(|seen| (now - seen).max(0.0) as u64);
     let reporting = metrics_age.is_some_and(|age| age <= max_age.as_secs());
     let remote_write_fix = format!(
@@ -172,6 +183,7 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
         hints.release
     );
     match metrics_age {
+        None if metrics_unknown.is_some() => problems.extend(metrics_unknown.clone()),
         None => problems.push(Problem {
             problem: format!(
                 "AMP has no {REPORTING_METRIC} sample with cluster_id {:?} in the last day",
@@ -269,6 +281,7 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
         role: identity.role,
         reporting,
         metrics_last_seen: metrics_last_seen.map(rfc3339),
+        metrics_unknown: metrics_unknown.is_some(),
         metrics_age_seconds: metrics_age,
         release,
         workloads,
@@ -371,10 +384,11 @@ fn row(cluster: &ClusterStatus) -> [String; 10] {
         let bound = volumes.iter().filter(|v| v.phase == "Bound").count();
         format!("{bound}/{}", volumes.len())
     });
-    let metrics = cluster.metrics_age_seconds.map_or_else(
-        || "none".to_owned(),
-        |age| format!("{} ago", human_duration(age)),
-    );
+    let metrics = match cluster.metrics_age_seconds {
+        _ if cluster.metrics_unknown => unknown(),
+        None => "none".to_owned(),
+        Some(age) => format!("{} ago", human_duration(age)),
+    };
     let etl = match &cluster.etl_last_written {
         None => "-".to_owned(),
         Some(None) => "none".to_owned(),
@@ -433,7 +447,7 @@ mod tests {
                     claims: vec![("kubecost-cost-analyzer".to_owned(), "Bound".to_owned())],
                 },
             }),
-            metrics_last_seen,
+            metrics_last_seen: Ok(metrics_last_seen),
             etl: None,
         }
     }
@@ -552,6 +566,28 @@ mod tests {
     }
 
     #[test]
+    fn metrics_amp_could_not_give_are_unknown_with_the_reason() {
+        let mut unread = facts(None);
+        unread.metrics_last_seen = Err(Problem {
+            problem: "aps:QueryMetrics refused".to_owned(),
+            fix: "grant it".to_owned(),
+        });
+        let status = judge(unread, NOW, MAX_AGE);
+        assert!(!status.reporting);
+        assert!(status.metrics_unknown);
+        assert_eq!(status.problems[0].problem, "aps:QueryMetrics refused");
+        assert!(
+            !status
+                .problems
+                .iter()
+                .any(|p| p.problem.contains("no node_total_hourly_cost")),
+            "{:?}",
+            status.problems
+        );
+        assert_eq!(row(&status)[7], "?");
+    }
+
+    #[test]
     fn the_text_is_one_aligned_table_then_the_fixes() {
         let document = FleetStatus {
             schema: STATUS_SCHEMA,
@@ -567,6 +603,7 @@ mod tests {
                 judge(facts(Some(NOW - 30.0)), NOW, MAX_AGE),
                 judge(facts(None), NOW, MAX_AGE),
             ],
+            error: None,
         };
         let text = document.text();
         let lines: Vec<&str> = text.lines().collect();

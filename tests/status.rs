@@ -277,6 +277,27 @@ fn a_refused_query_fails_the_status_with_the_permission_to_grant() {
     assert_exit(&output, 1);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("aps:QueryMetrics"), "{stderr}");
+    // What could be read is still shown: the cluster's row, its metrics unknown, and why.
+    let text = String::from_utf8_lossy(&output.stdout);
+    let row = text
+        .lines()
+        .find(|line| line.starts_with("prod "))
+        .unwrap_or_else(|| panic!("a row for prod: {text}"));
+    let column = text.find("METRICS").expect("a METRICS column");
+    assert_eq!(row[column..].split_whitespace().next(), Some("?"), "{text}");
+    assert!(text.contains("aps:QueryMetrics"), "{text}");
+    let json = status(&world, &["--output", "json"]);
+    assert_exit(&json, 1);
+    let document = stdout_json(&json);
+    validate(&document);
+    assert!(
+        document["error"]
+            .as_str()
+            .unwrap()
+            .contains("aps:QueryMetrics"),
+        "{document:#}"
+    );
+    assert_eq!(document["clusters"][0]["reporting"], false);
     let served = plane.log();
     assert!(
         !served.is_empty() && served.iter().all(|s| s.status == 403),

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::error::{AwsFailure, Error};
 
 /// The IAM action a query needs, named in access-denied errors.
-const QUERY_ACTION: &str = "aps:QueryMetrics";
+pub const QUERY_ACTION: &str = "aps:QueryMetrics";
 /// AMP's SigV4 signing name.
 const SIGNING_NAME: &str = "aps";
 /// One query waits this long for its answer.

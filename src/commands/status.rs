@@ -45,10 +45,12 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     };
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
     let query = QueryApi::new(&clients.config, &lookup.region, &endpoint)?;
-    let (roles_by_cluster, last_seen) = tokio::try_join!(
+    // A query AMP refuses still leaves every cluster's own state to show.
+    let (roles_by_cluster, last_seen) = tokio::join!(
         fleet::roles_by_cluster(&clients.iam, &names),
         query.last_seen(REPORTING_METRIC),
-    )?;
+    );
+    let roles_by_cluster = roles_by_cluster?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let members = fleet::members(&roles_by_cluster);
@@ -88,7 +90,10 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
             let last_seen = &last_seen;
             async move {
                 let mut facts = reader.read(member, explicit_context).await;
-                facts.metrics_last_seen = last_seen.get(&facts.identity.cluster_id).copied();
+                facts.metrics_last_seen = match last_seen {
+                    Ok(seen) => Ok(seen.get(&facts.identity.cluster_id).copied()),
+                    Err(err) => Err(Problem::from(err)),
+                };
                 judge(facts, now, args.max_age)
             }
         }))
@@ -103,14 +108,16 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
         max_age_seconds: args.max_age.as_secs(),
         reporting: clusters.iter().all(|c| c.reporting),
         clusters,
-    };
-    let code = if document.reporting {
-        exit::SUCCESS
-    } else {
-        exit::NOT_REPORTING
+        error: last_seen.as_ref().err().map(ToString::to_string),
     };
     let stdout = rendered(&document, || document.text(), args.output);
-    Ok(Finished::printing(stdout, Ok(code)))
+    // The fleet could not be read whole: exit 1 with what was read printed.
+    let exit = match last_seen {
+        Err(err) => Err(err),
+        Ok(_) if document.reporting => Ok(exit::SUCCESS),
+        Ok(_) => Ok(exit::NOT_REPORTING),
+    };
+    Ok(Finished::printing(stdout, exit))
 }
 
 /// The base URL of the workspace's query API; a workspace found by alias is described for it.
@@ -190,7 +197,7 @@ impl Reader<'_> {
                 kube_context,
             },
             kube,
-            metrics_last_seen: None,
+            metrics_last_seen: Ok(None),
             etl,
         }
     }
