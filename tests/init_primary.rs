@@ -626,6 +626,29 @@ fn an_unreachable_cluster_is_one_message_naming_it() {
     );
     assert!(role_names(&world).is_empty());
 
+    // A dry run still shows what it could read: the fleet's AWS side, the cluster failed.
+    let dry_run = world.init_primary(&["--dry-run", "--output", "json"]);
+    assert_exit(&dry_run, 1);
+    let report = stdout_json(&dry_run);
+    let kinds: Vec<&str> = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"amp-workspace") && kinds.contains(&"iam-policy"),
+        "{report:#}"
+    );
+    assert_eq!(report["clusters"][0]["status"], "failed");
+    assert!(
+        report["clusters"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the Kubernetes API of cluster"),
+        "{report:#}"
+    );
+
     let verbose = world.init_primary(&["--yes", "-v"]);
     assert_exit(&verbose, 1);
     assert!(

@@ -92,14 +92,6 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         client: amp_client,
     } = lookup;
     let reached = reacher.reach(&cluster, args.kube_context.as_deref(), &account_id)?;
-    let kube_client = match fleet::open(&reached, &cluster.arn).await {
-        Ok(client) => client,
-        Err(err) => {
-            let sts = &accounts.clients(&cluster.account).sts;
-            return Err(fleet::explain_refusal(err, &reached, &cluster, sts).await);
-        }
-    };
-
     let mut fleet = Fleet {
         store: (!args.quick_start).then(|| {
             let bucket = args
@@ -128,7 +120,9 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         user_values,
         cloud_integration_secret: args.cloud_integration_secret.clone(),
     };
-    let (bucket_state, policies, observed_cluster) = tokio::try_join!(
+    // The cluster's side may fail to read (unreachable, refusing) while the fleet's AWS side
+    // reads: the plan still shows that side, with the cluster marked failed.
+    let (bucket_state, policies, observed_cluster) = tokio::join!(
         async {
             match &fleet.store {
                 Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
@@ -137,14 +131,19 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         },
         policies::observe(&clients, &fleet),
         async {
-            let observed = cluster::observe(
-                &clients,
-                &fleet,
-                &target,
-                &kube_client,
-                &args.release.helm,
-                &renderer,
-            )
+            let observed = async {
+                let client = fleet::open(&reached, &target.cluster.arn).await?;
+                let observed = cluster::observe(
+                    &clients,
+                    &fleet,
+                    &target,
+                    &client,
+                    &args.release.helm,
+                    &renderer,
+                )
+                .await?;
+                Ok((client, observed))
+            }
             .await;
             match observed {
                 Ok(observed) => Ok(observed),
@@ -154,7 +153,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                 }
             }
         },
-    )?;
+    );
+    let (bucket_state, policies) = (bucket_state?, policies?);
     // A bucket the user brought may live in another region: the store config must say where.
     if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut fleet.store, &bucket_state)
         && let Some(region) = &bucket.region
@@ -185,12 +185,18 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         planned.push(bucket);
     }
     planned.extend(policies::plan(&fleet, policies, &renderer)?);
-    let cluster_steps = cluster::plan(&fleet, &target, 0, observed_cluster, &renderer)?;
+    let (kube_clients, cluster_steps) = match observed_cluster {
+        Ok((client, observed)) => (
+            KubeClients::connected(client),
+            cluster::plan(&fleet, &target, 0, observed, &renderer),
+        ),
+        Err(err) => (KubeClients::new(1), Err(err)),
+    };
     let cluster = engine::ClusterPlan {
         name: cluster.name.clone(),
         cluster_id: target.cluster_id.clone(),
         account: cluster.account.clone(),
-        planned: Ok(cluster_steps),
+        planned: cluster_steps,
     };
 
     let fleet_account = fleet.account_id.clone();
@@ -202,7 +208,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         timeout: args.release.timeout,
         fleet,
         targets: vec![target],
-        kube_clients: KubeClients::connected(kube_client),
+        kube_clients,
         workspace_tags: fleet_tags,
         created_fleet: Default::default(),
         desired: Default::default(),

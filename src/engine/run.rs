@@ -405,6 +405,13 @@ where
         });
         return Finished::printing(rendered(&report, || report.text(), output), exit);
     }
+    // No cluster could be planned: the fleet's steps alone would be half of an install.
+    if cluster_steps.is_empty() && !errors.is_empty() {
+        report.clusters = results;
+        report.error = errors.last().map(ToString::to_string);
+        let exit = finish(errors, total);
+        return Finished::printing(rendered(&report, || report.text(), output), exit);
+    }
     if output == OutputFormat::Text && run.args.yes {
         eprintln!("{}\n", report.plan);
     }
