@@ -570,7 +570,13 @@ pub struct ClusterResources {
     pub account: String,
     pub role: ClusterRole,
     pub service_account_roles: Vec<ServiceAccountRole>,
+    /// The command that opens the cluster's Kubecost UI (when it has one).
     pub dashboard: String,
+    /// Whether the release has a UI: 2.x agents only ship their data. Added within v1.
+    pub ui: bool,
+    /// Whether the release is installed after this run: the text names the dashboard only then.
+    #[serde(skip)]
+    pub installed: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -594,16 +600,25 @@ impl std::fmt::Display for Resources {
                 bucket.bucket, bucket.region
             )?;
         }
-        for cluster in &self.clusters {
-            writeln!(
+        for (index, cluster) in self.clusters.iter().enumerate() {
+            let role = match cluster.role {
+                ClusterRole::Primary => "primary",
+                ClusterRole::Agent => "agent",
+            };
+            write!(
                 f,
-                "Cluster {} ({:?}, cluster id {})",
-                cluster.name, cluster.role, cluster.cluster_id
+                "Cluster {} ({role}, cluster id {})",
+                cluster.name, cluster.cluster_id
             )?;
             for role in &cluster.service_account_roles {
-                writeln!(f, "  {} -> {}", role.service_account, role.role_arn)?;
+                write!(f, "\n  {} -> {}", role.service_account, role.role_arn)?;
             }
-            write!(f, "  dashboard: {}", cluster.dashboard)?;
+            if cluster.ui && cluster.installed {
+                write!(f, "\n  dashboard: {}", cluster.dashboard)?;
+            }
+            if index + 1 < self.clusters.len() {
+                writeln!(f)?;
+            }
         }
         Ok(())
     }

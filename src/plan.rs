@@ -25,7 +25,7 @@ impl Action {
         matches!(self, Action::Create | Action::Update | Action::Delete)
     }
 
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Action::Exists => "exists",
             Action::Create => "create",

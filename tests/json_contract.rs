@@ -311,3 +311,70 @@ fn cleanup_dry_run_and_apply_follow_the_contract() {
         .collect();
     assert!(actions.contains(&"delete"), "{applied:#}");
 }
+
+/// After an apply the text report says what happened to each step (not the plan again), each
+/// error once per stream; the dashboard is named only for an installed release with a UI.
+#[test]
+fn the_text_report_says_what_happened_each_error_once() {
+    let world = World::new(Moto::shared(), REGION, &["prod", "staging", "edge", "lab"]);
+    world.init_workspace_id(&[]);
+    let helm = pipeline::helm_wrapper(&world, "failing-helm", pipeline::FAILING_UPGRADE);
+    let output = world
+        .join_command(&helm, &["staging"], &["--yes"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("done     create namespace kubecost"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAILED   create helm release kubecost/kubecost"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Plan: "),
+        "the plan is not repeated: {stdout}"
+    );
+    assert_eq!(
+        stdout.matches("refused by the test helm").count(),
+        1,
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr.matches("refused by the test helm").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stdout.contains("dashboard:"), "not installed: {stdout}");
+
+    // Two clusters, one of them a 2.x agent (no UI): each summary on its own lines.
+    let output = world.join(&["edge", "lab"], &["--yes"]);
+    assert_exit(&output, 0);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line == "Cluster edge (agent, cluster id edge)"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("dashboard:").count(), 2, "{stdout}");
+    let agent_2x = world.join(
+        &["lab"],
+        &["--chart-version", "2.8.7", "--yes", "--output", "json"],
+    );
+    assert_exit(&agent_2x, 0);
+    let report = stdout_json(&agent_2x);
+    assert_eq!(
+        report["resources"]["clusters"][0]["ui"], false,
+        "{report:#}"
+    );
+    let text = world.join(&["lab"], &["--chart-version", "2.8.7", "--yes"]);
+    assert!(
+        !String::from_utf8_lossy(&text.stdout).contains("dashboard:"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+}

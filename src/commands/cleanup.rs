@@ -106,7 +106,7 @@ impl Executor for Cleaner<'_> {
         }
     }
 
-    fn resources(&self) -> Option<Resources> {
+    fn resources(&self, _installed: &dyn Fn(&str) -> bool) -> Option<Resources> {
         None
     }
 }

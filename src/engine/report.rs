@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::run::Applied;
+use super::run::{Applied, Outcome};
 use crate::cli::OutputFormat;
 use crate::error::{Error, exit};
 use crate::plan::Plan;
@@ -54,25 +54,80 @@ pub enum ClusterStatus {
 }
 
 impl<R: std::fmt::Display> Report<R> {
+    /// Before anything is applied, the plan; after, what happened to each step. Each error once.
     pub fn text(&self) -> String {
-        let mut text = self.plan.to_string();
+        let mut text = if self.applied.is_empty() {
+            self.plan.to_string()
+        } else {
+            outcomes(&self.applied)
+        };
         if self.dry_run {
             text.push_str("\n\nDry run: nothing was changed.");
         } else if !self.changed {
             text.push_str("\n\nNothing to do: everything is already in place.");
         }
         for cluster in self.clusters.iter().filter(|c| c.error.is_some()) {
-            text.push_str(&format!(
-                "\ncluster {} failed: {}",
-                cluster.cluster_id,
-                cluster.error.as_deref().unwrap_or_default()
-            ));
+            let told = self.applied.iter().any(|item| {
+                item.step.scope == cluster.cluster_id && matches!(item.outcome, Outcome::Failed(_))
+            });
+            if !told {
+                text.push_str(&format!(
+                    "\ncluster {} failed: {}",
+                    cluster.cluster_id,
+                    cluster.error.as_deref().unwrap_or_default()
+                ));
+            }
         }
         if let Some(resources) = &self.resources {
             text.push_str(&format!("\n\n{resources}"));
         }
         text
     }
+}
+
+/// What happened to each step that was to change something, by scope, then the counts.
+fn outcomes(applied: &[Applied]) -> String {
+    let mut text = String::new();
+    let mut scope: Option<&str> = None;
+    let (mut done, mut failed, mut not_run, mut unchanged) = (0, 0, 0, 0);
+    for item in applied {
+        let (outcome, error) = match &item.outcome {
+            Outcome::Unchanged => {
+                unchanged += 1;
+                continue;
+            }
+            Outcome::Done => {
+                done += 1;
+                ("done", None)
+            }
+            Outcome::Failed(error) => {
+                failed += 1;
+                ("FAILED", Some(error))
+            }
+            Outcome::NotRun => {
+                not_run += 1;
+                ("not run", None)
+            }
+        };
+        let step = &item.step;
+        if scope != Some(step.scope.as_str()) {
+            text.push_str(&format!("{}:\n", step.scope));
+            scope = Some(&step.scope);
+        }
+        text.push_str(&format!(
+            "  {outcome:<8} {} {} {}\n",
+            step.action.label(),
+            step.kind_label(),
+            step.name
+        ));
+        if let Some(error) = error {
+            text.push_str(&format!("{:11}{error}\n", ""));
+        }
+    }
+    text.push_str(&format!(
+        "Applied: {done} done, {failed} failed, {not_run} not run, {unchanged} unchanged"
+    ));
+    text
 }
 
 /// What a command ends with: the result for stdout (a report, a script), which `main` prints,

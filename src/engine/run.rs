@@ -53,7 +53,7 @@ pub trait Executor {
     /// What the run's resources are (ids, ARNs), for the report.
     type Resources: Serialize + std::fmt::Display;
 
-    fn resources(&self) -> Option<Self::Resources>;
+    fn resources(&self, installed: &dyn Fn(&str) -> bool) -> Option<Self::Resources>;
 
     /// A cluster's steps are all run: what was kept for it (its API client) can go.
     fn cluster_finished(&self, _target: usize) {}
@@ -395,7 +395,9 @@ where
             error: None,
         }));
         report.clusters = results;
-        report.resources = executor.resources();
+        // A dry run installs nothing; a run with nothing to do finds every release in place.
+        let in_place = !run.args.dry_run;
+        report.resources = executor.resources(&|_| in_place);
         // A cluster that could not be planned fails the run, here as after an apply.
         report.error = errors.last().map(ToString::to_string);
         let no_changes = !report.changed && !run.args.dry_run && run.args.detailed_exitcode;
@@ -525,7 +527,16 @@ where
     }
     report.applied = applied;
     report.clusters = results;
-    report.resources = executor.resources();
+    let installed = |cluster_id: &str| {
+        report.clusters.iter().any(|cluster| {
+            cluster.cluster_id == cluster_id
+                && matches!(
+                    cluster.status,
+                    ClusterStatus::Changed | ClusterStatus::Unchanged
+                )
+        })
+    };
+    report.resources = executor.resources(&installed);
     if let Some(err) = errors.last() {
         report.error = Some(err.to_string());
     }
@@ -578,7 +589,7 @@ mod tests {
 
         type Resources = String;
 
-        fn resources(&self) -> Option<String> {
+        fn resources(&self, _installed: &dyn Fn(&str) -> bool) -> Option<String> {
             None
         }
     }

@@ -70,7 +70,8 @@ impl Progress {
 
     pub fn start(&self, step: &Step) -> StepProgress {
         let label = format!("{} {} {}", step.scope, step.kind_label(), step.name);
-        let message = format!("{:?} {label}", step.action).to_lowercase();
+        // Names and ids keep their case: an issuer's id is case sensitive.
+        let message = format!("{} {label}", step.action.label());
         let spinner = match &self.bars {
             Some(bars) => {
                 let spinner = bars.add(ProgressBar::new_spinner().with_message(message));
@@ -92,9 +93,10 @@ impl Progress {
 
 impl StepProgress {
     pub fn finish(self, outcome: &Result<(), Error>) {
+        // The error itself is in the report and the final message, once each.
         let status = match outcome {
-            Ok(()) => "done".to_owned(),
-            Err(err) => format!("failed: {err}"),
+            Ok(()) => "done",
+            Err(_) => "failed",
         };
         let line = format!("{}: {status}", self.label);
         match self.spinner {

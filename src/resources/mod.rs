@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use crate::aws::config::Clients;
 use crate::aws::{amp, iam};
+use crate::cli::ClusterRole;
 use crate::engine::run::{self as engine, Executor, FleetView};
 use crate::error::Error;
 use crate::fleet::{
@@ -29,7 +30,7 @@ use crate::fleet::{
     port_forward_hint,
 };
 use crate::kube;
-use crate::names::{FleetPolicy, ServiceAccountKind};
+use crate::names::{ChartLine, FleetPolicy, ServiceAccountKind};
 use crate::plan::{ResourceKind, Step};
 use crate::render::{Renderer, StoreLocation};
 
@@ -184,7 +185,7 @@ impl Applier<'_> {
 }
 
 impl Applier<'_> {
-    fn fleet_resources(&self) -> Resources {
+    fn fleet_resources(&self, installed: &dyn Fn(&str) -> bool) -> Resources {
         let fleet = self.fleet();
         let names = fleet.names();
         Resources {
@@ -208,6 +209,11 @@ impl Applier<'_> {
                         })
                         .collect(),
                     dashboard: port_forward_hint(&target.release),
+                    // 2.x agents run `agentOnly`: no frontend to open.
+                    ui: !(target.role == ClusterRole::Agent
+                        && ChartLine::of(&target.release.chart_version).ok()
+                            == Some(ChartLine::V2)),
+                    installed: installed(&target.cluster_id),
                 })
                 .collect(),
         }
@@ -234,8 +240,8 @@ impl Executor for Applier<'_> {
         self.resolve(step)
     }
 
-    fn resources(&self) -> Option<Resources> {
-        Some(self.fleet_resources())
+    fn resources(&self, installed: &dyn Fn(&str) -> bool) -> Option<Resources> {
+        Some(self.fleet_resources(installed))
     }
 
     fn cluster_finished(&self, target: usize) {
