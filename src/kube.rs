@@ -322,6 +322,27 @@ fn object_store_secret(namespace: &str, content: &str) -> Secret {
     }
 }
 
+/// The objects of `desired` as one Kubernetes `List` (`kubectl apply -f`): what `render`
+/// writes for an install without kcfed.
+pub fn manifest(desired: &DesiredObjects) -> serde_json::Value {
+    let to_value = |object: serde_json::Result<serde_json::Value>| {
+        object.expect("Kubernetes objects always serialize")
+    };
+    let namespace = &desired.namespace;
+    let mut items = vec![to_value(serde_json::to_value(namespace_object(namespace)))];
+    for (name, role_arn) in &desired.service_accounts {
+        items.push(to_value(serde_json::to_value(service_account_object(
+            namespace, name, role_arn,
+        ))));
+    }
+    if let Some(content) = &desired.object_store {
+        items.push(to_value(serde_json::to_value(object_store_secret(
+            namespace, content,
+        ))));
+    }
+    serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": items })
+}
+
 fn namespaced_name(namespace: &str, name: &str) -> String {
     format!("{namespace}/{name}")
 }

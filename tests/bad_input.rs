@@ -169,7 +169,8 @@ const CASES: &[Case] = &[
     case("render: chart 2.9", "render --role primary --cluster prod --region us-east-2 --account-id 111122223333 --workspace-id ws-1 --chart-version 2.9.1 --out {out}", 2, "FinOps agent", CORRECT),
     case("render: --bucket with --quick-start", "render --role primary --cluster prod --region us-east-2 --account-id 111122223333 --workspace-id ws-1 --bucket b-1 --quick-start --out {out}", 2, "cannot be used with", CLAP),
     case("render: unknown role", "render --role federator --cluster prod --region us-east-2 --account-id 111122223333 --workspace-id ws-1 --out {out}", 2, "invalid value 'federator' for '--role <ROLE>'", CLAP),
-    case("render: --out is a file", "render --role primary --cluster prod --region us-east-2 --account-id 111122223333 --workspace-id ws-1 --out {not-a-program}", 1, "File exists", "check the path and its permissions"),
+    case("render: --out is a file", "render --role primary --cluster prod --region us-east-2 --account-id 111122223333 --workspace-id ws-1 --out {not-a-program}", 2, "is a file, not a folder", "name a folder"),
+    case("render: an agent without the fleet's bucket", "render --role agent --cluster edge --region us-east-2 --account-id 111122223333 --workspace-id ws-1 --out {out}", 2, "an agent writes its ETL files to the fleet's bucket", "pass the fleet's --bucket and --bucket-region"),
 ];
 
 /// The world every case runs in: clusters `prod` and `staging` in us-east-2, a workspace of this

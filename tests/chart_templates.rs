@@ -59,6 +59,11 @@ fn manifests(chart_version: &str, role: &str, federated: bool, extra: &[&str]) -
     if !federated {
         args.push("--quick-start");
     }
+    // An agent names the fleet's bucket, as the primary's report gives it.
+    let bucket = format!("kcfed-{ACCOUNT}-{WORKSPACE_REGION}-kubecost-etl");
+    if federated && role == "agent" {
+        args.extend(["--bucket", &bucket, "--bucket-region", WORKSPACE_REGION]);
+    }
     args.extend_from_slice(extra);
     let rendered = Command::new(env!("CARGO_BIN_EXE_kcfed"))
         .args(&args)

@@ -10,6 +10,8 @@ use serde_json::Value;
 
 const ACCOUNT: &str = "111122223333";
 const WORKSPACE: &str = "ws-12345678-abcd-1234-abcd-123456789012";
+/// The primary's bucket, which agents are told.
+const FLEET_BUCKET: &str = "kcfed-111122223333-us-east-1-kubecost-etl";
 const ISSUER: &str = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 
 /// kcfed with no AWS or Kubernetes environment at all: render must not need one.
@@ -117,9 +119,10 @@ fn merged_by_helm(out: &Path) -> (Vec<String>, Value) {
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
+    // The script runs from its own folder: its paths are relative to it.
     let args: Vec<String> = files
         .iter()
-        .flat_map(|f| ["-f".to_owned(), f.display().to_string()])
+        .flat_map(|f| ["-f".to_owned(), out.join(f).display().to_string()])
         .collect();
     let values = support::helm::template_values(&support::helm::values_echo_chart(), &args);
     (names, values)
@@ -292,6 +295,10 @@ fn agent_in_another_region_uses_the_workspace_region_and_pins_its_trust() {
             WORKSPACE,
             "--oidc-issuer",
             ISSUER,
+            "--bucket",
+            FLEET_BUCKET,
+            "--bucket-region",
+            "us-east-1",
         ],
     );
     let files = reported_files(&report, &out);
@@ -423,4 +430,168 @@ fn invalid_account_id_is_bad_input() {
     assert!(stderr.contains("invalid account id"), "{stderr}");
     assert!(output.stdout.is_empty(), "nothing on stdout");
     assert!(!out.exists(), "nothing is written for bad input");
+}
+
+/// The folder is an install on its own: the script runs from any directory (its files are found
+/// beside it), applies the Kubernetes objects kcfed would make, then installs the real chart
+/// with the real helm into a cluster; a render into the same folder removes the files it no
+/// longer writes.
+#[test]
+fn the_folder_installs_from_anywhere_and_holds_no_stale_files() {
+    if support::helm::skip_without_charts() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("install");
+    let arn = format!("arn:aws:eks:us-east-1:{ACCOUNT}:cluster/prod");
+    let chart = support::helm::chart_archive("1.103.4")
+        .display()
+        .to_string();
+    let args = [
+        "--role",
+        "primary",
+        "--cluster",
+        &arn,
+        "--account-id",
+        ACCOUNT,
+        "--workspace-id",
+        WORKSPACE,
+        "--chart",
+        &chart,
+        "--chart-version",
+        "1.103.4",
+    ];
+    render(&out, &args);
+    let script = out.join("helm-install.sh");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&script).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+
+    // What kcfed would apply: the namespace and its annotated service accounts and secret.
+    let objects = read_json(&out.join("kubernetes-objects.json"));
+    let items = objects["items"].as_array().expect("a List");
+    let kinds: Vec<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["Namespace", "ServiceAccount", "ServiceAccount", "Secret"]
+    );
+    for account in &items[1..3] {
+        let role = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            .as_str()
+            .unwrap();
+        assert!(
+            role.starts_with(&format!(
+                "arn:aws:iam::{ACCOUNT}:role/kcfed/{WORKSPACE}/kcfed-prod-"
+            )),
+            "{role}"
+        );
+    }
+
+    // Run from elsewhere against a cluster: kubectl (not on the bench) records its call, and
+    // the objects it would apply are put in place; the real helm installs the real chart.
+    let fake = support::fake_kube::FakeKube::start();
+    let kubeconfig = dir.path().join("kubeconfig");
+    support::fake_kube::Kubeconfig::new()
+        .context(&arn, &arn, &fake)
+        .current(&arn)
+        .write(&kubeconfig);
+    let plurals = [
+        "namespaces",
+        "serviceaccounts",
+        "serviceaccounts",
+        "secrets",
+    ];
+    for (plural, item) in plurals.iter().zip(items) {
+        fake.insert(plural, item.clone());
+    }
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let kubectl_calls = dir.path().join("kubectl-calls");
+    std::fs::write(
+        bin.join("kubectl"),
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", kubectl_calls.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("kubectl"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(support::helm::helm_binary(), bin.join("helm")).unwrap();
+    let elsewhere = tempfile::tempdir().expect("another working directory");
+    let installed = Command::new(&script)
+        .current_dir(elsewhere.path())
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", dir.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .expect("run helm-install.sh");
+    assert_exit(&installed, 0);
+    let kubectl = std::fs::read_to_string(&kubectl_calls).unwrap();
+    assert_eq!(
+        kubectl.trim(),
+        format!(
+            "apply --server-side --field-manager=kcfed --context {arn} -f ./kubernetes-objects.json"
+        )
+    );
+    let deployment = fake
+        .get("deployments", Some("kubecost"), "kubecost-cost-analyzer")
+        .expect("helm installed the chart from the folder's values");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["serviceAccountName"],
+        "kubecost-cost-analyzer-amp"
+    );
+
+    // Rendered again as a quick-start primary: the federated files go, the rest stays current.
+    let mut quick = args.to_vec();
+    quick.push("--quick-start");
+    let report = render(&out, &quick);
+    for gone in [
+        "3-primary-federator.yaml",
+        "federated-store.yaml",
+        "policy-federated-store.json",
+    ] {
+        assert!(!out.join(gone).exists(), "{gone} is stale");
+    }
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("removed 3-primary-federator.yaml"),
+        "{report:#}"
+    );
+    assert!(out.join("4-overrides.yaml").exists());
+}
+
+#[test]
+fn an_agent_without_the_fleets_bucket_and_an_out_file_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out").display().to_string();
+    let base = [
+        "render",
+        "--cluster",
+        "edge",
+        "--region",
+        "eu-west-1",
+        "--account-id",
+        ACCOUNT,
+        "--workspace-id",
+        WORKSPACE,
+    ];
+    let mut agent = base.to_vec();
+    agent.extend(["--role", "agent", "--out", &out]);
+    let output = kcfed(&agent);
+    assert_exit(&output, 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the fleet's bucket"), "{stderr}");
+    assert!(stderr.contains("--bucket"), "{stderr}");
+    assert!(!Path::new(&out).exists(), "nothing was written");
+
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let file_arg = file.display().to_string();
+    let mut primary = base.to_vec();
+    primary.extend(["--role", "primary", "--out", &file_arg]);
+    let output = kcfed(&primary);
+    assert_exit(&output, 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is a file, not a folder"), "{stderr}");
 }

@@ -4,13 +4,15 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::cli::RenderArgs;
+use crate::aws::{amp, eks};
+use crate::cli::{ClusterRole, RenderArgs};
 use crate::engine::report::{Finished, REPORT_SCHEMA, rendered};
 use crate::error::{Error, exit};
-use crate::helm;
+use crate::fleet::{Fleet, Target};
 use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
-use crate::render::{ReleaseContext, Renderer, StoreLocation};
-use crate::validate;
+use crate::render::{Renderer, StoreLocation};
+use crate::resources::{cluster, release};
+use crate::{helm, kube, validate};
 
 #[derive(Debug, Serialize)]
 struct RenderReport {
@@ -30,9 +32,33 @@ struct RenderedFile {
 struct Writer<'a> {
     out: &'a Path,
     files: Vec<RenderedFile>,
+    /// What the previous render into the folder wrote.
+    previous: Vec<String>,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    /// The folder, made when missing; a path that is a file is refused.
+    fn open(out: &'a Path) -> Result<Self, Error> {
+        if out.exists() && !out.is_dir() {
+            return Err(Error::Usage {
+                message: format!("--out {} is a file, not a folder", out.display()),
+                fix: "name a folder (it is made when missing)".to_owned(),
+            });
+        }
+        std::fs::create_dir_all(out).map_err(|source| Error::Io {
+            path: out.to_owned(),
+            source,
+        })?;
+        let previous = std::fs::read_to_string(out.join(FILE_LIST))
+            .map(|list| list.lines().map(str::to_owned).collect())
+            .unwrap_or_default();
+        Ok(Self {
+            out,
+            files: Vec::new(),
+            previous,
+        })
+    }
+
     fn write(
         &mut self,
         name: &str,
@@ -60,6 +86,49 @@ impl Writer<'_> {
         let text = serde_json::to_string_pretty(document).expect("JSON values always serialize");
         self.write(name, &(text + "\n"), purpose)
     }
+
+    /// A file that runs: mode 0755.
+    fn write_script(
+        &mut self,
+        name: &str,
+        content: &str,
+        purpose: &'static str,
+    ) -> Result<(), Error> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.write(name, content, purpose)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|source| Error::Io { path, source })
+    }
+
+    /// Removes what the previous render wrote and this one did not, records what this one
+    /// wrote, and returns the names removed.
+    fn finish(&self) -> Result<Vec<String>, Error> {
+        let written: Vec<String> = self
+            .files
+            .iter()
+            .filter_map(|file| file.path.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect();
+        let stale: Vec<String> = self
+            .previous
+            .iter()
+            .filter(|name| !written.contains(name) && !name.contains('/'))
+            .cloned()
+            .collect();
+        for name in &stale {
+            let path = self.out.join(name);
+            match std::fs::remove_file(&path) {
+                Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::Io { path, source });
+                }
+                _ => {}
+            }
+        }
+        let path = self.out.join(FILE_LIST);
+        std::fs::write(&path, written.join("\n") + "\n")
+            .map_err(|source| Error::Io { path, source })?;
+        Ok(stale)
+    }
 }
 
 pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
@@ -76,8 +145,14 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             args.account_id.as_str(),
         ),
     };
+    // An agent writes to the fleet's bucket, which only the user can name here.
+    if args.role == ClusterRole::Agent && !args.quick_start && args.bucket.is_none() {
+        return Err(Error::Usage {
+            message: "an agent writes its ETL files to the fleet's bucket, and render cannot look it up".to_owned(),
+            fix: "pass the fleet's --bucket and --bucket-region (the primary's report names them), or --quick-start for a fleet without one".to_owned(),
+        });
+    }
     let workspace_region = args.workspace_region.as_deref().unwrap_or(region);
-    let workspace = WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id);
     let store = (!args.quick_start).then(|| {
         let region = args.bucket_region.as_deref().unwrap_or(region);
         let bucket = args
@@ -86,36 +161,85 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             .unwrap_or_else(|| names::default_bucket(&args.account_id, region));
         StoreLocation::new(&bucket, region)
     });
-    let context = ReleaseContext::new(
-        args.role,
-        args.cluster_id.as_deref().unwrap_or(cluster),
-        cluster_account,
-        workspace.clone(),
-        store.clone(),
-        names::ChartLine::of(&args.chart_version)?,
-    )
-    .with_storage_class(args.storage_class.clone())
-    .with_cloud_integration_secret(args.cloud_integration_secret.clone());
-
-    let renderer = Renderer::new();
-    std::fs::create_dir_all(&args.out).map_err(|source| Error::Io {
-        path: args.out.clone(),
-        source,
-    })?;
-    let mut writer = Writer {
-        out: &args.out,
-        files: Vec::new(),
+    // The same fleet, cluster and desired state init and join build, from the flags alone.
+    let fleet = Fleet {
+        account_id: args.account_id.clone(),
+        workspace_region: workspace_region.to_owned(),
+        workspace: Some(amp::Workspace {
+            id: args.workspace_id.clone(),
+            alias: None,
+            arn: WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id)
+                .arn,
+            active: true,
+            created_at: 0,
+            tags: Default::default(),
+            prometheus_endpoint: None,
+        }),
+        store,
     };
+    let arn = names::eks_cluster_arn(names::partition(region), region, cluster_account, cluster);
+    let target = Target {
+        role: args.role,
+        cluster: eks::Cluster {
+            name: cluster.to_owned(),
+            arn: arn.clone(),
+            region: region.to_owned(),
+            account: cluster_account.to_owned(),
+            oidc_issuer: args.oidc_issuer.clone().unwrap_or_default(),
+            endpoint: None,
+            certificate_authority: None,
+        },
+        cluster_id: args
+            .cluster_id
+            .clone()
+            .unwrap_or_else(|| cluster.to_owned()),
+        id_shared_with: None,
+        release: helm::Release {
+            name: args.release.clone(),
+            namespace: args.namespace.clone(),
+            chart: args.chart.clone(),
+            chart_version: args.chart_version.clone(),
+            kube_context: Some(arn),
+            kubeconfig: None,
+            direct: false,
+            timeout_secs: 600,
+        },
+        storage_class: args.storage_class.clone(),
+        user_values: crate::render::user_values(&args.values)?,
+        cloud_integration_secret: args.cloud_integration_secret.clone(),
+    };
+    let renderer = Renderer::new();
+    let desired = cluster::desired(&renderer, &fleet, &target)?;
+    let mut writer = Writer::open(&args.out)?;
     let mut notes = Vec::new();
 
-    // The user's files go after the EKS defaults, as init and join pass them; they are checked
-    // here and named in helm-install.sh where they are.
-    crate::render::user_values(&args.values)?;
+    // kcfed's values files and the user's, in helm's order; the user's are copied in so the
+    // folder is whole on its own.
     let mut values_paths = Vec::new();
-    for values in renderer.helm_values(&context)? {
-        values_paths.push(writer.write(&values.name, &values.content, "helm values")?);
+    for (index, values) in release::values(&fleet, &target, &renderer)?
+        .into_iter()
+        .enumerate()
+    {
+        let user_file = index >= 1 && index <= target.user_values.len();
+        let name = if user_file {
+            format!("1-user-{index}.yaml")
+        } else {
+            values.name.clone()
+        };
+        let purpose = if user_file {
+            "your values file (a copy)"
+        } else {
+            "helm values"
+        };
+        writer.write(&name, &values.content, purpose)?;
+        values_paths.push(PathBuf::from(format!("./{name}")));
     }
-    if let Some(store) = &store {
+    writer.write_json(
+        KUBERNETES_OBJECTS,
+        &kube::manifest(&desired.objects),
+        "Kubernetes objects kcfed makes (namespace, annotated service accounts, object-store secret)",
+    )?;
+    if let Some(store) = &fleet.store {
         writer.write(
             names::OBJECT_STORE_SECRET_KEY,
             &renderer.object_store_config(store)?,
@@ -134,63 +258,64 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     } else {
         notes.push("quick-start: no federated bucket, metrics go to AMP only".to_owned());
     }
+    let workspace_arn = fleet.endpoints().arn;
     writer.write_json(
         "policy-amp-query.json",
-        &renderer.amp_query_policy(&workspace.arn)?,
+        &renderer.amp_query_policy(&workspace_arn)?,
         "IAM policy: AMP query (cost-analyzer)",
     )?;
     writer.write_json(
         "policy-amp-remote-write.json",
-        &renderer.amp_remote_write_policy(&workspace.arn)?,
+        &renderer.amp_remote_write_policy(&workspace_arn)?,
         "IAM policy: AMP remote-write (prometheus server)",
     )?;
-    match &args.oidc_issuer {
-        Some(issuer) => {
-            let provider_arn = names::oidc_provider_arn(&args.account_id, region, issuer);
-            for kind in ServiceAccountKind::ALL {
-                let subject = names::service_account_subject(&args.namespace, kind.service_account());
-                let (name, purpose) = match kind {
-                    ServiceAccountKind::CostAnalyzer => (
-                        "trust-cost-analyzer.json",
-                        "IAM trust policy: cost-analyzer service account",
-                    ),
-                    ServiceAccountKind::PrometheusServer => (
-                        "trust-prometheus-server.json",
-                        "IAM trust policy: prometheus server service account",
-                    ),
-                };
-                let trust = renderer.service_account_trust_policy(&provider_arn, issuer, &subject)?;
-                writer.write_json(name, &trust, purpose)?;
-            }
+    if args.oidc_issuer.is_some() {
+        for role in &desired.roles {
+            let (name, purpose) = match role.kind {
+                ServiceAccountKind::CostAnalyzer => (
+                    "trust-cost-analyzer.json",
+                    "IAM trust policy: cost-analyzer service account",
+                ),
+                ServiceAccountKind::PrometheusServer => (
+                    "trust-prometheus-server.json",
+                    "IAM trust policy: prometheus server service account",
+                ),
+            };
+            writer.write_json(name, &role.trust, purpose)?;
         }
-        None => notes.push(
+    } else {
+        notes.push(
             "no --oidc-issuer: trust policies skipped (`aws eks describe-cluster --query cluster.identity.oidc.issuer` prints it)"
                 .to_owned(),
-        ),
+        );
     }
 
-    let release = helm::Release {
-        name: args.release.clone(),
-        namespace: args.namespace.clone(),
-        chart: args.chart.clone(),
-        chart_version: args.chart_version.clone(),
-        kube_context: Some(names::eks_cluster_arn(
-            names::partition(region),
-            region,
-            cluster_account,
-            cluster,
-        )),
-        kubeconfig: None,
-        direct: false,
-        timeout_secs: 600,
-    };
-    values_paths.splice(1..1, args.values.iter().cloned());
-    let helm_command = helm::shell_line("helm", &release.upgrade_args(&values_paths));
-    writer.write(
-        "helm-install.sh",
-        &format!("#!/bin/sh\nset -eu\n{helm_command}\n"),
-        "the helm command that installs the release with these values",
+    let helm_command = helm::shell_line("helm", &target.release.upgrade_args(&values_paths));
+    let context = target.release.kube_context.as_deref().unwrap_or_default();
+    let kubectl_command = helm::shell_line(
+        "kubectl",
+        &[
+            "apply".to_owned(),
+            "--server-side".to_owned(),
+            format!("--field-manager={}", names::FIELD_MANAGER),
+            "--context".to_owned(),
+            context.to_owned(),
+            "-f".to_owned(),
+            format!("./{KUBERNETES_OBJECTS}"),
+        ],
+    );
+    // Runnable from anywhere: the files are found beside the script.
+    writer.write_script(
+        INSTALL_SCRIPT,
+        &format!(
+            "#!/bin/sh\nset -eu\ncd -- \"$(dirname -- \"$0\")\"\n{kubectl_command}\n{helm_command}\n"
+        ),
+        "the install: the Kubernetes objects (kubectl), then the release (helm), with these files",
     )?;
+    let removed = writer.finish()?;
+    notes.extend(removed.iter().map(|name| {
+        format!("removed {name}, which an earlier render wrote and this one does not")
+    }));
 
     let report = RenderReport {
         schema: REPORT_SCHEMA,
@@ -202,6 +327,12 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     let summary = rendered(&report, || report.text(), args.output);
     Ok(Finished::printing(summary, Ok(exit::SUCCESS)))
 }
+
+const KUBERNETES_OBJECTS: &str = "kubernetes-objects.json";
+/// The list of the files a render wrote, kept in its folder: the next render into it removes
+/// those it no longer writes, and nothing else.
+const FILE_LIST: &str = ".kcfed-render";
+const INSTALL_SCRIPT: &str = "helm-install.sh";
 
 impl RenderReport {
     fn text(&self) -> String {
