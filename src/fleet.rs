@@ -17,9 +17,6 @@ use crate::kube;
 use crate::names::{self, FleetNames, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints, tags};
 use crate::render::{Renderer, StoreLocation};
 
-/// Stands for the id of a workspace the plan is about to create.
-pub const NEW_WORKSPACE: &str = "ws-(new)";
-
 /// The fleet as the cluster installs see it.
 #[derive(Debug, Clone)]
 pub struct Fleet {
@@ -56,7 +53,9 @@ impl Fleet {
     }
 
     pub fn workspace_id(&self) -> &str {
-        self.workspace.as_ref().map_or(NEW_WORKSPACE, |ws| &ws.id)
+        self.workspace
+            .as_ref()
+            .map_or(crate::plan::NEW_WORKSPACE, |ws| &ws.id)
     }
 
     pub fn names(&self) -> FleetNames {

@@ -144,6 +144,46 @@ impl Step {
 
 pub const FLEET_SCOPE: &str = "fleet";
 
+/// Stands for the id of a workspace the plan is about to create, in the names and ARNs built
+/// on it. The text plan shows it as it is; the JSON report makes every value that holds it null
+/// and lists the field under `pending` (see [`with_pending_fields`]).
+pub const NEW_WORKSPACE: &str = "ws-(new)";
+
+/// The JSON of a plan or report with the values not known before the apply made explicit: a
+/// string holding [`NEW_WORKSPACE`] becomes null (a `name`, which readers need, says
+/// `{new workspace id}` instead), and its field is listed in the object's `pending` array.
+pub fn with_pending_fields(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(object) => {
+            let mut pending = Vec::new();
+            for (key, field) in object.iter_mut() {
+                match field {
+                    serde_json::Value::String(text) if text.contains(NEW_WORKSPACE) => {
+                        *field = if key == "name" {
+                            text.replace(NEW_WORKSPACE, "{new workspace id}").into()
+                        } else {
+                            serde_json::Value::Null
+                        };
+                        pending.push(serde_json::Value::from(key.as_str()));
+                    }
+                    other => with_pending_fields(other),
+                }
+            }
+            if !pending.is_empty() {
+                object.insert("pending".to_owned(), pending.into());
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| match item {
+            // Prose (a step's details): the id in words.
+            serde_json::Value::String(text) if text.contains(NEW_WORKSPACE) => {
+                *text = text.replace(NEW_WORKSPACE, "{new workspace id}");
+            }
+            other => with_pending_fields(other),
+        }),
+        _ => {}
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     /// Who kcfed acts as in each account the plan touches, the fleet's first.

@@ -378,3 +378,70 @@ fn the_text_report_says_what_happened_each_error_once() {
         String::from_utf8_lossy(&text.stdout)
     );
 }
+
+/// Every object's `pending` fields, as (field, value) pairs, anywhere in the document.
+fn pending_fields(value: &Value, found: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(object) => {
+            for field in object
+                .get("pending")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let field = field.as_str().expect("pending names fields");
+                found.push((field.to_owned(), object[field].clone()));
+            }
+            object
+                .values()
+                .for_each(|inner| pending_fields(inner, found));
+        }
+        Value::Array(items) => items.iter().for_each(|inner| pending_fields(inner, found)),
+        _ => {}
+    }
+}
+
+/// A dry run of a new fleet cannot know the workspace's id, nor the names and ARNs built on it:
+/// the JSON says so with null (a name with `{new workspace id}`) and `pending`, never a
+/// placeholder a pipeline could take for a value.
+#[test]
+fn values_known_only_at_apply_are_null_and_pending() {
+    let validator = validator();
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let output = init(&world, &["--dry-run"]);
+    let report = conforming(&validator, &output);
+    let text = report.to_string();
+    assert!(!text.contains("ws-(new)"), "{report:#}");
+    let mut pending = Vec::new();
+    pending_fields(&report, &mut pending);
+    assert!(
+        pending.iter().any(|(field, _)| field == "id"),
+        "the roles' ARNs: {report:#}"
+    );
+    assert!(
+        pending.iter().any(|(field, _)| field == "role_arn"),
+        "{report:#}"
+    );
+    for (field, value) in &pending {
+        match field.as_str() {
+            "name" => assert!(
+                value.as_str().unwrap().contains("{new workspace id}"),
+                "{value}"
+            ),
+            _ => assert!(value.is_null(), "{field}: {value}"),
+        }
+    }
+    // Applied: the plan is as it was made, and what was applied and made has every value.
+    let applied = init(&world, &["--yes"]);
+    let report = conforming(&validator, &applied);
+    let mut pending = Vec::new();
+    pending_fields(&report["applied"], &mut pending);
+    pending_fields(&report["resources"], &mut pending);
+    assert!(pending.is_empty(), "{pending:?}");
+    assert!(
+        report["resources"]["workspace"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("ws-")
+    );
+}

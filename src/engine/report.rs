@@ -166,7 +166,9 @@ pub fn rendered<T: Serialize>(
 ) -> String {
     let document = match format {
         OutputFormat::Json => {
-            serde_json::to_string_pretty(value).expect("reports always serialize")
+            let mut json = serde_json::to_value(value).expect("reports always serialize");
+            crate::plan::with_pending_fields(&mut json);
+            serde_json::to_string_pretty(&json).expect("JSON values always serialize")
         }
         OutputFormat::Text => text(),
     };

@@ -8,8 +8,9 @@ use super::{CleanupOp, Op, Planned, fleet_step, tags_missing};
 use crate::aws::config::Clients;
 use crate::aws::{amp, managed_tags, s3};
 use crate::error::Error;
-use crate::fleet::{Fleet, NEW_WORKSPACE};
+use crate::fleet::Fleet;
 use crate::names::tags;
+use crate::plan::NEW_WORKSPACE;
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{Renderer, StoreLocation};
 

@@ -26,12 +26,11 @@ use crate::cli::ClusterRole;
 use crate::engine::run::{self as engine, Executor, FleetView};
 use crate::error::Error;
 use crate::fleet::{
-    ClusterResources, Fleet, KubeClients, NEW_WORKSPACE, Resources, ServiceAccountRole, Target,
-    port_forward_hint,
+    ClusterResources, Fleet, KubeClients, Resources, ServiceAccountRole, Target, port_forward_hint,
 };
 use crate::kube;
 use crate::names::{ChartLine, FleetPolicy, ServiceAccountKind};
-use crate::plan::{ResourceKind, Step};
+use crate::plan::{NEW_WORKSPACE, ResourceKind, Step};
 use crate::render::{Renderer, StoreLocation};
 
 pub use bucket::BucketChanges;
