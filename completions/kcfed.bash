@@ -121,7 +121,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__cleanup)
-            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,23 +155,11 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --chart)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --chart-version)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --helm)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --storage-class)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

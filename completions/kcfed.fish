@@ -115,13 +115,10 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l kube-context -d 
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l namespace -d 'Namespace of Kubecost\'s release and of the objects kcfed made' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l release -d 'Helm release name' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart -d 'The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l chart-version -d 'Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost 2.x")' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`, as helm writes durations; a bare number is seconds)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l storage-class -d 'StorageClass for every volume the chart makes (default: the cluster\'s default class); kcfed checks that it exists' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l timeout -d 'How long helm waits for the uninstall (`90s`, `10m`; a bare number is seconds)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r

@@ -241,6 +241,24 @@ pub struct WorkspaceArgs {
     pub workspace_region: Option<String>,
 }
 
+/// The release `cleanup` removes: only what finds and uninstalls it.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Helm")]
+pub struct InstalledReleaseArgs {
+    /// Namespace of Kubecost's release and of the objects kcfed made.
+    #[arg(long, default_value = "kubecost")]
+    pub namespace: String,
+    /// Helm release name.
+    #[arg(long, default_value = "kubecost")]
+    pub release: String,
+    /// Path to the helm binary (defaults to `helm` on PATH).
+    #[arg(long, default_value = "helm")]
+    pub helm: PathBuf,
+    /// How long helm waits for the uninstall (`90s`, `10m`; a bare number is seconds).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
 /// Where and how the Helm chart is installed.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Helm")]
@@ -388,7 +406,7 @@ pub struct CleanupArgs {
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
     #[command(flatten)]
-    pub release: ReleaseArgs,
+    pub release: InstalledReleaseArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]

@@ -148,8 +148,14 @@ pub fn release(args: &crate::cli::ReleaseArgs, reached: &Reached) -> helm::Relea
     }
 }
 
-/// A release kcfed only reads (`status`): no chart to install, nothing to wait for.
-pub fn read_only_release(name: &str, namespace: &str, reached: &Reached) -> helm::Release {
+/// A release kcfed reads (`status`) or uninstalls (`cleanup`, waiting up to `timeout_secs`):
+/// no chart to install.
+pub fn existing_release(
+    name: &str,
+    namespace: &str,
+    timeout_secs: u64,
+    reached: &Reached,
+) -> helm::Release {
     helm::Release {
         name: name.to_owned(),
         namespace: namespace.to_owned(),
@@ -158,7 +164,7 @@ pub fn read_only_release(name: &str, namespace: &str, reached: &Reached) -> helm
         kube_context: Some(reached.context.clone()),
         kubeconfig: reached.kubeconfig.clone(),
         direct: reached.direct,
-        timeout_secs: 0,
+        timeout_secs,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Checks of the command line that need no call: names, regions and the cluster selection.
 
-use crate::cli::{InitPrimaryArgs, JoinClusterArgs, RenderArgs, StatusArgs};
+use crate::cli::{CleanupArgs, InitPrimaryArgs, JoinClusterArgs, RenderArgs, StatusArgs};
 use crate::cluster_id;
 use crate::error::Error;
 use crate::names;
@@ -111,6 +111,14 @@ pub fn cluster_command(
 ) -> Result<(), Error> {
     cluster_selection(clusters, kube_contexts)?;
     common(aws, workspace, release)
+}
+
+/// The checks of `cleanup`, which names its clusters and the release it removes.
+pub fn cleanup(args: &CleanupArgs) -> Result<(), Error> {
+    cluster_selection(&args.clusters, &args.kube_contexts)?;
+    fleet_location(&args.aws, &args.workspace)?;
+    names::validate_namespace(&args.release.namespace)?;
+    names::validate_release(&args.release.release)
 }
 
 /// The checks of `status`, which reads and changes nothing.

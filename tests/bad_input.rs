@@ -155,6 +155,7 @@ const CASES: &[Case] = &[
     case("cleanup: --all with --cluster", "cleanup --all --cluster prod", 2, "cannot be used with", CLAP),
     case("cleanup: more --kube-context than --cluster", "cleanup --cluster prod --kube-context a --kube-context b", 2, "2 --kube-context values for 1 --cluster values", "give one --kube-context per --cluster"),
     case("cleanup: malformed cluster name", "cleanup --cluster=-prod", 2, "invalid cluster name", CORRECT),
+    case("cleanup: a flag only installs use", "cleanup --all --chart-version 2.8.7", 2, "unexpected argument '--chart-version'", CLAP),
     case("cleanup: a cluster neither in the fleet nor in EKS", "cleanup --cluster ghost", 2, r#"cluster "ghost" was not found in the fleet"#, "the fleet's clusters are prod ({prod})").with_fleet(),
     case("cleanup: unknown region", "cleanup --all --region mars-1", 2, r#"invalid region "mars-1""#, CORRECT),
     case("cleanup: workspace id of the wrong shape", "cleanup --all --workspace-id prod", 2, "invalid workspace id", CORRECT),

@@ -124,7 +124,10 @@ fn fleet_lifecycle_with(helm: &Path) {
     let agent = pod_spec(edge, "kubecost-cost-analyzer");
     assert_eq!(agent["serviceAccountName"], "kubecost-cost-analyzer-amp");
 
-    run(&["cleanup", "--all"]);
+    // cleanup takes no chart flags: it finds the release by name and uninstalls it.
+    let helm_arg = helm.display().to_string();
+    let cleanup = ["cleanup", "--all", "--helm", &helm_arg, "--yes"];
+    assert_exit(&output_within(world.command(&cleanup), RUN_LIMIT), 0);
     for (name, kube) in [("prod", prod), ("edge", edge)] {
         assert_eq!(
             release_revisions(kube),

@@ -112,13 +112,7 @@ impl Executor for Cleaner<'_> {
 }
 
 pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
-    validate::cluster_command(
-        &args.clusters,
-        &args.kube_contexts,
-        &args.aws,
-        &args.workspace,
-        &args.release,
-    )?;
+    validate::cleanup(args)?;
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = fleet::WorkspaceLookup::new(&clients, &args.workspace);
     let ((), caller, workspace) = tokio::try_join!(
@@ -294,6 +288,17 @@ async fn outsiders_exist(
     .map(drop)
 }
 
+/// The release cleanup uninstalls, on the connection that reaches its cluster.
+fn uninstalled(args: &CleanupArgs, reached: &Reached) -> helm::Release {
+    let release = &args.release;
+    fleet::existing_release(
+        &release.release,
+        &release.namespace,
+        release.timeout.as_secs(),
+        reached,
+    )
+}
+
 /// A cluster to clean as the fleet knows it: its ARN, id and roles.
 struct Found<'a> {
     arn: &'a str,
@@ -322,8 +327,8 @@ async fn discover_cluster(
         account: account.to_owned(),
         roles,
         // Replaced by the release as found once the cluster's API answers.
-        release: fleet::release(
-            &args.release,
+        release: uninstalled(
+            args,
             &Reached {
                 context: arn.to_owned(),
                 kubeconfig: None,
@@ -396,7 +401,7 @@ async fn kubernetes_steps(
         let reached = reacher.reach(&described, explicit_context, accounts.fleet_account())?;
         let read = async {
             let client = fleet::open(&reached, &described.arn).await?;
-            let release = fleet::release(&args.release, &reached);
+            let release = uninstalled(args, &reached);
             let (installed, helm_release) = tokio::try_join!(
                 kube::observe_installed(&client, &args.release.namespace, &args.release.release),
                 helm::installed(&args.release.helm, &release),

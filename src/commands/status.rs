@@ -224,7 +224,7 @@ impl Reader<'_> {
         };
         let read = async {
             let client = fleet::open(&reached, arn).await?;
-            let release = fleet::read_only_release(&args.release, &args.namespace, &reached);
+            let release = fleet::existing_release(&args.release, &args.namespace, 0, &reached);
             tokio::try_join!(
                 helm::listed(&args.helm, &release),
                 kube::observe_workloads(&client, &args.namespace, &args.release),
