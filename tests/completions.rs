@@ -1,5 +1,5 @@
-//! The checked-in shell completions and man page in `completions/` match what `kcfed completions
-//! SHELL` and `kcfed man` print. When they differ the test fails; `KCFED_UPDATE_COMPLETIONS=1 cargo
+//! The checked-in shell completions, man page and per-command help in `completions/` match what
+//! `kcfed completions SHELL`, `kcfed man` and `kcfed COMMAND --help` print. When they differ the test fails; `KCFED_UPDATE_COMPLETIONS=1 cargo
 //! test --test completions` rewrites them instead (a `--check` mode, as cargo-dist keeps its
 //! generated files current).
 
@@ -15,6 +15,13 @@ const GENERATED: &[(&[&str], &str)] = &[
     (&["completions", "fish"], "kcfed.fish"),
     (&["completions", "powershell"], "_kcfed.ps1"),
     (&["man"], "kcfed.1"),
+    // Each command's help, as a user reads it: a change of wording or of a flag shows in review.
+    (&["--help"], "help/kcfed.txt"),
+    (&["init", "primary", "--help"], "help/init-primary.txt"),
+    (&["join", "cluster", "--help"], "help/join-cluster.txt"),
+    (&["cleanup", "--help"], "help/cleanup.txt"),
+    (&["status", "--help"], "help/status.txt"),
+    (&["render", "--help"], "help/render.txt"),
 ];
 
 fn kcfed(args: &[&str]) -> String {

@@ -20,7 +20,10 @@ pub fn run() -> Result<Finished, Error> {
 /// usage and options. clap_mangen's own subcommand list points at kcfed-init(1) and the like,
 /// pages kcfed does not ship, so it is left out.
 fn page() -> std::io::Result<Vec<u8>> {
-    let mut cli = Cli::command().disable_help_subcommand(true);
+    // The package version, not the build's commit: packagers check the page in.
+    let mut cli = Cli::command()
+        .disable_help_subcommand(true)
+        .version(env!("CARGO_PKG_VERSION"));
     cli.build();
     let top = Man::new(cli.clone());
     let mut page = Vec::new();
