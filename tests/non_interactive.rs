@@ -37,9 +37,14 @@ fn init_args(world: &World) -> Vec<String> {
 /// pseudo-terminal of an xterm (unless `env` says otherwise); its output is what the terminal
 /// showed.
 fn on_a_terminal(world: &World, env: &[(&str, &str)]) -> Output {
+    on_a_terminal_running(world, init_args(world), env)
+}
+
+/// Like [`on_a_terminal`], for the kcfed arguments `args`.
+fn on_a_terminal_running(world: &World, args: Vec<String>, env: &[(&str, &str)]) -> Output {
     let kcfed = world.command(&[]);
     let line = std::iter::once(env!("CARGO_BIN_EXE_kcfed").to_owned())
-        .chain(init_args(world))
+        .chain(args)
         .map(|arg| format!("'{arg}'"))
         .collect::<Vec<_>>()
         .join(" ");
@@ -121,6 +126,45 @@ fn an_xterm_gets_spinners() {
         output.stdout.contains(&ESCAPE),
         "no escape code on a terminal, so the checks above prove nothing:\n{}",
         String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// Reading the clusters before the plan shows a bar on a terminal (which clears it before the
+/// plan); off a terminal, and with --output json, nothing is added.
+#[test]
+fn a_terminal_sees_the_clusters_being_read() {
+    let world = World::new(Moto::shared(), REGION, &["prod", "staging"]);
+    world.init_workspace_id(&[]);
+    let join = |output: &str| {
+        [
+            "join",
+            "cluster",
+            "--cluster",
+            "staging",
+            "--dry-run",
+            "--output",
+            output,
+            "--helm",
+        ]
+        .map(str::to_owned)
+        .into_iter()
+        .chain([world.helm_path()])
+        .collect::<Vec<_>>()
+    };
+    let text = on_a_terminal_running(&world, join("text"), &[]);
+    assert_exit(&text, 0);
+    let shown = String::from_utf8_lossy(&text.stdout);
+    assert!(shown.contains("/1 clusters"), "{shown}");
+    let json = on_a_terminal_running(&world, join("json"), &[]);
+    assert_exit(&json, 0);
+    let shown = String::from_utf8_lossy(&json.stdout);
+    assert!(!shown.contains("clusters ("), "{shown}");
+    let plain = world.command(&[]).args(join("text")).output().unwrap();
+    assert_exit(&plain, 0);
+    assert!(
+        !String::from_utf8_lossy(&plain.stderr).contains("clusters ("),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
     );
 }
 

@@ -15,6 +15,7 @@ use crate::cli::CleanupArgs;
 use crate::cluster_id::{self, Member};
 use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
+use crate::engine::terminal::ReadProgress;
 use crate::error::Error;
 use crate::fleet::{self, Reached, Reacher, Resources};
 use crate::helm;
@@ -190,11 +191,13 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         roles.retain(|role| !deleting.contains(role.as_str()));
     }
 
+    let progress = ReadProgress::new("reading", selected.len(), args.run.output);
     let mut discovered: Vec<(usize, Discovered)> =
         futures::stream::iter(selected.iter().enumerate().map(|(index, arn)| {
             let roles = roles_by_cluster.get(arn).cloned().unwrap_or_default();
             let context = args.kube_contexts.get(index).map(String::as_str);
             let (accounts, reacher, still_trusting) = (&accounts, &reacher, &still_trusting);
+            let progress = &progress;
             let member = members.iter().find(|member| &member.arn == arn);
             let cluster_id = cluster_id::recorded_or_name(member.map(|m| m.id.as_str()), arn);
             async move {
@@ -205,12 +208,14 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
                 };
                 let discovered =
                     discover_cluster(accounts, args, reacher, context, found, still_trusting).await;
+                progress.read(&discovered.0.cluster_id);
                 (index, discovered)
             }
         }))
         .buffer_unordered(run.concurrency)
         .collect()
         .await;
+    drop(progress);
     // The plan lists the clusters in the order they were selected.
     discovered.sort_by_key(|(index, _)| *index);
     let mut cluster_plans = Vec::new();

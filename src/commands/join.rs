@@ -9,6 +9,7 @@ use crate::aws::{eks, sts};
 use crate::cli::{ClusterRole, JoinClusterArgs};
 use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
+use crate::engine::terminal::ReadProgress;
 use crate::error::Error;
 use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, release};
 use crate::helm;
@@ -66,6 +67,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let ids = fleet::choose_ids(&members, &requested)?;
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
+    let progress = ReadProgress::new("reading", clusters.len(), args.run.output);
 
     let (policies, mut observed) = tokio::join!(
         policies::observe(&clients, &fleet),
@@ -80,12 +82,17 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
                 renderer: &renderer,
                 args,
             };
-            let id = &ids[index];
-            async move { (index, value, id, discovery.observe(index, value, id).await) }
+            let (id, progress) = (&ids[index], &progress);
+            async move {
+                let observed = discovery.observe(index, value, id).await;
+                progress.read(&id.0);
+                (index, value, id, observed)
+            }
         }))
         .buffer_unordered(concurrency)
         .collect::<Vec<_>>(),
     );
+    drop(progress);
     let fleet_steps = policies::plan(&fleet, policies?, &renderer)?;
 
     // The clusters keep the order they were given in; each step names its cluster by position.

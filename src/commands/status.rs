@@ -14,6 +14,7 @@ use crate::aws::{amp, eks, s3, sts};
 use crate::cli::{ClusterRole, StatusArgs};
 use crate::cluster_id::Member;
 use crate::engine::report::{Finished, rendered};
+use crate::engine::terminal::ReadProgress;
 use crate::error::{Error, exit};
 use crate::fleet::{self, Fleet, Reacher, WorkspaceLookup};
 use crate::helm;
@@ -83,13 +84,14 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |since| since.as_secs_f64());
+    let progress = ReadProgress::new("reading", selected.len(), args.output);
     let clusters: Vec<_> =
         futures::stream::iter(selected.iter().enumerate().map(|(index, member)| {
             let explicit_context = args.kube_contexts.get(index).map(String::as_str);
-            let reader = &reader;
-            let last_seen = &last_seen;
+            let (reader, last_seen, progress) = (&reader, &last_seen, &progress);
             async move {
                 let mut facts = reader.read(member, explicit_context).await;
+                progress.read(&member.id);
                 facts.metrics_last_seen = match last_seen {
                     Ok(seen) => Ok(seen.get(&facts.identity.cluster_id).copied()),
                     Err(err) => Err(Problem::from(err)),
@@ -100,6 +102,7 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
         .buffered(usize::from(args.concurrency))
         .collect()
         .await;
+    drop(progress);
 
     let document = FleetStatus {
         schema: STATUS_SCHEMA,

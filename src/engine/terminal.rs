@@ -47,6 +47,43 @@ pub fn confirm(plan: &Plan, run: &RunArgs) -> Result<(), Error> {
     }
 }
 
+/// A bar over the clusters a command reads before it can plan (or report), on a terminal and
+/// with text output only: a large fleet, or a slow endpoint, takes seconds to read.
+pub struct ReadProgress(Option<ProgressBar>);
+
+impl ReadProgress {
+    pub fn new(what: &str, clusters: usize, output: crate::cli::OutputFormat) -> Self {
+        let shown = decorated() && output == crate::cli::OutputFormat::Text && clusters > 0;
+        Self(shown.then(|| {
+            let bar = ProgressBar::new(clusters as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {pos}/{len} clusters ({elapsed})")
+                    .expect("the template is valid"),
+            );
+            bar.set_message(what.to_owned());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        }))
+    }
+
+    /// One more cluster read: the bar names it.
+    pub fn read(&self, cluster: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!("read {cluster}"));
+            bar.inc(1);
+        }
+    }
+}
+
+impl Drop for ReadProgress {
+    /// The bar leaves no line behind: the plan or the table follows.
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// One line per step under way, for every cluster at once: spinners on a terminal, plain
 /// timestamped lines otherwise.
 #[derive(Clone)]
