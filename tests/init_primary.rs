@@ -876,3 +876,41 @@ fn a_1x_aggregator_blocks_the_move_to_2x_in_the_plan() {
     );
     assert_eq!(upgrades(&world), before, "helm was not run");
 }
+
+/// helm is checked where it is needed: a dry run without it still shows the AWS side of the
+/// plan, with the cluster failed for that reason; a run stops before any change.
+#[test]
+fn a_dry_run_without_helm_still_shows_the_aws_side() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let output = world
+        .init_primary_command("/nonexistent/helm", &["--dry-run", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    let report = stdout_json(&output);
+    assert!(
+        report["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|step| step["kind"] == "amp-workspace"),
+        "{report:#}"
+    );
+    assert!(
+        report["clusters"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("helm was not found"),
+        "{report:#}"
+    );
+    let applied = world
+        .init_primary_command("/nonexistent/helm", &["--yes", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_exit(&applied, 2);
+    assert!(
+        applied.stdout.is_empty(),
+        "no plan: nothing is read without helm"
+    );
+    assert!(role_names(&world).is_empty());
+}

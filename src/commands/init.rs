@@ -48,7 +48,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let cluster_account = accounts::of_cluster(&cluster_ref);
     let cluster_region = cluster_region.unwrap_or(&clients.region);
     // A cluster named without its account is in the caller's: described beside the rest.
-    let ((), caller, described, workspace) = tokio::try_join!(
+    let (helm_ready, caller, described, workspace) = tokio::join!(
         helm::ensure_supported(&args.release.helm),
         sts::caller(&clients.sts),
         async {
@@ -60,7 +60,14 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             }
         },
         lookup.find(args.workspace.workspace_id.as_deref()),
-    )?;
+    );
+    let (caller, described, workspace) = (caller?, described?, workspace?);
+    // helm reads the cluster's release: without it a run stops here, and a dry run still plans
+    // the AWS side with the cluster failed for that reason.
+    let helm_ready = match helm_ready {
+        Err(err) if !args.run.dry_run => return Err(err),
+        ready => ready,
+    };
     let account_id = caller.account.clone();
     let other_accounts = accounts::of_clusters(std::slice::from_ref(&cluster_ref));
     let (accounts, members) = tokio::try_join!(
@@ -132,6 +139,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         policies::observe(&clients, &fleet),
         async {
             let observed = async {
+                helm_ready?;
                 let client = fleet::open(&reached, &target.cluster.arn).await?;
                 let observed = cluster::observe(
                     &clients,

@@ -30,11 +30,18 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
-    let ((), caller, workspace) = tokio::try_join!(
+    let (helm_ready, caller, workspace) = tokio::join!(
         helm::ensure_supported(&args.release.helm),
         sts::caller(&clients.sts),
         lookup.existing(args.workspace.workspace_id.as_deref()),
-    )?;
+    );
+    let (caller, workspace) = (caller?, workspace?);
+    // helm reads each cluster's release: without it a run stops here, and a dry run still
+    // plans the AWS side with each cluster failed for that reason.
+    let helm_usable = match helm_ready {
+        Err(err) if !args.run.dry_run => return Err(err),
+        ready => ready.is_ok(),
+    };
     let account_id = caller.account.clone();
     let accounts = Accounts::resolve(
         clients.clone(),
@@ -80,6 +87,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
                 fleet: &fleet,
                 primary: primary.as_deref(),
                 renderer: &renderer,
+                helm_usable,
                 args,
             };
             let (id, progress) = (&ids[index], &progress);
@@ -156,6 +164,8 @@ struct Discovery<'a> {
     fleet: &'a Fleet,
     primary: Option<&'a str>,
     renderer: &'a Renderer,
+    /// Whether helm passed its check; a dry run goes on without it.
+    helm_usable: bool,
     args: &'a JoinClusterArgs,
 }
 
@@ -169,6 +179,10 @@ impl Discovery<'_> {
         (cluster_id, id_shared_with): &(String, Option<String>),
     ) -> Result<(Target, ObservedCluster), Error> {
         let args = self.args;
+        if !self.helm_usable {
+            // The check again, for this cluster's own error.
+            helm::ensure_supported(&args.release.helm).await?;
+        }
         let (name, region) = names::parse_cluster_ref(value, Some(&self.clients.region));
         let region = region.unwrap_or_default();
         let account = accounts::of_cluster(value).unwrap_or(self.accounts.fleet_account());
