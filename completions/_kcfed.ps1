@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove clusters, or the whole fleet, and everything kcfed made for them')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether every cluster of the fleet is installed and its metrics reach AMP')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every values file, policy and config kcfed would use, offline, to a folder')
+            [CompletionResult]::new('dashboard', 'dashboard', [CompletionResultType]::ParameterValue, 'Open a cluster''s Kubecost UI on a local port (the fleet''s primary by default), through kcfed''s own access to the cluster; Ctrl-C stops it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout; packagers install it as kcfed.1')
             [CompletionResult]::new('eks-token', 'eks-token', [CompletionResultType]::ParameterValue, 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)')
@@ -240,6 +241,29 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kcfed;dashboard' {
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster whose UI to open: a name, an ARN or a cluster id of the fleet (default: the fleet''s primary)')
+            [CompletionResult]::new('--kube-context', '--kube-context', [CompletionResultType]::ParameterName, 'Kube context of the cluster (found automatically when omitted)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Local port the UI is served on (127.0.0.1; 0 picks a free one)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of Kubecost''s release')
+            [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Helm release name')
+            [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')
+            [CompletionResult]::new('--workspace-alias', '--workspace-alias', [CompletionResultType]::ParameterName, 'The fleet''s AMP workspace: the one with exactly this alias (default kubecost-amp)')
+            [CompletionResult]::new('--workspace-region', '--workspace-region', [CompletionResultType]::ParameterName, 'Region of the AMP workspace when it differs from the cluster''s')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'The fleet''s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile''s)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)')
+            [CompletionResult]::new('--account-profile', '--account-profile', [CompletionResultType]::ParameterName, 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account''s clusters; repeat for several accounts')
+            [CompletionResult]::new('--account-role', '--account-role', [CompletionResultType]::ParameterName, 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: kcfed''s debug log and the libraries'' warnings, -vv: trace); without it only kcfed''s own messages')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: kcfed''s debug log and the libraries'' warnings, -vv: trace); without it only kcfed''s own messages')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kcfed;completions' {
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: kcfed''s debug log and the libraries'' warnings, -vv: trace); without it only kcfed''s own messages')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log more detail to stderr (-v: kcfed''s debug log and the libraries'' warnings, -vv: trace); without it only kcfed''s own messages')
@@ -279,6 +303,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             [CompletionResult]::new('cleanup', 'cleanup', [CompletionResultType]::ParameterValue, 'Remove clusters, or the whole fleet, and everything kcfed made for them')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether every cluster of the fleet is installed and its metrics reach AMP')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Write every values file, policy and config kcfed would use, offline, to a folder')
+            [CompletionResult]::new('dashboard', 'dashboard', [CompletionResultType]::ParameterValue, 'Open a cluster''s Kubecost UI on a local port (the fleet''s primary by default), through kcfed''s own access to the cluster; Ctrl-C stops it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) to stdout; packagers install it as kcfed.1')
             [CompletionResult]::new('eks-token', 'eks-token', [CompletionResultType]::ParameterValue, 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)')
@@ -306,6 +331,9 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
             break
         }
         'kcfed;help;render' {
+            break
+        }
+        'kcfed;help;dashboard' {
             break
         }
         'kcfed;help;completions' {

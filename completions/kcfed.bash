@@ -22,6 +22,9 @@ _kcfed() {
             kcfed,completions)
                 cmd="kcfed__subcmd__completions"
                 ;;
+            kcfed,dashboard)
+                cmd="kcfed__subcmd__dashboard"
+                ;;
             kcfed,eks-token)
                 cmd="kcfed__subcmd__eks__subcmd__token"
                 ;;
@@ -48,6 +51,9 @@ _kcfed() {
                 ;;
             kcfed__subcmd__help,completions)
                 cmd="kcfed__subcmd__help__subcmd__completions"
+                ;;
+            kcfed__subcmd__help,dashboard)
+                cmd="kcfed__subcmd__help__subcmd__dashboard"
                 ;;
             kcfed__subcmd__help,eks-token)
                 cmd="kcfed__subcmd__help__subcmd__eks__subcmd__token"
@@ -107,7 +113,7 @@ _kcfed() {
 
     case "${cmd}" in
         kcfed)
-            opts="-v -h -V --verbose --help --version init join cleanup status render completions man eks-token help"
+            opts="-v -h -V --verbose --help --version init join cleanup status render dashboard completions man eks-token help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -212,6 +218,76 @@ _kcfed() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kcfed__subcmd__dashboard)
+            opts="-v -h -V --cluster --kube-context --port --namespace --release --workspace-id --workspace-alias --workspace-region --profile --region --endpoint-url --account-profile --account-role --kubeconfig --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kube-context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workspace-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workspace-alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account-role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kcfed__subcmd__eks__subcmd__token)
             opts="-v -h -V --cluster --profile --region --endpoint-url --access-profile --access-role --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -251,7 +327,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__help)
-            opts="init join cleanup status render completions man eks-token help"
+            opts="init join cleanup status render dashboard completions man eks-token help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -279,6 +355,20 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kcfed__subcmd__help__subcmd__dashboard)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -32,6 +32,7 @@ complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "join" -d 'Add more clus
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "status" -d 'Show whether every cluster of the fleet is installed and its metrics reach AMP'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
+complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "dashboard" -d 'Open a cluster\'s Kubecost UI on a local port (the fleet\'s primary by default), through kcfed\'s own access to the cluster; Ctrl-C stops it'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
 complete -c kcfed -n "__fish_kcfed_needs_command" -f -a "eks-token" -d 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)'
@@ -181,6 +182,23 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l quick-start -d 'S
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s V -l version -d 'Print version'
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l cluster -d 'The cluster whose UI to open: a name, an ARN or a cluster id of the fleet (default: the fleet\'s primary)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l kube-context -d 'Kube context of the cluster (found automatically when omitted)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l port -d 'Local port the UI is served on (127.0.0.1; 0 picks a free one)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l namespace -d 'Namespace of Kubecost\'s release' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l release -d 'Helm release name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l account-profile -d 'A profile of the AWS config files that acts in ACCOUNT (role_arn with source_profile, SSO, credential_process, ...), for that account\'s clusters; repeat for several accounts' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l account-role -d 'A role kcfed assumes, with its own credentials, in every other account it has no --account-profile for: arn:aws:iam::ACCOUNT:role/ROLE_NAME (AWS Organizations create OrganizationAccountAccessRole)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l kubeconfig -d 'Kubeconfig file to read (defaults to KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -s h -l help -d 'Print help'
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand completions" -s V -l version -d 'Print version'
@@ -196,14 +214,15 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -l access-role -d
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s v -l verbose -d 'Log more detail to stderr (-v: kcfed\'s debug log and the libraries\' warnings, -vv: trace); without it only kcfed\'s own messages'
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s h -l help -d 'Print help'
 complete -c kcfed -n "__fish_kcfed_using_subcommand eks-token" -s V -l version -d 'Print version'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "join" -d 'Add more clusters to an existing fleet'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "status" -d 'Show whether every cluster of the fleet is installed and its metrics reach AMP'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "eks-token" -d 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)'
-complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render completions man eks-token help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "init" -d 'Set up the first (primary) cluster of a fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "join" -d 'Add more clusters to an existing fleet'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "cleanup" -d 'Remove clusters, or the whole fleet, and everything kcfed made for them'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "status" -d 'Show whether every cluster of the fleet is installed and its metrics reach AMP'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "render" -d 'Write every values file, policy and config kcfed would use, offline, to a folder'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "dashboard" -d 'Open a cluster\'s Kubecost UI on a local port (the fleet\'s primary by default), through kcfed\'s own access to the cluster; Ctrl-C stops it'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "man" -d 'Print the man page (roff) to stdout; packagers install it as kcfed.1'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "eks-token" -d 'Print an EKS token as a Kubernetes credential plugin (the kubeconfigs kcfed writes for clusters it reaches directly run it)'
+complete -c kcfed -n "__fish_kcfed_using_subcommand help; and not __fish_seen_subcommand_from init join cleanup status render dashboard completions man eks-token help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from init" -f -a "primary" -d 'Create or reuse the AMP workspace, S3 bucket, IAM roles and Kubernetes objects, then install Kubecost on the primary cluster'
 complete -c kcfed -n "__fish_kcfed_using_subcommand help; and __fish_seen_subcommand_from join" -f -a "cluster" -d 'Join one or more clusters to the fleet as agents that write to the primary\'s workspace and bucket'

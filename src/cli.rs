@@ -80,6 +80,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Write every values file, policy and config kcfed would use, offline, to a folder.
     Render(RenderArgs),
+    /// Open a cluster's Kubecost UI on a local port (the fleet's primary by default), through
+    /// kcfed's own access to the cluster; Ctrl-C stops it.
+    Dashboard(DashboardArgs),
     /// Print a shell completion script to stdout.
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout; packagers install it as kcfed.1.
@@ -126,6 +129,11 @@ const STATUS_EXAMPLES: &str = "Examples:
   kcfed status --region us-east-1
   # A pipeline gate: exit 3 while some cluster does not report
   kcfed status --region us-east-1 --output json";
+
+const DASHBOARD_EXAMPLES: &str = "Examples:
+  # The primary's UI at http://127.0.0.1:9090
+  kcfed dashboard --region us-east-1
+  kcfed dashboard --region us-east-1 --cluster arn:aws:eks:eu-west-1:111122223333:cluster/edge --port 9091";
 
 const RENDER_EXAMPLES: &str = "Examples:
   kcfed render --role primary --cluster prod --region us-east-1 --account-id 111122223333 \\
@@ -572,6 +580,35 @@ pub struct RenderArgs {
     /// Output format for the summary.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = DASHBOARD_EXAMPLES)]
+pub struct DashboardArgs {
+    /// The cluster whose UI to open: a name, an ARN or a cluster id of the fleet (default: the
+    /// fleet's primary).
+    #[arg(long, value_name = "CLUSTER")]
+    pub cluster: Option<String>,
+    /// Kube context of the cluster (found automatically when omitted).
+    #[arg(long, value_name = "CONTEXT", help_heading = "Kubernetes")]
+    pub kube_context: Option<String>,
+    /// Local port the UI is served on (127.0.0.1; 0 picks a free one).
+    #[arg(long, default_value_t = 9090)]
+    pub port: u16,
+    /// Namespace of Kubecost's release.
+    #[arg(long, default_value = "kubecost", help_heading = "Helm")]
+    pub namespace: String,
+    /// Helm release name.
+    #[arg(long, default_value = "kubecost", help_heading = "Helm")]
+    pub release: String,
+    #[command(flatten)]
+    pub workspace: WorkspaceArgs,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    #[command(flatten)]
+    pub accounts: AccountArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -24,6 +24,7 @@ use crate::names::{self, FIELD_MANAGER, OBJECT_STORE_SECRET, OBJECT_STORE_SECRET
 use crate::plan::{Action, ResourceKind, Step};
 
 mod direct;
+pub mod forward;
 
 pub use direct::DirectKubeconfigs;
 

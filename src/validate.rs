@@ -1,6 +1,8 @@
 //! Checks of the command line that need no call: names, regions and the cluster selection.
 
-use crate::cli::{CleanupArgs, InitPrimaryArgs, JoinClusterArgs, RenderArgs, StatusArgs};
+use crate::cli::{
+    CleanupArgs, DashboardArgs, InitPrimaryArgs, JoinClusterArgs, RenderArgs, StatusArgs,
+};
 use crate::cluster_id;
 use crate::error::Error;
 use crate::names;
@@ -119,6 +121,16 @@ pub fn cleanup(args: &CleanupArgs) -> Result<(), Error> {
     fleet_location(&args.aws, &args.workspace)?;
     names::validate_namespace(&args.release.namespace)?;
     names::validate_release(&args.release.release)
+}
+
+/// The checks of `dashboard`.
+pub fn dashboard(args: &DashboardArgs) -> Result<(), Error> {
+    if let Some(cluster) = &args.cluster {
+        cluster_selection(std::slice::from_ref(cluster), &[])?;
+    }
+    fleet_location(&args.aws, &args.workspace)?;
+    names::validate_namespace(&args.namespace)?;
+    names::validate_release(&args.release)
 }
 
 /// The checks of `status`, which reads and changes nothing.

@@ -22,6 +22,7 @@ const GENERATED: &[(&[&str], &str)] = &[
     (&["cleanup", "--help"], "help/cleanup.txt"),
     (&["status", "--help"], "help/status.txt"),
     (&["render", "--help"], "help/render.txt"),
+    (&["dashboard", "--help"], "help/dashboard.txt"),
 ];
 
 fn kcfed(args: &[&str]) -> String {

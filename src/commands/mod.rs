@@ -1,6 +1,7 @@
 //! One `run` per command; `main` dispatches here.
 
 mod cleanup;
+mod dashboard;
 mod eks_token;
 mod init;
 mod join;
@@ -22,6 +23,7 @@ pub async fn run(cli: Cli) -> Finished {
         Command::Cleanup(args) => cleanup::run(&args).await,
         Command::Status(args) => status::run(&args).await,
         Command::Render(args) => render::run(&args),
+        Command::Dashboard(args) => dashboard::run(&args).await,
         Command::Completions(args) => Ok(completions(&args)),
         Command::Man => man::run(),
         Command::EksToken(args) => eks_token::run(&args).await,

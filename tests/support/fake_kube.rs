@@ -178,6 +178,12 @@ impl FakeKube {
         self.state().unavailable = unavailable;
     }
 
+    /// Pods serve `port` at `at` (a listener of the test's) through the port-forward
+    /// subresource, which speaks the API server's WebSocket protocol (`v4.channel.k8s.io`).
+    pub fn serve_pod_port(&self, port: u16, at: SocketAddr) {
+        self.state().pod_ports.insert(port, at);
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
@@ -452,6 +458,8 @@ struct State {
     last_uid: u64,
     requests: Vec<RecordedRequest>,
     unavailable: bool,
+    /// Where a pod's port is served, for the port-forward subresource: by port, for every pod.
+    pod_ports: HashMap<u16, SocketAddr>,
 }
 
 /// What the HTTP layer hands to the state: the recorded part plus what answering needs.
@@ -1882,6 +1890,11 @@ async fn handle(
     state: Arc<Mutex<State>>,
     request: Request<Incoming>,
 ) -> Result<Response<ReplyBody>, hyper::Error> {
+    if request.uri().path().ends_with("/portforward")
+        && request.headers().contains_key(hyper::header::UPGRADE)
+    {
+        return Ok(port_forward(&state, request));
+    }
     let (parts, mut body) = request.into_parts();
     let mut bytes = Vec::new();
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
@@ -1919,6 +1932,109 @@ async fn handle(
         .body(body)
         .expect("a status code and a JSON body make a valid response");
     Ok(response)
+}
+
+/// Upgrades a port-forward request to the API server's WebSocket protocol and carries one
+/// port's data (channel 0; its error channel 1 stays quiet) to and from where the pods serve it.
+fn port_forward(state: &Arc<Mutex<State>>, request: Request<Incoming>) -> Response<ReplyBody> {
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    let query = parse_query(request.uri().query());
+    let port: u16 = query
+        .get("ports")
+        .and_then(|ports| ports.parse().ok())
+        .unwrap_or_default();
+    let target = lock(state).pod_ports.get(&port).copied();
+    lock(state).requests.push(RecordedRequest {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        query: request.uri().query().map(str::to_owned),
+        content_type: None,
+    });
+    let accept = request
+        .headers()
+        .get("sec-websocket-key")
+        .map(|key| derive_accept_key(key.as_bytes()))
+        .unwrap_or_default();
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(request).await else {
+            return;
+        };
+        let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            tokio_tungstenite::tungstenite::protocol::Role::Server,
+            None,
+        )
+        .await;
+        carry_port(socket, port, target).await;
+    });
+    Response::builder()
+        .status(101)
+        .header(hyper::header::UPGRADE, "websocket")
+        .header(hyper::header::CONNECTION, "Upgrade")
+        .header("sec-websocket-accept", accept)
+        .header("sec-websocket-protocol", "v4.channel.k8s.io")
+        .body(ReplyBody::new(String::new(), None))
+        .expect("a valid upgrade response")
+}
+
+async fn carry_port<S>(
+    socket: tokio_tungstenite::WebSocketStream<S>,
+    port: u16,
+    target: Option<SocketAddr>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures::{SinkExt as _, StreamExt as _};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut to_client, mut from_client) = socket.split();
+    let [low, high] = port.to_le_bytes();
+    // Each channel opens with its port, as the API server's first frames do.
+    for channel in [0, 1] {
+        if to_client
+            .send(Message::Binary(vec![channel, low, high].into()))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+    let Some(Ok(pod)) = (match target {
+        Some(target) => Some(tokio::net::TcpStream::connect(target).await),
+        None => None,
+    }) else {
+        let _ = to_client.close().await;
+        return;
+    };
+    let (mut pod_reader, mut pod_writer) = pod.into_split();
+    let to_pod = async move {
+        while let Some(Ok(message)) = from_client.next().await {
+            let data = match message {
+                Message::Binary(data) if data.first() == Some(&0) => data,
+                Message::Close(_) => break,
+                _ => continue,
+            };
+            if pod_writer.write_all(&data[1..]).await.is_err() {
+                break;
+            }
+        }
+        let _ = pod_writer.shutdown().await;
+    };
+    let from_pod = async move {
+        let mut buffer = [0_u8; 8192];
+        while let Ok(read) = pod_reader.read(&mut buffer).await {
+            if read == 0 {
+                break;
+            }
+            let mut frame = vec![0_u8];
+            frame.extend_from_slice(&buffer[..read]);
+            if to_client.send(Message::Binary(frame.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = to_client.close().await;
+    };
+    tokio::join!(to_pod, from_pod);
 }
 
 /// A panic in one test must not turn every later request into a second one.

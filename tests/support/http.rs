@@ -42,6 +42,7 @@ pub async fn serve<S, H, F, B, E>(
             // an error that is nobody's business here.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
                 .await;
         });
     }
