@@ -214,6 +214,9 @@ fn rendered_values_files(chart_version: &str) -> Vec<(String, String, String)> {
             ];
             if quick_start {
                 args.push("--quick-start");
+            } else if role == "agent" {
+                // An agent names the fleet's bucket.
+                args.extend(["--bucket", "kcfed-111122223333-us-east-1-kubecost-etl"]);
             }
             let output = Command::new(env!("CARGO_BIN_EXE_kcfed"))
                 .args(&args)
