@@ -244,7 +244,7 @@ Register-ArgumentCompleter -Native -CommandName 'kcfed' -ScriptBlock {
         'kcfed;dashboard' {
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'The cluster whose UI to open: a name, an ARN or a cluster id of the fleet (default: the fleet''s primary)')
             [CompletionResult]::new('--kube-context', '--kube-context', [CompletionResultType]::ParameterName, 'Kube context of the cluster (found automatically when omitted)')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Local port the UI is served on (127.0.0.1; 0 picks a free one)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port on localhost the UI is served on (0 picks a free one)')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of Kubecost''s release')
             [CompletionResult]::new('--release', '--release', [CompletionResultType]::ParameterName, 'Helm release name')
             [CompletionResult]::new('--workspace-id', '--workspace-id', [CompletionResultType]::ParameterName, 'Use the AMP workspace with this id (ws-...)')

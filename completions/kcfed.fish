@@ -184,7 +184,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s h -l help -d 'Pri
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -s V -l version -d 'Print version'
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l cluster -d 'The cluster whose UI to open: a name, an ARN or a cluster id of the fleet (default: the fleet\'s primary)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l kube-context -d 'Kube context of the cluster (found automatically when omitted)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l port -d 'Local port the UI is served on (127.0.0.1; 0 picks a free one)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l port -d 'Port on localhost the UI is served on (0 picks a free one)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l namespace -d 'Namespace of Kubecost\'s release' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r

@@ -131,7 +131,7 @@ const STATUS_EXAMPLES: &str = "Examples:
   kcfed status --region us-east-1 --output json";
 
 const DASHBOARD_EXAMPLES: &str = "Examples:
-  # The primary's UI at http://127.0.0.1:9090
+  # The primary's UI at http://localhost:9090
   kcfed dashboard --region us-east-1
   kcfed dashboard --region us-east-1 --cluster arn:aws:eks:eu-west-1:111122223333:cluster/edge --port 9091";
 
@@ -592,7 +592,7 @@ pub struct DashboardArgs {
     /// Kube context of the cluster (found automatically when omitted).
     #[arg(long, value_name = "CONTEXT", help_heading = "Kubernetes")]
     pub kube_context: Option<String>,
-    /// Local port the UI is served on (127.0.0.1; 0 picks a free one).
+    /// Port on localhost the UI is served on (0 picks a free one).
     #[arg(long, default_value_t = 9090)]
     pub port: u16,
     /// Namespace of Kubecost's release.

@@ -13,6 +13,9 @@ pub enum AwsFailure {
     Credentials,
     Throttled,
     Network,
+    /// The network path to an endpoint an AWS answer named (AMP's query endpoint), which the
+    /// configured endpoint does not change.
+    NamedEndpointNetwork,
     Other,
 }
 
@@ -215,8 +218,8 @@ impl Error {
                 AwsFailure::NoCredentials => "give kcfed AWS credentials (--profile, AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role): `aws sts get-caller-identity` must work with the same profile and region".to_owned(),
                 AwsFailure::Credentials => "check the AWS credentials: `aws sts get-caller-identity` must work with the same profile and region".to_owned(),
                 AwsFailure::Throttled => "AWS throttled the calls even after retries; run the command again in a minute".to_owned(),
-                AwsFailure::Network if *action == crate::aws::amp_query::QUERY_ACTION => format!(
-                    "check the network path to {resource}, the query endpoint DescribeWorkspace gives (--endpoint-url does not change it), and run the command again"
+                AwsFailure::NamedEndpointNetwork => format!(
+                    "check the network path to {resource}, the endpoint AWS gave for it (--endpoint-url does not change it), and run the command again"
                 ),
                 AwsFailure::Network => "check the network path to AWS (proxy, VPC endpoints, --endpoint-url) and run the command again".to_owned(),
                 AwsFailure::Other => "run the command again; it resumes where it stopped".to_owned(),

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::error::{AwsFailure, Error};
 
 /// The IAM action a query needs, named in access-denied errors.
-pub const QUERY_ACTION: &str = "aps:QueryMetrics";
+const QUERY_ACTION: &str = "aps:QueryMetrics";
 /// AMP's SigV4 signing name.
 const SIGNING_NAME: &str = "aps";
 /// One query waits this long for its answer.
@@ -147,13 +147,13 @@ impl QueryApi {
         let (status, bytes) = match tokio::time::timeout(QUERY_TIMEOUT, exchange).await {
             Err(_) => {
                 return Err(failed(
-                    AwsFailure::Network,
+                    AwsFailure::NamedEndpointNetwork,
                     format!("no answer within {} s", QUERY_TIMEOUT.as_secs()),
                 ));
             }
             Ok(Err(err)) => {
                 return Err(failed(
-                    AwsFailure::Network,
+                    AwsFailure::NamedEndpointNetwork,
                     crate::error::error_chain(err.as_ref()),
                 ));
             }
@@ -238,7 +238,7 @@ fn retryable(err: &Error) -> bool {
     matches!(
         err,
         Error::Aws {
-            failure: AwsFailure::Throttled | AwsFailure::Network,
+            failure: AwsFailure::Throttled | AwsFailure::NamedEndpointNetwork,
             ..
         }
     )

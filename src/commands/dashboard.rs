@@ -4,13 +4,12 @@
 
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
-use crate::aws::{eks, sts};
+use crate::aws::sts;
 use crate::cli::DashboardArgs;
 use crate::engine::report::Finished;
 use crate::error::{Error, exit};
 use crate::fleet::{self, Fleet, Reacher, WorkspaceLookup};
 use crate::kube::forward::{self, UI_PORT};
-use crate::names;
 use crate::validate;
 
 pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
@@ -32,8 +31,7 @@ pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
             let value = reacher
                 .locate_all(std::slice::from_ref(value), args.aws.region.is_some())
                 .remove(0);
-            let roles = fleet::roles_by_cluster(&clients.iam, &fleet.names()).await?;
-            let members = fleet::members(&roles);
+            let members = fleet::members(&clients.iam, &fleet.names()).await?;
             fleet::find_member(&members, &value, &clients.region)
                 .map(|member| member.arn.clone())
                 .ok_or_else(|| fleet::not_in_fleet(&value, &members))?
@@ -48,24 +46,9 @@ pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
         &accounts::of_clusters(std::slice::from_ref(&arn)),
     )
     .await?;
-    let (region, account, name) = names::parse_eks_cluster_arn(&arn).unwrap_or_default();
-    let account_clients = accounts.clients(account);
-    let cluster = eks::describe_cluster(&account_clients.eks_in(region), name, region).await?;
-    let reached = reacher.reach(&cluster, args.kube_context.as_deref(), &caller.account)?;
-    let opened = async {
-        let client = fleet::open(&reached, &arn).await?;
-        let pod = forward::ui_pod(&client, &args.namespace, &args.release).await?;
-        Ok::<_, Error>((client, pod))
-    }
-    .await;
-    let (client, pod) = match opened {
-        Ok(opened) => opened,
-        Err(err) => {
-            return Err(
-                fleet::explain_refusal(err, &reached, &cluster, &account_clients.sts).await,
-            );
-        }
-    };
+    let (_, client) =
+        fleet::reach_and_open(&reacher, &accounts, &arn, args.kube_context.as_deref()).await?;
+    let pod = forward::ui_pod(&client, &args.namespace, &args.release).await?;
     // 2.x agents run `agentOnly`: the chart leaves their frontend out.
     let agent_2x = !is_primary
         && pod
@@ -83,16 +66,16 @@ pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
         });
     }
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .map_err(|source| Error::Io {
-            path: format!("127.0.0.1:{}", args.port).into(),
-            source,
-        })?;
-    let local = listener.local_addr().map_err(|source| Error::Io {
-        path: format!("127.0.0.1:{}", args.port).into(),
+    // Only this machine, as `kubectl port-forward` listens by default.
+    let wanted = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, args.port));
+    let cannot_listen = |source| Error::Io {
+        path: wanted.to_string().into(),
         source,
-    })?;
+    };
+    let listener = tokio::net::TcpListener::bind(wanted)
+        .await
+        .map_err(cannot_listen)?;
+    let local = listener.local_addr().map_err(cannot_listen)?;
     // The address is the result, and must reach a reader (a script, a browser opener) now, not
     // when the command ends.
     println!("http://{local}");

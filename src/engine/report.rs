@@ -3,10 +3,9 @@
 
 use serde::Serialize;
 
-use super::run::{Applied, Outcome};
 use crate::cli::OutputFormat;
 use crate::error::{Error, exit};
-use crate::plan::Plan;
+use crate::plan::{Plan, Step};
 
 /// The version of the JSON documents `--output json` prints, their first field; docs/pipelines.md
 /// says when it changes, docs/schema/ describes it.
@@ -28,6 +27,23 @@ pub struct Report<R> {
     pub resources: Option<R>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// What was applied, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    #[serde(flatten)]
+    pub step: Step,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "status", content = "error")]
+pub enum Outcome {
+    Done,
+    Unchanged,
+    Failed(String),
+    NotRun,
 }
 
 /// How one cluster fared.

@@ -7,7 +7,8 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::report::{
-    ClusterResult, ClusterStatus, Finished, REPORT_SCHEMA, Report, describe, finish, rendered,
+    Applied, ClusterResult, ClusterStatus, Finished, Outcome, REPORT_SCHEMA, Report, describe,
+    finish, rendered,
 };
 use super::terminal::{Interrupt, Progress, confirm};
 use crate::cli::{OutputFormat, RunArgs};
@@ -57,23 +58,6 @@ pub trait Executor {
 
     /// A cluster's steps are all run: what was kept for it (its API client) can go.
     fn cluster_finished(&self, _target: usize) {}
-}
-
-/// What was applied, for the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Applied {
-    #[serde(flatten)]
-    pub step: Step,
-    pub outcome: Outcome,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "status", content = "error")]
-pub enum Outcome {
-    Done,
-    Unchanged,
-    Failed(String),
-    NotRun,
 }
 
 /// How far the fleet's shared steps have got, for the clusters applied beside them: a cluster's
