@@ -323,6 +323,29 @@ impl<'a> Reacher<'a> {
     }
 }
 
+/// Reaches a fleet's cluster by its ARN and connects: through the user's context for it, else
+/// directly with its account's credentials (described for its endpoint), a refusal then naming
+/// who was refused. The probe in [`open`] is where an unreachable or refusing cluster shows.
+pub async fn reach_and_open(
+    reacher: &Reacher<'_>,
+    accounts: &crate::aws::accounts::Accounts,
+    cluster_arn: &str,
+    explicit: Option<&str>,
+) -> Result<(Reached, ::kube::Client), Error> {
+    if let Some(reached) = reacher.context(cluster_arn, explicit)? {
+        let client = open(&reached, cluster_arn).await?;
+        return Ok((reached, client));
+    }
+    let (region, account, name) = names::parse_eks_cluster_arn(cluster_arn).unwrap_or_default();
+    let clients = accounts.clients(account);
+    let cluster = eks::describe_cluster(&clients.eks_in(region), name, region).await?;
+    let reached = reacher.reach(&cluster, None, accounts.fleet_account())?;
+    match open(&reached, cluster_arn).await {
+        Ok(client) => Ok((reached, client)),
+        Err(err) => Err(explain_refusal(err, &reached, &cluster, &clients.sts).await),
+    }
+}
+
 /// A refusal by a cluster reached directly names who was refused and how to let it in; any
 /// other error stays as it is.
 pub async fn explain_refusal(
@@ -439,19 +462,43 @@ pub async fn roles_by_cluster(
     Ok(by_cluster)
 }
 
-/// The fleet's clusters and their ids, as their roles record them.
-pub fn members(roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>) -> Vec<cluster_id::Member> {
-    roles_by_cluster
-        .iter()
-        .filter(|(arn, _)| !arn.is_empty())
-        .map(|(arn, roles)| {
-            let recorded = roles
-                .iter()
-                .find_map(|role| role.tags.get(tags::CLUSTER_ID));
-            cluster_id::Member {
-                arn: arn.clone(),
-                id: cluster_id::recorded_or_name(recorded.map(String::as_str), arn),
-            }
+/// The fleet's clusters and their ids, from its roles' tags alone: one GetRole per role, where
+/// [`roles_by_cluster`] also reads each role's policies.
+pub async fn members(
+    client: &aws_sdk_iam::Client,
+    fleet: &FleetNames,
+) -> Result<Vec<cluster_id::Member>, Error> {
+    let role_names = iam::role_names_under(client, &fleet.iam_path()).await?;
+    let role_tags =
+        futures::future::try_join_all(role_names.iter().map(|name| iam::role_tags(client, name)))
+            .await?;
+    Ok(members_by_tags(role_tags.iter().flatten()))
+}
+
+/// The members the roles cleanup read (with their policies) stand for.
+pub fn members_of(roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>) -> Vec<cluster_id::Member> {
+    members_by_tags(roles_by_cluster.values().flatten().map(|role| &role.tags))
+}
+
+/// One member per cluster ARN the roles are tagged with, its id the one a role records.
+fn members_by_tags<'a>(
+    role_tags: impl Iterator<Item = &'a std::collections::HashMap<String, String>>,
+) -> Vec<cluster_id::Member> {
+    let mut recorded: BTreeMap<&str, Option<&str>> = BTreeMap::new();
+    for tags in role_tags {
+        let Some(arn) = tags.get(tags::CLUSTER) else {
+            continue;
+        };
+        let id = recorded.entry(arn.as_str()).or_default();
+        if id.is_none() {
+            *id = tags.get(tags::CLUSTER_ID).map(String::as_str);
+        }
+    }
+    recorded
+        .into_iter()
+        .map(|(arn, id)| cluster_id::Member {
+            arn: arn.to_owned(),
+            id: cluster_id::recorded_or_name(id, arn),
         })
         .collect()
 }
@@ -650,5 +697,39 @@ pub fn port_forward_hint(release: &helm::Release) -> String {
             format!("aws eks update-kubeconfig --name {name} --region {region} && {forward}")
         }
         _ => forward,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn members_are_one_per_tagged_cluster_with_the_id_a_role_records() {
+        let west = "arn:aws:eks:us-west-2:111122223333:cluster/prod";
+        let eu = "arn:aws:eks:eu-west-1:111122223333:cluster/prod";
+        let roles = [
+            tags(&[(tags::CLUSTER, west)]),
+            tags(&[(tags::CLUSTER, west)]),
+            tags(&[(tags::CLUSTER, eu)]),
+            tags(&[(tags::CLUSTER, eu), (tags::CLUSTER_ID, "prod-eu-west-1")]),
+            // Not kcfed's per-cluster role: no cluster to stand for.
+            tags(&[(tags::FLEET, "ws-1")]),
+        ];
+        let members = members_by_tags(roles.iter());
+        let found: Vec<(&str, &str)> = members
+            .iter()
+            .map(|member| (member.arn.as_str(), member.id.as_str()))
+            .collect();
+        assert_eq!(found, [(eu, "prod-eu-west-1"), (west, "prod")]);
     }
 }

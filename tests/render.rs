@@ -595,3 +595,40 @@ fn an_agent_without_the_fleets_bucket_and_an_out_file_are_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is a file, not a folder"), "{stderr}");
 }
+
+/// The user's --values files are copied into the folder and named in the script after the EKS
+/// defaults, so the folder needs nothing outside it.
+#[test]
+fn user_values_files_are_copied_in_and_used_in_helms_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mine = dir.path().join("mine.yaml");
+    std::fs::write(&mine, "kubecostFrontend:\n  replicas: 2\n").unwrap();
+    let out = dir.path().join("out");
+    let mine_arg = mine.display().to_string();
+    let report = render(
+        &out,
+        &[
+            "--role",
+            "primary",
+            "--cluster",
+            "prod",
+            "--region",
+            "us-east-1",
+            "--account-id",
+            ACCOUNT,
+            "--workspace-id",
+            WORKSPACE,
+            "--values",
+            &mine_arg,
+        ],
+    );
+    let files = reported_files(&report, &out);
+    assert!(files.iter().any(|f| f == "1-user-1.yaml"), "{files:?}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("1-user-1.yaml")).unwrap(),
+        std::fs::read_to_string(&mine).unwrap()
+    );
+    let (order, values) = merged_by_helm(&out);
+    assert_eq!(order[..2], ["1-eks-cost-monitoring.yaml", "1-user-1.yaml"]);
+    assert_eq!(values["kubecostFrontend"]["replicas"], 2);
+}

@@ -297,6 +297,19 @@ pub struct Role {
     pub attached_policies: Vec<String>,
 }
 
+/// A role's tags alone (one GetRole; no policy reads), or `None` when it is gone.
+pub async fn role_tags(
+    client: &aws_sdk_iam::Client,
+    name: &str,
+) -> Result<Option<HashMap<String, String>>, Error> {
+    let output = optional!(
+        client.get_role().role_name(name).send(),
+        "iam:GetRole",
+        name
+    );
+    Ok(output.and_then(|output| output.role().map(|role| tag_map(role.tags()))))
+}
+
 pub async fn get_role(client: &aws_sdk_iam::Client, name: &str) -> Result<Option<Role>, Error> {
     let Some(output) = optional!(
         client.get_role().role_name(name).send(),

@@ -151,7 +151,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
 
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
-    let members = fleet::members(&roles_by_cluster);
+    let members = fleet::members_of(&roles_by_cluster);
     let selected = select_clusters(args.all, &named, &clients, &account_id, &members);
     // Every cluster's account must be reachable before anything is removed: a cluster skipped
     // for want of credentials would leave its share orphaned.

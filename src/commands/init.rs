@@ -76,9 +76,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             match &workspace {
                 Some(ws) => {
                     let names = FleetNames::new(&account_id, &lookup.region, &ws.id);
-                    Ok(fleet::members(
-                        &fleet::roles_by_cluster(&clients.iam, &names).await?,
-                    ))
+                    fleet::members(&clients.iam, &names).await
                 }
                 None => Ok(Vec::new()),
             }

@@ -51,7 +51,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     )
     .await?;
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
-    let members = fleet::members(&fleet::roles_by_cluster(&clients.iam, &fleet.names()).await?);
+    let members = fleet::members(&clients.iam, &fleet.names()).await?;
     let arns: Vec<String> = clusters
         .iter()
         .map(|value| {

@@ -220,16 +220,10 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         .into_iter()
         .enumerate()
     {
-        let user_file = index >= 1 && index <= target.user_values.len();
-        let name = if user_file {
-            format!("1-user-{index}.yaml")
+        let (name, purpose) = if target.user_values.contains(&values) {
+            (format!("1-user-{index}.yaml"), "your values file (a copy)")
         } else {
-            values.name.clone()
-        };
-        let purpose = if user_file {
-            "your values file (a copy)"
-        } else {
-            "helm values"
+            (values.name.clone(), "helm values")
         };
         writer.write(&name, &values.content, purpose)?;
         values_paths.push(PathBuf::from(format!("./{name}")));

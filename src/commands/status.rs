@@ -10,7 +10,7 @@ use futures::StreamExt;
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::amp_query::QueryApi;
 use crate::aws::config::{self, Clients};
-use crate::aws::{amp, eks, s3, sts};
+use crate::aws::{amp, s3, sts};
 use crate::cli::{ClusterRole, StatusArgs};
 use crate::cluster_id::Member;
 use crate::engine::report::{Finished, rendered};
@@ -47,14 +47,13 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
     let query = QueryApi::new(&clients.config, &lookup.region, &endpoint)?;
     // A query AMP refuses still leaves every cluster's own state to show.
-    let (roles_by_cluster, last_seen) = tokio::join!(
-        fleet::roles_by_cluster(&clients.iam, &names),
+    let (members, last_seen) = tokio::join!(
+        fleet::members(&clients.iam, &names),
         query.last_seen(REPORTING_METRIC),
     );
-    let roles_by_cluster = roles_by_cluster?;
+    let members = members?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
-    let members = fleet::members(&roles_by_cluster);
     let selected = select(&named, &clients.region, &members)?;
     // The clusters without a context of the user's are described, with their account's
     // credentials, to be reached directly.
@@ -212,36 +211,13 @@ impl Reader<'_> {
         explicit_context: Option<&str>,
     ) -> Result<(Option<String>, KubeFacts), Error> {
         let args = self.args;
-        let (reached, described) = match self.reacher.context(arn, explicit_context)? {
-            Some(reached) => (reached, None),
-            None => {
-                let (region, account, name) = names::parse_eks_cluster_arn(arn).unwrap_or_default();
-                let eks = self.accounts.clients(account).eks_in(region);
-                let cluster = eks::describe_cluster(&eks, name, region).await?;
-                let fleet_account = self.accounts.fleet_account();
-                (
-                    self.reacher.reach(&cluster, None, fleet_account)?,
-                    Some(cluster),
-                )
-            }
-        };
-        let read = async {
-            let client = fleet::open(&reached, arn).await?;
-            let release = fleet::existing_release(&args.release, &args.namespace, 0, &reached);
-            tokio::try_join!(
-                helm::listed(&args.helm, &release),
-                kube::observe_workloads(&client, &args.namespace, &args.release),
-            )
-        }
-        .await;
-        let (release, workloads) = match (read, &described) {
-            (Ok(read), _) => read,
-            (Err(err), Some(cluster)) => {
-                let sts = &self.accounts.clients(&cluster.account).sts;
-                return Err(fleet::explain_refusal(err, &reached, cluster, sts).await);
-            }
-            (Err(err), None) => return Err(err),
-        };
+        let (reached, client) =
+            fleet::reach_and_open(self.reacher, self.accounts, arn, explicit_context).await?;
+        let release = fleet::existing_release(&args.release, &args.namespace, 0, &reached);
+        let (release, workloads) = tokio::try_join!(
+            helm::listed(&args.helm, &release),
+            kube::observe_workloads(&client, &args.namespace, &args.release),
+        )?;
         // A cluster reached directly has no context of the user's to name in fixes.
         let context = (!reached.direct).then_some(reached.context);
         Ok((context, KubeFacts { release, workloads }))
