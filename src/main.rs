@@ -1,23 +1,8 @@
 //! kcfed: parse the command line, run one command, print its result or one diagnostic.
 
-mod aws;
-mod cli;
-mod cluster_id;
-mod commands;
-mod engine;
-mod error;
-mod fleet;
-mod helm;
-mod kube;
-mod names;
-mod plan;
-mod private;
-mod render;
-mod resources;
-mod status;
-mod validate;
-
 use std::process::ExitCode;
+
+use kcfed::{cli, commands, engine};
 
 #[tokio::main]
 async fn main() -> ExitCode {

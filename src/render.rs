@@ -418,7 +418,10 @@ fn merge_into(base: &mut serde_json::Value, overlay: serde_json::Value) {
 
 /// Parses YAML into a JSON value; used to check rendered files and by tests.
 pub fn parse_yaml(text: &str) -> Result<serde_json::Value, String> {
-    serde_saphyr::from_str(text).map_err(|err| err.to_string())
+    // Comments are skipped, not kept: a values file's comment blocks (the chart's own run to
+    // hundreds of lines) can be longer than the parser buffers when it keeps them.
+    let options = serde_saphyr::options! { emit_comments: false };
+    serde_saphyr::from_str_with_options(text, options).map_err(|err| err.to_string())
 }
 
 #[cfg(test)]

@@ -151,12 +151,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Parses YAML, ignoring comments: the chart's values.yaml has comment blocks longer than the
-/// parser buffers by default.
 fn parse_yaml(text: &str, name: &str) -> Value {
-    let options = serde_saphyr::options! { emit_comments: false };
-    serde_saphyr::from_str_with_options(text, options)
-        .unwrap_or_else(|err| panic!("{name} is not YAML: {err}"))
+    kcfed::render::parse_yaml(text).unwrap_or_else(|err| panic!("{name} is not YAML: {err}"))
 }
 
 /// Every path from the root to a leaf: a scalar, a list or an empty map. Lists are not descended

@@ -32,6 +32,8 @@ pub fn to_plan<O>(planned: &[Planned<O>]) -> Plan {
 }
 
 /// What applies one command's operations: provisioning and cleanup each have their own.
+// Executors run on kcfed's own runtime, never spawned elsewhere: no `Send` bound is needed.
+#[allow(async_fn_in_trait)]
 pub trait Executor {
     type Op;
 
