@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::default_chart_version;
+pub use crate::engine::options::OutputFormat;
+use crate::engine::options::RunOptions;
 use crate::names::{CHART_REF, DEFAULT_CHART_VERSION};
 
 /// Install Kubecost across many Amazon EKS clusters with one cost view.
@@ -139,16 +141,6 @@ const RENDER_EXAMPLES: &str = "Examples:
   kcfed render --role primary --cluster prod --region us-east-1 --account-id 111122223333 \\
     --workspace-id ws-12345678-abcd-1234-abcd-123456789012 --out ./kcfed-out";
 
-/// How results are printed on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum OutputFormat {
-    /// Human-readable text.
-    #[default]
-    Text,
-    /// One JSON document, for pipelines.
-    Json,
-}
-
 /// Where Kubecost's cluster metrics and federated ETL files go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -232,6 +224,17 @@ pub struct RunArgs {
     /// pipelines that act on changes).
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+impl From<&RunArgs> for RunOptions {
+    fn from(args: &RunArgs) -> Self {
+        RunOptions {
+            dry_run: args.dry_run,
+            yes: args.yes,
+            output: args.output,
+            detailed_exitcode: args.detailed_exitcode,
+        }
+    }
 }
 
 /// Which AMP workspace the fleet uses.

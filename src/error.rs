@@ -198,6 +198,14 @@ impl Error {
         }
     }
 
+    /// The error and its fix on one line: what a report holds for each cluster.
+    pub fn with_fix(&self) -> String {
+        match self.fix() {
+            Some(fix) => format!("{self} (fix: {fix})"),
+            None => self.to_string(),
+        }
+    }
+
     /// What the user can do about it, printed under the error.
     pub fn fix(&self) -> Option<String> {
         let fix = match self {

@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Client;
 use serde::Serialize;
 
 use crate::cli::ClusterRole;
+use crate::error::Error;
 use crate::helm;
-use crate::kube::{ObservedWorkloads, Workload};
+use crate::kube::api::list_in;
 
 /// The version of the document `kcfed status --output json` prints, its first field;
 /// docs/schema/status-v1.schema.json describes it.
@@ -409,6 +412,94 @@ fn row(cluster: &ClusterStatus) -> [String; 10] {
         etl,
         if cluster.reporting { "yes" } else { "no" }.to_owned(),
     ]
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workload {
+    /// `deployment/NAME`, `statefulset/NAME` or `daemonset/NAME`.
+    pub name: String,
+    pub ready: i32,
+    pub desired: i32,
+}
+
+/// The release's workloads and the namespace's volume claims (`name`, phase).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedWorkloads {
+    pub workloads: Vec<Workload>,
+    pub claims: Vec<(String, String)>,
+}
+
+/// Reads the Deployments, StatefulSets and DaemonSets helm made for `release` (by helm's
+/// ownership annotation) and every PersistentVolumeClaim of the namespace; only LISTs.
+pub async fn observe_workloads(
+    client: &Client,
+    namespace: &str,
+    release: &str,
+) -> Result<ObservedWorkloads, Error> {
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+
+    let (deployments, stateful_sets, daemon_sets, claims) = tokio::try_join!(
+        list_in::<Deployment>(client, namespace, "deployments"),
+        list_in::<StatefulSet>(client, namespace, "statefulsets"),
+        list_in::<DaemonSet>(client, namespace, "daemonsets"),
+        list_in::<PersistentVolumeClaim>(client, namespace, "persistentvolumeclaims"),
+    )?;
+    let of_release = |metadata: &ObjectMeta| {
+        metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("meta.helm.sh/release-name"))
+            .is_some_and(|name| name == release)
+    };
+    let name = |kind: &str, metadata: &ObjectMeta| {
+        format!("{kind}/{}", metadata.name.as_deref().unwrap_or_default())
+    };
+    let mut workloads = Vec::new();
+    for deployment in deployments.iter().filter(|d| of_release(&d.metadata)) {
+        let status = deployment.status.clone().unwrap_or_default();
+        workloads.push(Workload {
+            name: name("deployment", &deployment.metadata),
+            ready: status.ready_replicas.unwrap_or(0),
+            desired: deployment
+                .spec
+                .as_ref()
+                .and_then(|s| s.replicas)
+                .unwrap_or(1),
+        });
+    }
+    for set in stateful_sets.iter().filter(|s| of_release(&s.metadata)) {
+        workloads.push(Workload {
+            name: name("statefulset", &set.metadata),
+            ready: set
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
+            desired: set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        });
+    }
+    for set in daemon_sets.iter().filter(|d| of_release(&d.metadata)) {
+        let status = set.status.clone().unwrap_or_default();
+        workloads.push(Workload {
+            name: name("daemonset", &set.metadata),
+            ready: status.number_ready,
+            desired: status.desired_number_scheduled,
+        });
+    }
+    Ok(ObservedWorkloads {
+        workloads,
+        claims: claims
+            .iter()
+            .map(|claim| {
+                let phase = claim.status.as_ref().and_then(|s| s.phase.clone());
+                (
+                    claim.metadata.name.clone().unwrap_or_default(),
+                    phase.unwrap_or_else(|| "Pending".to_owned()),
+                )
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use futures::future::try_join_all;
 use crate::aws::config::Clients;
 use crate::aws::sts::{self, Identity};
 use crate::cli::AccountArgs;
-use crate::engine::report::describe;
 use crate::error::Error;
 use crate::names;
 
@@ -215,7 +214,7 @@ async fn check(clients: &Clients, account: &str, access: &Access) -> Result<Iden
         Err(err) => Err(Error::Usage {
             message: format!(
                 "account {account} cannot be reached with {access}: {}",
-                describe(&err)
+                err.with_fix()
             ),
             fix,
         }),

@@ -17,13 +17,14 @@ use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
 use crate::engine::terminal::ReadProgress;
 use crate::error::Error;
-use crate::fleet::{self, Reached, Reacher, Resources};
+use crate::fleet::{self, Resources};
 use crate::helm;
 use crate::kube;
+use crate::kube::{Reached, Reacher};
 use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::StoreLocation;
-use crate::resources::{CleanupOp, bucket, oidc, policies, roles, workspace};
+use crate::resources::{CleanupOp, bucket, kube_objects, oidc, policies, roles, workspace};
 use crate::validate;
 
 type CleanupStep = Planned<CleanupOp>;
@@ -91,7 +92,7 @@ impl Executor for Cleaner<'_> {
                 let client = cluster
                     .and_then(|c| c.kube.as_ref())
                     .expect("Kubernetes steps are planned only for reachable clusters");
-                kube::delete(client, &item.step).await
+                kube_objects::delete(client, &item.step).await
             }
             CleanupOp::DeleteRole(role) => iam::delete_role(iam_client, role).await,
             CleanupOp::DeleteOidcProvider(arn) => iam::delete_oidc_provider(iam_client, arn).await,
@@ -115,7 +116,7 @@ impl Executor for Cleaner<'_> {
 pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     validate::cleanup(args)?;
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
-    let lookup = fleet::WorkspaceLookup::new(&clients, &args.workspace);
+    let lookup = workspace::WorkspaceLookup::new(&clients, &args.workspace);
     let ((), caller, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
         sts::caller(&clients.sts),
@@ -132,7 +133,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         identities: vec![caller.clone()],
         command: "cleanup",
         fleet_account: &account_id,
-        args: &args.run,
+        options: (&args.run).into(),
         order: engine::Order::FleetLast,
         concurrency: 4,
     };
@@ -296,7 +297,7 @@ async fn outsiders_exist(
 /// The release cleanup uninstalls, on the connection that reaches its cluster.
 fn uninstalled(args: &CleanupArgs, reached: &Reached) -> helm::Release {
     let release = &args.release;
-    fleet::existing_release(
+    kube::existing_release(
         &release.release,
         &release.namespace,
         release.timeout.as_secs(),
@@ -405,10 +406,14 @@ async fn kubernetes_steps(
     let found = async {
         let reached = reacher.reach(&described, explicit_context, accounts.fleet_account())?;
         let read = async {
-            let client = fleet::open(&reached, &described.arn).await?;
+            let client = kube::open(&reached, &described.arn).await?;
             let release = uninstalled(args, &reached);
             let (installed, helm_release) = tokio::try_join!(
-                kube::observe_installed(&client, &args.release.namespace, &args.release.release),
+                kube_objects::observe_installed(
+                    &client,
+                    &args.release.namespace,
+                    &args.release.release
+                ),
                 helm::installed(&args.release.helm, &release),
             )?;
             Ok::<_, Error>((client, release, installed, helm_release))
@@ -416,7 +421,7 @@ async fn kubernetes_steps(
         .await;
         match read {
             Ok(found) => Ok(found),
-            Err(err) => Err(fleet::explain_refusal(err, &reached, &described, &clients.sts).await),
+            Err(err) => Err(kube::explain_refusal(err, &reached, &described, &clients.sts).await),
         }
     }
     .await;
@@ -450,7 +455,7 @@ async fn kubernetes_steps(
             CleanupOp::Uninstall,
         ));
     }
-    for step in kube::cleanup_steps(&scope, &args.release.namespace, &installed) {
+    for step in kube_objects::cleanup_steps(&scope, &args.release.namespace, &installed) {
         let op = if step.action == Action::Delete {
             CleanupOp::Kube
         } else {

@@ -8,8 +8,11 @@ use crate::aws::sts;
 use crate::cli::DashboardArgs;
 use crate::engine::report::Finished;
 use crate::error::{Error, exit};
-use crate::fleet::{self, Fleet, Reacher, WorkspaceLookup};
+use crate::fleet::{self, Fleet};
+use crate::kube;
+use crate::kube::Reacher;
 use crate::kube::forward::{self, UI_PORT};
+use crate::resources::workspace::WorkspaceLookup;
 use crate::validate;
 
 pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
@@ -47,7 +50,7 @@ pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
     )
     .await?;
     let (_, client) =
-        fleet::reach_and_open(&reacher, &accounts, &arn, args.kube_context.as_deref()).await?;
+        kube::reach_and_open(&reacher, &accounts, &arn, args.kube_context.as_deref()).await?;
     let pod = forward::ui_pod(&client, &args.namespace, &args.release).await?;
     // 2.x agents run `agentOnly`: the chart leaves their frontend out.
     let agent_2x = !is_primary

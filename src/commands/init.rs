@@ -8,12 +8,14 @@ use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::engine::report::Finished;
 use crate::engine::run as engine;
 use crate::error::Error;
-use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, release};
+use crate::fleet::{self, Fleet, Target};
 use crate::helm;
 use crate::kube;
+use crate::kube::{KubeClients, Reacher, release};
 use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{self, Renderer, StoreLocation};
+use crate::resources::workspace::WorkspaceLookup;
 use crate::resources::{Applier, Op, Planned, bucket, cluster, policies, workspace};
 use crate::validate;
 
@@ -138,7 +140,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         async {
             let observed = async {
                 helm_ready?;
-                let client = fleet::open(&reached, &target.cluster.arn).await?;
+                let client = kube::open(&reached, &target.cluster.arn).await?;
                 let observed = cluster::observe(
                     &clients,
                     &fleet,
@@ -155,7 +157,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                 Ok(observed) => Ok(observed),
                 Err(err) => {
                     let sts = &accounts.clients(&target.cluster.account).sts;
-                    Err(fleet::explain_refusal(err, &reached, &target.cluster, sts).await)
+                    Err(kube::explain_refusal(err, &reached, &target.cluster, sts).await)
                 }
             }
         },
@@ -223,7 +225,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         identities: accounts.identities(),
         command: "init primary",
         fleet_account: &fleet_account,
-        args: &args.run,
+        options: (&args.run).into(),
         order: engine::Order::FleetFirst,
         concurrency: 1,
     };

@@ -11,11 +11,14 @@ use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
 use crate::engine::terminal::ReadProgress;
 use crate::error::Error;
-use crate::fleet::{self, Fleet, KubeClients, Reacher, Target, WorkspaceLookup, release};
+use crate::fleet::{self, Fleet, Target};
 use crate::helm;
+use crate::kube;
+use crate::kube::{KubeClients, Reacher, release};
 use crate::names;
 use crate::render::{self, Renderer, ValuesFile};
 use crate::resources::cluster::{self, ObservedCluster};
+use crate::resources::workspace::WorkspaceLookup;
 use crate::resources::{Applier, policies};
 use crate::validate;
 
@@ -148,7 +151,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         identities: accounts.identities(),
         command: "join cluster",
         fleet_account: &account_id,
-        args: &args.run,
+        options: (&args.run).into(),
         order: engine::Order::FleetFirst,
         concurrency,
     };
@@ -211,7 +214,7 @@ impl Discovery<'_> {
             cloud_integration_secret: None,
         };
         let observed = async {
-            let client = fleet::open(&reached, &target.cluster.arn).await?;
+            let client = kube::open(&reached, &target.cluster.arn).await?;
             cluster::observe(
                 self.clients,
                 self.fleet,
@@ -227,7 +230,7 @@ impl Discovery<'_> {
             Ok(observed) => Ok((target, observed)),
             Err(err) => {
                 let sts = &self.accounts.clients(account).sts;
-                Err(fleet::explain_refusal(err, &reached, &target.cluster, sts).await)
+                Err(kube::explain_refusal(err, &reached, &target.cluster, sts).await)
             }
         }
     }

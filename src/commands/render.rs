@@ -11,8 +11,8 @@ use crate::error::{Error, exit};
 use crate::fleet::{Fleet, Target};
 use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::{Renderer, StoreLocation};
-use crate::resources::{cluster, release};
-use crate::{helm, kube, validate};
+use crate::resources::{cluster, kube_objects, release};
+use crate::{helm, validate};
 
 #[derive(Debug, Serialize)]
 struct RenderReport {
@@ -230,7 +230,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     }
     writer.write_json(
         KUBERNETES_OBJECTS,
-        &kube::manifest(&desired.objects),
+        &kube_objects::manifest(&desired.objects),
         "Kubernetes objects kcfed makes (namespace, annotated service accounts, object-store secret)",
     )?;
     if let Some(store) = &fleet.store {

@@ -16,11 +16,13 @@ use crate::cluster_id::Member;
 use crate::engine::report::{Finished, rendered};
 use crate::engine::terminal::ReadProgress;
 use crate::error::{Error, exit};
-use crate::fleet::{self, Fleet, Reacher, WorkspaceLookup};
+use crate::fleet::{self, Fleet};
 use crate::helm;
 use crate::kube;
+use crate::kube::Reacher;
 use crate::names::{self, FleetNames};
 use crate::render::StoreLocation;
+use crate::resources::workspace::WorkspaceLookup;
 use crate::status::{
     ClusterFacts, ClusterIdentity, FleetStatus, Hints, KubeFacts, Problem, REPORTING_METRIC,
     STATUS_SCHEMA, WorkspaceRef, etl_prefix, judge, rfc3339,
@@ -212,11 +214,11 @@ impl Reader<'_> {
     ) -> Result<(Option<String>, KubeFacts), Error> {
         let args = self.args;
         let (reached, client) =
-            fleet::reach_and_open(self.reacher, self.accounts, arn, explicit_context).await?;
-        let release = fleet::existing_release(&args.release, &args.namespace, 0, &reached);
+            kube::reach_and_open(self.reacher, self.accounts, arn, explicit_context).await?;
+        let release = kube::existing_release(&args.release, &args.namespace, 0, &reached);
         let (release, workloads) = tokio::try_join!(
             helm::listed(&args.helm, &release),
-            kube::observe_workloads(&client, &args.namespace, &args.release),
+            crate::status::observe_workloads(&client, &args.namespace, &args.release),
         )?;
         // A cluster reached directly has no context of the user's to name in fixes.
         let context = (!reached.direct).then_some(reached.context);

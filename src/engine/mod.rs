@@ -2,6 +2,7 @@
 //! It imports neither the commands nor the resource kinds; they hand it planned steps and an
 //! executor that applies them.
 
+pub mod options;
 pub mod report;
 pub mod run;
 pub mod terminal;

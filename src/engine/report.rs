@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
+use super::options::OutputFormat;
 use crate::error::{Error, exit};
 use crate::plan::{Plan, Step};
 
@@ -202,12 +202,5 @@ pub fn finish(mut errors: Vec<Error>, total: usize) -> Result<u8, Error> {
         0 => Ok(exit::SUCCESS),
         1 if total == 1 => Err(errors.pop().expect("one error")),
         failed => Err(Error::PartialFailure { failed, total }),
-    }
-}
-
-pub fn describe(err: &Error) -> String {
-    match err.fix() {
-        Some(fix) => format!("{err} (fix: {fix})"),
-        None => err.to_string(),
     }
 }

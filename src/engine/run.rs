@@ -6,12 +6,12 @@
 use futures::StreamExt;
 use serde::Serialize;
 
+use super::options::{OutputFormat, RunOptions};
 use super::report::{
-    Applied, ClusterResult, ClusterStatus, Finished, Outcome, REPORT_SCHEMA, Report, describe,
-    finish, rendered,
+    Applied, ClusterResult, ClusterStatus, Finished, Outcome, REPORT_SCHEMA, Report, finish,
+    rendered,
 };
 use super::terminal::{Interrupt, Progress, confirm};
-use crate::cli::{OutputFormat, RunArgs};
 use crate::error::{Error, exit};
 use crate::plan::{Plan, ResourceKind, Step};
 
@@ -279,7 +279,7 @@ pub struct Run<'a> {
     pub identities: Vec<crate::aws::sts::Identity>,
     /// The account of the fleet's resources, and of every cluster's resources in AWS.
     pub fleet_account: &'a str,
-    pub args: &'a RunArgs,
+    pub options: RunOptions,
     pub order: Order,
     pub concurrency: usize,
 }
@@ -322,7 +322,7 @@ where
                     name: cluster.name,
                     cluster_id: cluster.cluster_id,
                     status: ClusterStatus::Failed,
-                    error: Some(describe(&err)),
+                    error: Some(err.with_fix()),
                 });
                 errors.push(err);
             }
@@ -347,7 +347,7 @@ where
     let mut report = Report {
         schema: REPORT_SCHEMA,
         command: run.command,
-        dry_run: run.args.dry_run,
+        dry_run: run.options.dry_run,
         changed: plan.has_changes(),
         plan,
         applied: Vec::new(),
@@ -356,7 +356,7 @@ where
         error: None,
     };
     let total = errors.len() + cluster_steps.len();
-    let output = run.args.output;
+    let output = run.options.output;
     if let Some(conflict) = report.plan.conflicts().next() {
         let error = Error::Conflict {
             resource: format!("{} {}", conflict.kind_label(), conflict.name),
@@ -368,8 +368,8 @@ where
         report.clusters = results;
         return Finished::printing(rendered(&report, || report.text(), output), Err(error));
     }
-    if run.args.dry_run || !report.changed {
-        let status = if run.args.dry_run {
+    if run.options.dry_run || !report.changed {
+        let status = if run.options.dry_run {
             ClusterStatus::Planned
         } else {
             ClusterStatus::Unchanged
@@ -382,11 +382,11 @@ where
         }));
         report.clusters = results;
         // A dry run installs nothing; a run with nothing to do finds every release in place.
-        let in_place = !run.args.dry_run;
+        let in_place = !run.options.dry_run;
         report.resources = executor.resources(&|_| in_place);
         // A cluster that could not be planned fails the run, here as after an apply.
         report.error = errors.last().map(ToString::to_string);
-        let no_changes = !report.changed && !run.args.dry_run && run.args.detailed_exitcode;
+        let no_changes = !report.changed && !run.options.dry_run && run.options.detailed_exitcode;
         let exit = finish(errors, total).map(|code| match code {
             exit::SUCCESS if no_changes => exit::NO_CHANGES,
             code => code,
@@ -400,10 +400,10 @@ where
         let exit = finish(errors, total);
         return Finished::printing(rendered(&report, || report.text(), output), exit);
     }
-    if output == OutputFormat::Text && run.args.yes {
+    if output == OutputFormat::Text && run.options.yes {
         eprintln!("{}\n", report.plan);
     }
-    if let Err(refused) = confirm(&report.plan, run.args) {
+    if let Err(refused) = confirm(&report.plan, &run.options) {
         return refused.into();
     }
     let interrupt = &Interrupt::listen();
@@ -474,14 +474,14 @@ where
                 name,
                 cluster_id,
                 status: ClusterStatus::Failed,
-                error: Some(describe(&stopped)),
+                error: Some(stopped.with_fix()),
             },
             Ended::Failed(err) => {
                 let result = ClusterResult {
                     name,
                     cluster_id,
                     status: ClusterStatus::Failed,
-                    error: Some(describe(&err)),
+                    error: Some(err.with_fix()),
                 };
                 errors.push(err);
                 result

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::cli::RunArgs;
+use super::options::{OutputFormat, RunOptions};
 use crate::error::{Error, exit};
 use crate::plan::{Plan, Step};
 
@@ -30,7 +30,7 @@ pub fn decorated() -> bool {
 }
 
 /// `--yes` applies; a terminal asks; anything else refuses, so CI never hangs on a prompt.
-pub fn confirm(plan: &Plan, run: &RunArgs) -> Result<(), Error> {
+pub fn confirm(plan: &Plan, run: &RunOptions) -> Result<(), Error> {
     if run.yes {
         return Ok(());
     }
@@ -52,8 +52,8 @@ pub fn confirm(plan: &Plan, run: &RunArgs) -> Result<(), Error> {
 pub struct ReadProgress(Option<ProgressBar>);
 
 impl ReadProgress {
-    pub fn new(what: &str, clusters: usize, output: crate::cli::OutputFormat) -> Self {
-        let shown = decorated() && output == crate::cli::OutputFormat::Text && clusters > 0;
+    pub fn new(what: &str, clusters: usize, output: OutputFormat) -> Self {
+        let shown = decorated() && output == OutputFormat::Text && clusters > 0;
         Self(shown.then(|| {
             let bar = ProgressBar::new(clusters as u64);
             bar.set_style(
@@ -95,6 +95,12 @@ pub struct Progress {
 pub struct StepProgress {
     spinner: Option<ProgressBar>,
     label: String,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Progress {

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::{Api, ListParams};
 
-use super::kube_error;
+use super::api::kube_error;
 use crate::error::Error;
 
 /// The port the cost-analyzer pod serves the UI on (the chart's frontend).

@@ -7,14 +7,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::future::try_join_all;
 
 use super::roles::DesiredRole;
-use super::{Op, Planned, oidc, release, roles, storage};
+use super::{Op, Planned, kube_objects, oidc, release, roles, storage};
 use crate::aws::config::Clients;
 use crate::aws::{iam, managed_tags};
 use crate::cluster_id;
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
 use crate::helm;
-use crate::kube;
 use crate::names::{self, ChartLine, FleetPolicy, ServiceAccountKind, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::Renderer;
@@ -23,7 +22,7 @@ use crate::render::Renderer;
 pub struct ClusterDesired {
     pub provider_arn: String,
     pub roles: Vec<DesiredRole>,
-    pub objects: kube::DesiredObjects,
+    pub objects: kube_objects::DesiredObjects,
 }
 
 /// What one cluster should have in this fleet.
@@ -56,7 +55,7 @@ pub fn desired(
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let objects = kube::DesiredObjects {
+    let objects = kube_objects::DesiredObjects {
         namespace: target.release.namespace.clone(),
         service_accounts: roles
             .iter()
@@ -92,10 +91,10 @@ fn role_tags(fleet: &Fleet, target: &Target) -> Vec<(String, String)> {
 pub struct ObservedCluster {
     /// What the reads were named from; the plan compares with it.
     desired: ClusterDesired,
-    storage: kube::ObservedStorage,
+    storage: storage::ObservedStorage,
     provider: Option<iam::OidcProvider>,
     roles: Vec<Option<iam::Role>>,
-    objects: kube::ObservedObjects,
+    objects: kube_objects::ObservedObjects,
     release: Option<helm::Installed>,
     /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
     cloud_secret: Option<bool>,
@@ -117,7 +116,7 @@ pub async fn observe(
     let namespace = &target.release.namespace;
     let to_2x = ChartLine::of(&target.release.chart_version)? == ChartLine::V2;
     let (storage, provider, roles, objects, release, cloud_secret, aggregators_1x) = tokio::try_join!(
-        kube::observe_storage(kube_client),
+        storage::observe_storage(kube_client),
         iam::get_oidc_provider(&clients.iam, &desired.provider_arn),
         try_join_all(
             desired
@@ -125,11 +124,11 @@ pub async fn observe(
                 .iter()
                 .map(|role| iam::get_role(&clients.iam, &role.name))
         ),
-        kube::observe(kube_client, &desired.objects),
+        kube_objects::observe(kube_client, &desired.objects),
         helm::installed(helm_path, &target.release),
         async {
             match &target.cloud_integration_secret {
-                Some(name) => kube::secret_exists(kube_client, namespace, name)
+                Some(name) => kube_objects::secret_exists(kube_client, namespace, name)
                     .await
                     .map(Some),
                 None => Ok(None),
@@ -137,7 +136,7 @@ pub async fn observe(
         },
         async {
             if to_2x {
-                kube::aggregators_of_chart_1x(kube_client, namespace).await
+                kube_objects::aggregators_of_chart_1x(kube_client, namespace).await
             } else {
                 Ok(Vec::new())
             }
@@ -199,7 +198,7 @@ pub fn plan(
     let release_cluster_id = release.as_ref().and_then(helm::Installed::cluster_id);
     steps.extend(roles::plan(scope, fleet, &desired.roles, roles));
     steps.extend(
-        kube::plan_steps(scope, &desired.objects, &objects)
+        kube_objects::plan_steps(scope, &desired.objects, &objects)
             .into_iter()
             .map(|step| {
                 let op = if step.action.changes_something() {
@@ -319,13 +318,13 @@ mod tests {
         let (fleet, target, renderer) = (fleet(), target(), Renderer::new());
         let observed = ObservedCluster {
             desired: desired(&renderer, &fleet, &target).unwrap(),
-            storage: kube::ObservedStorage {
+            storage: storage::ObservedStorage {
                 csi_drivers: vec!["ebs.csi.aws.com".to_owned()],
                 storage_classes: vec![("gp2".to_owned(), "ebs.csi.aws.com".to_owned(), true)],
             },
             provider: None,
             roles: vec![None, None],
-            objects: kube::ObservedObjects::default(),
+            objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
             aggregators_1x: Vec::new(),

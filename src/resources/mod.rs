@@ -9,6 +9,7 @@
 
 pub mod bucket;
 pub mod cluster;
+pub mod kube_objects;
 pub mod oidc;
 pub mod policies;
 pub mod release;
@@ -26,9 +27,9 @@ use crate::cli::ClusterRole;
 use crate::engine::run::{self as engine, Executor, FleetView};
 use crate::error::Error;
 use crate::fleet::{
-    ClusterResources, Fleet, KubeClients, Resources, ServiceAccountRole, Target, port_forward_hint,
+    ClusterResources, Fleet, Resources, ServiceAccountRole, Target, port_forward_hint,
 };
-use crate::kube;
+use crate::kube::KubeClients;
 use crate::names::{ChartLine, FleetPolicy, ServiceAccountKind};
 use crate::plan::{NEW_WORKSPACE, ResourceKind, Step};
 use crate::render::{Renderer, StoreLocation};
@@ -163,9 +164,9 @@ impl Applier<'_> {
             }
             Op::Kube => {
                 let (index, target) = in_cluster();
-                let kube_client = self.kube_clients.get(index, target).await?;
+                let kube_client = self.kube_clients.get(index, &target.release).await?;
                 let desired = self.desired.get(index, self.renderer, fleet, target)?;
-                kube::apply(&kube_client, &desired.objects, &item.step).await
+                kube_objects::apply(&kube_client, &desired.objects, &item.step).await
             }
             Op::Helm => {
                 let (_, target) = in_cluster();

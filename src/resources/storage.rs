@@ -3,8 +3,14 @@
 //! its Prometheus stay Pending and `helm --wait` fails only at its timeout, after the AWS side was
 //! made. kcfed makes neither: a missing one is a conflict in the plan, with the fix.
 
+use k8s_openapi::api::storage::v1::{CSIDriver, StorageClass};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Client;
+use kube::api::Api;
+
 use super::Op;
-use crate::kube::ObservedStorage;
+use crate::error::Error;
+use crate::kube::api::{KUBE_BACKOFF, kube_error, retry};
 use crate::plan::{Action, ResourceKind, Step};
 
 /// The CSI drivers that provision EBS volumes: the EKS add-on's, and EKS Auto Mode's.
@@ -104,6 +110,54 @@ fn default_class_step(scope: &str, observed: &ObservedStorage) -> Step {
             ))
         }
     }
+}
+
+/// What a cluster offers the chart's volumes: its CSI drivers, and its StorageClasses with the
+/// one marked default.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ObservedStorage {
+    pub csi_drivers: Vec<String>,
+    /// Name, provisioner and whether it is the default class.
+    pub storage_classes: Vec<(String, String, bool)>,
+}
+
+/// The annotation that makes a StorageClass the default for claims that name none.
+const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
+
+/// Reads the cluster's CSI drivers and StorageClasses (cluster-scoped, read-only).
+pub async fn observe_storage(client: &Client) -> Result<ObservedStorage, Error> {
+    let drivers = Api::<CSIDriver>::all(client.clone());
+    let classes = Api::<StorageClass>::all(client.clone());
+    let params = kube::api::ListParams::default();
+    let (drivers, classes) = tokio::try_join!(
+        async {
+            retry(KUBE_BACKOFF, || drivers.list(&params))
+                .await
+                .map_err(|err| kube_error("list", "CSI drivers", err))
+        },
+        async {
+            retry(KUBE_BACKOFF, || classes.list(&params))
+                .await
+                .map_err(|err| kube_error("list", "storage classes", err))
+        },
+    )?;
+    let name = |metadata: &ObjectMeta| metadata.name.clone().unwrap_or_default();
+    Ok(ObservedStorage {
+        csi_drivers: drivers.items.iter().map(|d| name(&d.metadata)).collect(),
+        storage_classes: classes
+            .items
+            .iter()
+            .map(|class| {
+                let default = class
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(DEFAULT_CLASS_ANNOTATION))
+                    .is_some_and(|v| v == "true");
+                (name(&class.metadata), class.provisioner.clone(), default)
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! creation, where two runs that race to create it end with one.
 
 use super::CleanupOp;
+use crate::aws::config::Clients;
 use crate::aws::{amp, made_by_kcfed, managed_tags};
 use crate::error::Error;
-use crate::names::tags;
+use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
 
@@ -78,6 +79,83 @@ async fn settle_race(
         // The listing is the fresher view of the workspace (its status may have moved on).
         Some(listed) => Ok(listed),
         None => Ok(created),
+    }
+}
+
+/// Where a command looks for the fleet's workspace: `--workspace-region` (else the AWS region)
+/// and `--workspace-alias` (else the default), with that region's AMP client.
+pub struct WorkspaceLookup {
+    pub region: String,
+    pub alias: String,
+    pub client: aws_sdk_amp::Client,
+}
+
+impl WorkspaceLookup {
+    pub fn new(clients: &Clients, args: &crate::cli::WorkspaceArgs) -> Self {
+        let region = args
+            .workspace_region
+            .clone()
+            .unwrap_or_else(|| clients.region.clone());
+        Self {
+            client: clients.amp(&region),
+            alias: args
+                .workspace_alias
+                .clone()
+                .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned()),
+            region,
+        }
+    }
+
+    /// The workspace of a fleet that must exist already: by id, or else by alias.
+    pub async fn existing(&self, workspace_id: Option<&str>) -> Result<amp::Workspace, Error> {
+        self.find(workspace_id).await?.ok_or_else(|| Error::NotFound {
+            what: "AMP workspace",
+            name: self.alias.clone(),
+            place: format!("in region {}", self.region),
+            fix: "create the fleet with `kcfed init primary` first, or pass --workspace-id / --workspace-region".to_owned(),
+        })
+    }
+
+    /// The workspace with this id (which must exist), or else the one with the alias.
+    pub async fn find(&self, workspace_id: Option<&str>) -> Result<Option<amp::Workspace>, Error> {
+        find_workspace(&self.client, workspace_id, &self.alias, &self.region).await
+    }
+}
+
+/// The fleet's workspace: by id (must exist), or by exact alias (none: `None`, several: error).
+async fn find_workspace(
+    client: &aws_sdk_amp::Client,
+    workspace_id: Option<&str>,
+    alias: &str,
+    region: &str,
+) -> Result<Option<amp::Workspace>, Error> {
+    if let Some(id) = workspace_id {
+        return match amp::describe(client, id).await? {
+            Some(workspace) => Ok(Some(workspace)),
+            None => Err(Error::NotFound {
+                what: "AMP workspace",
+                name: id.to_owned(),
+                place: format!("in region {region}"),
+                fix: "check the id with `aws amp list-workspaces`, and pass --workspace-region when the workspace is in another region".to_owned(),
+            }),
+        };
+    }
+    let mut matches = amp::find_by_alias(client, alias).await?;
+    match matches.len() {
+        0 | 1 => Ok(matches.pop()),
+        _ => Err(Error::Conflict {
+            resource: format!("AMP workspace alias {alias:?} in {region}"),
+            reason: format!(
+                "{} workspaces have this exact alias: {}",
+                matches.len(),
+                matches
+                    .iter()
+                    .map(|w| w.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            fix: "choose one with --workspace-id".to_owned(),
+        }),
     }
 }
 

@@ -1,0 +1,105 @@
+//! What a fleet and its clusters are made of, with ids and ARNs: the resources part of a report.
+
+use serde::Serialize;
+
+use crate::cli::ClusterRole;
+use crate::helm;
+use crate::names::{self, WorkspaceEndpoints};
+use crate::render::StoreLocation;
+
+/// What a fleet and its clusters are made of, with ids and ARNs, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resources {
+    pub account_id: String,
+    pub workspace: WorkspaceEndpoints,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<StoreLocation>,
+    pub clusters: Vec<ClusterResources>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterResources {
+    pub name: String,
+    pub cluster_id: String,
+    pub arn: String,
+    /// The account the cluster is in (its roles are in the fleet's).
+    pub account: String,
+    pub role: ClusterRole,
+    pub service_account_roles: Vec<ServiceAccountRole>,
+    /// The command that opens the cluster's Kubecost UI (when it has one).
+    pub dashboard: String,
+    /// Whether the release has a UI: 2.x agents only ship their data. Added within v1.
+    pub ui: bool,
+    /// Whether the release is installed after this run: the text names the dashboard only then.
+    #[serde(skip)]
+    pub installed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceAccountRole {
+    pub service_account: String,
+    pub role_arn: String,
+}
+
+impl std::fmt::Display for Resources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "AMP workspace {} in {} ({})",
+            self.workspace.id, self.workspace.region, self.workspace.arn
+        )?;
+        writeln!(f, "  remote write: {}", self.workspace.remote_write_url)?;
+        if let Some(bucket) = &self.bucket {
+            writeln!(
+                f,
+                "Federated bucket s3://{} in {}",
+                bucket.bucket, bucket.region
+            )?;
+        }
+        for (index, cluster) in self.clusters.iter().enumerate() {
+            let role = match cluster.role {
+                ClusterRole::Primary => "primary",
+                ClusterRole::Agent => "agent",
+            };
+            write!(
+                f,
+                "Cluster {} ({role}, cluster id {})",
+                cluster.name, cluster.cluster_id
+            )?;
+            for role in &cluster.service_account_roles {
+                write!(f, "\n  {} -> {}", role.service_account, role.role_arn)?;
+            }
+            if cluster.ui && cluster.installed {
+                write!(f, "\n  dashboard: {}", cluster.dashboard)?;
+            }
+            if index + 1 < self.clusters.len() {
+                writeln!(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `kubectl port-forward` line that opens the dashboard of a release.
+pub fn port_forward_hint(release: &helm::Release) -> String {
+    let context = release
+        .kube_context
+        .as_deref()
+        .map(|c| format!(" --context {c}"))
+        .unwrap_or_default();
+    let forward = format!(
+        "kubectl port-forward{context} --namespace {} deployment/{}-cost-analyzer 9090",
+        release.namespace, release.name
+    );
+    // A cluster reached directly has no context of the user's yet; the CLI writes one.
+    match release
+        .kube_context
+        .as_deref()
+        .and_then(names::parse_eks_cluster_arn)
+    {
+        Some((region, _, name)) if release.direct => {
+            format!("aws eks update-kubeconfig --name {name} --region {region} && {forward}")
+        }
+        _ => forward,
+    }
+}
