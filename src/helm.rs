@@ -29,7 +29,7 @@ const EVERY_RELEASE_STATE: [&str; 6] = [
 ];
 
 /// One release of the cost-analyzer chart on one cluster.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
     pub name: String,
     pub namespace: String,

@@ -414,6 +414,7 @@ fn row(cluster: &ClusterStatus) -> [String; 10] {
     ]
 }
 
+/// One workload of the release as the cluster reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Workload {
     /// `deployment/NAME`, `statefulset/NAME` or `daemonset/NAME`.

@@ -141,6 +141,14 @@ pub fn managed_tags(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     .collect()
 }
 
+/// Whether any of the tags `want` is missing from `have` or holds another value there.
+pub fn tags_missing(
+    have: &std::collections::HashMap<String, String>,
+    want: &[(String, String)],
+) -> bool {
+    want.iter().any(|(key, value)| have.get(key) != Some(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,6 @@
 //! the fleet's policies, bucket and workspace follow once no cluster uses them.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 
 use futures::StreamExt;
 use futures::future::try_join_all;
@@ -14,23 +13,23 @@ use crate::aws::{amp, eks, iam, s3, sts};
 use crate::cli::CleanupArgs;
 use crate::cluster_id::{self, Member};
 use crate::engine::report::Finished;
-use crate::engine::run::{self as engine, ClusterPlan, Executor, Planned};
+use crate::engine::run::{self as engine, ClusterPlan};
 use crate::engine::terminal::ReadProgress;
 use crate::error::Error;
-use crate::fleet::{self, Resources};
+use crate::fleet;
 use crate::helm;
 use crate::kube;
-use crate::kube::{Reached, Reacher};
+use crate::kube::{KubeClients, Reached, Reacher};
 use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::StoreLocation;
-use crate::resources::{CleanupOp, bucket, kube_objects, oidc, policies, roles, workspace};
+use crate::resources::apply::{Applier, Direction};
+use crate::resources::op::{Op, Planned, fleet_step};
+use crate::resources::{bucket, kube_objects, oidc, policies, roles, workspace};
 use crate::validate;
 
-type CleanupStep = Planned<CleanupOp>;
-
 /// One cluster as read, with its cleanup planned or the reason it could not be.
-type Discovered = (ClusterCleanup, Result<Vec<CleanupStep>, Error>);
+type Discovered = (ClusterCleanup, Result<Vec<Planned>, Error>);
 
 /// One cluster of the fleet as cleanup finds it.
 struct ClusterCleanup {
@@ -42,75 +41,6 @@ struct ClusterCleanup {
     roles: Vec<iam::Role>,
     release: helm::Release,
     kube: Option<::kube::Client>,
-}
-
-struct Cleaner<'a> {
-    clients: &'a Clients,
-    helm: PathBuf,
-    /// AMP in the workspace's region.
-    amp: aws_sdk_amp::Client,
-    clusters: Vec<ClusterCleanup>,
-}
-
-impl Executor for Cleaner<'_> {
-    type Op = CleanupOp;
-    type Resources = Resources;
-
-    /// The release before the objects and roles it uses; the namespace after what lives in it;
-    /// the OIDC provider before the roles (a rerun finds a cluster by its roles); the workspace
-    /// after the policies and the bucket. The Kubernetes and AWS sides go side by side. The
-    /// storage prerequisites are the cluster's own: cleanup never plans them.
-    fn stage(&self, step: &Step) -> u8 {
-        match step.kind {
-            ResourceKind::HelmRelease
-            | ResourceKind::IamPolicy
-            | ResourceKind::S3Bucket
-            | ResourceKind::StorageDriver
-            | ResourceKind::StorageClass => 0,
-            ResourceKind::Secret
-            | ResourceKind::ServiceAccount
-            | ResourceKind::OidcProvider
-            | ResourceKind::AmpWorkspace => 1,
-            ResourceKind::Namespace | ResourceKind::IamRole => 2,
-        }
-    }
-
-    async fn execute(
-        &self,
-        item: &CleanupStep,
-        _fleet: engine::FleetView<'_>,
-    ) -> Result<(), Error> {
-        let cluster = item.target.map(|index| &self.clusters[index]);
-        let iam_client = &self.clients.iam;
-        match &item.op {
-            CleanupOp::Nothing => Ok(()),
-            CleanupOp::Uninstall => {
-                let cluster = cluster.expect("release steps belong to a cluster");
-                helm::uninstall(&self.helm, &cluster.release).await
-            }
-            CleanupOp::Kube => {
-                let client = cluster
-                    .and_then(|c| c.kube.as_ref())
-                    .expect("Kubernetes steps are planned only for reachable clusters");
-                kube_objects::delete(client, &item.step).await
-            }
-            CleanupOp::DeleteRole(role) => iam::delete_role(iam_client, role).await,
-            CleanupOp::DeleteOidcProvider(arn) => iam::delete_oidc_provider(iam_client, arn).await,
-            CleanupOp::DeletePolicy(arn) => iam::delete_policy(iam_client, arn).await,
-            CleanupOp::DeleteBucket(store) => {
-                let client = self.clients.s3_in(&store.region);
-                // The TLS-only policy goes first: it would refuse the object calls of an
-                // endpoint reached without TLS, and the bucket is going anyway.
-                s3::delete_policy(&client, &store.bucket).await?;
-                s3::empty_and_delete(&client, &store.bucket).await
-            }
-            CleanupOp::DeleteWorkspace(id) => amp::delete(&self.amp, id).await,
-        }
-    }
-
-    fn resources(&self, _installed: &dyn Fn(&str) -> bool) -> Option<Resources> {
-        None
-    }
 }
 
 pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
@@ -137,14 +67,24 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         order: engine::Order::FleetLast,
         concurrency: 4,
     };
-    let mut cleaner = Cleaner {
-        clients: &clients,
-        helm: args.release.helm.clone(),
-        amp: lookup.client.clone(),
-        clusters: Vec::new(),
+    let applier = |clusters: Vec<ClusterCleanup>| {
+        let kube_clients = KubeClients::new(
+            clusters
+                .into_iter()
+                .map(|cluster| (cluster.release, cluster.kube)),
+        );
+        Applier::new(
+            &clients,
+            lookup.client.clone(),
+            args.release.helm.clone(),
+            args.release.timeout,
+            kube_clients,
+            Direction::Teardown,
+        )
     };
     let Some(workspace) = workspace else {
-        return Ok(engine::plan_and_apply(run, Vec::new(), Vec::new(), &cleaner).await);
+        let nothing = applier(Vec::new());
+        return Ok(engine::plan_and_apply(run, Vec::new(), Vec::new(), &nothing).await);
     };
     let fleet = FleetNames::new(&account_id, &lookup.region, &workspace.id);
 
@@ -220,6 +160,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     // The plan lists the clusters in the order they were selected.
     discovered.sort_by_key(|(index, _)| *index);
     let mut cluster_plans = Vec::new();
+    let mut clusters = Vec::new();
     for (index, (_, (cluster, planned))) in discovered.into_iter().enumerate() {
         cluster_plans.push(ClusterPlan {
             name: cluster.name.clone(),
@@ -235,10 +176,10 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
                     .collect()
             }),
         });
-        cleaner.clusters.push(cluster);
+        clusters.push(cluster);
     }
-
-    Ok(engine::plan_and_apply(run, fleet_steps, cluster_plans, &cleaner).await)
+    let applier = applier(clusters);
+    Ok(engine::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await)
 }
 
 /// The cluster ARNs to clean: every cluster of the fleet with `--all`, else the named ones (by
@@ -357,7 +298,8 @@ async fn discover_cluster(
     (cluster, steps)
 }
 
-fn cluster_step(step: Step, op: CleanupOp) -> CleanupStep {
+/// A cluster's step, its place among the clusters set once all are read.
+fn cluster_step(step: Step, op: Op) -> Planned {
     Planned {
         step,
         op,
@@ -373,7 +315,7 @@ async fn kubernetes_steps(
     reacher: &Reacher<'_>,
     explicit_context: Option<&str>,
     cluster: &mut ClusterCleanup,
-) -> Result<Vec<CleanupStep>, Error> {
+) -> Result<Vec<Planned>, Error> {
     let scope = cluster.cluster_id.clone();
     let skipped = |reason: String| {
         vec![cluster_step(
@@ -384,7 +326,7 @@ async fn kubernetes_steps(
                 Action::Keep,
             )
             .with_detail(reason),
-            CleanupOp::Nothing,
+            Op::Nothing,
         )]
     };
     let clients = accounts.clients(&cluster.account);
@@ -452,16 +394,11 @@ async fn kubernetes_steps(
                 format!("{}/{}", release.namespace, release.name),
                 Action::Delete,
             ),
-            CleanupOp::Uninstall,
+            Op::Uninstall(Box::new(release.clone())),
         ));
     }
-    for step in kube_objects::cleanup_steps(&scope, &args.release.namespace, &installed) {
-        let op = if step.action == Action::Delete {
-            CleanupOp::Kube
-        } else {
-            CleanupOp::Nothing
-        };
-        steps.push(cluster_step(step, op));
+    for (step, object) in kube_objects::plan_cleanup(&scope, &args.release.namespace, &installed) {
+        steps.push(cluster_step(step, object.into()));
     }
     cluster.release = release;
     cluster.kube = Some(client);
@@ -475,7 +412,7 @@ async fn aws_steps(
     scope: &str,
     roles: &[iam::Role],
     still_trusting: &HashMap<String, Vec<String>>,
-) -> Result<Vec<CleanupStep>, Error> {
+) -> Result<Vec<Planned>, Error> {
     let mut steps = Vec::new();
     let providers: HashSet<String> = roles
         .iter()
@@ -489,11 +426,21 @@ async fn aws_steps(
     .await?;
     for (arn, provider) in found.into_iter().flatten() {
         let others = still_trusting.get(&arn).map_or(&[][..], Vec::as_slice);
-        let (step, op) = oidc::plan_cleanup(scope, &arn, &provider, others);
+        let (step, delete) = oidc::plan_cleanup(scope, &arn, &provider, others);
+        let op = if delete {
+            Op::DeleteOidcProvider(arn)
+        } else {
+            Op::Nothing
+        };
         steps.push(cluster_step(step, op));
     }
     for role in roles {
-        let (step, op) = roles::plan_cleanup(scope, role);
+        let (step, delete) = roles::plan_cleanup(scope, role);
+        let op = if delete {
+            Op::DeleteRole(Box::new(role.clone()))
+        } else {
+            Op::Nothing
+        };
         steps.push(cluster_step(step, op));
     }
     Ok(steps)
@@ -505,7 +452,7 @@ async fn plan_fleet(
     clients: &Clients,
     fleet: &FleetNames,
     workspace: &amp::Workspace,
-) -> Result<Vec<CleanupStep>, Error> {
+) -> Result<Vec<Planned>, Error> {
     let store = workspace.tags.get(tags::BUCKET).map(|bucket| {
         let region = workspace.tags.get(tags::BUCKET_REGION);
         StoreLocation::new(bucket, region.unwrap_or(&clients.region))
@@ -520,13 +467,26 @@ async fn plan_fleet(
                 None => Ok(None),
             }
         },)?;
-    let mut steps = policies::plan_cleanup(policy_arns);
-    if let (Some(store), Some(state)) = (&store, &bucket_state) {
-        steps.extend(bucket::plan_cleanup(workspace, store, state));
-    }
-    steps.push(workspace::plan_cleanup(workspace));
-    Ok(steps
+    let mut steps: Vec<Planned> = policies::plan_cleanup(policy_arns)
         .into_iter()
-        .map(|(step, op)| cluster_step(step, op))
-        .collect())
+        .map(|(step, arn)| fleet_step(step, Op::DeletePolicy(arn)))
+        .collect();
+    if let (Some(store), Some(state)) = (&store, &bucket_state)
+        && let Some((step, delete)) = bucket::plan_cleanup(workspace, store, state)
+    {
+        let op = if delete {
+            Op::DeleteBucket(store.clone())
+        } else {
+            Op::Nothing
+        };
+        steps.push(fleet_step(step, op));
+    }
+    let (step, delete) = workspace::plan_cleanup(workspace);
+    let op = if delete {
+        Op::DeleteWorkspace(workspace.id.clone())
+    } else {
+        Op::Nothing
+    };
+    steps.push(fleet_step(step, op));
+    Ok(steps)
 }

@@ -15,8 +15,10 @@ use crate::kube::{KubeClients, Reacher, release};
 use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{self, Renderer, StoreLocation};
+use crate::resources::apply::{Applier, Direction};
+use crate::resources::op::{Op, Planned, fleet_step};
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{Applier, Op, Planned, bucket, cluster, policies, workspace};
+use crate::resources::{bucket, cluster, policies, workspace};
 use crate::validate;
 
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
@@ -171,56 +173,87 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         *store = StoreLocation::new(&store.bucket, region);
     }
 
-    let cluster = &target.cluster;
-    let mut fleet_tags = workspace::fleet_tags(fleet.store.as_ref(), &cluster.arn);
+    let mut fleet_tags = workspace::fleet_tags(fleet.store.as_ref(), &target.cluster.arn);
     if let (Some(store), Some(s3::BucketState::Missing)) = (&fleet.store, &bucket_state) {
         fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
     }
-    let mut planned = vec![plan_workspace(
-        fleet.workspace.as_ref(),
-        &alias,
-        &fleet.account_id,
-        &fleet.workspace_region,
-        cluster,
-        &fleet_tags,
-    )];
-    if let (Some(store), Some(state)) = (&fleet.store, &bucket_state) {
-        let made_by_kcfed = fleet
-            .workspace
-            .as_ref()
-            .is_some_and(|ws| ws.tags.get(tags::BUCKET_MADE) == Some(&store.bucket));
-        let bucket = bucket::plan(fleet.workspace_id(), store, state, made_by_kcfed, &renderer)?;
-        planned.push(bucket);
-    }
-    planned.extend(policies::plan(&fleet, policies, &renderer)?);
-    let (kube_clients, cluster_steps) = match observed_cluster {
-        Ok((client, observed)) => (
-            KubeClients::connected(client),
-            cluster::plan(&fleet, &target, 0, observed, &renderer),
-        ),
-        Err(err) => (KubeClients::new(1), Err(err)),
+    let new_fleet = fleet.workspace.is_none();
+    let (kube_client, observed_cluster) = match observed_cluster {
+        Ok((client, observed)) => (Some(client), Ok(observed)),
+        Err(err) => (None, Err(err)),
     };
-    let cluster = engine::ClusterPlan {
-        name: cluster.name.clone(),
+    // Planned once to show, and for a new fleet once more, from the same reads, when its
+    // workspace exists and its id names the rest.
+    let plan_fleet = |fleet: &Fleet| -> Result<Vec<Planned>, Error> {
+        let mut planned = vec![plan_workspace(
+            fleet.workspace.as_ref(),
+            &alias,
+            &fleet.account_id,
+            &fleet.workspace_region,
+            &target.cluster,
+            &fleet_tags,
+        )];
+        if let (Some(store), Some(state)) = (&fleet.store, &bucket_state) {
+            let made_by_kcfed = fleet
+                .workspace
+                .as_ref()
+                .is_some_and(|ws| ws.tags.get(tags::BUCKET_MADE) == Some(&store.bucket));
+            let (step, change) = bucket::plan(
+                fleet.workspace_id(),
+                new_fleet,
+                store,
+                state,
+                made_by_kcfed,
+                &renderer,
+            )?;
+            planned.push(fleet_step(step, change));
+        }
+        for (step, change) in policies::plan(fleet, &policies, &renderer)? {
+            planned.push(fleet_step(step, change));
+        }
+        Ok(planned)
+    };
+    let plan_cluster = |fleet: &Fleet, observed: &cluster::ObservedCluster| engine::ClusterPlan {
+        name: target.cluster.name.clone(),
         cluster_id: target.cluster_id.clone(),
-        account: cluster.account.clone(),
-        planned: cluster_steps,
+        account: target.cluster.account.clone(),
+        planned: cluster::plan(fleet, &target, 0, observed, &renderer),
+    };
+    let planned = plan_fleet(&fleet)?;
+    let (cluster, observed) = match observed_cluster {
+        Ok(observed) => (plan_cluster(&fleet, &observed), Some(observed)),
+        Err(err) => (
+            engine::ClusterPlan {
+                name: target.cluster.name.clone(),
+                cluster_id: target.cluster_id.clone(),
+                account: target.cluster.account.clone(),
+                planned: Err(err),
+            },
+            None,
+        ),
+    };
+    let replan = |created: &Fleet| -> Result<engine::Replanned<Op>, Error> {
+        let observed = observed
+            .as_ref()
+            .expect("a fleet is applied only once its cluster is planned");
+        let mut planned = plan_fleet(created)?;
+        // The workspace's own step is applied already.
+        planned.retain(|item| item.step.kind != ResourceKind::AmpWorkspace);
+        Ok((planned, vec![plan_cluster(created, observed)]))
     };
 
     let fleet_account = fleet.account_id.clone();
-    let applier = Applier {
-        clients: &clients,
-        amp: amp_client,
-        renderer: &renderer,
-        helm: args.release.helm.clone(),
-        timeout: args.release.timeout,
-        fleet,
-        targets: vec![target],
+    let kube_clients = KubeClients::new([(target.release.clone(), kube_client)]);
+    let mut applier = Applier::new(
+        &clients,
+        amp_client,
+        args.release.helm.clone(),
+        args.release.timeout,
         kube_clients,
-        workspace_tags: fleet_tags,
-        created_fleet: Default::default(),
-        desired: Default::default(),
-    };
+        Direction::Build,
+    );
+    applier.installs = Some((fleet, vec![target.clone()]));
+    applier.replan = Some(Box::new(replan));
     let run = engine::Run {
         identities: accounts.identities(),
         command: "init primary",
@@ -242,14 +275,14 @@ fn plan_workspace(
 ) -> Planned {
     let step = |action| Step::new(FLEET_SCOPE, ResourceKind::AmpWorkspace, alias, action);
     let Some(workspace) = workspace else {
-        return Planned {
-            step: step(Action::Create).with_detail(format!("in {region}")),
-            op: Op::CreateWorkspace {
+        return fleet_step(
+            step(Action::Create).with_detail(format!("in {region}")),
+            Op::CreateWorkspace {
                 alias: alias.to_owned(),
                 client_token: names::workspace_client_token(account_id, region, alias),
+                tags: fleet_tags.to_vec(),
             },
-            target: None,
-        };
+        );
     };
     let step = |action| {
         Step::new(
@@ -263,28 +296,25 @@ fn plan_workspace(
     if let Some(primary) = workspace.tags.get(tags::PRIMARY_CLUSTER)
         && primary != &cluster.arn
     {
-        return Planned {
-            step: step(Action::Conflict).with_detail(format!(
+        return fleet_step(
+            step(Action::Conflict).with_detail(format!(
                 "the fleet's primary is {primary}: add this cluster with `kcfed join cluster`"
             )),
-            op: Op::Nothing,
-            target: None,
-        };
+            Op::Nothing,
+        );
     }
     let missing = fleet_tags
         .iter()
         .any(|(key, value)| workspace.tags.get(key) != Some(value));
     if missing {
-        Planned {
-            step: step(Action::Update).with_detail("fleet tags (bucket, primary cluster)"),
-            op: Op::TagWorkspace,
-            target: None,
-        }
+        fleet_step(
+            step(Action::Update).with_detail("fleet tags (bucket, primary cluster)"),
+            Op::TagWorkspace {
+                workspace: Box::new(workspace.clone()),
+                tags: fleet_tags.to_vec(),
+            },
+        )
     } else {
-        Planned {
-            step: step(Action::Exists),
-            op: Op::Nothing,
-            target: None,
-        }
+        fleet_step(step(Action::Exists), Op::Nothing)
     }
 }

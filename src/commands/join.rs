@@ -17,9 +17,11 @@ use crate::kube;
 use crate::kube::{KubeClients, Reacher, release};
 use crate::names;
 use crate::render::{self, Renderer, ValuesFile};
+use crate::resources::apply::{Applier, Direction};
 use crate::resources::cluster::{self, ObservedCluster};
+use crate::resources::op::fleet_step;
+use crate::resources::policies;
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{Applier, policies};
 use crate::validate;
 
 /// Finds the fleet (account, workspace, helm: at the same time), then reads every cluster in
@@ -104,7 +106,10 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         .collect::<Vec<_>>(),
     );
     drop(progress);
-    let fleet_steps = policies::plan(&fleet, policies?, &renderer)?;
+    let fleet_steps = policies::plan(&fleet, &policies?, &renderer)?
+        .into_iter()
+        .map(|(step, change)| fleet_step(step, change))
+        .collect();
 
     // The clusters keep the order they were given in; each step names its cluster by position.
     observed.sort_by_key(|(index, _, _, _)| *index);
@@ -118,7 +123,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
                     name: target.cluster.name.clone(),
                     cluster_id: target.cluster_id.clone(),
                     account: target.cluster.account.clone(),
-                    planned: cluster::plan(&fleet, &target, targets.len(), observed, &renderer),
+                    planned: cluster::plan(&fleet, &target, targets.len(), &observed, &renderer),
                 });
                 targets.push(target);
             }
@@ -134,19 +139,17 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     }
     cluster_plans.extend(failed);
 
-    let applier = Applier {
-        clients: &clients,
-        amp: lookup.client,
-        renderer: &renderer,
-        helm: args.release.helm.clone(),
-        timeout: args.release.timeout,
-        fleet,
-        kube_clients: KubeClients::new(targets.len()),
-        targets,
-        workspace_tags: Vec::new(),
-        created_fleet: Default::default(),
-        desired: Default::default(),
-    };
+    let kube_clients =
+        KubeClients::new(targets.iter().map(|target| (target.release.clone(), None)));
+    let mut applier = Applier::new(
+        &clients,
+        lookup.client,
+        args.release.helm.clone(),
+        args.release.timeout,
+        kube_clients,
+        Direction::Build,
+    );
+    applier.installs = Some((fleet, targets));
     let run = engine::Run {
         identities: accounts.identities(),
         command: "join cluster",

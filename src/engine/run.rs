@@ -48,9 +48,16 @@ pub trait Executor {
         &[]
     }
 
-    /// The step as it reads once applied (ids known only then).
-    fn resolved(&self, step: &Step) -> Step {
-        step.clone()
+    /// Whether the step makes the fleet's anchor (a new workspace), whose id names much of
+    /// the rest: it is applied first, and the rest planned again ([`Executor::replan`]).
+    fn anchors(&self, _op: &Self::Op) -> bool {
+        false
+    }
+
+    /// The fleet's and the clusters' steps planned again, from the same reads, once the anchor
+    /// exists.
+    fn replan(&self) -> Result<Replanned<Self::Op>, Error> {
+        unreachable!("only an executor whose plan has an anchor replans")
     }
 
     /// What the run's resources are (ids, ARNs), for the report.
@@ -61,6 +68,9 @@ pub trait Executor {
     /// A cluster's steps are all run: what was kept for it (its API client) can go.
     fn cluster_finished(&self, _target: usize) {}
 }
+
+/// A plan made again once the fleet's anchor exists: the fleet's steps and each cluster's.
+pub type Replanned<O> = (Vec<Planned<O>>, Vec<ClusterPlan<O>>);
 
 /// How far the fleet's shared steps have got, for the clusters applied beside them: a cluster's
 /// step waits only for the kinds of fleet step it needs (`Executor::needs_from_fleet`), so a
@@ -215,10 +225,7 @@ pub async fn run_steps<E: Executor>(
         .await;
         for (item, run) in stage.iter().zip(outcomes) {
             applied.push(Applied {
-                step: match &run {
-                    StepRun::Ran(Ok(())) => executor.resolved(&item.step),
-                    _ => item.step.clone(),
-                },
+                step: item.step.clone(),
                 outcome: match &run {
                     StepRun::Unchanged => Outcome::Unchanged,
                     StepRun::Stopped(_) => Outcome::NotRun,
@@ -284,18 +291,21 @@ pub struct Run<'a> {
     pub concurrency: usize,
 }
 
-/// Plans, confirms, applies and reports: the sequence every command that changes something
-/// follows. Fleet steps run in order; clusters run up to `concurrency` at a time, each on its
-/// own, so one cluster's failure does not stop the others.
-pub async fn plan_and_apply<E: Executor>(
-    run: Run<'_>,
-    fleet_steps: Vec<Planned<E::Op>>,
+/// A run's steps in the order they run, each with its account; the clusters that could not
+/// be planned, failed.
+struct Ordered<O> {
+    fleet_steps: Vec<Planned<O>>,
+    cluster_steps: Vec<(Who, Vec<Planned<O>>)>,
+    results: Vec<ClusterResult>,
+    errors: Vec<Error>,
+}
+
+fn ordered<E: Executor>(
+    run: &Run<'_>,
+    mut fleet_steps: Vec<Planned<E::Op>>,
     clusters: Vec<ClusterPlan<E::Op>>,
     executor: &E,
-) -> Finished
-where
-    E::Op: Clone,
-{
+) -> Ordered<E::Op> {
     let mut results: Vec<ClusterResult> = Vec::new();
     let mut errors = Vec::new();
     let mut cluster_steps = Vec::new();
@@ -329,7 +339,6 @@ where
         }
     }
     // Steps run stage by stage; the plan lists them in that order.
-    let mut fleet_steps = fleet_steps;
     for item in &mut fleet_steps {
         item.step.account = run.fleet_account.to_owned();
     }
@@ -337,13 +346,39 @@ where
     for (_, steps) in &mut cluster_steps {
         steps.sort_by_key(|item| executor.stage(&item.step));
     }
+    Ordered {
+        fleet_steps,
+        cluster_steps,
+        results,
+        errors,
+    }
+}
+
+/// Plans, confirms, applies and reports: the sequence every command that changes something
+/// follows. Fleet steps run in order; clusters run up to `concurrency` at a time, each on its
+/// own, so one cluster's failure does not stop the others.
+pub async fn plan_and_apply<E: Executor>(
+    run: Run<'_>,
+    fleet_steps: Vec<Planned<E::Op>>,
+    clusters: Vec<ClusterPlan<E::Op>>,
+    executor: &E,
+) -> Finished
+where
+    E::Op: Clone,
+{
+    let Ordered {
+        fleet_steps,
+        cluster_steps,
+        mut results,
+        mut errors,
+    } = ordered(&run, fleet_steps, clusters, executor);
     let cluster_plan = cluster_steps.iter().flat_map(|(_, steps)| steps);
     let all_planned: Vec<Planned<E::Op>> = match run.order {
         Order::FleetFirst => fleet_steps.iter().chain(cluster_plan).cloned().collect(),
         Order::FleetLast => cluster_plan.chain(fleet_steps.iter()).cloned().collect(),
     };
     let mut plan = to_plan(&all_planned);
-    plan.identities = run.identities;
+    plan.identities = run.identities.clone();
     let mut report = Report {
         schema: REPORT_SCHEMA,
         command: run.command,
@@ -409,6 +444,39 @@ where
     let interrupt = &Interrupt::listen();
     let progress = &Progress::new();
 
+    // A new fleet's anchor first; then the rest, planned again now that its id is known.
+    let mut applied = Vec::new();
+    let (fleet_steps, cluster_steps) = match fleet_steps
+        .iter()
+        .position(|item| executor.anchors(&item.op))
+    {
+        None => (fleet_steps, cluster_steps),
+        Some(at) => {
+            let anchor = std::slice::from_ref(&fleet_steps[at]);
+            let (anchor_applied, ended) =
+                run_steps(executor, anchor, progress, interrupt, Pace::Alone).await;
+            applied.extend(anchor_applied);
+            let replanned = match ended {
+                Ended::Done => executor.replan(),
+                Ended::Failed(err) | Ended::FleetFailed(err) => Err(err),
+            };
+            match replanned {
+                Ok((fleet_steps, clusters)) => {
+                    let again = ordered(&run, fleet_steps, clusters, executor);
+                    results.extend(again.results);
+                    errors.extend(again.errors);
+                    (again.fleet_steps, again.cluster_steps)
+                }
+                Err(err) => {
+                    report.applied = applied;
+                    report.error = Some(err.to_string());
+                    let text = rendered(&report, || report.text(), output);
+                    return Finished::printing(text, Err(err));
+                }
+            }
+        }
+    };
+
     let gate = &FleetGate::new(&fleet_steps);
     let (fleet_pace, cluster_pace) = match run.order {
         Order::FleetFirst => (Pace::Leads(gate), Pace::Follows(gate)),
@@ -439,7 +507,6 @@ where
     let (fleet_first, mut outcomes) = tokio::join!(fleet_first, clusters);
     outcomes.sort_by_key(|outcome| outcome.0);
 
-    let mut applied = Vec::new();
     let mut fleet_error = None;
     if let Some((fleet_applied, ended)) = fleet_first {
         applied.extend(fleet_applied);

@@ -2,9 +2,11 @@
 
 use serde::Serialize;
 
+use super::shared::Fleet;
+use super::target::Target;
 use crate::cli::ClusterRole;
 use crate::helm;
-use crate::names::{self, WorkspaceEndpoints};
+use crate::names::{self, ChartLine, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::StoreLocation;
 
 /// What a fleet and its clusters are made of, with ids and ARNs, for the report.
@@ -77,6 +79,39 @@ impl std::fmt::Display for Resources {
             }
         }
         Ok(())
+    }
+}
+
+/// What the fleet and the run's clusters are made of; `installed` says whether a cluster's
+/// release is in place after the run.
+pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bool) -> Resources {
+    let names = fleet.names();
+    Resources {
+        account_id: fleet.account_id.clone(),
+        workspace: fleet.endpoints(),
+        bucket: fleet.store.clone(),
+        clusters: targets
+            .iter()
+            .map(|target| ClusterResources {
+                name: target.cluster.name.clone(),
+                cluster_id: target.cluster_id.clone(),
+                arn: target.cluster.arn.clone(),
+                account: target.cluster.account.clone(),
+                role: target.role,
+                service_account_roles: ServiceAccountKind::ALL
+                    .into_iter()
+                    .map(|kind| ServiceAccountRole {
+                        service_account: kind.service_account().to_owned(),
+                        role_arn: names.role_arn(&fleet.role_name(&target.cluster, kind)),
+                    })
+                    .collect(),
+                dashboard: port_forward_hint(&target.release),
+                // 2.x agents run `agentOnly`: no frontend to open.
+                ui: !(target.role == ClusterRole::Agent
+                    && ChartLine::of(&target.release.chart_version).ok() == Some(ChartLine::V2)),
+                installed: installed(&target.cluster_id),
+            })
+            .collect(),
     }
 }
 

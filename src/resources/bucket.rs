@@ -4,73 +4,73 @@
 
 use std::collections::HashMap;
 
-use super::{CleanupOp, Op, Planned, fleet_step, tags_missing};
 use crate::aws::config::Clients;
-use crate::aws::{amp, managed_tags, s3};
+use crate::aws::{amp, managed_tags, s3, tags_missing};
 use crate::error::Error;
-use crate::fleet::Fleet;
 use crate::names::tags;
-use crate::plan::NEW_WORKSPACE;
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{Renderer, StoreLocation};
 
 /// What applying the bucket's step changes.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct BucketChanges {
-    pub(super) create: bool,
-    pub(super) public_access: bool,
-    pub(super) encryption: bool,
-    pub(super) ownership: bool,
-    pub(super) policy: bool,
-    pub(super) tags: Option<Vec<(String, String)>>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct BucketChange {
+    pub bucket: StoreLocation,
+    pub create: bool,
+    pub public_access: bool,
+    pub encryption: bool,
+    pub ownership: bool,
+    /// The TLS-only policy to put.
+    pub policy: Option<serde_json::Value>,
+    /// All of the bucket's tags, when they change.
+    pub tags: Option<Vec<(String, String)>>,
 }
 
 /// `made_by_kcfed`: the fleet's workspace says kcfed created this bucket (its own tags may be
 /// missing if the run that created it was interrupted).
 pub fn plan(
     fleet_id: &str,
+    new_fleet: bool,
     store: &StoreLocation,
     state: &s3::BucketState,
     made_by_kcfed: bool,
     renderer: &Renderer,
-) -> Result<Planned, Error> {
+) -> Result<(Step, Option<BucketChange>), Error> {
     let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
+    let tls_policy = renderer.tls_only_bucket_policy(store)?;
     let our_tags = managed_tags(&[(tags::FLEET, fleet_id)]);
     let bucket = match state {
         s3::BucketState::Missing => {
-            let changes = BucketChanges {
+            let change = BucketChange {
+                bucket: store.clone(),
                 create: true,
                 public_access: true,
                 encryption: true,
                 ownership: true,
-                policy: true,
+                policy: Some(tls_policy),
                 tags: Some(our_tags),
             };
-            return Ok(fleet_step(
+            return Ok((
                 step(Action::Create).with_detail(format!(
                     "in {}, public access blocked, encrypted, bucket-owner-enforced, TLS only",
                     store.region
                 )),
-                Op::Bucket(changes),
+                Some(change),
             ));
         }
         s3::BucketState::OwnedElsewhere => {
-            return Ok(fleet_step(
-                step(Action::Conflict).with_detail(s3::FORBIDDEN),
-                Op::Nothing,
-            ));
+            return Ok((step(Action::Conflict).with_detail(s3::FORBIDDEN), None));
         }
         s3::BucketState::Owned(bucket) => bucket,
     };
     let managed = made_by_kcfed || crate::aws::made_by_kcfed(&bucket.tags);
     if let Some(other) = bucket.tags.get(tags::FLEET)
         && other != fleet_id
-        && fleet_id != NEW_WORKSPACE
+        && !new_fleet
     {
-        return Ok(fleet_step(
+        return Ok((
             step(Action::Conflict)
                 .with_detail(format!("belongs to the kcfed fleet of workspace {other}")),
-            Op::Nothing,
+            None,
         ));
     }
     // A bucket the user brought keeps its own policy and tags; kcfed only adds its fleet tag.
@@ -79,8 +79,8 @@ pub fn plan(
     } else {
         vec![(tags::FLEET.to_owned(), fleet_id.to_owned())]
     };
-    let tls_policy = renderer.tls_only_bucket_policy(store)?;
-    let changes = BucketChanges {
+    let changes = BucketChange {
+        bucket: store.clone(),
         create: false,
         public_access: !bucket.public_access_blocked,
         encryption: !bucket.encrypted,
@@ -89,7 +89,8 @@ pub fn plan(
             bucket.policy.as_ref() != Some(&tls_policy)
         } else {
             bucket.policy.is_none()
-        },
+        }
+        .then_some(tls_policy),
         tags: tags_missing(&bucket.tags, &wanted_tags).then(|| {
             let mut merged: HashMap<String, String> = bucket.tags.clone();
             merged.extend(wanted_tags);
@@ -108,7 +109,7 @@ pub fn plan(
     if changes.ownership {
         details.push("enforce bucket-owner ownership".to_owned());
     }
-    if changes.policy {
+    if changes.policy.is_some() {
         details.push("TLS-only bucket policy".to_owned());
     }
     if changes.tags.is_some() {
@@ -117,15 +118,16 @@ pub fn plan(
     if !managed {
         details.push("not created by kcfed: cleanup will keep it".to_owned());
     }
-    let action = if changes == BucketChanges::default() {
-        Action::Exists
+    let unchanged = !(changes.public_access
+        || changes.encryption
+        || changes.ownership
+        || changes.policy.is_some()
+        || changes.tags.is_some());
+    Ok(if unchanged {
+        (step(Action::Exists).with_details(details), None)
     } else {
-        Action::Update
-    };
-    Ok(fleet_step(
-        step(action).with_details(details),
-        Op::Bucket(changes),
-    ))
+        (step(Action::Update).with_details(details), Some(changes))
+    })
 }
 
 /// Cleanup deletes the bucket only when kcfed made it for this fleet: its tags say so, or the
@@ -134,7 +136,7 @@ pub fn plan_cleanup(
     workspace: &amp::Workspace,
     store: &StoreLocation,
     state: &s3::BucketState,
-) -> Option<(Step, CleanupOp)> {
+) -> Option<(Step, bool)> {
     let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
     match state {
         s3::BucketState::Owned(found)
@@ -145,59 +147,45 @@ pub fn plan_cleanup(
         {
             Some((
                 step(Action::Delete).with_detail("every object version and delete marker first"),
-                CleanupOp::DeleteBucket(store.clone()),
+                true,
             ))
         }
         s3::BucketState::Owned(_) | s3::BucketState::OwnedElsewhere => Some((
             step(Action::Keep).with_detail("not made by kcfed for this fleet"),
-            CleanupOp::Nothing,
+            false,
         )),
         s3::BucketState::Missing => None,
     }
 }
 
 /// Creates the bucket when planned, then makes the planned settings and tags, side by side.
-pub async fn apply(
-    clients: &Clients,
-    renderer: &Renderer,
-    fleet: &Fleet,
-    changes: &BucketChanges,
-) -> Result<(), Error> {
-    let store = fleet
-        .store
-        .as_ref()
-        .expect("bucket steps exist in federated fleets");
+pub async fn apply(clients: &Clients, change: &BucketChange) -> Result<(), Error> {
+    let store = &change.bucket;
     let client = clients.s3_in(&store.region);
     let bucket = &store.bucket;
-    if changes.create {
+    if change.create {
         s3::create(&client, bucket, &store.region).await?;
     }
     // The settings and the tags are independent of each other.
-    let tls_policy = renderer.tls_only_bucket_policy(store)?;
-    // Tags carry the fleet id, known only now for a new workspace.
-    let id = fleet.workspace_id();
-    let tags = changes.tags.as_ref().map(|tags| {
-        tags.iter()
-            .map(|(key, value)| {
-                let value = if value == NEW_WORKSPACE { id } else { value };
-                (key.clone(), value.to_owned())
-            })
-            .collect()
-    });
     tokio::try_join!(
-        when(changes.ownership, s3::enforce_bucket_owner(&client, bucket)),
+        when(change.ownership, s3::enforce_bucket_owner(&client, bucket)),
         when(
-            changes.public_access,
+            change.public_access,
             s3::block_public_access(&client, bucket)
         ),
         when(
-            changes.encryption,
+            change.encryption,
             s3::enable_default_encryption(&client, bucket)
         ),
-        when(changes.policy, s3::put_policy(&client, bucket, &tls_policy)),
         async {
-            match tags {
-                Some(tags) => s3::put_tags(&client, bucket, tags).await,
+            match &change.policy {
+                Some(policy) => s3::put_policy(&client, bucket, policy).await,
+                None => Ok(()),
+            }
+        },
+        async {
+            match &change.tags {
+                Some(tags) => s3::put_tags(&client, bucket, tags.clone()).await,
                 None => Ok(()),
             }
         },
@@ -236,19 +224,31 @@ mod tests {
         }
     }
 
+    struct Planned {
+        step: Step,
+        change: Option<BucketChange>,
+    }
+
     fn planned(state: &s3::BucketState, made_by_kcfed: bool) -> Planned {
-        plan(WORKSPACE, &store(), state, made_by_kcfed, &Renderer::new()).unwrap()
+        let (step, change) = plan(
+            WORKSPACE,
+            false,
+            &store(),
+            state,
+            made_by_kcfed,
+            &Renderer::new(),
+        )
+        .unwrap();
+        Planned { step, change }
     }
 
     #[test]
     fn a_missing_bucket_is_created_hardened_and_tagged() {
         let planned = planned(&s3::BucketState::Missing, true);
         assert_eq!(planned.step.action, Action::Create);
-        let Op::Bucket(changes) = planned.op else {
-            panic!("{:?}", planned.op)
-        };
+        let changes = planned.change.unwrap();
         assert!(changes.create && changes.public_access && changes.encryption);
-        assert!(changes.ownership && changes.policy);
+        assert!(changes.ownership && changes.policy.is_some());
         let tags = changes.tags.unwrap();
         assert!(tags.contains(&(tags::FLEET.to_owned(), WORKSPACE.to_owned())));
     }
@@ -257,8 +257,8 @@ mod tests {
     fn a_bucket_of_another_account_or_fleet_is_a_conflict() {
         let elsewhere = planned(&s3::BucketState::OwnedElsewhere, false);
         assert_eq!(
-            (elsewhere.step.action, elsewhere.op),
-            (Action::Conflict, Op::Nothing)
+            (elsewhere.step.action, elsewhere.change),
+            (Action::Conflict, None)
         );
         let other_fleet = s3::BucketState::Owned(hardened(&[(tags::FLEET, "ws-other")]));
         let other = planned(&other_fleet, false);
@@ -278,7 +278,7 @@ mod tests {
         ];
         let planned = planned(&s3::BucketState::Owned(hardened(&ours)), false);
         assert_eq!(planned.step.action, Action::Exists);
-        assert_eq!(planned.op, Op::Bucket(BucketChanges::default()));
+        assert_eq!(planned.change, None);
     }
 
     #[test]
@@ -288,10 +288,8 @@ mod tests {
         brought.encrypted = false;
         let planned = planned(&s3::BucketState::Owned(brought), false);
         assert_eq!(planned.step.action, Action::Update);
-        let Op::Bucket(changes) = &planned.op else {
-            panic!("{:?}", planned.op)
-        };
-        assert!(changes.encryption && !changes.policy && !changes.create);
+        let changes = planned.change.as_ref().unwrap();
+        assert!(changes.encryption && changes.policy.is_none() && !changes.create);
         let tags = changes.tags.clone().unwrap();
         assert!(tags.contains(&("team".to_owned(), "finops".to_owned())));
         assert!(
@@ -312,10 +310,8 @@ mod tests {
         let mut untagged = hardened(&[]);
         untagged.policy = None;
         let planned = planned(&s3::BucketState::Owned(untagged), true);
-        let Op::Bucket(changes) = &planned.op else {
-            panic!("{:?}", planned.op)
-        };
-        assert!(changes.policy);
+        let changes = planned.change.as_ref().unwrap();
+        assert!(changes.policy.is_some());
         let tags = changes.tags.clone().unwrap();
         assert!(
             tags.iter().any(|(key, _)| key == tags::MANAGED_BY),

@@ -1,13 +1,11 @@
 //! One cluster's share of the fleet, read and planned together: its OIDC provider, its two
 //! roles, its Kubernetes objects and its release.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-
 use futures::future::try_join_all;
 
+use super::op::{Op, Planned, cluster_step};
 use super::roles::DesiredRole;
-use super::{Op, Planned, kube_objects, oidc, release, roles, storage};
+use super::{kube_objects, oidc, release, roles, storage};
 use crate::aws::config::Clients;
 use crate::aws::{iam, managed_tags};
 use crate::cluster_id;
@@ -49,6 +47,8 @@ pub fn desired(
                     &cluster.oidc_issuer,
                     &subject,
                 )?,
+                path: fleet_names.iam_path(),
+                cluster_name: cluster.name.clone(),
                 policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
                 tags: role_tags(fleet, target),
                 name,
@@ -89,8 +89,6 @@ fn role_tags(fleet: &Fleet, target: &Target) -> Vec<(String, String)> {
 
 /// What exists of one cluster's share: OIDC provider, roles, Kubernetes objects, release.
 pub struct ObservedCluster {
-    /// What the reads were named from; the plan compares with it.
-    desired: ClusterDesired,
     storage: storage::ObservedStorage,
     provider: Option<iam::OidcProvider>,
     roles: Vec<Option<iam::Role>>,
@@ -143,7 +141,6 @@ pub async fn observe(
         },
     )?;
     Ok(ObservedCluster {
-        desired,
         storage,
         provider,
         roles,
@@ -155,68 +152,61 @@ pub async fn observe(
 }
 
 /// Plans one cluster from what exists of it; `index` is the cluster's place among the targets.
+/// The reads are named by names alone, so a plan made again once a new workspace has its id
+/// uses the same reads.
 pub fn plan(
     fleet: &Fleet,
     target: &Target,
     index: usize,
-    observed: ObservedCluster,
+    observed: &ObservedCluster,
     renderer: &Renderer,
 ) -> Result<Vec<Planned>, Error> {
     let scope = target.scope();
-    let ObservedCluster {
-        desired,
-        storage,
-        provider,
-        roles,
-        objects,
-        release,
-        cloud_secret,
-        aggregators_1x,
-    } = observed;
+    let desired = desired(renderer, fleet, target)?;
+    let step = |step: Step, op: Op| cluster_step(step, op, index);
     // The prerequisites first: a missing one stops the plan before anything changes.
     let wanted_class = target.storage_class.as_deref();
-    let mut steps = storage::plan(scope, &target.cluster.name, wanted_class, &storage);
-    if let (Some(name), Some(exists)) = (&target.cloud_integration_secret, cloud_secret) {
-        steps.push(cloud_integration_step(
-            scope,
-            &target.release.namespace,
-            name,
-            exists,
-        ));
+    let mut steps: Vec<Planned> =
+        storage::plan(scope, &target.cluster.name, wanted_class, &observed.storage)
+            .into_iter()
+            .map(|prerequisite| step(prerequisite, Op::Nothing))
+            .collect();
+    if let (Some(name), Some(exists)) = (&target.cloud_integration_secret, observed.cloud_secret) {
+        let secret = cloud_integration_step(scope, &target.release.namespace, name, exists);
+        steps.push(step(secret, Op::Nothing));
     }
-    steps.push(oidc::plan(
+    let (provider_step, provider) = oidc::plan(
         scope,
         &target.cluster,
         &desired.provider_arn,
-        provider.as_ref(),
-    ));
-    let recorded_ids: Vec<String> = roles
+        observed.provider.as_ref(),
+    );
+    steps.push(step(provider_step, provider.into()));
+    let recorded_ids: Vec<String> = observed
+        .roles
         .iter()
         .flatten()
         .filter_map(|role| role.tags.get(tags::CLUSTER_ID).cloned())
         .collect();
-    let release_cluster_id = release.as_ref().and_then(helm::Installed::cluster_id);
-    steps.extend(roles::plan(scope, fleet, &desired.roles, roles));
-    steps.extend(
-        kube_objects::plan_steps(scope, &desired.objects, &objects)
-            .into_iter()
-            .map(|step| {
-                let op = if step.action.changes_something() {
-                    Op::Kube
-                } else {
-                    Op::Nothing
-                };
-                (step, op)
-            }),
-    );
-    let (mut release_step, mut release_op) =
-        release::plan(scope, fleet, target, release, renderer)?;
+    let release_cluster_id = observed
+        .release
+        .as_ref()
+        .and_then(helm::Installed::cluster_id);
+    for (role_step, change) in roles::plan(scope, fleet, &desired.roles, &observed.roles) {
+        steps.push(step(role_step, change.into()));
+    }
+    for (object_step, object) in kube_objects::plan(scope, &desired.objects, &observed.objects) {
+        steps.push(step(object_step, object.into()));
+    }
+    let (mut release_step, mut install) =
+        release::plan(scope, fleet, target, observed.release.clone(), renderer)?;
     if let Some(reason) = id_change_refused(target, &recorded_ids, release_cluster_id.as_deref()) {
         release_step.action = Action::Conflict;
         release_step.details.push(reason);
-        release_op = Op::Nothing;
+        install = None;
     }
     // The 2.x chart's own gate, read ahead: it fails the install while a 1.x aggregator is there.
+    let aggregators_1x = &observed.aggregators_1x;
     if !aggregators_1x.is_empty() && release_step.action.changes_something() {
         let namespace = &target.release.namespace;
         release_step.action = Action::Conflict;
@@ -225,17 +215,10 @@ pub fn plan(
             aggregators_1x.join(", "),
             aggregators_1x.join(" ")
         ));
-        release_op = Op::Nothing;
+        install = None;
     }
-    steps.push((release_step, release_op));
-    Ok(steps
-        .into_iter()
-        .map(|(step, op)| Planned {
-            step,
-            op,
-            target: Some(index),
-        })
-        .collect())
+    steps.push(step(release_step, install.into()));
+    Ok(steps)
 }
 
 /// Why the cluster must not take the id this run gives it: it writes its data under another
@@ -261,7 +244,7 @@ fn id_change_refused(
 }
 
 /// The user's cloud integration secret: read, never written; the chart looks it up at install.
-fn cloud_integration_step(scope: &str, namespace: &str, name: &str, exists: bool) -> (Step, Op) {
+fn cloud_integration_step(scope: &str, namespace: &str, name: &str, exists: bool) -> Step {
     let step = Step::new(
         scope,
         ResourceKind::Secret,
@@ -272,39 +255,12 @@ fn cloud_integration_step(scope: &str, namespace: &str, name: &str, exists: bool
             Action::Conflict
         },
     );
-    let step = if exists {
+    if exists {
         step.with_detail("your cloud integration secret: turns on Cloud Costs")
     } else {
         step.with_detail(format!(
             "--cloud-integration-secret names a secret that is not there: create it in {namespace} as Kubecost's cloud integration guide says (key cloud-integration.json), then run again"
         ))
-    };
-    (step, Op::Nothing)
-}
-
-/// Each target's desired state, built once for the workspace id it names: a new workspace's id
-/// is known only once it is created, so a target's state is built at most twice in a run.
-#[derive(Default)]
-pub struct DesiredStates(Mutex<HashMap<usize, (String, Arc<ClusterDesired>)>>);
-
-impl DesiredStates {
-    /// The desired state of the target at `index` for the fleet as it is now.
-    pub fn get(
-        &self,
-        index: usize,
-        renderer: &Renderer,
-        fleet: &Fleet,
-        target: &Target,
-    ) -> Result<Arc<ClusterDesired>, Error> {
-        let mut states = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((workspace_id, state)) = states.get(&index)
-            && workspace_id == fleet.workspace_id()
-        {
-            return Ok(Arc::clone(state));
-        }
-        let state = Arc::new(desired(renderer, fleet, target)?);
-        states.insert(index, (fleet.workspace_id().to_owned(), Arc::clone(&state)));
-        Ok(state)
     }
 }
 
@@ -317,7 +273,6 @@ mod tests {
     fn a_new_cluster_plans_every_kind_in_order_for_its_target() {
         let (fleet, target, renderer) = (fleet(), target(), Renderer::new());
         let observed = ObservedCluster {
-            desired: desired(&renderer, &fleet, &target).unwrap(),
             storage: storage::ObservedStorage {
                 csi_drivers: vec!["ebs.csi.aws.com".to_owned()],
                 storage_classes: vec![("gp2".to_owned(), "ebs.csi.aws.com".to_owned(), true)],
@@ -329,7 +284,7 @@ mod tests {
             cloud_secret: None,
             aggregators_1x: Vec::new(),
         };
-        let planned = plan(&fleet, &target, 3, observed, &renderer).unwrap();
+        let planned = plan(&fleet, &target, 3, &observed, &renderer).unwrap();
         let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();
         assert_eq!(
             kinds,
@@ -360,23 +315,6 @@ mod tests {
         assert!(
             changes.iter().all(|p| p.step.action == Action::Create),
             "{planned:?}"
-        );
-    }
-
-    #[test]
-    fn a_desired_state_is_built_once_per_workspace_id() {
-        let (renderer, target, states) = (Renderer::new(), target(), DesiredStates::default());
-        let mut fleet = fleet();
-        let first = states.get(0, &renderer, &fleet, &target).unwrap();
-        let again = states.get(0, &renderer, &fleet, &target).unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
-        fleet.workspace.as_mut().unwrap().id = "ws-other".to_owned();
-        let renamed = states.get(0, &renderer, &fleet, &target).unwrap();
-        assert!(!Arc::ptr_eq(&first, &renamed));
-        assert!(
-            renamed.roles[0].arn.contains("/kcfed/ws-other/"),
-            "{}",
-            renamed.roles[0].arn
         );
     }
 }

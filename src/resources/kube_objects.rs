@@ -181,14 +181,35 @@ pub async fn secret_exists(client: &Client, namespace: &str, name: &str) -> Resu
     Ok(get_opt(&secrets, name, &resource).await?.is_some())
 }
 
-/// The steps that make the cluster hold `desired`: namespace, service accounts, then the secret.
-pub fn plan_steps(scope: &str, desired: &DesiredObjects, observed: &ObservedObjects) -> Vec<Step> {
+/// One object kcfed writes: what a create or update of it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeObject {
+    Namespace(Namespace),
+    ServiceAccount(ServiceAccount),
+    Secret(Secret),
+}
+
+/// One object kcfed deletes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KubeRef {
+    Namespace(String),
+    ServiceAccount { namespace: String, name: String },
+    Secret { namespace: String, name: String },
+}
+
+/// The steps that make the cluster hold `desired`: namespace, service accounts, then the
+/// secret, each with the object to apply when it changes.
+pub fn plan(
+    scope: &str,
+    desired: &DesiredObjects,
+    observed: &ObservedObjects,
+) -> Vec<(Step, Option<KubeObject>)> {
     let namespace = &desired.namespace;
-    let mut steps = vec![namespace_step(
-        scope,
-        namespace,
-        observed.namespace.as_ref(),
-    )];
+    let namespace_step = namespace_step(scope, namespace, observed.namespace.as_ref());
+    // Only a namespace kcfed creates carries its label; an existing one is never updated.
+    let create_namespace = (namespace_step.action == Action::Create)
+        .then(|| KubeObject::Namespace(namespace_object(namespace)));
+    let mut steps = vec![(namespace_step, create_namespace)];
     for (name, role_arn) in &desired.service_accounts {
         let step = Step::new(
             scope,
@@ -196,16 +217,15 @@ pub fn plan_steps(scope: &str, desired: &DesiredObjects, observed: &ObservedObje
             namespaced_name(namespace, name),
             Action::Create,
         );
-        steps.push(match observed.service_accounts.get(name) {
+        let wanted = service_account_object(namespace, name, role_arn);
+        let step = match observed.service_accounts.get(name) {
             None => step,
-            Some(found) => {
-                let wanted = service_account_object(namespace, name, role_arn);
-                update_or_exists(
-                    step,
-                    metadata_differences(&wanted.metadata, &found.metadata),
-                )
-            }
-        });
+            Some(found) => update_or_exists(
+                step,
+                metadata_differences(&wanted.metadata, &found.metadata),
+            ),
+        };
+        steps.push(with_object(step, KubeObject::ServiceAccount(wanted)));
     }
     if let Some(content) = &desired.object_store {
         let step = Step::new(
@@ -214,12 +234,20 @@ pub fn plan_steps(scope: &str, desired: &DesiredObjects, observed: &ObservedObje
             namespaced_name(namespace, OBJECT_STORE_SECRET),
             Action::Create,
         );
-        steps.push(match &observed.object_store {
+        let wanted = object_store_secret(namespace, content);
+        let step = match &observed.object_store {
             None => step,
-            Some(found) => secret_step(step, &object_store_secret(namespace, content), found),
-        });
+            Some(found) => secret_step(step, &wanted, found),
+        };
+        steps.push(with_object(step, KubeObject::Secret(wanted)));
     }
     steps
+}
+
+/// The object goes with a step that creates or updates it.
+fn with_object(step: Step, object: KubeObject) -> (Step, Option<KubeObject>) {
+    let object = step.action.changes_something().then_some(object);
+    (step, object)
 }
 
 fn namespace_step(scope: &str, name: &str, found: Option<&Namespace>) -> Step {
@@ -333,72 +361,47 @@ fn change(what: &str, key: &str, current: Option<&str>, wanted: &str) -> String 
     format!("{what} {key}: {} -> {wanted}", current.unwrap_or("(none)"))
 }
 
-/// Performs exactly `step`, one of those [`plan_steps`] made for `desired`: a create or update is a
-/// server-side apply of that one object; an object already as wanted is left alone.
-pub async fn apply(client: &Client, desired: &DesiredObjects, step: &Step) -> Result<(), Error> {
-    match step.action {
-        Action::Exists | Action::Keep => return Ok(()),
-        Action::Conflict => {
-            return Err(Error::Conflict {
-                resource: step.name.clone(),
-                reason: step.details.join("; "),
-                fix: "resolve what the plan shows for it, then run the command again".to_owned(),
-            });
-        }
-        Action::Delete => return Err(foreign_step(step)),
-        Action::Create | Action::Update => {}
-    }
-    let namespace = &desired.namespace;
-    match step.kind {
-        // Only a namespace kcfed creates carries its label; an existing one is never updated.
-        ResourceKind::Namespace if step.action == Action::Create && step.name == *namespace => {
+/// Writes one object with a server-side apply.
+pub async fn apply(client: &Client, object: &KubeObject) -> Result<(), Error> {
+    match object {
+        KubeObject::Namespace(namespace) => {
+            let name = namespace.metadata.name.as_deref().unwrap_or_default();
             server_side_apply(
                 &Api::<Namespace>::all(client.clone()),
+                name,
                 namespace,
-                &namespace_object(namespace),
-                &format!("namespace {namespace}"),
+                &format!("namespace {name}"),
             )
             .await
         }
-        ResourceKind::ServiceAccount => {
-            let (name, role_arn) = desired
-                .service_accounts
-                .iter()
-                .find(|(name, _)| namespaced_name(namespace, name) == step.name)
-                .ok_or_else(|| foreign_step(step))?;
+        KubeObject::ServiceAccount(account) => {
+            let (namespace, name) = namespace_and_name(&account.metadata);
             server_side_apply(
                 &Api::<ServiceAccount>::namespaced(client.clone(), namespace),
                 name,
-                &service_account_object(namespace, name, role_arn),
-                &format!("service account {}", step.name),
+                account,
+                &format!("service account {}", namespaced_name(namespace, name)),
             )
             .await
         }
-        ResourceKind::Secret if step.name == namespaced_name(namespace, OBJECT_STORE_SECRET) => {
-            let content = desired
-                .object_store
-                .as_deref()
-                .ok_or_else(|| foreign_step(step))?;
+        KubeObject::Secret(secret) => {
+            let (namespace, name) = namespace_and_name(&secret.metadata);
             server_side_apply(
                 &Api::<Secret>::namespaced(client.clone(), namespace),
-                OBJECT_STORE_SECRET,
-                &object_store_secret(namespace, content),
-                &format!("secret {}", step.name),
+                name,
+                secret,
+                &format!("secret {}", namespaced_name(namespace, name)),
             )
             .await
         }
-        _ => Err(foreign_step(step)),
     }
 }
 
-/// A step `apply` was handed that `plan_steps` never makes for these objects: a bug in the caller.
-fn foreign_step(step: &Step) -> Error {
-    Error::InvalidInput {
-        what: "Kubernetes plan step",
-        value: step.to_string().trim().to_owned(),
-        reason: "it is not one of the objects kcfed installs in this cluster (a bug in kcfed)"
-            .to_owned(),
-    }
+fn namespace_and_name(metadata: &ObjectMeta) -> (&str, &str) {
+    (
+        metadata.namespace.as_deref().unwrap_or_default(),
+        metadata.name.as_deref().unwrap_or_default(),
+    )
 }
 
 /// Objects every namespace has, or that the release's own uninstall removes: they do not make a
@@ -483,14 +486,19 @@ where
         .collect())
 }
 
-/// One workload of the release as the cluster reports it.
+/// Deletes what kcfed made and keeps the rest: objects without kcfed's label were not made by
 /// it, and a namespace that holds anything else stays.
-pub fn cleanup_steps(scope: &str, namespace: &str, installed: &InstalledObjects) -> Vec<Step> {
-    let decide = |kind, name: String, metadata: &ObjectMeta| {
+pub fn plan_cleanup(
+    scope: &str,
+    namespace: &str,
+    installed: &InstalledObjects,
+) -> Vec<(Step, Option<KubeRef>)> {
+    let decide = |kind, name: String, metadata: &ObjectMeta, object: KubeRef| {
         if made_by_kcfed(metadata) {
-            Step::new(scope, kind, name, Action::Delete)
+            (Step::new(scope, kind, name, Action::Delete), Some(object))
         } else {
-            Step::new(scope, kind, name, Action::Keep).with_detail("not made by kcfed")
+            let step = Step::new(scope, kind, name, Action::Keep).with_detail("not made by kcfed");
+            (step, None)
         }
     };
     let observed = &installed.observed;
@@ -500,6 +508,10 @@ pub fn cleanup_steps(scope: &str, namespace: &str, installed: &InstalledObjects)
             ResourceKind::Secret,
             namespaced_name(namespace, OBJECT_STORE_SECRET),
             &secret.metadata,
+            KubeRef::Secret {
+                namespace: namespace.to_owned(),
+                name: OBJECT_STORE_SECRET.to_owned(),
+            },
         ));
     }
     for (name, account) in &observed.service_accounts {
@@ -507,6 +519,10 @@ pub fn cleanup_steps(scope: &str, namespace: &str, installed: &InstalledObjects)
             ResourceKind::ServiceAccount,
             namespaced_name(namespace, name),
             &account.metadata,
+            KubeRef::ServiceAccount {
+                namespace: namespace.to_owned(),
+                name: name.clone(),
+            },
         ));
     }
     if let Some(found) = &observed.namespace {
@@ -514,11 +530,13 @@ pub fn cleanup_steps(scope: &str, namespace: &str, installed: &InstalledObjects)
             ResourceKind::Namespace,
             namespace.to_owned(),
             &found.metadata,
+            KubeRef::Namespace(namespace.to_owned()),
         );
         steps.push(
-            if step.action == Action::Delete && !installed.others.is_empty() {
-                Step::new(scope, ResourceKind::Namespace, namespace, Action::Keep)
-                    .with_detail(format!("still holds {}", installed.others.join(", ")))
+            if step.0.action == Action::Delete && !installed.others.is_empty() {
+                let keep = Step::new(scope, ResourceKind::Namespace, namespace, Action::Keep)
+                    .with_detail(format!("still holds {}", installed.others.join(", ")));
+                (keep, None)
             } else {
                 step
             },
@@ -527,23 +545,25 @@ pub fn cleanup_steps(scope: &str, namespace: &str, installed: &InstalledObjects)
     steps
 }
 
-/// Deletes the object a [`cleanup_steps`] step names; already gone is fine.
-pub async fn delete(client: &Client, step: &Step) -> Result<(), Error> {
-    let resource = format!("{} {}", step.kind_label(), step.name);
-    let (namespace, name) = step.name.split_once('/').unwrap_or(("", &step.name));
-    let result = match step.kind {
-        ResourceKind::Namespace => delete_named(Api::<Namespace>::all(client.clone()), name).await,
-        ResourceKind::ServiceAccount => {
+/// Deletes one object; already gone is fine.
+pub async fn delete(client: &Client, object: &KubeRef) -> Result<(), Error> {
+    let (result, resource) = match object {
+        KubeRef::Namespace(name) => (
+            delete_named(Api::<Namespace>::all(client.clone()), name).await,
+            format!("namespace {name}"),
+        ),
+        KubeRef::ServiceAccount { namespace, name } => (
             delete_named(
                 Api::<ServiceAccount>::namespaced(client.clone(), namespace),
                 name,
             )
-            .await
-        }
-        ResourceKind::Secret => {
-            delete_named(Api::<Secret>::namespaced(client.clone(), namespace), name).await
-        }
-        _ => return Err(foreign_step(step)),
+            .await,
+            format!("service account {}", namespaced_name(namespace, name)),
+        ),
+        KubeRef::Secret { namespace, name } => (
+            delete_named(Api::<Secret>::namespaced(client.clone(), namespace), name).await,
+            format!("secret {}", namespaced_name(namespace, name)),
+        ),
     };
     match result {
         Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
@@ -556,6 +576,13 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     use super::*;
+
+    fn plan_steps(scope: &str, desired: &DesiredObjects, observed: &ObservedObjects) -> Vec<Step> {
+        plan(scope, desired, observed)
+            .into_iter()
+            .map(|(step, _)| step)
+            .collect()
+    }
 
     const ROLE: &str = "arn:aws:iam::111122223333:role/kcfed/ws-1/kcfed-prod-cost-analyzer";
     const OLD_ROLE: &str = "arn:aws:iam::111122223333:role/by-hand";

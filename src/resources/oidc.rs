@@ -1,12 +1,21 @@
 //! A cluster's IAM OIDC provider: its issuer registered in IAM with the STS audience, so the
 //! roles can trust the cluster's service accounts.
 
-use super::{CleanupOp, Op};
 use crate::aws::eks;
 use crate::aws::{iam, made_by_kcfed, managed_tags};
 use crate::error::Error;
 use crate::names::{self, tags};
 use crate::plan::{Action, ResourceKind, Step};
+
+/// A provider to register for the cluster's issuer, or to give the STS audience.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderChange {
+    pub arn: String,
+    pub issuer: String,
+    /// The cluster it is made for: its tag.
+    pub cluster_arn: String,
+    pub create: bool,
+}
 
 /// The provider's step: create it, add the STS audience, or nothing.
 pub fn plan(
@@ -14,7 +23,13 @@ pub fn plan(
     cluster: &eks::Cluster,
     provider_arn: &str,
     observed: Option<&iam::OidcProvider>,
-) -> (Step, Op) {
+) -> (Step, Option<ProviderChange>) {
+    let change = |create| ProviderChange {
+        arn: provider_arn.to_owned(),
+        issuer: cluster.oidc_issuer.clone(),
+        cluster_arn: cluster.arn.clone(),
+        create,
+    };
     let step = |action| {
         Step::new(
             scope,
@@ -25,12 +40,12 @@ pub fn plan(
         .with_id(provider_arn.to_owned())
     };
     match observed {
-        None => (step(Action::Create), Op::OidcProvider { create: true }),
+        None => (step(Action::Create), Some(change(true))),
         Some(p) if !p.client_ids.iter().any(|id| id == iam::STS_AUDIENCE) => (
             step(Action::Update).with_detail("add audience sts.amazonaws.com"),
-            Op::OidcProvider { create: false },
+            Some(change(false)),
         ),
-        Some(_) => (step(Action::Exists), Op::Nothing),
+        Some(_) => (step(Action::Exists), None),
     }
 }
 
@@ -40,7 +55,7 @@ pub fn plan_cleanup(
     arn: &str,
     provider: &iam::OidcProvider,
     still_trusted_by: &[String],
-) -> (Step, CleanupOp) {
+) -> (Step, bool) {
     let host = arn
         .split_once("oidc-provider/")
         .map_or(arn, |(_, host)| host);
@@ -49,31 +64,23 @@ pub fn plan_cleanup(
     if !made_by_kcfed(&provider.tags) {
         (
             step(Action::Keep).with_detail("not created by kcfed"),
-            CleanupOp::Nothing,
+            false,
         )
     } else if still_trusted_by.is_empty() {
-        (
-            step(Action::Delete),
-            CleanupOp::DeleteOidcProvider(arn.to_owned()),
-        )
+        (step(Action::Delete), true)
     } else {
         let detail = format!("still trusted by {}", still_trusted_by.join(", "));
-        (step(Action::Keep).with_detail(detail), CleanupOp::Nothing)
+        (step(Action::Keep).with_detail(detail), false)
     }
 }
 
 /// Creates the provider (tagged with the cluster it was made for), or adds the audience.
-pub async fn apply(
-    iam_client: &aws_sdk_iam::Client,
-    cluster: &eks::Cluster,
-    provider_arn: &str,
-    create: bool,
-) -> Result<(), Error> {
-    if create {
-        let tags = managed_tags(&[(tags::CLUSTER, &cluster.arn)]);
-        iam::create_oidc_provider(iam_client, &cluster.oidc_issuer, tags).await?;
+pub async fn apply(iam_client: &aws_sdk_iam::Client, change: &ProviderChange) -> Result<(), Error> {
+    if change.create {
+        let tags = managed_tags(&[(tags::CLUSTER, &change.cluster_arn)]);
+        iam::create_oidc_provider(iam_client, &change.issuer, tags).await?;
     } else {
-        iam::add_oidc_audience(iam_client, provider_arn).await?;
+        iam::add_oidc_audience(iam_client, &change.arn).await?;
     }
     Ok(())
 }
@@ -95,20 +102,14 @@ mod tests {
     fn a_provider_is_created_given_the_sts_audience_or_kept() {
         let cluster = target().cluster;
         let plan = |observed: Option<&iam::OidcProvider>| {
-            let (step, op) = plan("prod", &cluster, "arn:provider", observed);
-            (step.action, op)
+            let (step, change) = plan("prod", &cluster, "arn:provider", observed);
+            (step.action, change.map(|change| change.create))
         };
-        assert_eq!(
-            plan(None),
-            (Action::Create, Op::OidcProvider { create: true })
-        );
+        assert_eq!(plan(None), (Action::Create, Some(true)));
         let without = provider(&["other"]);
-        assert_eq!(
-            plan(Some(&without)),
-            (Action::Update, Op::OidcProvider { create: false })
-        );
+        assert_eq!(plan(Some(&without)), (Action::Update, Some(false)));
         let with = provider(&["other", iam::STS_AUDIENCE]);
-        assert_eq!(plan(Some(&with)), (Action::Exists, Op::Nothing));
+        assert_eq!(plan(Some(&with)), (Action::Exists, None));
         let (step, _) = super::plan("prod", &cluster, "arn:provider", None);
         assert_eq!(
             step.name,
@@ -127,7 +128,7 @@ mod tests {
             (step.action, step.name.as_str()),
             (Action::Delete, "oidc.eks.us-east-2.amazonaws.com/id/AB")
         );
-        assert!(matches!(op, CleanupOp::DeleteOidcProvider(_)));
+        assert!(op);
         let (step, _) = plan_cleanup("prod", arn, &ours, &["other-role".to_owned()]);
         assert_eq!(step.action, Action::Keep);
         assert!(step.details[0].contains("other-role"));

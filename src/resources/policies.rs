@@ -3,7 +3,6 @@
 
 use futures::future::try_join_all;
 
-use super::{CleanupOp, Op, Planned, fleet_step};
 use crate::aws::config::Clients;
 use crate::aws::{iam, managed_tags};
 use crate::error::Error;
@@ -33,77 +32,81 @@ pub async fn observe(clients: &Clients, fleet: &Fleet) -> Result<Observed, Error
 }
 
 /// Plans the fleet's shared IAM policies from what exists.
-pub fn plan(fleet: &Fleet, observed: Observed, renderer: &Renderer) -> Result<Vec<Planned>, Error> {
+/// A policy to create or to give a new default version, with its document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyChange {
+    pub name: String,
+    pub path: String,
+    pub arn: String,
+    pub document: serde_json::Value,
+    pub tags: Vec<(String, String)>,
+    pub create: bool,
+}
+
+pub fn plan(
+    fleet: &Fleet,
+    observed: &Observed,
+    renderer: &Renderer,
+) -> Result<Vec<(Step, Option<PolicyChange>)>, Error> {
     let names = fleet.names();
     observed
         .0
-        .into_iter()
+        .iter()
         .map(|(policy, arn, found)| {
             let step = |action| {
                 Step::new(
                     FLEET_SCOPE,
                     ResourceKind::IamPolicy,
-                    names.policy_name(policy),
+                    names.policy_name(*policy),
                     action,
                 )
                 .with_id(arn.clone())
             };
-            let wanted = fleet.policy_document(renderer, policy)?;
+            let document = fleet.policy_document(renderer, *policy)?;
+            let change = |create| PolicyChange {
+                name: names.policy_name(*policy),
+                path: names.iam_path(),
+                arn: arn.clone(),
+                document: document.clone(),
+                tags: managed_tags(&[(tags::FLEET, fleet.workspace_id())]),
+                create,
+            };
             Ok(match found {
-                None => fleet_step(
-                    step(Action::Create),
-                    Op::Policy {
-                        policy,
-                        create: true,
-                    },
-                ),
-                Some(existing) if existing.document.as_ref() != Some(&wanted) => fleet_step(
+                None => (step(Action::Create), Some(change(true))),
+                Some(existing) if existing.document.as_ref() != Some(&document) => (
                     step(Action::Update)
                         .with_detail("policy document differs: new default version"),
-                    Op::Policy {
-                        policy,
-                        create: false,
-                    },
+                    Some(change(false)),
                 ),
-                Some(_) => fleet_step(step(Action::Exists), Op::Nothing),
+                Some(_) => (step(Action::Exists), None),
             })
         })
         .collect()
 }
 
-/// Cleanup deletes every policy under the fleet's IAM path: only kcfed puts policies there.
-pub fn plan_cleanup(arns: Vec<String>) -> Vec<(Step, CleanupOp)> {
+/// Cleanup deletes every policy under the fleet's IAM path.
+pub fn plan_cleanup(arns: Vec<String>) -> Vec<(Step, String)> {
     arns.into_iter()
         .map(|arn| {
             let name = arn.rsplit('/').next().unwrap_or(&arn).to_owned();
             let step = Step::new(FLEET_SCOPE, ResourceKind::IamPolicy, name, Action::Delete);
-            (step.with_id(arn.clone()), CleanupOp::DeletePolicy(arn))
+            (step.with_id(arn.clone()), arn)
         })
         .collect()
 }
 
-/// Creates the policy, or gives it the wanted document as its new default version.
-pub async fn apply(
-    clients: &Clients,
-    renderer: &Renderer,
-    fleet: &Fleet,
-    policy: FleetPolicy,
-    create: bool,
-) -> Result<(), Error> {
-    let names = fleet.names();
-    let document = fleet.policy_document(renderer, policy)?;
-    if create {
-        let tags = managed_tags(&[(tags::FLEET, fleet.workspace_id())]);
+pub async fn apply(client: &aws_sdk_iam::Client, change: &PolicyChange) -> Result<(), Error> {
+    if change.create {
         iam::create_policy(
-            &clients.iam,
-            &names.policy_name(policy),
-            &names.iam_path(),
-            &document,
-            tags,
+            client,
+            &change.name,
+            &change.path,
+            &change.document,
+            change.tags.clone(),
         )
         .await?;
     } else {
-        iam::set_policy_document(&clients.iam, &names.policy_arn(policy), &document).await?;
+        iam::set_policy_document(client, &change.arn, &change.document).await?;
     }
     Ok(())
 }
@@ -155,36 +158,42 @@ mod tests {
                 None,
             ),
         ]);
-        let planned = plan(&fleet, observed, &renderer).unwrap();
+        let planned = plan(&fleet, &observed, &renderer).unwrap();
         let actions: Vec<_> = planned
             .iter()
-            .map(|p| (p.step.action, p.op.clone()))
+            .map(|(step, change)| {
+                let change = change.as_ref().map(|c| (c.name.as_str(), c.create));
+                (step.action, change)
+            })
             .collect();
         assert_eq!(
             actions,
             [
-                (Action::Exists, Op::Nothing),
+                (Action::Exists, None),
                 (
                     Action::Update,
-                    Op::Policy {
-                        policy: FleetPolicy::AmpRemoteWrite,
-                        create: false
-                    }
+                    Some((
+                        names.policy_name(FleetPolicy::AmpRemoteWrite).as_str(),
+                        false
+                    ))
                 ),
                 (
                     Action::Create,
-                    Op::Policy {
-                        policy: FleetPolicy::FederatedStore,
-                        create: true
-                    }
+                    Some((
+                        names.policy_name(FleetPolicy::FederatedStore).as_str(),
+                        true
+                    ))
                 ),
             ]
         );
+        let created = planned[2].1.as_ref().unwrap();
+        assert_eq!(created.arn, names.policy_arn(FleetPolicy::FederatedStore));
         assert_eq!(
-            planned[2].step.id.as_deref(),
-            Some(names.policy_arn(FleetPolicy::FederatedStore).as_str())
+            created.document,
+            fleet
+                .policy_document(&renderer, FleetPolicy::FederatedStore)
+                .unwrap()
         );
-        assert!(planned.iter().all(|p| p.target.is_none()));
     }
 
     #[test]
@@ -205,6 +214,6 @@ mod tests {
                 ("kcfed-ws-1-federated-store", Action::Delete)
             ]
         );
-        assert!(matches!(&planned[1].1, CleanupOp::DeletePolicy(arn) if *arn == arns[1]));
+        assert_eq!(planned[1].1, arns[1]);
     }
 }

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::Op;
 use crate::aws::amp;
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
@@ -53,13 +52,22 @@ fn with_user_values(mut files: Vec<ValuesFile>, target: &Target) -> Vec<ValuesFi
 
 /// The release's step from what helm reports: install, upgrade (status, chart version or
 /// values differ), or nothing.
+/// A release to install or upgrade: on which cluster, with which values files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Install {
+    pub release: helm::Release,
+    pub values: Vec<ValuesFile>,
+    /// A workspace still being created: the release's remote write waits for it.
+    pub workspace_creating: Option<String>,
+}
+
 pub fn plan(
     scope: &str,
     fleet: &Fleet,
     target: &Target,
     observed: Option<helm::Installed>,
     renderer: &Renderer,
-) -> Result<(Step, Op), Error> {
+) -> Result<(Step, Option<Install>), Error> {
     let kcfed = kcfed_values(fleet, target, renderer)?;
     let overridden = crate::render::overridden_fleet_settings(&kcfed[1..], &target.user_values)?;
     let values = with_user_values(kcfed, target);
@@ -77,6 +85,15 @@ pub fn plan(
         ))
     };
     let wanted_values = crate::render::merged_values(&values)?;
+    let install = Install {
+        release: target.release.clone(),
+        values,
+        workspace_creating: fleet
+            .workspace
+            .as_ref()
+            .filter(|ws| !ws.active)
+            .map(|ws| ws.id.clone()),
+    };
     let release_step = |action| {
         let step = release_step(action);
         if overridden.is_empty() {
@@ -89,13 +106,13 @@ pub fn plan(
         }
     };
     Ok(match observed {
-        None => (release_step(Action::Create), Op::Helm),
+        None => (release_step(Action::Create), Some(install)),
         Some(installed)
             if installed.deployed
                 && installed.chart_version == target.release.chart_version
                 && installed.values == wanted_values =>
         {
-            (release_step(Action::Exists), Op::Nothing)
+            (release_step(Action::Exists), None)
         }
         // A 2.x release has no way back to 1.x: its aggregator's data and settings have no 1.x
         // form, and helm would leave a half-configured release behind.
@@ -107,7 +124,7 @@ pub fn plan(
                 "cost-analyzer {} is installed: kcfed does not move a 2.x release back to 1.x; keep a 2.x --chart-version, or remove it first with `kcfed cleanup --cluster {}`",
                 installed.chart_version, target.cluster.arn
             ));
-            (step, Op::Nothing)
+            (step, None)
         }
         Some(installed) => {
             let mut details = Vec::new();
@@ -133,26 +150,22 @@ pub fn plan(
             }
             let mut step = release_step(Action::Update);
             step.details.extend(details);
-            (step, Op::Helm)
+            (step, Some(install))
         }
     })
 }
 
-/// Installs or upgrades the release once the workspace it writes to is ACTIVE: a new
-/// workspace becomes active while the roles are made.
+/// Installs or upgrades the release, once a workspace still being created is active.
 pub async fn apply(
     helm_path: &Path,
     amp_client: &aws_sdk_amp::Client,
     timeout: Duration,
-    fleet: &Fleet,
-    target: &Target,
-    renderer: &Renderer,
+    install: &Install,
 ) -> Result<(), Error> {
-    if let Some(workspace) = fleet.workspace.as_ref().filter(|ws| !ws.active) {
-        amp::wait_active(amp_client, &workspace.id, timeout).await?;
+    if let Some(workspace) = &install.workspace_creating {
+        amp::wait_active(amp_client, workspace, timeout).await?;
     }
-    let values = values(fleet, target, renderer)?;
-    helm::upgrade(helm_path, &target.release, &values).await
+    helm::upgrade(helm_path, &install.release, &install.values).await
 }
 
 #[cfg(test)]
@@ -170,21 +183,34 @@ mod tests {
         }
     }
 
-    fn plan_for(observed: Option<helm::Installed>) -> (Step, Op) {
-        plan("prod", &fleet(), &target(), observed, &Renderer::new()).unwrap()
+    /// The step's action, and whether it installs.
+    fn plan_for(observed: Option<helm::Installed>) -> (Step, bool) {
+        plan_with(&target(), observed)
+    }
+
+    fn plan_with(target: &Target, observed: Option<helm::Installed>) -> (Step, bool) {
+        let (step, install) = plan("prod", &fleet(), target, observed, &Renderer::new()).unwrap();
+        if let Some(install) = &install {
+            assert_eq!(install.release, target.release);
+            assert_eq!(
+                install.values,
+                values(&fleet(), target, &Renderer::new()).unwrap()
+            );
+        }
+        (step, install.is_some())
     }
 
     #[test]
     fn a_release_is_installed_kept_or_upgraded_with_the_reason() {
         let (step, op) = plan_for(None);
-        assert_eq!((step.action, op), (Action::Create, Op::Helm));
+        assert_eq!((step.action, op), (Action::Create, true));
         assert_eq!(step.name, "kubecost/kubecost");
 
         let (step, op) = plan_for(Some(installed("1.103.4", "deployed")));
-        assert_eq!((step.action, op), (Action::Exists, Op::Nothing));
+        assert_eq!((step.action, op), (Action::Exists, false));
 
         let (step, op) = plan_for(Some(installed("1.103.3", "failed")));
-        assert_eq!((step.action, op), (Action::Update, Op::Helm));
+        assert_eq!((step.action, op), (Action::Update, true));
         assert!(
             step.details
                 .contains(&"release status is failed".to_owned()),
@@ -199,21 +225,14 @@ mod tests {
         // Onto 2.x, and never back.
         let mut on_2x = target();
         on_2x.release.chart_version = "2.8.7".to_owned();
-        let (step, op) = plan(
-            "prod",
-            &fleet(),
-            &on_2x,
-            Some(installed("1.103.4", "deployed")),
-            &Renderer::new(),
-        )
-        .unwrap();
-        assert_eq!((step.action, op), (Action::Update, Op::Helm));
+        let (step, op) = plan_with(&on_2x, Some(installed("1.103.4", "deployed")));
+        assert_eq!((step.action, op), (Action::Update, true));
         assert!(
             step.details.contains(&"chart 1.103.4 -> 2.8.7".to_owned()),
             "{step:?}"
         );
         let (step, op) = plan_for(Some(installed("2.8.7", "deployed")));
-        assert_eq!((step.action, op), (Action::Conflict, Op::Nothing));
+        assert_eq!((step.action, op), (Action::Conflict, false));
         assert!(step.details[1].contains("back to 1.x"), "{step:?}");
 
         let mut changed = installed("1.103.4", "deployed");

@@ -3,8 +3,7 @@
 
 use futures::future::try_join_all;
 
-use super::{CleanupOp, Op, tags_missing};
-use crate::aws::{iam, made_by_kcfed};
+use crate::aws::{iam, made_by_kcfed, tags_missing};
 use crate::engine::run::FleetView;
 use crate::error::Error;
 use crate::fleet::Fleet;
@@ -12,10 +11,15 @@ use crate::names::{FleetPolicy, ServiceAccountKind};
 use crate::plan::{Action, ResourceKind, Step};
 
 /// One role as it should be.
+#[derive(Debug, Clone, PartialEq)]
 pub struct DesiredRole {
     pub kind: ServiceAccountKind,
     pub name: String,
     pub arn: String,
+    /// The fleet's IAM path, which names its workspace.
+    pub path: String,
+    /// What the role's description says it is for.
+    pub cluster_name: String,
     pub trust: serde_json::Value,
     pub policies: Vec<FleetPolicy>,
     pub tags: Vec<(String, String)>,
@@ -24,12 +28,19 @@ pub struct DesiredRole {
 /// What applying a role's step changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoleChanges {
-    pub(super) kind: ServiceAccountKind,
-    pub(super) create: bool,
-    pub(super) trust: bool,
-    pub(super) tags: bool,
-    pub(super) attach: Vec<FleetPolicy>,
-    pub(super) detach: Vec<String>,
+    pub create: bool,
+    pub trust: bool,
+    pub tags: bool,
+    /// Policy ARNs.
+    pub attach: Vec<String>,
+    pub detach: Vec<String>,
+}
+
+/// A role to make or update, as it should be and what differs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    pub role: DesiredRole,
+    pub changes: RoleChanges,
 }
 
 /// The roles' steps from what exists: create, update (trust, tags, policies), or a conflict
@@ -38,11 +49,22 @@ pub fn plan(
     scope: &str,
     fleet: &Fleet,
     desired: &[DesiredRole],
-    observed: Vec<Option<iam::Role>>,
-) -> Vec<(Step, Op)> {
+    observed: &[Option<iam::Role>],
+) -> Vec<(Step, Option<RoleChange>)> {
     let fleet_names = fleet.names();
     let mut planned = Vec::new();
     for (role, existing) in desired.iter().zip(observed) {
+        let wanted_arns: Vec<String> = role
+            .policies
+            .iter()
+            .map(|p| fleet_names.policy_arn(*p))
+            .collect();
+        let change = |changes| {
+            Some(RoleChange {
+                role: role.clone(),
+                changes,
+            })
+        };
         let step = |action| {
             Step::new(scope, ResourceKind::IamRole, &role.name, action)
                 .with_id(role.arn.clone())
@@ -54,12 +76,11 @@ pub fn plan(
         let Some(existing) = existing else {
             planned.push((
                 step(Action::Create),
-                Op::Role(RoleChanges {
-                    kind: role.kind,
+                change(RoleChanges {
                     create: true,
                     trust: true,
                     tags: true,
-                    attach: role.policies.clone(),
+                    attach: wanted_arns,
                     detach: Vec::new(),
                 }),
             ));
@@ -72,25 +93,17 @@ pub fn plan(
             } else {
                 "exists and was not made by kcfed".to_owned()
             };
-            planned.push((step(Action::Conflict).with_detail(reason), Op::Nothing));
+            planned.push((step(Action::Conflict).with_detail(reason), None));
             continue;
         }
-        let wanted_arns: Vec<String> = role
-            .policies
-            .iter()
-            .map(|p| fleet_names.policy_arn(*p))
-            .collect();
         let changes = RoleChanges {
-            kind: role.kind,
             create: false,
             trust: existing.trust.as_ref() != Some(&role.trust),
             tags: tags_missing(&existing.tags, &role.tags),
-            attach: role
-                .policies
+            attach: wanted_arns
                 .iter()
-                .zip(&wanted_arns)
-                .filter(|(_, arn)| !existing.attached_policies.contains(arn))
-                .map(|(policy, _)| *policy)
+                .filter(|arn| !existing.attached_policies.contains(arn))
+                .cloned()
                 .collect(),
             detach: existing
                 .attached_policies
@@ -108,19 +121,17 @@ pub fn plan(
         if changes.tags {
             details.push("tags".to_owned());
         }
-        details.extend(
-            changes
-                .attach
-                .iter()
-                .map(|p| format!("attach {}", fleet_names.policy_name(*p))),
-        );
+        details.extend(changes.attach.iter().map(|arn| {
+            let name = arn.rsplit('/').next().unwrap_or(arn);
+            format!("attach {name}")
+        }));
         details.extend(changes.detach.iter().map(|arn| format!("detach {arn}")));
         if details.is_empty() {
-            planned.push((step(Action::Exists), Op::Nothing));
+            planned.push((step(Action::Exists), None));
         } else {
             let mut step = step(Action::Update);
             step.details.extend(details);
-            planned.push((step, Op::Role(changes)));
+            planned.push((step, change(changes)));
         }
     }
 
@@ -128,17 +139,14 @@ pub fn plan(
 }
 
 /// Cleanup deletes a role of the cluster that kcfed made (its policies detached first).
-pub fn plan_cleanup(scope: &str, role: &iam::Role) -> (Step, CleanupOp) {
+pub fn plan_cleanup(scope: &str, role: &iam::Role) -> (Step, bool) {
     let step = |action| {
         Step::new(scope, ResourceKind::IamRole, &role.name, action).with_id(role.arn.clone())
     };
     if made_by_kcfed(&role.tags) {
-        (step(Action::Delete), CleanupOp::DeleteRole(role.clone()))
+        (step(Action::Delete), true)
     } else {
-        (
-            step(Action::Keep).with_detail("not made by kcfed"),
-            CleanupOp::Nothing,
-        )
+        (step(Action::Keep).with_detail("not made by kcfed"), false)
     }
 }
 
@@ -146,23 +154,19 @@ pub fn plan_cleanup(scope: &str, role: &iam::Role) -> (Step, CleanupOp) {
 /// fleet's policies, which are made beside the role.
 pub async fn apply(
     iam_client: &aws_sdk_iam::Client,
-    fleet: &Fleet,
-    cluster_name: &str,
-    role: &DesiredRole,
-    changes: &RoleChanges,
+    RoleChange { role, changes }: &RoleChange,
     fleet_view: FleetView<'_>,
 ) -> Result<(), Error> {
-    let names = fleet.names();
     if changes.create {
         let description = format!(
             "Kubecost {} on EKS cluster {} (made by kcfed)",
             role.kind.service_account(),
-            cluster_name
+            role.cluster_name
         );
         iam::create_role(
             iam_client,
             &role.name,
-            &names.iam_path(),
+            &role.path,
             &role.trust,
             &description,
             role.tags.clone(),
@@ -180,10 +184,10 @@ pub async fn apply(
     if !changes.attach.is_empty() {
         fleet_view.reached(&[ResourceKind::IamPolicy]).await?;
     }
-    let attach = changes.attach.iter().map(|policy| {
-        let arn = names.policy_arn(*policy);
-        async move { iam::attach_policy(iam_client, &role.name, &arn).await }
-    });
+    let attach = changes
+        .attach
+        .iter()
+        .map(|arn| iam::attach_policy(iam_client, &role.name, arn));
     try_join_all(attach).await?;
     let detach = changes
         .detach
@@ -224,15 +228,19 @@ mod tests {
     #[test]
     fn missing_roles_are_created_with_their_policies() {
         let desired = desired();
-        let planned = plan("prod", &fleet(), &desired, vec![None, None]);
+        let fleet = fleet();
+        let planned = plan("prod", &fleet, &desired, &[None, None]);
         assert_eq!(planned.len(), 2);
-        for ((step, op), role) in planned.iter().zip(&desired) {
+        for ((step, change), role) in planned.iter().zip(&desired) {
             assert_eq!(step.action, Action::Create);
-            let Op::Role(changes) = op else {
-                panic!("{op:?}")
-            };
+            let RoleChange { changes, .. } = change.as_ref().unwrap();
             assert!(changes.create && changes.trust && changes.tags);
-            assert_eq!(changes.attach, role.policies);
+            let arns: Vec<_> = role
+                .policies
+                .iter()
+                .map(|p| fleet.names().policy_arn(*p))
+                .collect();
+            assert_eq!(changes.attach, arns);
         }
     }
 
@@ -240,12 +248,12 @@ mod tests {
     fn roles_as_desired_need_nothing_and_drifted_ones_are_updated() {
         let fleet = fleet();
         let desired = desired();
-        let same = desired.iter().map(|r| Some(existing(&fleet, r))).collect();
-        let planned = plan("prod", &fleet, &desired, same);
+        let same: Vec<_> = desired.iter().map(|r| Some(existing(&fleet, r))).collect();
+        let planned = plan("prod", &fleet, &desired, &same);
         assert!(
             planned
                 .iter()
-                .all(|(step, op)| step.action == Action::Exists && *op == Op::Nothing)
+                .all(|(step, change)| step.action == Action::Exists && change.is_none())
         );
 
         let mut drifted = existing(&fleet, &desired[0]);
@@ -257,11 +265,9 @@ mod tests {
             "prod",
             &fleet,
             &desired,
-            vec![Some(drifted), Some(existing(&fleet, &desired[1]))],
+            &[Some(drifted), Some(existing(&fleet, &desired[1]))],
         );
-        let Op::Role(changes) = &planned[0].1 else {
-            panic!("{:?}", planned[0])
-        };
+        let RoleChange { changes, .. } = planned[0].1.as_ref().unwrap();
         assert!(changes.trust && !changes.create);
         assert_eq!(changes.detach, ["arn:aws:iam::aws:policy/Extra"]);
         assert_eq!(planned[0].0.action, Action::Update);
@@ -279,12 +285,12 @@ mod tests {
             "prod",
             &fleet,
             &desired,
-            vec![Some(foreign), Some(other_fleet)],
+            &[Some(foreign), Some(other_fleet)],
         );
         assert!(
             planned
                 .iter()
-                .all(|(step, op)| step.action == Action::Conflict && *op == Op::Nothing)
+                .all(|(step, change)| step.action == Action::Conflict && change.is_none())
         );
         assert!(
             planned[0]
@@ -309,11 +315,11 @@ mod tests {
         let ours = existing(&fleet, &desired[0]);
         let (step, op) = plan_cleanup("prod", &ours);
         assert_eq!(step.action, Action::Delete);
-        assert!(matches!(op, CleanupOp::DeleteRole(role) if role.name == ours.name));
+        assert!(op);
         let mut foreign = ours;
         foreign.tags.clear();
         let (step, op) = plan_cleanup("prod", &foreign);
         assert_eq!(step.action, Action::Keep);
-        assert!(matches!(op, CleanupOp::Nothing));
+        assert!(!op);
     }
 }

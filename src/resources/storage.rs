@@ -8,7 +8,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
 use kube::api::Api;
 
-use super::Op;
 use crate::error::Error;
 use crate::kube::api::{KUBE_BACKOFF, kube_error, retry};
 use crate::plan::{Action, ResourceKind, Step};
@@ -23,7 +22,7 @@ pub fn plan(
     cluster_name: &str,
     wanted_class: Option<&str>,
     observed: &ObservedStorage,
-) -> Vec<(Step, Op)> {
+) -> Vec<Step> {
     let driver = observed
         .csi_drivers
         .iter()
@@ -41,7 +40,7 @@ pub fn plan(
         Some(wanted) => wanted_class_step(scope, wanted, observed),
         None => default_class_step(scope, observed),
     };
-    vec![(driver_step, Op::Nothing), (class_step, Op::Nothing)]
+    vec![driver_step, class_step]
 }
 
 fn class_names(observed: &ObservedStorage) -> Vec<&str> {
@@ -177,10 +176,7 @@ mod tests {
     fn actions(observed: &ObservedStorage) -> Vec<(Action, String)> {
         plan("prod", "prod", None, observed)
             .into_iter()
-            .map(|(step, op)| {
-                assert_eq!(op, Op::Nothing);
-                (step.action, step.name)
-            })
+            .map(|step| (step.action, step.name))
             .collect()
     }
 
@@ -208,24 +204,20 @@ mod tests {
     fn a_missing_driver_or_default_class_is_a_conflict_with_the_fix() {
         let bare = observed(&["efs.csi.aws.com"], &[("gp2", false)]);
         let planned = plan("prod", "prod", None, &bare);
-        assert!(
-            planned
-                .iter()
-                .all(|(step, _)| step.action == Action::Conflict)
-        );
-        assert!(planned[0].0.details[0].contains("aws eks create-addon --cluster-name prod"));
-        assert!(planned[1].0.details[0].contains("none of gp2 is the default"));
-        assert!(planned[1].0.details[0].contains("kubectl annotate storageclass gp2"));
+        assert!(planned.iter().all(|step| step.action == Action::Conflict));
+        assert!(planned[0].details[0].contains("aws eks create-addon --cluster-name prod"));
+        assert!(planned[1].details[0].contains("none of gp2 is the default"));
+        assert!(planned[1].details[0].contains("kubectl annotate storageclass gp2"));
         let empty = plan("prod", "prod", None, &ObservedStorage::default());
-        assert!(empty[1].0.details[0].contains("the cluster has no StorageClass"));
+        assert!(empty[1].details[0].contains("the cluster has no StorageClass"));
     }
 
     #[test]
     fn a_named_storage_class_must_exist_and_no_default_is_needed_then() {
         let classes = observed(&["ebs.csi.aws.com"], &[("gp2", false), ("io2", false)]);
-        let (step, _) = &plan("prod", "prod", Some("io2"), &classes)[1];
+        let step = &plan("prod", "prod", Some("io2"), &classes)[1];
         assert_eq!((step.action, step.name.as_str()), (Action::Exists, "io2"));
-        let (step, _) = &plan("prod", "prod", Some("gp3"), &classes)[1];
+        let step = &plan("prod", "prod", Some("gp3"), &classes)[1];
         assert_eq!(step.action, Action::Conflict);
         assert!(step.details[0].contains("it has gp2, io2"), "{step:?}");
     }

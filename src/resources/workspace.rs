@@ -1,7 +1,6 @@
 //! The fleet's AMP workspace: the tags that let `join` and `cleanup` find the fleet, and its
 //! creation, where two runs that race to create it end with one.
 
-use super::CleanupOp;
 use crate::aws::config::Clients;
 use crate::aws::{amp, made_by_kcfed, managed_tags};
 use crate::error::Error;
@@ -20,21 +19,18 @@ pub fn fleet_tags(store: Option<&StoreLocation>, primary_arn: &str) -> Vec<(Stri
 }
 
 /// Cleanup deletes the workspace only when kcfed created it; one the user brought stays.
-pub fn plan_cleanup(workspace: &amp::Workspace) -> (Step, CleanupOp) {
+pub fn plan_cleanup(workspace: &amp::Workspace) -> (Step, bool) {
     let name = workspace.alias.as_deref().unwrap_or(&workspace.id);
     let step = |action| {
         Step::new(FLEET_SCOPE, ResourceKind::AmpWorkspace, name, action)
             .with_id(workspace.id.clone())
     };
     if made_by_kcfed(&workspace.tags) {
-        (
-            step(Action::Delete),
-            CleanupOp::DeleteWorkspace(workspace.id.clone()),
-        )
+        (step(Action::Delete), true)
     } else {
         (
             step(Action::Keep).with_detail("not created by kcfed"),
-            CleanupOp::Nothing,
+            false,
         )
     }
 }
@@ -179,10 +175,10 @@ mod tests {
             (step.action, step.name.as_str()),
             (Action::Delete, "kubecost-amp")
         );
-        assert!(matches!(op, CleanupOp::DeleteWorkspace(id) if id == "ws-1"));
+        assert!(op);
         workspace.tags.clear();
         let (step, op) = plan_cleanup(&workspace);
         assert_eq!(step.action, Action::Keep);
-        assert!(matches!(op, CleanupOp::Nothing));
+        assert!(!op);
     }
 }

@@ -1,0 +1,96 @@
+//! What the clusters of a fleet share: the account, the AMP workspace and the bucket, and the
+//! names and policy documents built on them.
+
+use crate::aws::{amp, eks};
+use crate::error::Error;
+use crate::names::{self, FleetNames, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints, tags};
+use crate::render::{Renderer, StoreLocation};
+
+/// The fleet as the cluster installs see it.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub account_id: String,
+    pub workspace_region: String,
+    /// `None` until the workspace is created.
+    pub workspace: Option<amp::Workspace>,
+    pub store: Option<StoreLocation>,
+}
+
+impl Fleet {
+    /// The fleet an existing workspace stands for, and its primary cluster's ARN: the bucket and
+    /// the primary are in the workspace's tags.
+    pub fn from_workspace(
+        account_id: &str,
+        workspace_region: &str,
+        workspace: amp::Workspace,
+    ) -> (Fleet, Option<String>) {
+        let store = workspace.tags.get(tags::BUCKET).map(|bucket| {
+            let region = workspace
+                .tags
+                .get(tags::BUCKET_REGION)
+                .map_or(workspace_region, String::as_str);
+            StoreLocation::new(bucket, region)
+        });
+        let primary = workspace.tags.get(tags::PRIMARY_CLUSTER).cloned();
+        let fleet = Fleet {
+            account_id: account_id.to_owned(),
+            workspace_region: workspace_region.to_owned(),
+            workspace: Some(workspace),
+            store,
+        };
+        (fleet, primary)
+    }
+
+    pub fn workspace_id(&self) -> &str {
+        self.workspace
+            .as_ref()
+            .map_or(crate::plan::NEW_WORKSPACE, |ws| &ws.id)
+    }
+
+    pub fn names(&self) -> FleetNames {
+        FleetNames::new(
+            &self.account_id,
+            &self.workspace_region,
+            self.workspace_id(),
+        )
+    }
+
+    /// The fleet-account role of one service account of `cluster`.
+    pub fn role_name(&self, cluster: &eks::Cluster, kind: ServiceAccountKind) -> String {
+        let other_account =
+            (cluster.account != self.account_id).then_some(cluster.account.as_str());
+        names::role_name(&cluster.name, &cluster.region, other_account, kind)
+    }
+
+    pub fn endpoints(&self) -> WorkspaceEndpoints {
+        WorkspaceEndpoints::new(
+            &self.account_id,
+            &self.workspace_region,
+            self.workspace_id(),
+        )
+    }
+
+    pub fn policies(&self) -> Vec<FleetPolicy> {
+        let mut policies = vec![FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite];
+        if self.store.is_some() {
+            policies.push(FleetPolicy::FederatedStore);
+        }
+        policies
+    }
+
+    pub fn policy_document(
+        &self,
+        renderer: &Renderer,
+        policy: FleetPolicy,
+    ) -> Result<serde_json::Value, Error> {
+        let workspace_arn = self.endpoints().arn;
+        match (policy, &self.store) {
+            (FleetPolicy::AmpQuery, _) => renderer.amp_query_policy(&workspace_arn),
+            (FleetPolicy::AmpRemoteWrite, _) => renderer.amp_remote_write_policy(&workspace_arn),
+            (FleetPolicy::FederatedStore, Some(store)) => renderer.federated_store_policy(store),
+            (FleetPolicy::FederatedStore, None) => {
+                unreachable!("quick-start fleets have no bucket")
+            }
+        }
+    }
+}

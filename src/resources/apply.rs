@@ -1,0 +1,211 @@
+//! Applies planned steps, whichever command planned them: each op carries what it needs, so
+//! applying one is a call to its kind. The one stage table orders kinds for building a fleet
+//! and for tearing it down.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::op::{Op, Planned};
+use super::{bucket, kube_objects, oidc, policies, release, roles, workspace};
+use crate::aws::config::Clients;
+use crate::aws::{amp, iam, s3};
+use crate::engine::run::{Executor, FleetView, Replanned};
+use crate::error::Error;
+use crate::fleet::{Fleet, Resources, Target};
+use crate::helm;
+use crate::kube::KubeClients;
+use crate::plan::{ResourceKind, Step};
+
+/// Plans the fleet's and clusters' steps again once a new workspace exists.
+pub type Replan<'a> = Box<dyn Fn(&Fleet) -> Result<Replanned<Op>, Error> + 'a>;
+
+/// Whether a run builds a fleet (and its clusters) or tears it down: the stage table's column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Build,
+    Teardown,
+}
+
+/// Applies planned steps in order.
+pub struct Applier<'a> {
+    pub clients: &'a Clients,
+    /// AMP in the workspace's region.
+    pub amp: aws_sdk_amp::Client,
+    pub helm: PathBuf,
+    pub timeout: Duration,
+    pub kube_clients: KubeClients,
+    pub direction: Direction,
+    /// The fleet and the clusters the run installs, for the report; `None` for a teardown.
+    pub installs: Option<(Fleet, Vec<Target>)>,
+    /// How a plan made before its workspace existed is made again.
+    pub replan: Option<Replan<'a>>,
+    /// The workspace this run created.
+    created: OnceLock<amp::Workspace>,
+}
+
+impl<'a> Applier<'a> {
+    pub fn new(
+        clients: &'a Clients,
+        amp: aws_sdk_amp::Client,
+        helm: PathBuf,
+        timeout: Duration,
+        kube_clients: KubeClients,
+        direction: Direction,
+    ) -> Self {
+        Self {
+            clients,
+            amp,
+            helm,
+            timeout,
+            kube_clients,
+            direction,
+            installs: None,
+            replan: None,
+            created: OnceLock::new(),
+        }
+    }
+
+    /// The fleet as it is now: with the workspace once this run created it.
+    fn fleet(&self) -> Option<Fleet> {
+        let (fleet, _) = self.installs.as_ref()?;
+        let mut fleet = fleet.clone();
+        if let Some(created) = self.created.get() {
+            fleet.workspace = Some(created.clone());
+        }
+        Some(fleet)
+    }
+
+    async fn kube_client(&self, item: &Planned) -> Result<::kube::Client, Error> {
+        let index = item
+            .target
+            .expect("the plan puts Kubernetes steps in a cluster");
+        self.kube_clients.get(index).await
+    }
+}
+
+impl Executor for Applier<'_> {
+    type Op = Op;
+    type Resources = Resources;
+
+    fn stage(&self, step: &Step) -> u8 {
+        let (build, teardown) = stages(step.kind);
+        match self.direction {
+            Direction::Build => build,
+            Direction::Teardown => teardown,
+        }
+    }
+
+    fn needs_from_fleet(&self, step: &Step) -> &'static [ResourceKind] {
+        needs_from_fleet(step.kind)
+    }
+
+    fn anchors(&self, op: &Op) -> bool {
+        matches!(op, Op::CreateWorkspace { .. })
+    }
+
+    fn replan(&self) -> Result<Replanned<Op>, Error> {
+        let replan = self
+            .replan
+            .as_ref()
+            .expect("a run that creates its workspace can plan again");
+        let fleet = self
+            .fleet()
+            .expect("a run that creates a workspace installs");
+        replan(&fleet)
+    }
+
+    async fn execute(&self, item: &Planned, fleet_view: FleetView<'_>) -> Result<(), Error> {
+        let iam_client = &self.clients.iam;
+        match &item.op {
+            Op::Nothing => Ok(()),
+            Op::CreateWorkspace {
+                alias,
+                client_token,
+                tags,
+            } => {
+                let created = workspace::create(&self.amp, alias, client_token, tags).await?;
+                self.created.set(created).ok();
+                Ok(())
+            }
+            Op::TagWorkspace { workspace, tags } => {
+                amp::tag(&self.amp, workspace, tags.clone()).await
+            }
+            Op::Bucket(change) => bucket::apply(self.clients, change).await,
+            Op::Policy(change) => policies::apply(iam_client, change).await,
+            Op::OidcProvider(change) => oidc::apply(iam_client, change).await,
+            Op::Role(change) => roles::apply(iam_client, change, fleet_view).await,
+            Op::Kube(object) => kube_objects::apply(&self.kube_client(item).await?, object).await,
+            Op::Helm(install) => release::apply(&self.helm, &self.amp, self.timeout, install).await,
+            Op::Uninstall(release) => helm::uninstall(&self.helm, release).await,
+            Op::DeleteKube(object) => {
+                kube_objects::delete(&self.kube_client(item).await?, object).await
+            }
+            Op::DeleteRole(role) => iam::delete_role(iam_client, role).await,
+            Op::DeleteOidcProvider(arn) => iam::delete_oidc_provider(iam_client, arn).await,
+            Op::DeletePolicy(arn) => iam::delete_policy(iam_client, arn).await,
+            Op::DeleteBucket(store) => {
+                let client = self.clients.s3_in(&store.region);
+                // The TLS-only policy goes first: it would refuse the object calls of an
+                // endpoint reached without TLS, and the bucket is going anyway.
+                s3::delete_policy(&client, &store.bucket).await?;
+                s3::empty_and_delete(&client, &store.bucket).await
+            }
+            Op::DeleteWorkspace(id) => amp::delete(&self.amp, id).await,
+        }
+    }
+
+    fn resources(&self, installed: &dyn Fn(&str) -> bool) -> Option<Resources> {
+        let fleet = self.fleet()?;
+        let (_, targets) = self.installs.as_ref()?;
+        Some(crate::fleet::summary(&fleet, targets, installed))
+    }
+
+    fn cluster_finished(&self, target: usize) {
+        self.kube_clients.close(target);
+    }
+}
+
+/// The stage of each kind: building (a step runs once the earlier stages of its own run are
+/// done) and tearing down.
+///
+/// Building: the workspace id names the policies, the role paths and the bucket's fleet tag;
+/// the OIDC provider exists before a role trusts it, the namespace before what lives in it;
+/// everything comes before the release. Tearing down: the release before the objects and roles
+/// it uses; the namespace after what lives in it; the OIDC provider before the roles (a rerun
+/// finds a cluster by its roles); the workspace after the policies and the bucket. The storage
+/// prerequisites are the cluster's own: only checked, never built or torn down.
+fn stages(kind: ResourceKind) -> (u8, u8) {
+    match kind {
+        ResourceKind::StorageDriver | ResourceKind::StorageClass => (0, 0),
+        ResourceKind::AmpWorkspace => (0, 1),
+        ResourceKind::OidcProvider => (0, 1),
+        ResourceKind::Namespace => (0, 2),
+        ResourceKind::S3Bucket | ResourceKind::IamPolicy => (1, 0),
+        ResourceKind::ServiceAccount | ResourceKind::Secret => (1, 1),
+        ResourceKind::IamRole => (1, 2),
+        ResourceKind::HelmRelease => (2, 0),
+    }
+}
+
+/// What a cluster's step waits for from the fleet while both are built. A role waits for the
+/// policies only to attach them (midway: see `roles::apply`); the release needs all of it.
+fn needs_from_fleet(kind: ResourceKind) -> &'static [ResourceKind] {
+    match kind {
+        ResourceKind::HelmRelease => &[
+            ResourceKind::AmpWorkspace,
+            ResourceKind::S3Bucket,
+            ResourceKind::IamPolicy,
+        ],
+        ResourceKind::IamRole
+        | ResourceKind::ServiceAccount
+        | ResourceKind::OidcProvider
+        | ResourceKind::Namespace
+        | ResourceKind::Secret
+        | ResourceKind::StorageDriver
+        | ResourceKind::StorageClass
+        | ResourceKind::AmpWorkspace
+        | ResourceKind::S3Bucket
+        | ResourceKind::IamPolicy => &[],
+    }
+}
