@@ -12,7 +12,8 @@ use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::Renderer;
 
 /// The fleet's shared IAM policies as they exist (a new workspace has none yet).
-pub struct Observed(Vec<(FleetPolicy, String, Option<iam::ManagedPolicy>)>);
+/// Each policy of the fleet and what exists of it (read by the name it has in this fleet).
+pub struct Observed(Vec<(FleetPolicy, Option<iam::ManagedPolicy>)>);
 
 pub async fn observe(clients: &Clients, fleet: &Fleet) -> Result<Observed, Error> {
     let names = fleet.names();
@@ -24,7 +25,7 @@ pub async fn observe(clients: &Clients, fleet: &Fleet) -> Result<Observed, Error
             } else {
                 None
             };
-            Ok::<_, Error>((policy, arn, found))
+            Ok::<_, Error>((policy, found))
         }
     }))
     .await?;
@@ -52,7 +53,9 @@ pub fn plan(
     observed
         .0
         .iter()
-        .map(|(policy, arn, found)| {
+        .map(|(policy, found)| {
+            // Named again from the fleet: a new workspace's id is known only when planned again.
+            let arn = names.policy_arn(*policy);
             let step = |action| {
                 Step::new(
                     FLEET_SCOPE,
@@ -140,23 +143,17 @@ mod tests {
         let observed = Observed(vec![
             (
                 FleetPolicy::AmpQuery,
-                names.policy_arn(FleetPolicy::AmpQuery),
                 Some(existing(&fleet, FleetPolicy::AmpQuery, current)),
             ),
             (
                 FleetPolicy::AmpRemoteWrite,
-                names.policy_arn(FleetPolicy::AmpRemoteWrite),
                 Some(existing(
                     &fleet,
                     FleetPolicy::AmpRemoteWrite,
                     serde_json::json!({"old": true}),
                 )),
             ),
-            (
-                FleetPolicy::FederatedStore,
-                names.policy_arn(FleetPolicy::FederatedStore),
-                None,
-            ),
+            (FleetPolicy::FederatedStore, None),
         ]);
         let planned = plan(&fleet, &observed, &renderer).unwrap();
         let actions: Vec<_> = planned
