@@ -268,3 +268,6 @@ mod tests {
         assert_eq!(access_for(&args(&[], None), "aws", "222233334444"), None);
     }
 }
+
+#[cfg(test)]
+mod sdk_edges;

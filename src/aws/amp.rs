@@ -206,25 +206,10 @@ pub async fn delete(client: &aws_sdk_amp::Client, workspace_id: &str) -> Result<
 mod tests {
     use aws_sdk_amp::operation::list_workspaces::ListWorkspacesOutput;
     use aws_sdk_amp::types::{WorkspaceStatus, WorkspaceSummary};
-    use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+    use aws_smithy_mocks::mock;
 
     use super::*;
-
-    /// An AMP client that answers from `rules`, in order, without a network.
-    fn answering(rules: &[&Rule]) -> aws_sdk_amp::Client {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::Sequential);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let config = aws_sdk_amp::Config::builder()
-            .behavior_version(aws_sdk_amp::config::BehaviorVersion::latest())
-            .region(aws_sdk_amp::config::Region::new("us-east-2"))
-            .credentials_provider(aws_sdk_amp::config::Credentials::for_tests())
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(interceptor)
-            .build();
-        aws_sdk_amp::Client::from_conf(config)
-    }
+    use crate::aws::mock_clients::answering;
 
     fn summary(id: &str, alias: &str, status: WorkspaceStatusCode) -> WorkspaceSummary {
         WorkspaceSummary::builder()
@@ -284,3 +269,6 @@ mod tests {
         assert_eq!(found, [("ws-1", true), ("ws-4", false)]);
     }
 }
+
+#[cfg(test)]
+mod sdk_edges;

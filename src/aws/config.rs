@@ -118,3 +118,6 @@ impl Clients {
         aws_sdk_s3::Client::from_conf(config)
     }
 }
+
+#[cfg(test)]
+mod sdk_edges;

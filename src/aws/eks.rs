@@ -80,3 +80,6 @@ fn missing_field(cluster: &str, field: &str) -> Error {
         message: format!("the answer has no {field}"),
     }
 }
+
+#[cfg(test)]
+mod sdk_edges;

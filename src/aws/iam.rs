@@ -531,3 +531,6 @@ pub async fn policy_arns_under(
         .filter_map(|p| p.arn().map(str::to_owned))
         .collect())
 }
+
+#[cfg(test)]
+mod sdk_edges;

@@ -10,6 +10,9 @@ pub mod iam;
 pub mod s3;
 pub mod sts;
 
+#[cfg(test)]
+pub(crate) mod mock_clients;
+
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;

@@ -441,3 +441,6 @@ pub async fn newest_object(
     }
     Ok(newest)
 }
+
+#[cfg(test)]
+mod sdk_edges;

@@ -64,3 +64,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod sdk_edges;
