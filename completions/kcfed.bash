@@ -565,7 +565,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --cluster-id --kube-context --bucket --quick-start --workspace-id --workspace-region --values --cloud-integration-secret --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --workspace-alias --verbose --help --version"
+            opts="-y -v -h -V --cluster --cluster-id --kube-context --bucket --quick-start --workspace-id --workspace-region --cloud-integration-secret --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --workspace-alias --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,10 +595,6 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --values)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --cloud-integration-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -619,15 +615,19 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --storage-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --helm)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --storage-class)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -685,7 +685,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__join__subcmd__cluster)
-            opts="-y -v -h -V --cluster --cluster-id --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --values --namespace --release --chart --chart-version --helm --timeout --storage-class --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --cluster-id --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -719,10 +719,6 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --values)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -739,15 +735,19 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --storage-class)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --helm)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --storage-class)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

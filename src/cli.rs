@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::chart::{CHART_REF, DEFAULT_CHART_VERSION};
 use crate::default_chart_version;
 pub use crate::engine::options::OutputFormat;
 use crate::engine::options::RunOptions;
-use crate::names::{CHART_REF, DEFAULT_CHART_VERSION};
 
 /// Install Kubecost across many Amazon EKS clusters with one cost view.
 ///
@@ -270,10 +270,11 @@ pub struct InstalledReleaseArgs {
     pub timeout: std::time::Duration,
 }
 
-/// Where and how the Helm chart is installed.
+/// What is installed where: the chart, its release and namespace, and the choices its values
+/// carry. `init primary`, `join cluster` and `render` share it.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Helm")]
-pub struct ReleaseArgs {
+pub struct ChartArgs {
     /// Namespace for Kubecost and its service accounts.
     #[arg(long, default_value = "kubecost")]
     pub namespace: String,
@@ -288,17 +289,29 @@ pub struct ReleaseArgs {
     /// 2.x").
     #[arg(long, default_value = DEFAULT_CHART_VERSION)]
     pub chart_version: String,
-    /// Path to the helm binary (defaults to `helm` on PATH).
-    #[arg(long, default_value = "helm")]
-    pub helm: PathBuf,
-    /// How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`,
-    /// as helm writes durations; a bare number is seconds).
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
     /// StorageClass for every volume the chart makes (default: the cluster's default class);
     /// kcfed checks that it exists.
     #[arg(long)]
     pub storage_class: Option<String>,
+    /// Your own values file for the chart (repeat for several, later files winning, as helm's
+    /// -f): applied after kcfed's EKS defaults; the settings the fleet depends on (AMP, SigV4,
+    /// cluster_id, service accounts, federated storage) stay kcfed's, and the plan names any
+    /// your files try to change.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+}
+
+/// How helm runs: `init primary` and `join cluster` install with it.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Helm")]
+pub struct HelmArgs {
+    /// Path to the helm binary (defaults to `helm` on PATH).
+    #[arg(long = "helm", value_name = "HELM", default_value = "helm")]
+    pub path: PathBuf,
+    /// How long to wait for the workspace to become active and for helm (`90s`, `10m`, `1h30m`,
+    /// as helm writes durations; a bare number is seconds).
+    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -329,18 +342,14 @@ pub struct InitPrimaryArgs {
     pub quick_start: bool,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
-    /// Your own values file for the chart (repeat for several, later files winning, as helm's
-    /// -f): applied after kcfed's EKS defaults; the settings the fleet depends on (AMP, SigV4,
-    /// cluster_id, service accounts, federated storage) stay kcfed's, and the plan names any
-    /// your files try to change.
-    #[arg(long = "values", value_name = "FILE", help_heading = "Helm")]
-    pub values: Vec<PathBuf>,
     /// Turn on Kubecost's Cloud Costs view with your cloud integration secret of this name (in
     /// --namespace, made as Kubecost's cloud integration guide says); kcfed checks it exists.
     #[arg(long, value_name = "NAME", help_heading = "Helm")]
     pub cloud_integration_secret: Option<String>,
     #[command(flatten)]
-    pub release: ReleaseArgs,
+    pub chart: ChartArgs,
+    #[command(flatten)]
+    pub helm: HelmArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -374,14 +383,10 @@ pub struct JoinClusterArgs {
     pub concurrency: u16,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
-    /// Your own values file for the chart (repeat for several, later files winning, as helm's
-    /// -f): applied after kcfed's EKS defaults; the settings the fleet depends on (AMP, SigV4,
-    /// cluster_id, service accounts, federated storage) stay kcfed's, and the plan names any
-    /// your files try to change.
-    #[arg(long = "values", value_name = "FILE", help_heading = "Helm")]
-    pub values: Vec<PathBuf>,
     #[command(flatten)]
-    pub release: ReleaseArgs,
+    pub chart: ChartArgs,
+    #[command(flatten)]
+    pub helm: HelmArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
     #[command(flatten)]
@@ -553,35 +558,16 @@ pub struct RenderArgs {
     /// Issuer URL of the cluster's OIDC provider, for the trust policies (placeholder when omitted).
     #[arg(long)]
     pub oidc_issuer: Option<String>,
-    /// Namespace for Kubecost and its service accounts.
-    #[arg(long, default_value = "kubecost")]
-    pub namespace: String,
-    /// Helm release name.
-    #[arg(long, default_value = "kubecost")]
-    pub release: String,
-    /// The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a
-    /// packaged chart's path (a registry mirror, or an air-gapped copy).
-    #[arg(long, default_value = CHART_REF)]
-    pub chart: String,
-    /// Version of the cost-analyzer chart.
-    #[arg(long, default_value = DEFAULT_CHART_VERSION)]
-    pub chart_version: String,
-    /// StorageClass for every volume the chart makes (default: the cluster's default class);
-    /// kcfed checks that it exists.
-    #[arg(long)]
-    pub storage_class: Option<String>,
-    /// Your own values file for the chart (repeat for several): placed in helm-install.sh after
-    /// the EKS defaults and before the fleet's settings, as init and join pass it.
-    #[arg(long = "values", value_name = "FILE")]
-    pub values: Vec<PathBuf>,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     /// Turn on Kubecost's Cloud Costs view with the cloud integration secret of this name.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", help_heading = "Helm")]
     pub cloud_integration_secret: Option<String>,
     /// Folder to write the files to (created when missing).
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub out: PathBuf,
     /// Output format for the summary.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, help_heading = "Output")]
     pub output: OutputFormat,
 }
 

@@ -198,6 +198,15 @@ impl Error {
         }
     }
 
+    /// A value the user gave that kcfed cannot use, and why.
+    pub fn invalid(what: &'static str, value: &str, reason: impl Into<String>) -> Error {
+        Error::InvalidInput {
+            what,
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
     /// The error and its fix on one line: what a report holds for each cluster.
     pub fn with_fix(&self) -> String {
         match self.fix() {

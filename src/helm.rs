@@ -351,7 +351,7 @@ mod tests {
         Release {
             name: "kubecost".into(),
             namespace: "kubecost".into(),
-            chart: crate::names::CHART_REF.into(),
+            chart: crate::chart::CHART_REF.into(),
             chart_version: "1.103.4".into(),
             kube_context: Some("arn:aws:eks:us-east-1:111122223333:cluster/prod".into()),
             kubeconfig: None,

@@ -2,6 +2,7 @@
 //! else lives here, so integration tests can reach the pure parts (plans, values, policies).
 
 pub mod aws;
+pub mod chart;
 pub mod cli;
 pub mod cluster_id;
 pub mod commands;

@@ -6,6 +6,7 @@ use minijinja::value::{Serde, Value};
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
+use crate::chart::ChartLine;
 use crate::cli::ClusterRole;
 use crate::error::Error;
 use crate::names::{self, WorkspaceEndpoints};
@@ -107,7 +108,7 @@ pub struct ReleaseContext {
     /// The StorageClass of every volume the chart makes; `None` leaves the cluster's default.
     pub storage_class: Option<String>,
     /// Which chart line the values are for.
-    pub chart_line: names::ChartLine,
+    pub chart_line: ChartLine,
     /// The user's cloud integration secret, which turns on the Cloud Costs view.
     pub cloud_integration_secret: Option<String>,
 }
@@ -119,7 +120,7 @@ impl ReleaseContext {
         account_id: &str,
         workspace: WorkspaceEndpoints,
         store: Option<StoreLocation>,
-        chart_line: names::ChartLine,
+        chart_line: ChartLine,
     ) -> Self {
         Self {
             chart_line,
@@ -220,33 +221,14 @@ impl Renderer {
     /// only; 2.x: agents always, the primary in federated fleets), then the overrides.
     pub fn helm_values(&self, ctx: &ReleaseContext) -> Result<Vec<ValuesFile>, Error> {
         let value = Value::from(Serde(ctx));
-        let eks = match ctx.chart_line {
-            names::ChartLine::V1 => "values-eks-cost-monitoring.yaml",
-            names::ChartLine::V2 => "values-eks-cost-monitoring-2.x.yaml",
-        };
         let mut steps = vec![
-            (eks, "1-eks-cost-monitoring.yaml"),
+            (ctx.chart_line.eks_values(), "1-eks-cost-monitoring.yaml"),
             ("values-amp.yaml.j2", "2-amp.yaml"),
         ];
-        let federated = ctx.store.is_some();
-        match (ctx.chart_line, ctx.role) {
-            (names::ChartLine::V1, ClusterRole::Primary) if federated => steps.push((
-                "values-primary-federator.yaml.j2",
-                "3-primary-federator.yaml",
-            )),
-            (names::ChartLine::V1, ClusterRole::Agent) if federated => {
-                steps.push(("values-agent-federated.yaml.j2", "3-agent-federated.yaml"));
-            }
-            (names::ChartLine::V2, ClusterRole::Primary) if federated => steps.push((
-                "values-primary-aggregator.yaml.j2",
-                "3-primary-aggregator.yaml",
-            )),
-            (names::ChartLine::V2, ClusterRole::Agent) => {
-                steps.push(("values-agent-2.x.yaml.j2", "3-agent.yaml"));
-            }
-            // Quick-start primaries: the default single-pod aggregator reads AMP for every cluster.
-            _ => {}
-        }
+        steps.extend(
+            ctx.chart_line
+                .fleet_part_values(ctx.role, ctx.store.is_some()),
+        );
         steps.push(("values-overrides.yaml.j2", "4-overrides.yaml"));
         steps
             .into_iter()
@@ -435,7 +417,7 @@ mod tests {
             "111122223333",
             WorkspaceEndpoints::new("111122223333", "us-east-1", "ws-1234"),
             federated.then(|| StoreLocation::new("fleet-bucket", "eu-west-1")),
-            names::ChartLine::V1,
+            ChartLine::V1,
         )
     }
 
@@ -467,7 +449,7 @@ mod tests {
             files.iter().map(|f| f.name.clone()).collect()
         };
         let on_2x = |role, federated| ReleaseContext {
-            chart_line: names::ChartLine::V2,
+            chart_line: ChartLine::V2,
             ..context(role, federated)
         };
 
@@ -577,7 +559,7 @@ mod tests {
             .with_cloud_integration_secret(Some("cloud-integration".into()));
             parsed(&renderer.helm_values(&ctx).unwrap()).pop().unwrap()
         };
-        let v1 = overrides(names::ChartLine::V1);
+        let v1 = overrides(ChartLine::V1);
         assert_eq!(
             v1["kubecostProductConfigs"]["cloudIntegrationSecret"],
             "cloud-integration"
@@ -585,7 +567,7 @@ mod tests {
         assert_eq!(v1["kubecostModel"]["cloudCost"]["enabled"], true);
         assert_eq!(v1["kubecostModel"]["etlCloudAsset"], false);
         // 2.x runs its cloud-cost component always; the secret alone turns it on.
-        let v2 = overrides(names::ChartLine::V2);
+        let v2 = overrides(ChartLine::V2);
         assert_eq!(
             v2["kubecostProductConfigs"]["cloudIntegrationSecret"],
             "cloud-integration"

@@ -5,13 +5,14 @@
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::sts;
-use crate::cli::DashboardArgs;
+use crate::chart::{ChartLine, UI_PORT};
+use crate::cli::{ClusterRole, DashboardArgs};
 use crate::engine::report::Finished;
 use crate::error::{Error, exit};
 use crate::fleet::{self, Fleet};
 use crate::kube;
 use crate::kube::Reacher;
-use crate::kube::forward::{self, UI_PORT};
+use crate::kube::forward;
 use crate::resources::workspace::WorkspaceLookup;
 use crate::validate;
 
@@ -52,16 +53,16 @@ pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
     let (_, client) =
         kube::reach_and_open(&reacher, &accounts, &arn, args.kube_context.as_deref()).await?;
     let pod = forward::ui_pod(&client, &args.namespace, &args.release).await?;
-    // 2.x agents run `agentOnly`: the chart leaves their frontend out.
-    let agent_2x = !is_primary
-        && pod
-            .chart
-            .as_deref()
-            .is_some_and(|chart| chart.starts_with("cost-analyzer-2."));
-    if agent_2x {
+    let role = if is_primary {
+        ClusterRole::Primary
+    } else {
+        ClusterRole::Agent
+    };
+    let line = pod.chart.as_deref().and_then(ChartLine::of_chart_label);
+    if line.is_some_and(|line| !line.has_ui(role)) {
         return Err(Error::Usage {
             message: format!(
-                "{arn} is an agent on chart 2.x ({}), which has no UI: it only ships its data to the fleet",
+                "{arn} is an agent on chart {}, which has no UI: it only ships its data to the fleet",
                 pod.chart.as_deref().unwrap_or_default()
             ),
             fix: "open the fleet's view on the primary: `kcfed dashboard` without --cluster"

@@ -26,7 +26,7 @@ use crate::validate;
 /// (bucket, policies, OIDC provider, roles, Kubernetes objects, release). Then the plan.
 pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     validate::init_primary(args)?;
-    let user_values = render::user_values(&args.values)?;
+    let user_values = render::user_values(&args.chart.values)?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
 
     // With no --cluster, the current kube context names the cluster (and its region and
@@ -53,7 +53,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let cluster_region = cluster_region.unwrap_or(&clients.region);
     // A cluster named without its account is in the caller's: described beside the rest.
     let (helm_ready, caller, described, workspace) = tokio::join!(
-        helm::ensure_supported(&args.release.helm),
+        helm::ensure_supported(&args.helm.path),
         sts::caller(&clients.sts),
         async {
             match cluster_account {
@@ -124,8 +124,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         cluster,
         cluster_id,
         id_shared_with,
-        release: release(&args.release, &reached),
-        storage_class: args.release.storage_class.clone(),
+        release: release(&args.chart, &args.helm, &reached),
+        storage_class: args.chart.storage_class.clone(),
         user_values,
         cloud_integration_secret: args.cloud_integration_secret.clone(),
     };
@@ -148,7 +148,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                     &fleet,
                     &target,
                     &client,
-                    &args.release.helm,
+                    &args.helm.path,
                     &renderer,
                 )
                 .await?;
@@ -247,8 +247,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let mut applier = Applier::new(
         &clients,
         amp_client,
-        args.release.helm.clone(),
-        args.release.timeout,
+        args.helm.path.clone(),
+        args.helm.timeout,
         kube_clients,
         Direction::Build,
     );

@@ -30,13 +30,13 @@ use crate::validate;
 /// cluster applies on its own again.
 pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     validate::join_cluster(args)?;
-    let user_values = render::user_values(&args.values)?;
+    let user_values = render::user_values(&args.chart.values)?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
     let lookup = WorkspaceLookup::new(&clients, &args.workspace);
     let (helm_ready, caller, workspace) = tokio::join!(
-        helm::ensure_supported(&args.release.helm),
+        helm::ensure_supported(&args.helm.path),
         sts::caller(&clients.sts),
         lookup.existing(args.workspace.workspace_id.as_deref()),
     );
@@ -144,8 +144,8 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let mut applier = Applier::new(
         &clients,
         lookup.client,
-        args.release.helm.clone(),
-        args.release.timeout,
+        args.helm.path.clone(),
+        args.helm.timeout,
         kube_clients,
         Direction::Build,
     );
@@ -187,7 +187,7 @@ impl Discovery<'_> {
         let args = self.args;
         if !self.helm_usable {
             // The check again, for this cluster's own error.
-            helm::ensure_supported(&args.release.helm).await?;
+            helm::ensure_supported(&args.helm.path).await?;
         }
         let (name, region) = names::parse_cluster_ref(value, Some(&self.clients.region));
         let region = region.unwrap_or_default();
@@ -208,11 +208,11 @@ impl Discovery<'_> {
                 .reach(&cluster, explicit_context, self.accounts.fleet_account())?;
         let target = Target {
             role: ClusterRole::Agent,
-            release: release(&args.release, &reached),
+            release: release(&args.chart, &args.helm, &reached),
             cluster,
             cluster_id: cluster_id.clone(),
             id_shared_with: id_shared_with.clone(),
-            storage_class: args.release.storage_class.clone(),
+            storage_class: args.chart.storage_class.clone(),
             user_values: self.user_values.to_vec(),
             cloud_integration_secret: None,
         };
@@ -223,7 +223,7 @@ impl Discovery<'_> {
                 self.fleet,
                 &target,
                 &client,
-                &args.release.helm,
+                &args.helm.path,
                 self.renderer,
             )
             .await

@@ -9,7 +9,7 @@ use crate::cli::{ClusterRole, RenderArgs};
 use crate::engine::report::{Finished, REPORT_SCHEMA, rendered};
 use crate::error::{Error, exit};
 use crate::fleet::{Fleet, Target};
-use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
+use crate::names::{self, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::{Renderer, StoreLocation};
 use crate::resources::{cluster, kube_objects, release};
 use crate::{helm, validate};
@@ -195,17 +195,17 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             .unwrap_or_else(|| cluster.to_owned()),
         id_shared_with: None,
         release: helm::Release {
-            name: args.release.clone(),
-            namespace: args.namespace.clone(),
-            chart: args.chart.clone(),
-            chart_version: args.chart_version.clone(),
+            name: args.chart.release.clone(),
+            namespace: args.chart.namespace.clone(),
+            chart: args.chart.chart.clone(),
+            chart_version: args.chart.chart_version.clone(),
             kube_context: Some(arn),
             kubeconfig: None,
             direct: false,
             timeout_secs: 600,
         },
-        storage_class: args.storage_class.clone(),
-        user_values: crate::render::user_values(&args.values)?,
+        storage_class: args.chart.storage_class.clone(),
+        user_values: crate::render::user_values(&args.chart.values)?,
         cloud_integration_secret: args.cloud_integration_secret.clone(),
     };
     let renderer = Renderer::new();
@@ -233,16 +233,12 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         &kube_objects::manifest(&desired.objects),
         "Kubernetes objects kcfed makes (namespace, annotated service accounts, object-store secret)",
     )?;
-    if let Some(store) = &fleet.store {
+    // The documents init and join would write, from the same fleet and desired state.
+    if let (Some(store), Some(config)) = (&fleet.store, &desired.objects.object_store) {
         writer.write(
             names::OBJECT_STORE_SECRET_KEY,
-            &renderer.object_store_config(store)?,
+            config,
             "object-store config (secret kubecost-object-store)",
-        )?;
-        writer.write_json(
-            "policy-federated-store.json",
-            &renderer.federated_store_policy(store)?,
-            "IAM policy: the federated bucket",
         )?;
         writer.write_json(
             "bucket-policy-tls-only.json",
@@ -252,17 +248,23 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     } else {
         notes.push("quick-start: no federated bucket, metrics go to AMP only".to_owned());
     }
-    let workspace_arn = fleet.endpoints().arn;
-    writer.write_json(
-        "policy-amp-query.json",
-        &renderer.amp_query_policy(&workspace_arn)?,
-        "IAM policy: AMP query (cost-analyzer)",
-    )?;
-    writer.write_json(
-        "policy-amp-remote-write.json",
-        &renderer.amp_remote_write_policy(&workspace_arn)?,
-        "IAM policy: AMP remote-write (prometheus server)",
-    )?;
+    for policy in fleet.policies() {
+        let (name, purpose) = match policy {
+            FleetPolicy::AmpQuery => (
+                "policy-amp-query.json",
+                "IAM policy: AMP query (cost-analyzer)",
+            ),
+            FleetPolicy::AmpRemoteWrite => (
+                "policy-amp-remote-write.json",
+                "IAM policy: AMP remote-write (prometheus server)",
+            ),
+            FleetPolicy::FederatedStore => (
+                "policy-federated-store.json",
+                "IAM policy: the federated bucket",
+            ),
+        };
+        writer.write_json(name, &fleet.policy_document(&renderer, policy)?, purpose)?;
+    }
     if args.oidc_issuer.is_some() {
         for role in &desired.roles {
             let (name, purpose) = match role.kind {

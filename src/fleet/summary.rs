@@ -4,9 +4,10 @@ use serde::Serialize;
 
 use super::shared::Fleet;
 use super::target::Target;
+use crate::chart::{self, ChartLine};
 use crate::cli::ClusterRole;
 use crate::helm;
-use crate::names::{self, ChartLine, ServiceAccountKind, WorkspaceEndpoints};
+use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::StoreLocation;
 
 /// What a fleet and its clusters are made of, with ids and ARNs, for the report.
@@ -106,9 +107,8 @@ pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bo
                     })
                     .collect(),
                 dashboard: port_forward_hint(&target.release),
-                // 2.x agents run `agentOnly`: no frontend to open.
-                ui: !(target.role == ClusterRole::Agent
-                    && ChartLine::of(&target.release.chart_version).ok() == Some(ChartLine::V2)),
+                ui: ChartLine::of(&target.release.chart_version)
+                    .is_ok_and(|line| line.has_ui(target.role)),
                 installed: installed(&target.cluster_id),
             })
             .collect(),
@@ -123,8 +123,10 @@ pub fn port_forward_hint(release: &helm::Release) -> String {
         .map(|c| format!(" --context {c}"))
         .unwrap_or_default();
     let forward = format!(
-        "kubectl port-forward{context} --namespace {} deployment/{}-cost-analyzer 9090",
-        release.namespace, release.name
+        "kubectl port-forward{context} --namespace {} deployment/{} {}",
+        release.namespace,
+        chart::ui_deployment(&release.name),
+        chart::UI_PORT
     );
     // A cluster reached directly has no context of the user's yet; the CLI writes one.
     match release

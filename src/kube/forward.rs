@@ -8,10 +8,8 @@ use kube::Client;
 use kube::api::{Api, ListParams};
 
 use super::api::kube_error;
+use crate::chart::{UI_PORT, ui_deployment};
 use crate::error::Error;
-
-/// The port the cost-analyzer pod serves the UI on (the chart's frontend).
-pub const UI_PORT: u16 = 9090;
 
 /// The running pod of the release's cost-analyzer Deployment, and the chart it was installed
 /// from (`helm.sh/chart`, `cost-analyzer-2.8.7`), which says whether it has a UI.
@@ -21,7 +19,7 @@ pub struct UiPod {
 }
 
 pub async fn ui_pod(client: &Client, namespace: &str, release: &str) -> Result<UiPod, Error> {
-    let deployment_name = format!("{release}-cost-analyzer");
+    let deployment_name = ui_deployment(release);
     let resource = format!("deployment {namespace}/{deployment_name}");
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let deployment = deployments

@@ -3,7 +3,7 @@
 
 use crate::aws::accounts::Accounts;
 use crate::aws::eks;
-use crate::cli::{AccountArgs, AwsArgs, KubeArgs, ReleaseArgs};
+use crate::cli::{AccountArgs, AwsArgs, ChartArgs, HelmArgs, KubeArgs};
 use crate::error::Error;
 use crate::helm;
 use crate::names;
@@ -214,7 +214,7 @@ pub async fn explain_refusal(
 }
 
 /// How a cluster's release is installed: the release flags, on the connection that reaches it.
-pub fn release(args: &ReleaseArgs, reached: &Reached) -> helm::Release {
+pub fn release(args: &ChartArgs, helm_args: &HelmArgs, reached: &Reached) -> helm::Release {
     helm::Release {
         name: args.release.clone(),
         namespace: args.namespace.clone(),
@@ -223,7 +223,7 @@ pub fn release(args: &ReleaseArgs, reached: &Reached) -> helm::Release {
         kube_context: Some(reached.context.clone()),
         kubeconfig: reached.kubeconfig.clone(),
         direct: reached.direct,
-        timeout_secs: args.timeout.as_secs(),
+        timeout_secs: helm_args.timeout.as_secs(),
     }
 }
 

@@ -8,11 +8,12 @@ use super::roles::DesiredRole;
 use super::{kube_objects, oidc, release, roles, storage};
 use crate::aws::config::Clients;
 use crate::aws::{iam, managed_tags};
+use crate::chart::{self, ChartLine};
 use crate::cluster_id;
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
 use crate::helm;
-use crate::names::{self, ChartLine, FleetPolicy, ServiceAccountKind, tags};
+use crate::names::{self, FleetPolicy, ServiceAccountKind, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::Renderer;
 
@@ -96,8 +97,8 @@ pub struct ObservedCluster {
     release: Option<helm::Installed>,
     /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
     cloud_secret: Option<bool>,
-    /// On the way to chart 2.x: the 1.x aggregator StatefulSets that block its install.
-    aggregators_1x: Vec<String>,
+    /// What the chart's own install gate would refuse (see `chart::blocking_workloads`).
+    blocking: Vec<String>,
 }
 
 /// Reads one cluster's share. What is read depends on names only, never on the bucket's
@@ -112,8 +113,8 @@ pub async fn observe(
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
     let namespace = &target.release.namespace;
-    let to_2x = ChartLine::of(&target.release.chart_version)? == ChartLine::V2;
-    let (storage, provider, roles, objects, release, cloud_secret, aggregators_1x) = tokio::try_join!(
+    let line = ChartLine::of(&target.release.chart_version)?;
+    let (storage, provider, roles, objects, release, cloud_secret, blocking) = tokio::try_join!(
         storage::observe_storage(kube_client),
         iam::get_oidc_provider(&clients.iam, &desired.provider_arn),
         try_join_all(
@@ -132,13 +133,7 @@ pub async fn observe(
                 None => Ok(None),
             }
         },
-        async {
-            if to_2x {
-                kube_objects::aggregators_of_chart_1x(kube_client, namespace).await
-            } else {
-                Ok(Vec::new())
-            }
-        },
+        chart::blocking_workloads(kube_client, namespace, line),
     )?;
     Ok(ObservedCluster {
         storage,
@@ -147,7 +142,7 @@ pub async fn observe(
         objects,
         release,
         cloud_secret,
-        aggregators_1x,
+        blocking,
     })
 }
 
@@ -205,16 +200,11 @@ pub fn plan(
         release_step.details.push(reason);
         install = None;
     }
-    // The 2.x chart's own gate, read ahead: it fails the install while a 1.x aggregator is there.
-    let aggregators_1x = &observed.aggregators_1x;
-    if !aggregators_1x.is_empty() && release_step.action.changes_something() {
-        let namespace = &target.release.namespace;
+    // The chart's own gate, read ahead: it would fail the install midway.
+    if !observed.blocking.is_empty() && release_step.action.changes_something() {
         release_step.action = Action::Conflict;
-        release_step.details.push(format!(
-            "the 1.x aggregator StatefulSet {} blocks chart 2.x: delete it first (`kubectl --namespace {namespace} delete statefulset {}`), then run again",
-            aggregators_1x.join(", "),
-            aggregators_1x.join(" ")
-        ));
+        let reason = chart::blocked(&observed.blocking, &target.release.namespace);
+        release_step.details.push(reason);
         install = None;
     }
     steps.push(step(release_step, install.into()));
@@ -282,7 +272,7 @@ mod tests {
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
-            aggregators_1x: Vec::new(),
+            blocking: Vec::new(),
         };
         let planned = plan(&fleet, &target, 3, &observed, &renderer).unwrap();
         let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();

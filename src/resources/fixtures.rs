@@ -1,10 +1,10 @@
 //! A fleet and a cluster to plan for, without AWS: the middle rung of the test ladder.
 
 use crate::aws::{amp, eks};
+use crate::chart::CHART_REF;
 use crate::cli::ClusterRole;
 use crate::fleet::{Fleet, Target};
 use crate::helm;
-use crate::names::CHART_REF;
 use crate::render::StoreLocation;
 
 pub const ACCOUNT: &str = "111122223333";

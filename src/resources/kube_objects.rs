@@ -149,31 +149,6 @@ pub async fn observe(client: &Client, desired: &DesiredObjects) -> Result<Observ
     })
 }
 
-/// The StatefulSets of a 1.x cost-analyzer chart's aggregator in `namespace` (by name and the
-/// `helm.sh/chart` label): the 2.x chart refuses to install while one is there.
-pub async fn aggregators_of_chart_1x(
-    client: &Client,
-    namespace: &str,
-) -> Result<Vec<String>, Error> {
-    use k8s_openapi::api::apps::v1::StatefulSet;
-    let sets = list_in::<StatefulSet>(client, namespace, "statefulsets").await?;
-    Ok(sets
-        .iter()
-        .map(|set| &set.metadata)
-        .filter(|metadata| {
-            let name = metadata.name.as_deref().unwrap_or_default();
-            let chart = metadata
-                .labels
-                .as_ref()
-                .and_then(|labels| labels.get("helm.sh/chart"))
-                .map(String::as_str)
-                .unwrap_or_default();
-            name.contains("aggregator") && chart.starts_with("cost-analyzer-1.")
-        })
-        .map(|metadata| metadata.name.clone().unwrap_or_default())
-        .collect())
-}
-
 /// Whether the secret `name` exists in `namespace` (a GET; the user's, never written by kcfed).
 pub async fn secret_exists(client: &Client, namespace: &str, name: &str) -> Result<bool, Error> {
     let secrets = Api::<Secret>::namespaced(client.clone(), namespace);

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::aws::amp;
+use crate::chart::{self, ChartLine, Move};
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
 use crate::helm;
-use crate::names::ChartLine;
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::{ReleaseContext, Renderer, ValuesFile};
 
@@ -114,18 +114,6 @@ pub fn plan(
         {
             (release_step(Action::Exists), None)
         }
-        // A 2.x release has no way back to 1.x: its aggregator's data and settings have no 1.x
-        // form, and helm would leave a half-configured release behind.
-        Some(installed)
-            if ChartLine::of(&installed.chart_version).ok() == Some(ChartLine::V2)
-                && ChartLine::of(&target.release.chart_version)? == ChartLine::V1 =>
-        {
-            let step = release_step(Action::Conflict).with_detail(format!(
-                "cost-analyzer {} is installed: kcfed does not move a 2.x release back to 1.x; keep a 2.x --chart-version, or remove it first with `kcfed cleanup --cluster {}`",
-                installed.chart_version, target.cluster.arn
-            ));
-            (step, None)
-        }
         Some(installed) => {
             let mut details = Vec::new();
             if !installed.deployed {
@@ -136,13 +124,15 @@ pub fn plan(
                     "chart {} -> {}",
                     installed.chart_version, target.release.chart_version
                 ));
-                if ChartLine::of(&installed.chart_version).ok() == Some(ChartLine::V1)
-                    && ChartLine::of(&target.release.chart_version)? == ChartLine::V2
-                {
-                    details.push(
-                        "1.x to 2.x: the aggregator replaces the federator (README, \"Kubecost 2.x\")"
-                            .to_owned(),
-                    );
+                match chart::moving(
+                    &installed.chart_version,
+                    &target.release.chart_version,
+                    &target.cluster.arn,
+                )? {
+                    Move::Upgrade(notes) => details.extend(notes),
+                    Move::Refused(reason) => {
+                        return Ok((release_step(Action::Conflict).with_detail(reason), None));
+                    }
                 }
             }
             if installed.values != wanted_values {

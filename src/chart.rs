@@ -1,0 +1,244 @@
+//! The lines of the cost-analyzer chart kcfed installs, and everything that differs between
+//! them: which versions make a line, the values templates a release of the line is rendered
+//! from, the moves between lines, the chart's own install gate (read ahead), and what an agent
+//! of the line serves. A new chart line is a variant here plus its values templates.
+
+use kube::Client;
+
+use crate::cli::ClusterRole;
+use crate::error::Error;
+use crate::kube::api::list_in;
+
+/// The chart version kcfed installs by default, as a macro so `--version` can embed it with `concat!`.
+#[macro_export]
+macro_rules! default_chart_version {
+    () => {
+        "1.103.4"
+    };
+}
+pub const DEFAULT_CHART_VERSION: &str = default_chart_version!();
+pub const CHART_REF: &str = "oci://public.ecr.aws/kubecost/cost-analyzer";
+
+/// The chart versions kcfed's tests install, one per minor line it knows well.
+const TESTED_VERSIONS: &[&str] = &["1.103.4", "2.4.2", "2.8.7"];
+
+/// The port the cost-analyzer pod serves the UI on (the chart's frontend).
+pub const UI_PORT: u16 = 9090;
+
+/// The line of the cost-analyzer chart a version belongs to: its AMP and federation settings
+/// differ (1.x: federator; 2.x: aggregator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum ChartLine {
+    #[serde(rename = "1")]
+    V1,
+    #[serde(rename = "2")]
+    V2,
+}
+
+impl ChartLine {
+    /// The line of `version`: 1.103-1.108 or 2.4-2.8, the releases whose values kcfed knows
+    /// (its tests install 1.103.4, 2.4.2 and 2.8.7); the rest are refused with the reason.
+    pub fn of(version: &str) -> Result<ChartLine, Error> {
+        let numbers: Vec<Option<u32>> = version.split('.').map(|part| part.parse().ok()).collect();
+        let [Some(major), Some(minor), Some(_patch)] = numbers[..] else {
+            let reason = match TESTED_VERSIONS
+                .iter()
+                .find(|tested| tested.starts_with(&format!("{version}.")))
+            {
+                Some(tested) => format!("a chart version has three parts; did you mean {tested}?"),
+                None => "a chart version looks like 2.8.7".to_owned(),
+            };
+            return Err(Error::invalid("chart version", version, reason));
+        };
+        let refused = |reason: &str| Err(Error::invalid("chart version", version, reason));
+        match (major, minor) {
+            (1, 103..=108) => Ok(ChartLine::V1),
+            (2, 4..=8) => Ok(ChartLine::V2),
+            (1, _) => refused(
+                "kcfed knows cost-analyzer 1.103 to 1.108 (the 1.x line ends at 1.108.1); use 1.108.1, or 2.8.7",
+            ),
+            (2, 0..=3) => refused(
+                "kcfed knows the 2.x values of 2.4 to 2.8 (its tests install 2.4.2 and 2.8.7); use 2.8.7",
+            ),
+            (2, _) => refused(
+                "2.9 is the bridge to 3.0 and needs the Kubecost FinOps agent, which AMP federation does not use; 2.8.x is the last line kcfed installs with AMP (2.8.7)",
+            ),
+            _ => refused(
+                "cost-analyzer 3.x has no bundled Prometheus and no global.amp: its multi-cluster model is S3 federated storage with the FinOps agent, which kcfed does not set up; install 2.8.7 with kcfed, or Kubecost 3 with its own guide",
+            ),
+        }
+    }
+
+    /// The line of an installed release's chart label (`cost-analyzer-2.8.7`), when kcfed knows it.
+    pub fn of_chart_label(label: &str) -> Option<ChartLine> {
+        ChartLine::of(label.strip_prefix("cost-analyzer-")?).ok()
+    }
+
+    /// The template of Kubecost's EKS defaults for the line: every release's first values file.
+    pub fn eks_values(self) -> &'static str {
+        match self {
+            ChartLine::V1 => "values-eks-cost-monitoring.yaml",
+            ChartLine::V2 => "values-eks-cost-monitoring-2.x.yaml",
+        }
+    }
+
+    /// The template of a cluster's part in the fleet, and the file it renders to: 1.x in
+    /// federated fleets only (federator on the primary); 2.x agents always, the primary in
+    /// federated fleets (the aggregator reads the bucket). A quick-start primary needs none: the
+    /// default single-pod aggregator reads AMP for every cluster.
+    pub fn fleet_part_values(
+        self,
+        role: ClusterRole,
+        federated: bool,
+    ) -> Option<(&'static str, &'static str)> {
+        match (self, role) {
+            (ChartLine::V1, ClusterRole::Primary) if federated => Some((
+                "values-primary-federator.yaml.j2",
+                "3-primary-federator.yaml",
+            )),
+            (ChartLine::V1, ClusterRole::Agent) if federated => {
+                Some(("values-agent-federated.yaml.j2", "3-agent-federated.yaml"))
+            }
+            (ChartLine::V2, ClusterRole::Primary) if federated => Some((
+                "values-primary-aggregator.yaml.j2",
+                "3-primary-aggregator.yaml",
+            )),
+            (ChartLine::V2, ClusterRole::Agent) => {
+                Some(("values-agent-2.x.yaml.j2", "3-agent.yaml"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a release of the line in this role serves Kubecost's UI: 2.x agents run
+    /// `agentOnly` and only ship their data.
+    pub fn has_ui(self, role: ClusterRole) -> bool {
+        !(self == ChartLine::V2 && role == ClusterRole::Agent)
+    }
+}
+
+/// What moving an installed release to another version means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Move {
+    /// Not done: why, and what to do instead.
+    Refused(String),
+    /// Done by the upgrade; what the plan says about it.
+    Upgrade(Vec<String>),
+}
+
+/// Moving a release of `cluster_arn` from `installed` to `wanted` (both versions).
+pub fn moving(installed: &str, wanted: &str, cluster_arn: &str) -> Result<Move, Error> {
+    let (from, to) = (ChartLine::of(installed).ok(), ChartLine::of(wanted)?);
+    Ok(match (from, to) {
+        // A 2.x release has no way back to 1.x: its aggregator's data and settings have no 1.x
+        // form, and helm would leave a half-configured release behind.
+        (Some(ChartLine::V2), ChartLine::V1) => Move::Refused(format!(
+            "cost-analyzer {installed} is installed: kcfed does not move a 2.x release back to 1.x; keep a 2.x --chart-version, or remove it first with `kcfed cleanup --cluster {cluster_arn}`"
+        )),
+        (Some(ChartLine::V1), ChartLine::V2) => Move::Upgrade(vec![
+            "1.x to 2.x: the aggregator replaces the federator (README, \"Kubecost 2.x\")"
+                .to_owned(),
+        ]),
+        _ => Move::Upgrade(Vec::new()),
+    })
+}
+
+/// What the chart's own install gate would refuse, read ahead: the 2.x chart fails to install
+/// while a 1.x aggregator StatefulSet is in the namespace. The StatefulSets named.
+pub async fn blocking_workloads(
+    client: &Client,
+    namespace: &str,
+    line: ChartLine,
+) -> Result<Vec<String>, Error> {
+    use k8s_openapi::api::apps::v1::StatefulSet;
+    if line != ChartLine::V2 {
+        return Ok(Vec::new());
+    }
+    let sets = list_in::<StatefulSet>(client, namespace, "statefulsets").await?;
+    Ok(sets
+        .iter()
+        .map(|set| &set.metadata)
+        .filter(|metadata| {
+            let name = metadata.name.as_deref().unwrap_or_default();
+            let chart = metadata
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get("helm.sh/chart"))
+                .map(String::as_str)
+                .unwrap_or_default();
+            name.contains("aggregator") && chart.starts_with("cost-analyzer-1.")
+        })
+        .map(|metadata| metadata.name.clone().unwrap_or_default())
+        .collect())
+}
+
+/// Why the install waits for the workloads [`blocking_workloads`] found, and the fix.
+pub fn blocked(workloads: &[String], namespace: &str) -> String {
+    format!(
+        "the 1.x aggregator StatefulSet {} blocks chart 2.x: delete it first (`kubectl --namespace {namespace} delete statefulset {}`), then run again",
+        workloads.join(", "),
+        workloads.join(" ")
+    )
+}
+
+/// The Deployment whose pods serve the UI.
+pub fn ui_deployment(release: &str) -> String {
+    format!("{release}-cost-analyzer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_belong_to_a_line_or_are_refused_with_the_reason() {
+        assert_eq!(ChartLine::of("1.103.4").unwrap(), ChartLine::V1);
+        assert_eq!(ChartLine::of("1.108.1").unwrap(), ChartLine::V1);
+        assert_eq!(ChartLine::of("2.4.2").unwrap(), ChartLine::V2);
+        assert_eq!(ChartLine::of("2.8.7").unwrap(), ChartLine::V2);
+        for (bad, reason) in [
+            ("1.99.0", "1.103 to 1.108"),
+            ("2.3.0", "2.4 to 2.8"),
+            ("2.9.0", "FinOps agent"),
+            ("3.0.1", "no global.amp"),
+            ("latest", "looks like"),
+            ("1.103", "did you mean 1.103.4?"),
+            ("2.8", "did you mean 2.8.7?"),
+        ] {
+            let err = ChartLine::of(bad).unwrap_err().to_string();
+            assert!(err.contains(reason), "{bad}: {err}");
+        }
+        assert_eq!(
+            ChartLine::of_chart_label("cost-analyzer-2.8.7"),
+            Some(ChartLine::V2)
+        );
+        assert_eq!(ChartLine::of_chart_label("prometheus-25.0.0"), None);
+    }
+
+    #[test]
+    fn a_release_moves_up_a_line_never_down() {
+        let arn = "arn:aws:eks:us-east-2:111122223333:cluster/prod";
+        assert_eq!(
+            moving("1.103.3", "1.103.4", arn).unwrap(),
+            Move::Upgrade(Vec::new())
+        );
+        let Move::Upgrade(notes) = moving("1.103.4", "2.8.7", arn).unwrap() else {
+            panic!("1.x to 2.x is an upgrade")
+        };
+        assert!(notes[0].contains("aggregator replaces the federator"));
+        let Move::Refused(reason) = moving("2.8.7", "1.103.4", arn).unwrap() else {
+            panic!("2.x to 1.x is refused")
+        };
+        assert!(
+            reason.contains("back to 1.x") && reason.contains(arn),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn only_2x_agents_serve_no_ui() {
+        assert!(ChartLine::V1.has_ui(ClusterRole::Agent));
+        assert!(ChartLine::V2.has_ui(ClusterRole::Primary));
+        assert!(!ChartLine::V2.has_ui(ClusterRole::Agent));
+    }
+}
