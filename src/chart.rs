@@ -5,7 +5,6 @@
 
 use kube::Client;
 
-use crate::cli::ClusterRole;
 use crate::error::Error;
 use crate::kube::api::list_in;
 
@@ -24,6 +23,16 @@ const TESTED_VERSIONS: &[&str] = &["1.103.4", "2.4.2", "2.8.7"];
 
 /// The port the cost-analyzer pod serves the UI on (the chart's frontend).
 pub const UI_PORT: u16 = 9090;
+
+/// The part of the chart a cluster runs: the primary's (the fleet's view) or an agent's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClusterRole {
+    /// The cluster that runs the federator and shows the combined view.
+    Primary,
+    /// A cluster that only ships its data to the fleet.
+    Agent,
+}
 
 /// The line of the cost-analyzer chart a version belongs to: its AMP and federation settings
 /// differ (1.x: federator; 2.x: aggregator).

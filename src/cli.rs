@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+pub use crate::chart::ClusterRole;
 use crate::chart::{CHART_REF, DEFAULT_CHART_VERSION};
 use crate::default_chart_version;
 pub use crate::engine::options::OutputFormat;
@@ -140,16 +141,6 @@ const DASHBOARD_EXAMPLES: &str = "Examples:
 const RENDER_EXAMPLES: &str = "Examples:
   kcfed render --role primary --cluster prod --region us-east-1 --account-id 111122223333 \\
     --workspace-id ws-12345678-abcd-1234-abcd-123456789012 --out ./kcfed-out";
-
-/// Where Kubecost's cluster metrics and federated ETL files go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClusterRole {
-    /// The cluster that runs the federator and shows the combined view.
-    Primary,
-    /// A cluster that only ships its data to the fleet.
-    Agent,
-}
 
 /// AWS connection settings; the usual AWS_* environment variables and config files also apply.
 #[derive(Debug, Clone, Args)]
