@@ -14,6 +14,8 @@ pub struct Workspace {
     pub alias: Option<String>,
     pub arn: String,
     pub active: bool,
+    /// Its creation failed: it never becomes active.
+    pub failed: bool,
     /// Nanoseconds since the epoch; orders workspaces created by racing runs.
     pub created_at: i128,
     pub tags: HashMap<String, String>,
@@ -53,6 +55,7 @@ pub async fn describe(
         alias: ws.alias().map(str::to_owned),
         arn: ws.arn().to_owned(),
         active: ws.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::Active),
+        failed: ws.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::CreationFailed),
         created_at: ws.created_at().as_nanos(),
         tags: ws.tags().cloned().unwrap_or_default(),
         prometheus_endpoint: ws.prometheus_endpoint().map(str::to_owned),
@@ -92,6 +95,7 @@ pub async fn find_by_alias(
                     alias: Some(alias.to_owned()),
                     arn: ws.arn().to_owned(),
                     active: status == Some(&WorkspaceStatusCode::Active),
+                    failed: false,
                     created_at: ws.created_at().as_nanos(),
                     tags: ws.tags().cloned().unwrap_or_default(),
                     prometheus_endpoint: None,
@@ -127,6 +131,7 @@ pub async fn create(
         alias: Some(alias.to_owned()),
         arn: output.arn().to_owned(),
         active: output.status().map(|s| s.status_code()) == Some(&WorkspaceStatusCode::Active),
+        failed: false,
         created_at,
         tags: tags.into_iter().collect(),
         prometheus_endpoint: None,
@@ -163,10 +168,20 @@ pub async fn wait_active(
     let started = Instant::now();
     let mut delay = Duration::from_millis(500);
     loop {
-        if let Some(ws) = describe(client, workspace_id).await?
-            && ws.active
-        {
-            return Ok(ws);
+        match describe(client, workspace_id).await? {
+            Some(ws) if ws.active => return Ok(ws),
+            Some(ws) if ws.failed => {
+                return Err(Error::Conflict {
+                    resource: format!("AMP workspace {workspace_id}"),
+                    reason:
+                        "its creation failed (status CREATION_FAILED): it will never become active"
+                            .to_owned(),
+                    fix: format!(
+                        "delete it (`aws amp delete-workspace --workspace-id {workspace_id}`), then run again to create another"
+                    ),
+                });
+            }
+            _ => {}
         }
         if started.elapsed() + delay > timeout {
             return Err(Error::Timeout {

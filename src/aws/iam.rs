@@ -247,14 +247,26 @@ pub async fn set_policy_document(
 /// Detaches a policy from every role still using it, deletes its old versions, then the policy:
 /// IAM refuses to delete a policy that is attached or has versions.
 pub async fn delete_policy(client: &aws_sdk_iam::Client, arn: &str) -> Result<(), Error> {
-    let Some(entities) = optional!(
-        client.list_entities_for_policy().policy_arn(arn).send(),
-        "iam:ListEntitiesForPolicy",
-        arn
-    ) else {
-        return Ok(());
+    // Every page: a policy still attached to a role on a later one could not be deleted.
+    let listed = client
+        .list_entities_for_policy()
+        .policy_arn(arn)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await;
+    let pages = match listed {
+        Ok(pages) => pages,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(err) => return Err(call_failed("iam:ListEntitiesForPolicy", arn, err)),
     };
-    for role in entities.policy_roles() {
+    for role in pages.iter().flat_map(|page| page.policy_roles()) {
         if let Some(name) = role.role_name() {
             detach_policy(client, name, arn).await?;
         }

@@ -171,6 +171,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             arn: WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id)
                 .arn,
             active: true,
+            failed: false,
             created_at: 0,
             tags: Default::default(),
             prometheus_endpoint: None,

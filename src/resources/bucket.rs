@@ -332,6 +332,7 @@ mod tests {
             alias: None,
             arn: String::new(),
             active: true,
+            failed: false,
             created_at: 0,
             tags: tags
                 .iter()

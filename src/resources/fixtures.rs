@@ -21,6 +21,7 @@ pub fn fleet() -> Fleet {
             alias: Some("kubecost-amp".to_owned()),
             arn: format!("arn:aws:aps:{REGION}:{ACCOUNT}:workspace/{WORKSPACE}"),
             active: true,
+            failed: false,
             created_at: 0,
             tags: Default::default(),
             prometheus_endpoint: None,

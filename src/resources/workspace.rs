@@ -166,6 +166,7 @@ mod tests {
             alias: Some("kubecost-amp".to_owned()),
             arn: String::new(),
             active: true,
+            failed: false,
             created_at: 0,
             tags: managed_tags(&[]).into_iter().collect(),
             prometheus_endpoint: None,

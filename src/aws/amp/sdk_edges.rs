@@ -137,6 +137,26 @@ async fn a_workspace_still_creating_at_the_deadline_is_a_timeout_naming_it() {
     );
 }
 
+/// A workspace whose creation failed never becomes active: the wait ends at once, saying so.
+#[tokio::test]
+async fn a_workspace_whose_creation_failed_ends_the_wait_with_the_fix() {
+    let rule = describing(&[
+        Some(WorkspaceStatusCode::Creating),
+        Some(WorkspaceStatusCode::CreationFailed),
+    ]);
+    let err = wait_active(&answering(&[&rule]), ID, Duration::from_secs(600))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("CREATION_FAILED"), "{err}");
+    assert!(
+        err.fix()
+            .unwrap()
+            .contains("aws amp delete-workspace --workspace-id ws-0123abcd"),
+        "{err:?}"
+    );
+    assert_eq!(rule.num_calls(), 2);
+}
+
 #[tokio::test]
 async fn a_refused_describe_ends_the_wait_at_once() {
     let rule = mock!(aws_sdk_amp::Client::describe_workspace)

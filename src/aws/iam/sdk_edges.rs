@@ -31,7 +31,9 @@ use aws_smithy_types::DateTime;
 use serde_json::json;
 
 use super::*;
-use crate::aws::mock_clients::{MAX_ATTEMPTS, answering, aws_failure, service_error};
+use crate::aws::mock_clients::{
+    MAX_ATTEMPTS, answering, answering_any, aws_failure, service_error,
+};
 use crate::error::AwsFailure;
 
 const POLICY: &str = "arn:aws:iam::111122223333:policy/kcfed/fleet/kubecost-federated-storage";
@@ -446,6 +448,40 @@ async fn a_policy_is_detached_and_its_old_versions_deleted_before_it_is() {
         [detach.num_calls(), old.num_calls(), delete.num_calls()],
         [1, 1, 1]
     );
+}
+
+/// A policy attached to more roles than one page lists is detached from all of them.
+#[tokio::test]
+async fn a_policy_is_detached_from_the_roles_of_every_page() {
+    let first = mock!(aws_sdk_iam::Client::list_entities_for_policy)
+        .match_requests(|input| input.marker().is_none())
+        .then_output(|| {
+            ListEntitiesForPolicyOutput::builder()
+                .policy_roles(PolicyRole::builder().role_name("kubecost-a").build())
+                .is_truncated(true)
+                .marker("page-2")
+                .build()
+        });
+    let second = mock!(aws_sdk_iam::Client::list_entities_for_policy)
+        .match_requests(|input| input.marker() == Some("page-2"))
+        .then_output(|| {
+            ListEntitiesForPolicyOutput::builder()
+                .policy_roles(PolicyRole::builder().role_name("kubecost-b").build())
+                .build()
+        });
+    let detach = mock!(aws_sdk_iam::Client::detach_role_policy)
+        .then_output(|| DetachRolePolicyOutput::builder().build());
+    let versions = mock!(aws_sdk_iam::Client::list_policy_versions)
+        .then_output(|| ListPolicyVersionsOutput::builder().build());
+    let delete = mock!(aws_sdk_iam::Client::delete_policy)
+        .then_output(|| DeletePolicyOutput::builder().build());
+    delete_policy(
+        &answering_any(&[&first, &second, &detach, &versions, &delete]),
+        POLICY,
+    )
+    .await
+    .unwrap();
+    assert_eq!([detach.num_calls(), delete.num_calls()], [2, 1]);
 }
 
 /// Cleanup run twice, or after someone deleted things by hand, finds them gone: that is done.
