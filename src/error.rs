@@ -12,6 +12,8 @@ pub enum AwsFailure {
     /// Credentials were sent and refused (expired, unknown, wrongly signed).
     Credentials,
     Throttled,
+    /// An account quota is reached: running again cannot help until it is raised.
+    QuotaExceeded,
     Network,
     /// The network path to an endpoint an AWS answer named (AMP's query endpoint), which the
     /// configured endpoint does not change.
@@ -239,6 +241,10 @@ impl Error {
                     "check the network path to {resource}, the endpoint AWS gave for it (--endpoint-url does not change it), and run the command again"
                 ),
                 AwsFailure::Network => "check the network path to AWS (proxy, VPC endpoints, --endpoint-url) and run the command again".to_owned(),
+                AwsFailure::QuotaExceeded => format!(
+                    "an account quota the message names is reached, and running again meets it again: raise it in Service Quotas (`aws service-quotas list-service-quotas --service-code {}` lists them; README, \"IAM quotas\"), or remove what uses it",
+                    action.split(':').next().unwrap_or("iam")
+                ),
                 AwsFailure::Other => "run the command again; it resumes where it stopped".to_owned(),
             },
             Error::ClusterAccessDenied { name, principal, .. } => format!(

@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::ErrorKind;
 use common::{
-    CLEANUP_ALL, INIT_PRIMARY, Inventory, JOIN_TWO_AGENTS, RUN_LIMIT, Scenario, block_on,
+    CLEANUP_ALL, INIT_PRIMARY, Inventory, JOIN_TWO_AGENTS, RUN_LIMIT, Scenario, World, block_on,
     inventory, kcfed_ok, output_within, stderr,
 };
 use k8s_openapi::api::core::v1::Namespace;
@@ -316,6 +316,48 @@ struct FaultyRun {
     error: Option<String>,
     requests: usize,
     injected: usize,
+}
+
+/// AWS's retry settings are the user's, as in the aws CLI: `AWS_MAX_ATTEMPTS`, or the profile's
+/// `max_attempts`, bounds the attempts of a call that keeps failing (kcfed's own bound, 6, applies
+/// only when the user set none).
+#[test]
+fn the_users_retry_settings_bound_the_attempts_of_a_failing_call() {
+    let mut world = World::new(Moto::shared(), REGION, &["prod"]);
+    world.proxy_all(&always(Fault::Unavailable));
+    let config = world.dir.path().join("aws-config");
+    std::fs::write(&config, "[profile slow]\nmax_attempts = 2\n").expect("write the AWS config");
+    // Calls made at once are cut short when one fails for good, so the most attempts any one
+    // call got is what the settings allow.
+    let attempts = |env: &[(&str, &std::ffi::OsStr)]| {
+        let before: Vec<usize> = world.proxies().map(|proxy| proxy.log().len()).collect();
+        let mut command = world.command(&["status", "--helm", &world.helm_path()]);
+        command.envs(env.iter().copied());
+        let output = output_within(command, RUN_LIMIT);
+        let stderr = stderr(&output);
+        assert!(
+            !output.status.success() && stderr.contains("ServiceUnavailable"),
+            "every call fails: {stderr}"
+        );
+        let mut per_call = std::collections::HashMap::new();
+        for (proxy, before) in world.proxies().zip(before) {
+            for exchange in &proxy.log()[before..] {
+                let call = (
+                    exchange.service.clone(),
+                    exchange.action.clone(),
+                    exchange.path.clone(),
+                );
+                *per_call.entry(call).or_insert(0) += 1;
+            }
+        }
+        per_call.into_values().max().unwrap_or(0)
+    };
+    assert_eq!(attempts(&[("AWS_MAX_ATTEMPTS", "1".as_ref())]), 1);
+    let profile = [
+        ("AWS_CONFIG_FILE", config.as_os_str()),
+        ("AWS_PROFILE", "slow".as_ref()),
+    ];
+    assert_eq!(attempts(&profile), 2);
 }
 
 /// For each seed, in a world of its own: the command once through faulty proxies, then again

@@ -7,6 +7,7 @@ mod support;
 use common::{World, assert_exit, block_on, decode, stderr, stdout_json};
 use serde_json::{Value, json};
 use support::moto::Moto;
+use support::proxy::{Faults, Refusal};
 
 const REGION: &str = "us-east-2";
 
@@ -913,4 +914,93 @@ fn a_dry_run_without_helm_still_shows_the_aws_side() {
         "no plan: nothing is read without helm"
     );
     assert!(role_names(&world).is_empty());
+}
+
+/// IRSA adds an OIDC provider per cluster to the fleet's account, which IAM limits (100 by
+/// default, the figure kcfed goes by where Service Quotas gives none, as moto does): a plan that
+/// would pass the quota stops before any change, naming it and the way to raise it.
+#[test]
+fn a_plan_past_an_iam_quota_stops_before_any_change() {
+    let moto = Moto::start_recording();
+    let world = World::new(&moto, REGION, &["prod"]);
+    block_on(async {
+        let iam = aws_sdk_iam::Client::new(&world.sdk(REGION).await);
+        for index in 0..100 {
+            iam.create_open_id_connect_provider()
+                .url(format!(
+                    "https://oidc.eks.{REGION}.amazonaws.com/id/OTHER{index:04}"
+                ))
+                .client_id_list("sts.amazonaws.com")
+                .send()
+                .await
+                .expect("make another cluster's provider");
+        }
+    });
+    let kube = &world.cluster("prod").kube;
+    let before = moto.mutating_calls().len();
+    let output = world.init_primary(&["--yes", "--output", "json"]);
+    assert_exit(&output, 1);
+    let report = stdout_json(&output);
+    let provider = report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == "oidc-provider")
+        .expect("the plan has the cluster's OIDC provider");
+    assert_eq!(provider["action"], "conflict", "{provider:#}");
+    let reason = provider["details"][0].as_str().unwrap();
+    assert!(
+        reason.contains("may have 100 OIDC providers (AWS's default; Service Quotas gave no value) and has 100; this run would add 1"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("--quota-code L-858F3967 --desired-value 101"),
+        "{reason}"
+    );
+    let changed: Vec<_> = moto.mutating_calls().into_iter().skip(before).collect();
+    assert!(
+        changed.is_empty(),
+        "AWS changed past the quota: {changed:?}"
+    );
+    assert_eq!(kube.write_count(), 0);
+}
+
+/// A quota met at apply (another tool or run took the last provider meanwhile): the cluster
+/// fails with IAM's own words and a fix that is not "run again", and none of it is made: its
+/// OIDC provider comes before its other parts.
+#[test]
+fn a_quota_met_at_apply_fails_the_cluster_with_the_fix_and_makes_none_of_it() {
+    let mut world = World::new(Moto::shared(), REGION, &["prod"]);
+    world.proxy_all(&Faults {
+        refuse: Some(Refusal {
+            action: "CreateOpenIDConnectProvider",
+            status: 409,
+            code: "LimitExceeded",
+            message: "Cannot exceed quota for OpenIdConnectProvidersPerAccount: 100".to_owned(),
+        }),
+        ..Faults::none()
+    });
+    let output = world.init_primary(&["--yes"]);
+    assert!(!output.status.success());
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains("iam:CreateOpenIDConnectProvider")
+            && stderr.contains("Cannot exceed quota for OpenIdConnectProvidersPerAccount: 100"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("raise it in Service Quotas") && !stderr.contains("run the command again"),
+        "{stderr}"
+    );
+    let kube = &world.cluster("prod").kube;
+    assert_eq!(kube.write_count(), 0, "{stderr}");
+    let roles = block_on(async {
+        aws_sdk_iam::Client::new(&world.sdk(REGION).await)
+            .list_roles()
+            .path_prefix("/kcfed/")
+            .send()
+            .await
+            .unwrap()
+    });
+    assert!(roles.roles().is_empty(), "{:?}", roles.roles());
 }

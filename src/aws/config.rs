@@ -9,18 +9,27 @@ use aws_types::os_shim_internal::{Env, Fs};
 use crate::cli::AwsArgs;
 use crate::error::Error;
 
-/// AWS calls are retried with the SDK's standard mode (exponential backoff with jitter), bounded
-/// in attempts, so throttling during a large join slows those calls down instead of failing
-/// them. kcfed bounds its own concurrency (`--concurrency`); the adaptive mode's client-side
-/// rate limit would keep a once-throttled service slow for the rest of the run.
+/// Unless the user chose retry settings, AWS calls are retried with the SDK's standard mode
+/// (exponential backoff with jitter), bounded in attempts, so throttling during a large join
+/// slows those calls down instead of failing them. kcfed bounds its own concurrency
+/// (`--concurrency`); the adaptive mode's client-side rate limit would keep a once-throttled
+/// service slow for the rest of the run.
 const MAX_ATTEMPTS: u32 = 6;
+
+/// The settings by which a user chooses how the SDK retries, in the environment and in a
+/// profile, as the aws CLI reads them.
+const RETRY_ENV: [&str; 2] = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"];
+const RETRY_PROFILE_KEYS: [&str; 2] = ["max_attempts", "retry_mode"];
 
 /// The configuration of the command's AWS flags over the SDK's defaults. A `--profile` is the
 /// profile's credentials, as in the aws CLI: the SDK's default chain would take
 /// `AWS_ACCESS_KEY_ID` and friends first and act as another identity than the one named.
 pub async fn load(args: &AwsArgs) -> Result<aws_config::SdkConfig, Error> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    // The SDK reads the user's settings only when the loader is given none of its own.
+    if !retry_chosen(&Env::real(), args.profile.as_deref()).await {
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    }
     if let Some(profile) = &args.profile {
         ensure_profile_exists(profile).await?;
         loader = loader.profile_name(profile).credentials_provider(
@@ -36,6 +45,33 @@ pub async fn load(args: &AwsArgs) -> Result<aws_config::SdkConfig, Error> {
         loader = loader.endpoint_url(endpoint);
     }
     Ok(loader.load().await)
+}
+
+/// Whether the user chose how the SDK retries: `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE`, or
+/// `max_attempts` or `retry_mode` in the profile in use (`--profile`, else `AWS_PROFILE`, else
+/// `default`).
+async fn retry_chosen(env: &Env, profile: Option<&str>) -> bool {
+    if RETRY_ENV
+        .iter()
+        .any(|name| env.get(name).is_ok_and(|value| !value.is_empty()))
+    {
+        return true;
+    }
+    let profile = match profile {
+        Some(profile) => profile.to_owned(),
+        None => env
+            .get("AWS_PROFILE")
+            .unwrap_or_else(|_| "default".to_owned()),
+    };
+    let files = EnvConfigFiles::default();
+    let Ok(set) = aws_config::profile::load(&Fs::real(), env, &files, None).await else {
+        return false;
+    };
+    set.get_profile(&profile).is_some_and(|profile| {
+        RETRY_PROFILE_KEYS
+            .iter()
+            .any(|key| profile.get(key).is_some())
+    })
 }
 
 /// A profile that is in neither AWS file is named, not reported as "no credentials".
@@ -89,6 +125,19 @@ impl Clients {
             region,
             config,
         })
+    }
+
+    /// Service Quotas where it answers for IAM, a global service: the partition's home region.
+    pub fn service_quotas_for_iam(&self) -> aws_sdk_servicequotas::Client {
+        let home = match crate::names::partition(&self.region) {
+            "aws-cn" => "cn-north-1",
+            "aws-us-gov" => "us-gov-west-1",
+            _ => "us-east-1",
+        };
+        let config = aws_sdk_servicequotas::config::Builder::from(&self.config)
+            .region(Region::new(home))
+            .build();
+        aws_sdk_servicequotas::Client::from_conf(config)
     }
 
     pub fn amp(&self, region: &str) -> aws_sdk_amp::Client {

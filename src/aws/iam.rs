@@ -65,6 +65,36 @@ macro_rules! create_or_existing {
     };
 }
 
+/// The roles the account has and how many it may have, as IAM counts them.
+pub async fn role_usage(client: &aws_sdk_iam::Client) -> Result<(u32, u32), Error> {
+    use aws_sdk_iam::types::SummaryKeyType;
+    let summary = client
+        .get_account_summary()
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:GetAccountSummary", "the account", err))?;
+    let count = |key: SummaryKeyType| {
+        summary
+            .summary_map()
+            .and_then(|map| map.get(&key))
+            .map_or(0, |value| u32::try_from(*value).unwrap_or(0))
+    };
+    Ok((
+        count(SummaryKeyType::Roles),
+        count(SummaryKeyType::RolesQuota),
+    ))
+}
+
+/// How many OIDC providers the account has.
+pub async fn oidc_provider_count(client: &aws_sdk_iam::Client) -> Result<u32, Error> {
+    let listed = client
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:ListOpenIDConnectProviders", "the account", err))?;
+    Ok(u32::try_from(listed.open_id_connect_provider_list().len()).unwrap_or(u32::MAX))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OidcProvider {
     pub arn: String,

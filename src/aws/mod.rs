@@ -8,6 +8,7 @@ pub mod eks;
 pub mod eks_token;
 pub mod iam;
 pub mod s3;
+pub mod service_quotas;
 pub mod sts;
 
 #[cfg(test)]
@@ -94,6 +95,9 @@ fn classify_code(code: Option<&str>) -> AwsFailure {
         ) => AwsFailure::Credentials,
         Some("Throttling" | "ThrottlingException" | "SlowDown" | "TooManyRequestsException") => {
             AwsFailure::Throttled
+        }
+        Some("LimitExceeded" | "LimitExceededException" | "ServiceQuotaExceededException") => {
+            AwsFailure::QuotaExceeded
         }
         _ => AwsFailure::Other,
     }

@@ -347,8 +347,7 @@ async fn kubernetes_steps(
     };
     let found = async {
         let reached = reacher.reach(&described, explicit_context, accounts.fleet_account())?;
-        let read = async {
-            let client = kube::open(&reached, &described.arn).await?;
+        kube::read_cluster(&reached, &described, &clients.sts, async |client| {
             let release = uninstalled(args, &reached);
             let (installed, helm_release) = tokio::try_join!(
                 kube_objects::observe_installed(
@@ -358,13 +357,9 @@ async fn kubernetes_steps(
                 ),
                 helm::installed(&args.release.helm, &release),
             )?;
-            Ok::<_, Error>((client, release, installed, helm_release))
-        }
-        .await;
-        match read {
-            Ok(found) => Ok(found),
-            Err(err) => Err(kube::explain_refusal(err, &reached, &described, &clients.sts).await),
-        }
+            Ok((client, release, installed, helm_release))
+        })
+        .await
     }
     .await;
     let (client, release, installed, helm_release) = match found {

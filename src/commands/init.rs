@@ -15,10 +15,10 @@ use crate::kube::{KubeClients, Reacher, release};
 use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{self, Renderer, StoreLocation};
-use crate::resources::apply::{Applier, Direction};
+use crate::resources::apply::{Applier, Direction, Replanned};
 use crate::resources::op::{Op, Planned, fleet_step};
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{bucket, cluster, policies, workspace};
+use crate::resources::{bucket, cluster, policies, quotas, workspace};
 use crate::validate;
 
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
@@ -131,7 +131,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     };
     // The cluster's side may fail to read (unreachable, refusing) while the fleet's AWS side
     // reads: the plan still shows that side, with the cluster marked failed.
-    let (bucket_state, policies, observed_cluster) = tokio::join!(
+    let (bucket_state, policies, iam_quotas, observed_cluster) = tokio::join!(
         async {
             match &fleet.store {
                 Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
@@ -139,10 +139,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             }
         },
         policies::observe(&clients, &fleet),
+        quotas::observe(&clients, &fleet.account_id),
         async {
-            let observed = async {
-                helm_ready?;
-                let client = kube::open(&reached, &target.cluster.arn).await?;
+            helm_ready?;
+            let sts = &accounts.clients(&target.cluster.account).sts;
+            kube::read_cluster(&reached, &target.cluster, sts, async |client| {
                 let observed = cluster::observe(
                     &clients,
                     &fleet,
@@ -153,18 +154,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                 )
                 .await?;
                 Ok((client, observed))
-            }
-            .await;
-            match observed {
-                Ok(observed) => Ok(observed),
-                Err(err) => {
-                    let sts = &accounts.clients(&target.cluster.account).sts;
-                    Err(kube::explain_refusal(err, &reached, &target.cluster, sts).await)
-                }
-            }
+            })
+            .await
         },
     );
-    let (bucket_state, policies) = (bucket_state?, policies?);
+    let (bucket_state, policies, iam_quotas) = (bucket_state?, policies?, iam_quotas?);
     // A bucket the user brought may live in another region: the store config must say where.
     if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut fleet.store, &bucket_state)
         && let Some(region) = &bucket.region
@@ -220,7 +214,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         planned: cluster::plan(fleet, &target, 0, observed, &renderer),
     };
     let planned = plan_fleet(&fleet)?;
-    let (cluster, observed) = match observed_cluster {
+    let (mut cluster, observed) = match observed_cluster {
         Ok(observed) => (plan_cluster(&fleet, &observed), Some(observed)),
         Err(err) => (
             engine::ClusterPlan {
@@ -232,14 +226,12 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             None,
         ),
     };
-    let replan = |created: &Fleet| -> Result<engine::Replanned<Op>, Error> {
+    quotas::enforce(&iam_quotas, std::slice::from_mut(&mut cluster));
+    let replan = |created: &Fleet| -> Result<Replanned, Error> {
         let observed = observed
             .as_ref()
             .expect("a fleet is applied only once its cluster is planned");
-        let mut planned = plan_fleet(created)?;
-        // The workspace's own step is applied already.
-        planned.retain(|item| item.step.kind != ResourceKind::AmpWorkspace);
-        Ok((planned, vec![plan_cluster(created, observed)]))
+        Ok((plan_fleet(created)?, vec![plan_cluster(created, observed)]))
     };
 
     let fleet_account = fleet.account_id.clone();
@@ -253,7 +245,9 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         Direction::Build,
     );
     applier.installs = Some((fleet, vec![target.clone()]));
-    applier.replan = Some(Box::new(replan));
+    if new_fleet {
+        applier.replan = Some(Box::new(replan));
+    }
     let run = engine::Run {
         identities: accounts.identities(),
         command: "init primary",

@@ -20,8 +20,8 @@ use crate::render::{self, Renderer, ValuesFile};
 use crate::resources::apply::{Applier, Direction};
 use crate::resources::cluster::{self, ObservedCluster};
 use crate::resources::op::fleet_step;
-use crate::resources::policies;
 use crate::resources::workspace::WorkspaceLookup;
+use crate::resources::{policies, quotas};
 use crate::validate;
 
 /// Finds the fleet (account, workspace, helm: at the same time), then reads every cluster in
@@ -81,8 +81,9 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let concurrency = usize::from(args.concurrency);
     let progress = ReadProgress::new("reading", clusters.len(), args.run.output);
 
-    let (policies, mut observed) = tokio::join!(
+    let (policies, iam_quotas, mut observed) = tokio::join!(
         policies::observe(&clients, &fleet),
+        quotas::observe(&clients, &account_id),
         futures::stream::iter(clusters.iter().enumerate().map(|(index, value)| {
             let discovery = Discovery {
                 clients: &clients,
@@ -137,6 +138,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
             }),
         }
     }
+    quotas::enforce(&iam_quotas?, &mut cluster_plans);
     cluster_plans.extend(failed);
 
     let kube_clients =
@@ -216,8 +218,8 @@ impl Discovery<'_> {
             user_values: self.user_values.to_vec(),
             cloud_integration_secret: None,
         };
-        let observed = async {
-            let client = kube::open(&reached, &target.cluster.arn).await?;
+        let sts = &self.accounts.clients(account).sts;
+        let observed = kube::read_cluster(&reached, &target.cluster, sts, async |client| {
             cluster::observe(
                 self.clients,
                 self.fleet,
@@ -227,14 +229,8 @@ impl Discovery<'_> {
                 self.renderer,
             )
             .await
-        }
-        .await;
-        match observed {
-            Ok(observed) => Ok((target, observed)),
-            Err(err) => {
-                let sts = &self.accounts.clients(account).sts;
-                Err(kube::explain_refusal(err, &reached, &target.cluster, sts).await)
-            }
-        }
+        })
+        .await?;
+        Ok((target, observed))
     }
 }

@@ -37,8 +37,15 @@ pub fn to_plan<O>(planned: &[Planned<O>]) -> Plan {
 pub trait Executor {
     type Op;
 
-    /// Applies one step. `fleet` lets a cluster's step wait, midway, for the fleet's stages.
-    async fn execute(&self, item: &Planned<Self::Op>, fleet: FleetView<'_>) -> Result<(), Error>;
+    /// Applies one step, the one at `position` in its run's steps (its cluster's, or the
+    /// fleet's, in the order they run). `fleet` lets a cluster's step wait, midway, for the
+    /// fleet's stages.
+    async fn execute(
+        &self,
+        item: &Planned<Self::Op>,
+        position: usize,
+        fleet: FleetView<'_>,
+    ) -> Result<(), Error>;
 
     /// Steps of the same stage that follow each other in a plan run at the same time.
     fn stage(&self, step: &Step) -> u8;
@@ -48,16 +55,10 @@ pub trait Executor {
         &[]
     }
 
-    /// Whether the step makes the fleet's anchor (a new workspace), whose id names much of
-    /// the rest: it is applied first, and the rest planned again ([`Executor::replan`]).
-    fn anchors(&self, _op: &Self::Op) -> bool {
-        false
-    }
-
-    /// The fleet's and the clusters' steps planned again, from the same reads, once the anchor
-    /// exists.
-    fn replan(&self) -> Result<Replanned<Self::Op>, Error> {
-        unreachable!("only an executor whose plan has an anchor replans")
+    /// The step at `position` as the report shows it once applied: a plan made before the
+    /// fleet's workspace existed names what depends on its id as pending.
+    fn applied_step(&self, item: &Planned<Self::Op>, _position: usize) -> Step {
+        item.step.clone()
     }
 
     /// What the run's resources are (ids, ARNs), for the report.
@@ -68,9 +69,6 @@ pub trait Executor {
     /// A cluster's steps are all run: what was kept for it (its API client) can go.
     fn cluster_finished(&self, _target: usize) {}
 }
-
-/// A plan made again once the fleet's anchor exists: the fleet's steps and each cluster's.
-pub type Replanned<O> = (Vec<Planned<O>>, Vec<ClusterPlan<O>>);
 
 /// How far the fleet's shared steps have got, for the clusters applied beside them: a cluster's
 /// step waits only for the kinds of fleet step it needs (`Executor::needs_from_fleet`), so a
@@ -207,25 +205,30 @@ pub async fn run_steps<E: Executor>(
             }));
             continue;
         }
-        let outcomes = futures::future::join_all(stage.iter().map(|item| async move {
-            if !item.step.action.changes_something() {
-                return StepRun::Unchanged;
-            }
-            if let Err(stopped) = view.reached(executor.needs_from_fleet(&item.step)).await {
-                return StepRun::Stopped(stopped);
-            }
-            let line = progress.start(&item.step);
-            let outcome = executor.execute(item, view).await;
-            line.finish(&outcome);
-            if let (Pace::Leads(gate), Ok(())) = (pace, &outcome) {
-                gate.done(item.step.kind);
-            }
-            StepRun::Ran(outcome)
-        }))
-        .await;
-        for (item, run) in stage.iter().zip(outcomes) {
+        let first = applied.len();
+        let outcomes =
+            futures::future::join_all(stage.iter().enumerate().map(|(offset, item)| async move {
+                if !item.step.action.changes_something() {
+                    return StepRun::Unchanged;
+                }
+                if let Err(stopped) = view.reached(executor.needs_from_fleet(&item.step)).await {
+                    return StepRun::Stopped(stopped);
+                }
+                let line = progress.start(&item.step);
+                let outcome = executor.execute(item, first + offset, view).await;
+                line.finish(&outcome);
+                if let (Pace::Leads(gate), Ok(())) = (pace, &outcome) {
+                    gate.done(item.step.kind);
+                }
+                StepRun::Ran(outcome)
+            }))
+            .await;
+        for (offset, (item, run)) in stage.iter().zip(outcomes).enumerate() {
             applied.push(Applied {
-                step: item.step.clone(),
+                step: match &run {
+                    StepRun::Ran(Ok(())) => executor.applied_step(item, first + offset),
+                    _ => item.step.clone(),
+                },
                 outcome: match &run {
                     StepRun::Unchanged => Outcome::Unchanged,
                     StepRun::Stopped(_) => Outcome::NotRun,
@@ -444,39 +447,7 @@ where
     let interrupt = &Interrupt::listen();
     let progress = &Progress::new();
 
-    // A new fleet's anchor first; then the rest, planned again now that its id is known.
     let mut applied = Vec::new();
-    let (fleet_steps, cluster_steps) = match fleet_steps
-        .iter()
-        .position(|item| executor.anchors(&item.op))
-    {
-        None => (fleet_steps, cluster_steps),
-        Some(at) => {
-            let anchor = std::slice::from_ref(&fleet_steps[at]);
-            let (anchor_applied, ended) =
-                run_steps(executor, anchor, progress, interrupt, Pace::Alone).await;
-            applied.extend(anchor_applied);
-            let replanned = match ended {
-                Ended::Done => executor.replan(),
-                Ended::Failed(err) | Ended::FleetFailed(err) => Err(err),
-            };
-            match replanned {
-                Ok((fleet_steps, clusters)) => {
-                    let again = ordered(&run, fleet_steps, clusters, executor);
-                    results.extend(again.results);
-                    errors.extend(again.errors);
-                    (again.fleet_steps, again.cluster_steps)
-                }
-                Err(err) => {
-                    report.applied = applied;
-                    report.error = Some(err.to_string());
-                    let text = rendered(&report, || report.text(), output);
-                    return Finished::printing(text, Err(err));
-                }
-            }
-        }
-    };
-
     let gate = &FleetGate::new(&fleet_steps);
     let (fleet_pace, cluster_pace) = match run.order {
         Order::FleetFirst => (Pace::Leads(gate), Pace::Follows(gate)),
@@ -614,6 +585,7 @@ mod tests {
         async fn execute(
             &self,
             item: &Planned<Duration>,
+            _position: usize,
             fleet: FleetView<'_>,
         ) -> Result<(), Error> {
             let name = &item.step.name;

@@ -18,6 +18,4 @@ pub use contexts::{
 };
 pub use direct::DirectKubeconfigs;
 pub use pool::KubeClients;
-pub use reach::{
-    Reached, Reacher, existing_release, explain_refusal, open, reach_and_open, release,
-};
+pub use reach::{Reached, Reacher, existing_release, reach_and_open, read_cluster, release};

@@ -41,7 +41,7 @@ impl Reached {
 
 /// Connects to a reached cluster and checks that it answers: an unreachable cluster is one error
 /// naming it and how it was reached, not one per read.
-pub async fn open(reached: &Reached, cluster_arn: &str) -> Result<::kube::Client, Error> {
+async fn open(reached: &Reached, cluster_arn: &str) -> Result<::kube::Client, Error> {
     let opened = async {
         let client = connect(reached.kubeconfig.as_deref(), &reached.context).await?;
         probe(&client).await?;
@@ -186,15 +186,32 @@ pub async fn reach_and_open(
     let clients = accounts.clients(account);
     let cluster = eks::describe_cluster(&clients.eks_in(region), name, region).await?;
     let reached = reacher.reach(&cluster, None, accounts.fleet_account())?;
-    match open(&reached, cluster_arn).await {
-        Ok(client) => Ok((reached, client)),
-        Err(err) => Err(explain_refusal(err, &reached, &cluster, &clients.sts).await),
+    let client = read_cluster(&reached, &cluster, &clients.sts, async |client| Ok(client)).await?;
+    Ok((reached, client))
+}
+
+/// Opens a reached cluster and reads it with `read`: every command's way in. A refusal on the
+/// way, by a cluster reached directly, names who was refused and how to let it in.
+pub async fn read_cluster<T>(
+    reached: &Reached,
+    cluster: &eks::Cluster,
+    sts: &aws_sdk_sts::Client,
+    read: impl AsyncFnOnce(::kube::Client) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let result = async {
+        let client = open(reached, &cluster.arn).await?;
+        read(client).await
+    }
+    .await;
+    match result {
+        Ok(value) => Ok(value),
+        Err(err) => Err(explain_refusal(err, reached, cluster, sts).await),
     }
 }
 
 /// A refusal by a cluster reached directly names who was refused and how to let it in; any
 /// other error stays as it is.
-pub async fn explain_refusal(
+async fn explain_refusal(
     err: Error,
     reached: &Reached,
     cluster: &eks::Cluster,

@@ -1,6 +1,12 @@
 //! Applies planned steps, whichever command planned them: each op carries what it needs, so
 //! applying one is a call to its kind. The one stage table orders kinds for building a fleet
 //! and for tearing it down.
+//!
+//! A new fleet's workspace id names its policies, role paths and endpoints, and is known only
+//! once the workspace exists: the plan shown names them as pending. Once the workspace is made,
+//! the plan is made again from the same reads, and every later step applies its counterpart
+//! there (same run, same position), whose op carries the real names. The steps that depend on
+//! the id wait for the workspace (`needs_from_fleet`); the others run beside its creation.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -10,15 +16,25 @@ use super::op::{Op, Planned};
 use super::{bucket, kube_objects, oidc, policies, release, roles, workspace};
 use crate::aws::config::Clients;
 use crate::aws::{amp, iam, s3};
-use crate::engine::run::{Executor, FleetView, Replanned};
+use crate::engine::run::{ClusterPlan, Executor, FleetView};
 use crate::error::Error;
 use crate::fleet::{Fleet, Resources, Target};
 use crate::helm;
 use crate::kube::KubeClients;
 use crate::plan::{ResourceKind, Step};
 
+/// A plan: the fleet's steps and each cluster's.
+pub type Replanned = (Vec<Planned>, Vec<ClusterPlan<Op>>);
+
 /// Plans the fleet's and clusters' steps again once a new workspace exists.
-pub type Replan<'a> = Box<dyn Fn(&Fleet) -> Result<Replanned<Op>, Error> + 'a>;
+pub type Replan<'a> = Box<dyn Fn(&Fleet) -> Result<Replanned, Error> + 'a>;
+
+/// The plan made again, each run's steps in the order they run: the fleet's, and each
+/// cluster's by its target.
+struct Rebound {
+    fleet: Vec<Planned>,
+    clusters: Vec<Vec<Planned>>,
+}
 
 /// Whether a run builds a fleet (and its clusters) or tears it down: the stage table's column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +58,8 @@ pub struct Applier<'a> {
     pub replan: Option<Replan<'a>>,
     /// The workspace this run created.
     created: OnceLock<amp::Workspace>,
+    /// The plan made again once the workspace exists.
+    rebound: OnceLock<Rebound>,
 }
 
 impl<'a> Applier<'a> {
@@ -63,6 +81,7 @@ impl<'a> Applier<'a> {
             installs: None,
             replan: None,
             created: OnceLock::new(),
+            rebound: OnceLock::new(),
         }
     }
 
@@ -82,6 +101,52 @@ impl<'a> Applier<'a> {
             .expect("the plan puts Kubernetes steps in a cluster");
         self.kube_clients.get(index).await
     }
+
+    /// Plans again with the workspace just made, each run's steps in the order they run.
+    fn rebind(&self, replan: &Replan<'_>) -> Result<Rebound, Error> {
+        let fleet = self
+            .fleet()
+            .expect("a run that creates a workspace installs");
+        let (mut fleet_steps, clusters) = replan(&fleet)?;
+        let by_stage = |steps: &mut Vec<Planned>| steps.sort_by_key(|item| self.stage(&item.step));
+        by_stage(&mut fleet_steps);
+        let clusters = clusters
+            .into_iter()
+            .map(|cluster| {
+                let mut steps = cluster.planned?;
+                by_stage(&mut steps);
+                Ok(steps)
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Rebound {
+            fleet: fleet_steps,
+            clusters,
+        })
+    }
+
+    /// The step to apply for `item`: its counterpart in the plan made again, once there is one.
+    fn bound<'p>(&'p self, item: &'p Planned, position: usize) -> Result<&'p Planned, Error> {
+        let Some(rebound) = self.rebound.get() else {
+            if self.replan.is_some() && built_on_workspace(item.step.kind) {
+                unreachable!("a step named from a new workspace's id waits for the workspace");
+            }
+            return Ok(item);
+        };
+        let steps = match item.target {
+            None => &rebound.fleet,
+            Some(target) => &rebound.clusters[target],
+        };
+        match steps.get(position) {
+            Some(again) if again.step.kind == item.step.kind => Ok(again),
+            _ => Err(Error::Conflict {
+                resource: format!("{} {}", item.step.kind_label(), item.step.name),
+                reason: "planned again with the new workspace's id, the plan differs".to_owned(),
+                fix:
+                    "run the command again: the workspace exists now, and the plan is made with it"
+                        .to_owned(),
+            }),
+        }
+    }
 }
 
 impl Executor for Applier<'_> {
@@ -100,22 +165,23 @@ impl Executor for Applier<'_> {
         needs_from_fleet(step.kind)
     }
 
-    fn anchors(&self, op: &Op) -> bool {
-        matches!(op, Op::CreateWorkspace { .. })
+    fn applied_step(&self, item: &Planned, position: usize) -> Step {
+        match self.bound(item, position) {
+            Ok(bound) => Step {
+                account: item.step.account.clone(),
+                ..bound.step.clone()
+            },
+            Err(_) => item.step.clone(),
+        }
     }
 
-    fn replan(&self) -> Result<Replanned<Op>, Error> {
-        let replan = self
-            .replan
-            .as_ref()
-            .expect("a run that creates its workspace can plan again");
-        let fleet = self
-            .fleet()
-            .expect("a run that creates a workspace installs");
-        replan(&fleet)
-    }
-
-    async fn execute(&self, item: &Planned, fleet_view: FleetView<'_>) -> Result<(), Error> {
+    async fn execute(
+        &self,
+        item: &Planned,
+        position: usize,
+        fleet_view: FleetView<'_>,
+    ) -> Result<(), Error> {
+        let item = self.bound(item, position)?;
         let iam_client = &self.clients.iam;
         match &item.op {
             Op::Nothing => Ok(()),
@@ -126,6 +192,9 @@ impl Executor for Applier<'_> {
             } => {
                 let created = workspace::create(&self.amp, alias, client_token, tags).await?;
                 self.created.set(created).ok();
+                if let Some(replan) = &self.replan {
+                    self.rebound.set(self.rebind(replan)?).ok();
+                }
                 Ok(())
             }
             Op::TagWorkspace { workspace, tags } => {
@@ -169,8 +238,9 @@ impl Executor for Applier<'_> {
 /// The stage of each kind: building (a step runs once the earlier stages of its own run are
 /// done) and tearing down.
 ///
-/// Building: the workspace id names the policies, the role paths and the bucket's fleet tag;
-/// the OIDC provider exists before a role trusts it, the namespace before what lives in it;
+/// Building: the OIDC provider first, alone in its cluster's first stage: it is what an IRSA
+/// fleet's account runs out of first, and a provider refused at a quota leaves none of the
+/// cluster made. It exists before a role trusts it, the namespace before what lives in it;
 /// everything comes before the release. Tearing down: the release before the objects and roles
 /// it uses; the namespace after what lives in it; the OIDC provider before the roles (a rerun
 /// finds a cluster by its roles); the workspace after the policies and the bucket. The storage
@@ -180,16 +250,35 @@ fn stages(kind: ResourceKind) -> (u8, u8) {
         ResourceKind::StorageDriver | ResourceKind::StorageClass => (0, 0),
         ResourceKind::AmpWorkspace => (0, 1),
         ResourceKind::OidcProvider => (0, 1),
-        ResourceKind::Namespace => (0, 2),
+        ResourceKind::Namespace => (1, 2),
         ResourceKind::S3Bucket | ResourceKind::IamPolicy => (1, 0),
-        ResourceKind::ServiceAccount | ResourceKind::Secret => (1, 1),
         ResourceKind::IamRole => (1, 2),
-        ResourceKind::HelmRelease => (2, 0),
+        ResourceKind::ServiceAccount | ResourceKind::Secret => (2, 1),
+        ResourceKind::HelmRelease => (3, 0),
     }
 }
 
-/// What a cluster's step waits for from the fleet while both are built. A role waits for the
-/// policies only to attach them (midway: see `roles::apply`); the release needs all of it.
+/// Whether a kind's op holds names or documents built on the workspace id (role paths and
+/// ARNs, policy names and documents, the fleet tag, the endpoints in the values).
+fn built_on_workspace(kind: ResourceKind) -> bool {
+    match kind {
+        ResourceKind::S3Bucket
+        | ResourceKind::IamPolicy
+        | ResourceKind::IamRole
+        | ResourceKind::ServiceAccount
+        | ResourceKind::HelmRelease => true,
+        ResourceKind::AmpWorkspace
+        | ResourceKind::OidcProvider
+        | ResourceKind::Namespace
+        | ResourceKind::Secret
+        | ResourceKind::StorageDriver
+        | ResourceKind::StorageClass => false,
+    }
+}
+
+/// What a cluster's step waits for from the fleet while both are built. What is named from
+/// the workspace id waits for the workspace; a role waits for the policies only to attach them
+/// (midway: see `roles::apply`); the release needs all of it.
 fn needs_from_fleet(kind: ResourceKind) -> &'static [ResourceKind] {
     match kind {
         ResourceKind::HelmRelease => &[
@@ -197,9 +286,8 @@ fn needs_from_fleet(kind: ResourceKind) -> &'static [ResourceKind] {
             ResourceKind::S3Bucket,
             ResourceKind::IamPolicy,
         ],
-        ResourceKind::IamRole
-        | ResourceKind::ServiceAccount
-        | ResourceKind::OidcProvider
+        ResourceKind::IamRole | ResourceKind::ServiceAccount => &[ResourceKind::AmpWorkspace],
+        ResourceKind::OidcProvider
         | ResourceKind::Namespace
         | ResourceKind::Secret
         | ResourceKind::StorageDriver

@@ -10,6 +10,7 @@ pub mod kube_objects;
 pub mod oidc;
 pub mod op;
 pub mod policies;
+pub mod quotas;
 pub mod release;
 pub mod roles;
 pub mod storage;

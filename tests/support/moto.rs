@@ -296,7 +296,8 @@ impl AwsAccount {
 pub struct RecordedCall {
     /// The signing name: `iam`, `sts`, `s3`, `aps` (AMP), `eks`.
     pub service: String,
-    /// The `Action` of the query-protocol services (IAM, STS); REST services have none.
+    /// The `Action` of the query-protocol services (IAM, STS) and the operation of the JSON
+    /// ones (Service Quotas, from `X-Amz-Target`); REST services have none.
     pub action: Option<String>,
     pub method: String,
     /// The path and query of the URL.
@@ -320,9 +321,13 @@ impl RecordedCall {
             .and_then(signing_service)
             .unwrap_or_default()
             .to_owned();
-        let action = matches!(service.as_str(), "iam" | "sts")
-            .then(|| form_action(&entry))
-            .flatten();
+        let action = match service.as_str() {
+            "iam" | "sts" => form_action(&entry),
+            // `ServiceQuotasV20190624.GetServiceQuota`
+            _ => header("x-amz-target")
+                .and_then(|target| target.rsplit_once('.'))
+                .map(|(_, operation)| operation.to_owned()),
+        };
         let url = entry["url"].as_str().expect("recorded url");
         let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
         let path = after_scheme

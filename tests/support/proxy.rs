@@ -67,6 +67,18 @@ pub struct Faults {
     pub kinds: Vec<Fault>,
     /// Waited before every request is answered, faulted or not.
     pub latency: Duration,
+    /// An action the upstream is never asked: the proxy refuses it as the service would.
+    pub refuse: Option<Refusal>,
+}
+
+/// An AWS error answer to every request of one action, as the service gives it at a quota.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    /// The IAM or STS action (`CreateOpenIDConnectProvider`).
+    pub action: &'static str,
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
 }
 
 impl Default for Faults {
@@ -83,6 +95,7 @@ impl Faults {
             rate: 0.0,
             kinds: Fault::ALL.to_vec(),
             latency: Duration::ZERO,
+            refuse: None,
         }
     }
 
@@ -121,7 +134,7 @@ fn splitmix64(value: u64) -> u64 {
 pub struct Exchange {
     /// The SigV4 signing name (`iam`, `sts`, `s3`, `aps`, `eks`); `None` for Kubernetes.
     pub service: Option<String>,
-    /// The `Action` of IAM and STS calls.
+    /// The `Action` of IAM and STS calls, the operation of JSON-protocol ones.
     pub action: Option<String>,
     pub method: String,
     /// The path and query.
@@ -279,17 +292,29 @@ async fn handle(
         .and_then(|value| value.to_str().ok())
         .and_then(signing_service)
         .map(str::to_owned);
-    let action = matches!(service.as_deref(), Some("iam" | "sts"))
-        .then(|| query_action(&String::from_utf8_lossy(&body)))
-        .flatten();
+    let action = match service.as_deref() {
+        Some("iam" | "sts") => query_action(&String::from_utf8_lossy(&body)),
+        // The JSON protocols name the operation in `X-Amz-Target` (`Service.Operation`).
+        _ => parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|target| target.rsplit_once('.'))
+            .map(|(_, operation)| operation.to_owned()),
+    };
     let path = parts
         .uri
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
     let method = parts.method.to_string();
-    let (entry, fault, latency) = {
+    let (entry, fault, latency, refusal) = {
         let mut state = shared.state();
+        let refusal = state
+            .faults
+            .refuse
+            .clone()
+            .filter(|refusal| action.as_deref() == Some(refusal.action));
         let fault = state.faults.fault_for(state.since_set);
         state.since_set += 1;
         state.log.push(Exchange {
@@ -301,34 +326,41 @@ async fn handle(
             fault,
             elapsed: None,
         });
-        (state.log.len() - 1, fault, state.faults.latency)
+        (state.log.len() - 1, fault, state.faults.latency, refusal)
     };
     tokio::time::sleep(latency).await;
 
     let protocol = Protocol::of(service.as_deref());
-    let response = match fault {
-        Some(Fault::Reset) => return Err(Closed),
-        Some(Fault::InternalError) => protocol.error(StatusCode::INTERNAL_SERVER_ERROR),
-        Some(Fault::Unavailable) => protocol.error(StatusCode::SERVICE_UNAVAILABLE),
-        Some(Fault::Throttle) => protocol.throttle(),
-        Some(Fault::LostReply) => {
-            let _ = forward(&shared.upstream, parts, body, &path).await;
-            return Err(Closed);
-        }
-        None => match forward(&shared.upstream, parts, body, &path).await {
-            Ok(response) => match &shared.rewrite {
-                Some(rewrite) => {
-                    let (mut parts, body) = response.into_parts();
-                    let body = rewrite(&method, &path, body.0.unwrap_or_default());
-                    parts.headers.remove(hyper::header::CONTENT_LENGTH);
-                    Response::from_parts(parts, Whole::new(body))
-                }
-                None => response,
+    let response = match (fault, refusal) {
+        (_, Some(refusal)) => protocol.answer(
+            StatusCode::from_u16(refusal.status).expect("a refusal has a valid status"),
+            refusal.code,
+            &refusal.message,
+        ),
+        (fault, None) => match fault {
+            Some(Fault::Reset) => return Err(Closed),
+            Some(Fault::InternalError) => protocol.error(StatusCode::INTERNAL_SERVER_ERROR),
+            Some(Fault::Unavailable) => protocol.error(StatusCode::SERVICE_UNAVAILABLE),
+            Some(Fault::Throttle) => protocol.throttle(),
+            Some(Fault::LostReply) => {
+                let _ = forward(&shared.upstream, parts, body, &path).await;
+                return Err(Closed);
+            }
+            None => match forward(&shared.upstream, parts, body, &path).await {
+                Ok(response) => match &shared.rewrite {
+                    Some(rewrite) => {
+                        let (mut parts, body) = response.into_parts();
+                        let body = rewrite(&method, &path, body.0.unwrap_or_default());
+                        parts.headers.remove(hyper::header::CONTENT_LENGTH);
+                        Response::from_parts(parts, Whole::new(body))
+                    }
+                    None => response,
+                },
+                Err(message) => Response::builder()
+                    .status(StatusCode::BAD_GATEWAY)
+                    .body(Whole::new(Bytes::from(message)))
+                    .expect("a status and a body make a valid response"),
             },
-            Err(message) => Response::builder()
-                .status(StatusCode::BAD_GATEWAY)
-                .body(Whole::new(Bytes::from(message)))
-                .expect("a status and a body make a valid response"),
         },
     };
     let mut state = shared.state();

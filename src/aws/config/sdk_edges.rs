@@ -59,3 +59,32 @@ async fn clients_for_other_regions_keep_the_retry_policy() {
         assert_eq!(retry.map(|r| r.max_attempts()), Some(MAX_ATTEMPTS));
     }
 }
+
+/// The user's retry settings are the SDK's to apply, as in the aws CLI; kcfed's bound applies
+/// only where the user set none.
+#[tokio::test]
+async fn retry_settings_the_user_chose_are_noticed_in_the_environment_and_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        "[default]\nregion = us-east-2\n[profile patient]\nmax_attempts = 10\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let env = |vars: &[(&str, &str)]| {
+        let mut vars = vars.to_vec();
+        vars.push(("AWS_CONFIG_FILE", config));
+        Env::from_slice(&vars)
+    };
+    let chosen = async |vars: &[(&str, &str)], profile: Option<&str>| {
+        retry_chosen(&env(vars), profile).await
+    };
+    assert!(!chosen(&[], None).await);
+    assert!(chosen(&[("AWS_MAX_ATTEMPTS", "1")], None).await);
+    assert!(chosen(&[("AWS_RETRY_MODE", "adaptive")], None).await);
+    assert!(chosen(&[], Some("patient")).await);
+    assert!(chosen(&[("AWS_PROFILE", "patient")], None).await);
+    // `--profile` names the profile in use, whatever AWS_PROFILE says.
+    assert!(!chosen(&[("AWS_PROFILE", "patient")], Some("default")).await);
+}
