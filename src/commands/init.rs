@@ -139,7 +139,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             }
         },
         policies::observe(&clients, &fleet),
-        quotas::observe(&clients, &fleet.account_id),
+        quotas::observe(&clients, &fleet.account_id, 1),
         async {
             helm_ready?;
             let sts = &accounts.clients(&target.cluster.account).sts;

@@ -83,7 +83,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
 
     let (policies, iam_quotas, mut observed) = tokio::join!(
         policies::observe(&clients, &fleet),
-        quotas::observe(&clients, &account_id),
+        quotas::observe(&clients, &account_id, clusters.len()),
         futures::stream::iter(clusters.iter().enumerate().map(|(index, value)| {
             let discovery = Discovery {
                 clients: &clients,

@@ -140,3 +140,41 @@ pub fn port_forward_hint(release: &helm::Release) -> String {
         _ => forward,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::fixtures::{ACCOUNT, WORKSPACE, fleet, target};
+
+    #[test]
+    fn the_summary_names_each_clusters_roles_and_a_dashboard_only_where_there_is_a_ui() {
+        let mut agent = target();
+        agent.role = ClusterRole::Agent;
+        agent.cluster_id = "edge".to_owned();
+        agent.release.chart_version = "2.8.7".to_owned();
+        let summary = summary(&fleet(), &[target(), agent], &|id| id == "prod");
+        let [primary, agent] = &summary.clusters[..] else {
+            panic!("two clusters: {summary:?}")
+        };
+        assert!(primary.ui && primary.installed);
+        // A 2.x agent runs agentOnly: no UI, so the text names no dashboard for it.
+        assert!(!agent.ui && !agent.installed);
+        let arns: Vec<&str> = primary
+            .service_account_roles
+            .iter()
+            .map(|role| role.role_arn.as_str())
+            .collect();
+        assert!(
+            arns.iter()
+                .all(|arn| arn
+                    .starts_with(&format!("arn:aws:iam::{ACCOUNT}:role/kcfed/{WORKSPACE}/"))),
+            "{arns:?}"
+        );
+        let text = summary.to_string();
+        assert!(
+            text.contains("dashboard: kubectl port-forward --context arn:aws:eks:us-east-2:111122223333:cluster/prod --namespace kubecost deployment/kubecost-cost-analyzer 9090"),
+            "{text}"
+        );
+        assert_eq!(text.matches("dashboard:").count(), 1, "{text}");
+    }
+}

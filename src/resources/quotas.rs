@@ -34,14 +34,25 @@ pub struct IamQuotas {
     pub oidc_providers: Usage,
 }
 
-/// Reads the account's usage and quotas: a handful of calls, whatever the fleet's size.
-pub async fn observe(clients: &Clients, account: &str) -> Result<IamQuotas, Error> {
-    let service_quotas = clients.service_quotas_for_iam();
-    let (roles, providers, provider_quota) = try_join!(
+/// Reads the account's usage and quotas for a run that installs `clusters` clusters: two calls,
+/// whatever the fleet's size, and Service Quotas' value for OIDC providers only when the run
+/// could pass the default (a quota is never below its default).
+pub async fn observe(
+    clients: &Clients,
+    account: &str,
+    clusters: usize,
+) -> Result<IamQuotas, Error> {
+    let (roles, providers) = try_join!(
         iam::role_usage(&clients.iam),
         iam::oidc_provider_count(&clients.iam),
-        service_quotas::applied(&service_quotas, "iam", OIDC_PROVIDERS_QUOTA),
     )?;
+    let most_added = u32::try_from(clusters).unwrap_or(u32::MAX);
+    let provider_quota = if providers.saturating_add(most_added) > DEFAULT_OIDC_PROVIDERS {
+        let client = clients.service_quotas_for_iam();
+        service_quotas::applied(&client, "iam", OIDC_PROVIDERS_QUOTA).await?
+    } else {
+        None
+    };
     Ok(IamQuotas {
         account: account.to_owned(),
         roles: Usage {
@@ -49,16 +60,13 @@ pub async fn observe(clients: &Clients, account: &str) -> Result<IamQuotas, Erro
             quota: roles.1,
             source: "iam:GetAccountSummary",
         },
-        oidc_providers: match provider_quota {
-            Some(quota) => Usage {
-                used: providers,
-                quota,
-                source: "Service Quotas",
-            },
-            None => Usage {
-                used: providers,
-                quota: DEFAULT_OIDC_PROVIDERS,
-                source: "AWS's default; Service Quotas gave no value",
+        oidc_providers: Usage {
+            used: providers,
+            quota: provider_quota.unwrap_or(DEFAULT_OIDC_PROVIDERS),
+            source: if provider_quota.is_some() {
+                "Service Quotas"
+            } else {
+                "AWS's default; Service Quotas gave no value"
             },
         },
     })
