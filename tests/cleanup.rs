@@ -3,7 +3,7 @@
 mod common;
 mod support;
 
-use common::{World, assert_exit, block_on, inventory, stderr, stdout_json};
+use common::{World, assert_exit, block_on, inventory, plan_step, stderr, stdout_json};
 use serde_json::json;
 use support::moto::Moto;
 
@@ -177,13 +177,7 @@ fn a_same_named_bucket_without_kcfed_tags_is_kept() {
     let output = cleanup(&world, &["--all", "--yes", "--output", "json"]);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
-    let step = report["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "s3-bucket")
-        .unwrap()
-        .clone();
+    let step = plan_step(&report, "s3-bucket", None);
     assert_eq!(step["action"], "keep", "{step}");
     let after = inventory(&world);
     assert_eq!(after.buckets, [bucket]);

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use common::{RUN_LIMIT, World, assert_exit, output_within, stderr, stdout_json};
+use common::{RUN_LIMIT, World, assert_exit, output_within, plan_step, stderr, stdout_json};
 use support::amp::AmpDataPlane;
 use support::eks_front::EksFront;
 use support::helm::{helm_binary, skip_without_charts, with_real_chart};
@@ -138,15 +138,6 @@ fn installed_with_real_helm(args: &[&str]) -> Vec<String> {
     with_real_chart(args, &helm_binary(), CHART_VERSION)
 }
 
-fn release_step<'a>(report: &'a Value, cluster: &str) -> &'a Value {
-    report["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "helm-release" && s["scope"] == cluster)
-        .unwrap_or_else(|| panic!("no release step for {cluster}: {report:#}"))
-}
-
 #[test]
 fn init_and_join_reach_clusters_with_aws_credentials_alone() {
     if skip_without_charts() {
@@ -158,7 +149,7 @@ fn init_and_join_reach_clusters_with_aws_credentials_alone() {
     let output = direct.run(&init);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
-    let detail = release_step(&report, "prod")["details"].to_string();
+    let detail = plan_step(&report, "helm-release", Some("prod"))["details"].to_string();
     assert!(detail.contains("directly"), "the plan says how: {detail}");
 
     let workspace = report["resources"]["workspace"]["id"]

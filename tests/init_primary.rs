@@ -4,22 +4,12 @@
 mod common;
 mod support;
 
-use common::{World, assert_exit, block_on, decode, stderr, stdout_json};
+use common::{World, assert_exit, block_on, decode, plan_step, stderr, stdout_json};
 use serde_json::{Value, json};
 use support::moto::Moto;
 use support::proxy::{Faults, Refusal};
 
 const REGION: &str = "us-east-2";
-
-/// The plan's helm-release step.
-fn release_step(report: &Value) -> &Value {
-    report["plan"]["steps"]
-        .as_array()
-        .expect("the report has steps")
-        .iter()
-        .find(|s| s["kind"] == "helm-release")
-        .unwrap_or_else(|| panic!("no helm-release step: {report:#}"))
-}
 
 fn role_names(world: &World) -> Vec<String> {
     let config = block_on(world.sdk(REGION));
@@ -755,7 +745,7 @@ fn user_values_files_are_applied_but_cannot_change_the_fleet() {
     let output = world.init_primary(&with_values);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
-    let release = release_step(&report);
+    let release = plan_step(&report, "helm-release", None);
     assert!(
         release["details"]
             .to_string()
@@ -867,7 +857,7 @@ fn a_1x_aggregator_blocks_the_move_to_2x_in_the_plan() {
     let output = world.init_primary(&["--chart-version", "2.8.7", "--yes", "--output", "json"]);
     assert_exit(&output, 1);
     let report = stdout_json(&output);
-    let release = release_step(&report);
+    let release = plan_step(&report, "helm-release", None);
     assert_eq!(release["action"], "conflict", "{release:#}");
     assert!(
         release["details"]
@@ -941,12 +931,7 @@ fn a_plan_past_an_iam_quota_stops_before_any_change() {
     let output = world.init_primary(&["--yes", "--output", "json"]);
     assert_exit(&output, 1);
     let report = stdout_json(&output);
-    let provider = report["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|step| step["kind"] == "oidc-provider")
-        .expect("the plan has the cluster's OIDC provider");
+    let provider = plan_step(&report, "oidc-provider", None);
     assert_eq!(provider["action"], "conflict", "{provider:#}");
     let reason = provider["details"][0].as_str().unwrap();
     assert!(

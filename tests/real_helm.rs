@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use common::{RUN_LIMIT, World, assert_exit, output_within, stdout_json};
+use common::{RUN_LIMIT, World, assert_exit, output_within, plan_step, stdout_json};
 use support::fake_kube::FakeKube;
 use support::helm::{helm_binary, helm3_binary, skip_without_charts, with_real_chart};
 use support::moto::Moto;
@@ -43,15 +43,6 @@ fn pod_spec(kube: &FakeKube, deployment: &str) -> Value {
     deployment["spec"]["template"]["spec"].clone()
 }
 
-fn release_step<'a>(report: &'a Value, cluster: &str) -> &'a Value {
-    report["plan"]["steps"]
-        .as_array()
-        .expect("the report has steps")
-        .iter()
-        .find(|s| s["kind"] == "helm-release" && s["scope"] == cluster)
-        .unwrap_or_else(|| panic!("no helm-release step for {cluster}: {report:#}"))
-}
-
 fn fleet_lifecycle_with(helm: &Path) {
     let world = World::new(Moto::shared(), REGION, &["prod", "edge"]);
     let run = |args: &[&str]| {
@@ -74,7 +65,11 @@ fn fleet_lifecycle_with(helm: &Path) {
     ];
 
     let init = run(&INIT_PRIMARY);
-    assert_eq!(release_step(&init, "prod")["action"], "create", "{init:#}");
+    assert_eq!(
+        plan_step(&init, "helm-release", Some("prod"))["action"],
+        "create",
+        "{init:#}"
+    );
     assert_eq!(release_revisions(prod), [("1".into(), "deployed".into())]);
     // helm installed the chart with kcfed's values: the workloads run as the service accounts
     // kcfed made for their roles, and Prometheus writes to the fleet's workspace.
@@ -115,11 +110,18 @@ fn fleet_lifecycle_with(helm: &Path) {
     // A re-run reads the release back through the same helm and leaves it alone.
     let again = run(&INIT_PRIMARY);
     assert_eq!(again["changed"], false, "{again:#}");
-    assert_eq!(release_step(&again, "prod")["action"], "exists");
+    assert_eq!(
+        plan_step(&again, "helm-release", Some("prod"))["action"],
+        "exists"
+    );
     assert_eq!(release_revisions(prod), [("1".into(), "deployed".into())]);
 
     let join = run(&["join", "cluster", "--cluster", "edge"]);
-    assert_eq!(release_step(&join, "edge")["action"], "create", "{join:#}");
+    assert_eq!(
+        plan_step(&join, "helm-release", Some("edge"))["action"],
+        "create",
+        "{join:#}"
+    );
     assert_eq!(release_revisions(edge), [("1".into(), "deployed".into())]);
     let agent = pod_spec(edge, "kubecost-cost-analyzer");
     assert_eq!(agent["serviceAccountName"], "kubecost-cost-analyzer-amp");
@@ -197,7 +199,7 @@ fn a_fleet_moves_from_chart_1x_to_2x_and_not_back() {
     let edge = &world.cluster("edge").kube;
 
     let upgraded = ok(run(&PRIMARY, "2.8.7"));
-    let step = release_step(&upgraded, "prod");
+    let step = plan_step(&upgraded, "helm-release", Some("prod"));
     assert_eq!(step["action"], "update", "{upgraded:#}");
     let details = step["details"].to_string();
     assert!(details.contains("chart 1.103.4 -> 2.8.7"), "{details}");
@@ -227,7 +229,10 @@ fn a_fleet_moves_from_chart_1x_to_2x_and_not_back() {
     assert!(prod.list("customresourcedefinitions").is_empty());
 
     let joined = ok(run(&AGENT, "2.8.7"));
-    assert_eq!(release_step(&joined, "edge")["action"], "update");
+    assert_eq!(
+        plan_step(&joined, "helm-release", Some("edge"))["action"],
+        "update"
+    );
     assert!(
         edge.list("statefulsets")
             .iter()
@@ -254,6 +259,9 @@ fn a_fleet_moves_from_chart_1x_to_2x_and_not_back() {
     let back = run(&PRIMARY, CHART_VERSION);
     assert_exit(&back, 1);
     let report = stdout_json(&back);
-    assert_eq!(release_step(&report, "prod")["action"], "conflict");
+    assert_eq!(
+        plan_step(&report, "helm-release", Some("prod"))["action"],
+        "conflict"
+    );
     assert_eq!(release_revisions(prod).len(), 2);
 }

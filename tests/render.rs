@@ -15,6 +15,20 @@ const FLEET_BUCKET: &str = "kcfed-111122223333-us-east-1-kubecost-etl";
 const ISSUER: &str = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 
 /// kcfed with no AWS or Kubernetes environment at all: render must not need one.
+/// The flags of a render for the primary `prod` in us-east-1 of the test fleet.
+const PRIMARY_PROD: [&str; 10] = [
+    "--role",
+    "primary",
+    "--cluster",
+    "prod",
+    "--region",
+    "us-east-1",
+    "--account-id",
+    ACCOUNT,
+    "--workspace-id",
+    WORKSPACE,
+];
+
 fn kcfed(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kcfed"))
         .args(args)
@@ -214,21 +228,7 @@ fn assert_trust_policy(path: &Path, service_account: &str) {
 fn primary_renders_federated_values_for_helm() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("primary");
-    let report = render(
-        &out,
-        &[
-            "--role",
-            "primary",
-            "--cluster",
-            "prod",
-            "--region",
-            "us-east-1",
-            "--account-id",
-            ACCOUNT,
-            "--workspace-id",
-            WORKSPACE,
-        ],
-    );
+    let report = render(&out, &PRIMARY_PROD);
     assert_eq!(report["command"], "render");
     let files = reported_files(&report, &out);
     for expected in [
@@ -607,20 +607,7 @@ fn user_values_files_are_copied_in_and_used_in_helms_order() {
     let mine_arg = mine.display().to_string();
     let report = render(
         &out,
-        &[
-            "--role",
-            "primary",
-            "--cluster",
-            "prod",
-            "--region",
-            "us-east-1",
-            "--account-id",
-            ACCOUNT,
-            "--workspace-id",
-            WORKSPACE,
-            "--values",
-            &mine_arg,
-        ],
+        &[&PRIMARY_PROD[..], &["--values", &mine_arg]].concat(),
     );
     let files = reported_files(&report, &out);
     assert!(files.iter().any(|f| f == "1-user-1.yaml"), "{files:?}");

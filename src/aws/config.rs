@@ -1,6 +1,6 @@
 //! The one `SdkConfig` every client is built from, and the clients themselves.
 
-use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::profile::{ProfileFileCredentialsProvider, ProfileSet};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_runtime::env_config::file::EnvConfigFiles;
@@ -25,13 +25,16 @@ const RETRY_PROFILE_KEYS: [&str; 2] = ["max_attempts", "retry_mode"];
 /// profile's credentials, as in the aws CLI: the SDK's default chain would take
 /// `AWS_ACCESS_KEY_ID` and friends first and act as another identity than the one named.
 pub async fn load(args: &AwsArgs) -> Result<aws_config::SdkConfig, Error> {
+    let env = Env::real();
+    // Unreadable files: the SDK's own error says which and why, at the first call.
+    let profiles = profile_files(&env).await;
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     // The SDK reads the user's settings only when the loader is given none of its own.
-    if !retry_chosen(&Env::real(), args.profile.as_deref()).await {
+    if !retry_chosen(&env, profiles.as_ref(), args.profile.as_deref()) {
         loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
     }
     if let Some(profile) = &args.profile {
-        ensure_profile_exists(profile).await?;
+        ensure_profile_exists(profile, profiles.as_ref())?;
         loader = loader.profile_name(profile).credentials_provider(
             ProfileFileCredentialsProvider::builder()
                 .profile_name(profile)
@@ -47,10 +50,18 @@ pub async fn load(args: &AwsArgs) -> Result<aws_config::SdkConfig, Error> {
     Ok(loader.load().await)
 }
 
+/// The profiles of the AWS config files `env` names (or the default ones); `None` when they
+/// cannot be read.
+async fn profile_files(env: &Env) -> Option<ProfileSet> {
+    aws_config::profile::load(&Fs::real(), env, &EnvConfigFiles::default(), None)
+        .await
+        .ok()
+}
+
 /// Whether the user chose how the SDK retries: `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE`, or
 /// `max_attempts` or `retry_mode` in the profile in use (`--profile`, else `AWS_PROFILE`, else
 /// `default`).
-async fn retry_chosen(env: &Env, profile: Option<&str>) -> bool {
+fn retry_chosen(env: &Env, profiles: Option<&ProfileSet>, profile: Option<&str>) -> bool {
     if RETRY_ENV
         .iter()
         .any(|name| env.get(name).is_ok_and(|value| !value.is_empty()))
@@ -63,32 +74,26 @@ async fn retry_chosen(env: &Env, profile: Option<&str>) -> bool {
             .get("AWS_PROFILE")
             .unwrap_or_else(|_| "default".to_owned()),
     };
-    let files = EnvConfigFiles::default();
-    let Ok(set) = aws_config::profile::load(&Fs::real(), env, &files, None).await else {
+    let Some(profiles) = profiles else {
         return false;
     };
-    set.get_profile(&profile).is_some_and(|profile| {
+    profiles.get_profile(&profile).is_some_and(|profile| {
         RETRY_PROFILE_KEYS
             .iter()
             .any(|key| profile.get(key).is_some())
     })
 }
 
-/// A profile that is in neither AWS file is named, not reported as "no credentials".
-async fn ensure_profile_exists(profile: &str) -> Result<(), Error> {
-    let files = EnvConfigFiles::default();
-    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await;
-    let found = match &set {
-        Ok(set) => set.get_profile(profile).is_some(),
-        // Unreadable files: the SDK's own error says which and why, at the first call.
-        Err(_) => true,
+/// A profile that is in neither AWS file is named, not reported as "no credentials"; with
+/// unreadable files (`None`) the SDK says which and why.
+fn ensure_profile_exists(profile: &str, profiles: Option<&ProfileSet>) -> Result<(), Error> {
+    let Some(profiles) = profiles else {
+        return Ok(());
     };
-    if found {
+    if profiles.get_profile(profile).is_some() {
         return Ok(());
     }
-    let known = set
-        .map(|set| set.profiles().map(str::to_owned).collect::<Vec<_>>())
-        .unwrap_or_default();
+    let known: Vec<&str> = profiles.profiles().collect();
     Err(Error::Usage {
         message: format!(
             "the AWS profile {profile:?} is not in the AWS config files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, or ~/.aws/config and ~/.aws/credentials){}",

@@ -24,7 +24,7 @@ use crate::names::{self, FleetNames, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::StoreLocation;
 use crate::resources::apply::{Applier, Direction};
-use crate::resources::op::{Op, Planned, fleet_step};
+use crate::resources::op::{Op, Planned, cluster_step, fleet_step};
 use crate::resources::{bucket, kube_objects, oidc, policies, roles, workspace};
 use crate::validate;
 
@@ -143,6 +143,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
             let cluster_id = cluster_id::recorded_or_name(member.map(|m| m.id.as_str()), arn);
             async move {
                 let found = Found {
+                    target: index,
                     arn,
                     cluster_id,
                     roles,
@@ -161,20 +162,12 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     discovered.sort_by_key(|(index, _)| *index);
     let mut cluster_plans = Vec::new();
     let mut clusters = Vec::new();
-    for (index, (_, (cluster, planned))) in discovered.into_iter().enumerate() {
+    for (_, (cluster, planned)) in discovered {
         cluster_plans.push(ClusterPlan {
             name: cluster.name.clone(),
             cluster_id: cluster.cluster_id.clone(),
             account: cluster.account.clone(),
-            planned: planned.map(|steps| {
-                steps
-                    .into_iter()
-                    .map(|item| Planned {
-                        target: Some(index),
-                        ..item
-                    })
-                    .collect()
-            }),
+            planned,
         });
         clusters.push(cluster);
     }
@@ -246,8 +239,10 @@ fn uninstalled(args: &CleanupArgs, reached: &Reached) -> helm::Release {
     )
 }
 
-/// A cluster to clean as the fleet knows it: its ARN, id and roles.
+/// A cluster to clean as the fleet knows it: its place among the selected clusters (its
+/// steps' target), its ARN, id and roles.
 struct Found<'a> {
+    target: usize,
     arn: &'a str,
     cluster_id: String,
     roles: Vec<iam::Role>,
@@ -260,6 +255,7 @@ async fn discover_cluster(
     reacher: &Reacher<'_>,
     explicit_context: Option<&str>,
     Found {
+        target,
         arn,
         cluster_id,
         roles,
@@ -293,18 +289,12 @@ async fn discover_cluster(
     );
     let steps = kube_steps.and_then(|mut steps| {
         steps.extend(aws_steps?);
-        Ok(steps)
+        Ok(steps
+            .into_iter()
+            .map(|(step, op)| cluster_step(step, op, target))
+            .collect())
     });
     (cluster, steps)
-}
-
-/// A cluster's step, its place among the clusters set once all are read.
-fn cluster_step(step: Step, op: Op) -> Planned {
-    Planned {
-        step,
-        op,
-        target: None,
-    }
 }
 
 /// The release and the Kubernetes objects, or a note saying why they are skipped: a deleted
@@ -315,10 +305,10 @@ async fn kubernetes_steps(
     reacher: &Reacher<'_>,
     explicit_context: Option<&str>,
     cluster: &mut ClusterCleanup,
-) -> Result<Vec<Planned>, Error> {
+) -> Result<Vec<(Step, Op)>, Error> {
     let scope = cluster.cluster_id.clone();
     let skipped = |reason: String| {
-        vec![cluster_step(
+        vec![(
             Step::new(
                 &scope,
                 ResourceKind::HelmRelease,
@@ -382,7 +372,7 @@ async fn kubernetes_steps(
     };
     let mut steps = Vec::new();
     if helm_release.is_some() {
-        steps.push(cluster_step(
+        steps.push((
             Step::new(
                 &scope,
                 ResourceKind::HelmRelease,
@@ -393,7 +383,7 @@ async fn kubernetes_steps(
         ));
     }
     for (step, object) in kube_objects::plan_cleanup(&scope, &args.release.namespace, &installed) {
-        steps.push(cluster_step(step, object.into()));
+        steps.push((step, object.into()));
     }
     cluster.release = release;
     cluster.kube = Some(client);
@@ -407,7 +397,7 @@ async fn aws_steps(
     scope: &str,
     roles: &[iam::Role],
     still_trusting: &HashMap<String, Vec<String>>,
-) -> Result<Vec<Planned>, Error> {
+) -> Result<Vec<(Step, Op)>, Error> {
     let mut steps = Vec::new();
     let providers: HashSet<String> = roles
         .iter()
@@ -427,7 +417,7 @@ async fn aws_steps(
         } else {
             Op::Nothing
         };
-        steps.push(cluster_step(step, op));
+        steps.push((step, op));
     }
     for role in roles {
         let (step, delete) = roles::plan_cleanup(scope, role);
@@ -436,7 +426,7 @@ async fn aws_steps(
         } else {
             Op::Nothing
         };
-        steps.push(cluster_step(step, op));
+        steps.push((step, op));
     }
     Ok(steps)
 }

@@ -207,24 +207,19 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         }
         Ok(planned)
     };
-    let plan_cluster = |fleet: &Fleet, observed: &cluster::ObservedCluster| engine::ClusterPlan {
+    let cluster_plan = |planned| engine::ClusterPlan {
         name: target.cluster.name.clone(),
         cluster_id: target.cluster_id.clone(),
         account: target.cluster.account.clone(),
-        planned: cluster::plan(fleet, &target, 0, observed, &renderer),
+        planned,
+    };
+    let plan_cluster = |fleet: &Fleet, observed: &cluster::ObservedCluster| {
+        cluster_plan(cluster::plan(fleet, &target, 0, observed, &renderer))
     };
     let planned = plan_fleet(&fleet)?;
     let (mut cluster, observed) = match observed_cluster {
         Ok(observed) => (plan_cluster(&fleet, &observed), Some(observed)),
-        Err(err) => (
-            engine::ClusterPlan {
-                name: target.cluster.name.clone(),
-                cluster_id: target.cluster_id.clone(),
-                account: target.cluster.account.clone(),
-                planned: Err(err),
-            },
-            None,
-        ),
+        Err(err) => (cluster_plan(Err(err)), None),
     };
     quotas::enforce(&iam_quotas, std::slice::from_mut(&mut cluster));
     let replan = |created: &Fleet| -> Result<Replanned, Error> {

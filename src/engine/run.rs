@@ -294,21 +294,18 @@ pub struct Run<'a> {
     pub concurrency: usize,
 }
 
-/// A run's steps in the order they run, each with its account; the clusters that could not
-/// be planned, failed.
-struct Ordered<O> {
-    fleet_steps: Vec<Planned<O>>,
-    cluster_steps: Vec<(Who, Vec<Planned<O>>)>,
-    results: Vec<ClusterResult>,
-    errors: Vec<Error>,
-}
-
-fn ordered<E: Executor>(
-    run: &Run<'_>,
-    mut fleet_steps: Vec<Planned<E::Op>>,
+/// Plans, confirms, applies and reports: the sequence every command that changes something
+/// follows. Fleet steps run in order; clusters run up to `concurrency` at a time, each on its
+/// own, so one cluster's failure does not stop the others.
+pub async fn plan_and_apply<E: Executor>(
+    run: Run<'_>,
+    fleet_steps: Vec<Planned<E::Op>>,
     clusters: Vec<ClusterPlan<E::Op>>,
     executor: &E,
-) -> Ordered<E::Op> {
+) -> Finished
+where
+    E::Op: Clone,
+{
     let mut results: Vec<ClusterResult> = Vec::new();
     let mut errors = Vec::new();
     let mut cluster_steps = Vec::new();
@@ -342,6 +339,7 @@ fn ordered<E: Executor>(
         }
     }
     // Steps run stage by stage; the plan lists them in that order.
+    let mut fleet_steps = fleet_steps;
     for item in &mut fleet_steps {
         item.step.account = run.fleet_account.to_owned();
     }
@@ -349,39 +347,13 @@ fn ordered<E: Executor>(
     for (_, steps) in &mut cluster_steps {
         steps.sort_by_key(|item| executor.stage(&item.step));
     }
-    Ordered {
-        fleet_steps,
-        cluster_steps,
-        results,
-        errors,
-    }
-}
-
-/// Plans, confirms, applies and reports: the sequence every command that changes something
-/// follows. Fleet steps run in order; clusters run up to `concurrency` at a time, each on its
-/// own, so one cluster's failure does not stop the others.
-pub async fn plan_and_apply<E: Executor>(
-    run: Run<'_>,
-    fleet_steps: Vec<Planned<E::Op>>,
-    clusters: Vec<ClusterPlan<E::Op>>,
-    executor: &E,
-) -> Finished
-where
-    E::Op: Clone,
-{
-    let Ordered {
-        fleet_steps,
-        cluster_steps,
-        mut results,
-        mut errors,
-    } = ordered(&run, fleet_steps, clusters, executor);
     let cluster_plan = cluster_steps.iter().flat_map(|(_, steps)| steps);
     let all_planned: Vec<Planned<E::Op>> = match run.order {
         Order::FleetFirst => fleet_steps.iter().chain(cluster_plan).cloned().collect(),
         Order::FleetLast => cluster_plan.chain(fleet_steps.iter()).cloned().collect(),
     };
     let mut plan = to_plan(&all_planned);
-    plan.identities = run.identities.clone();
+    plan.identities = run.identities;
     let mut report = Report {
         schema: REPORT_SCHEMA,
         command: run.command,
@@ -447,7 +419,6 @@ where
     let interrupt = &Interrupt::listen();
     let progress = &Progress::new();
 
-    let mut applied = Vec::new();
     let gate = &FleetGate::new(&fleet_steps);
     let (fleet_pace, cluster_pace) = match run.order {
         Order::FleetFirst => (Pace::Leads(gate), Pace::Follows(gate)),
@@ -478,6 +449,7 @@ where
     let (fleet_first, mut outcomes) = tokio::join!(fleet_first, clusters);
     outcomes.sort_by_key(|outcome| outcome.0);
 
+    let mut applied = Vec::new();
     let mut fleet_error = None;
     if let Some((fleet_applied, ended)) = fleet_first {
         applied.extend(fleet_applied);

@@ -248,8 +248,7 @@ impl Executor for Applier<'_> {
 fn stages(kind: ResourceKind) -> (u8, u8) {
     match kind {
         ResourceKind::StorageDriver | ResourceKind::StorageClass => (0, 0),
-        ResourceKind::AmpWorkspace => (0, 1),
-        ResourceKind::OidcProvider => (0, 1),
+        ResourceKind::AmpWorkspace | ResourceKind::OidcProvider => (0, 1),
         ResourceKind::Namespace => (1, 2),
         ResourceKind::S3Bucket | ResourceKind::IamPolicy => (1, 0),
         ResourceKind::IamRole => (1, 2),

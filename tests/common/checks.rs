@@ -28,6 +28,16 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The report's plan step of `kind` (in `scope`, when given).
+pub fn plan_step<'a>(report: &'a Value, kind: &str, scope: Option<&str>) -> &'a Value {
+    report["plan"]["steps"]
+        .as_array()
+        .expect("the report has steps")
+        .iter()
+        .find(|step| step["kind"] == kind && scope.is_none_or(|scope| step["scope"] == scope))
+        .unwrap_or_else(|| panic!("no {kind} step in {scope:?}: {report:#}"))
+}
+
 /// IAM documents come back URL-encoded.
 pub fn decode(document: &str) -> Value {
     let decoded = percent_encoding::percent_decode_str(document)

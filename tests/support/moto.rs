@@ -323,10 +323,7 @@ impl RecordedCall {
             .to_owned();
         let action = match service.as_str() {
             "iam" | "sts" => form_action(&entry),
-            // `ServiceQuotasV20190624.GetServiceQuota`
-            _ => header("x-amz-target")
-                .and_then(|target| target.rsplit_once('.'))
-                .map(|(_, operation)| operation.to_owned()),
+            _ => header("x-amz-target").and_then(target_operation),
         };
         let url = entry["url"].as_str().expect("recorded url");
         let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
@@ -386,6 +383,14 @@ pub fn signing_service(authorization: &str) -> Option<&str> {
         .split("Credential=")
         .nth(1)
         .and_then(|scope| scope.split('/').nth(3))
+}
+
+/// The operation a JSON-protocol request names in its `X-Amz-Target` header
+/// (`ServiceQuotasV20190624.GetServiceQuota`).
+pub fn target_operation(target: &str) -> Option<String> {
+    target
+        .rsplit_once('.')
+        .map(|(_, operation)| operation.to_owned())
 }
 
 /// The `Action` of a query-protocol (IAM, STS) form body.

@@ -29,7 +29,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::moto::{query_action, signing_service};
+use super::moto::{query_action, signing_service, target_operation};
 
 /// One kind of fault a request can meet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -294,13 +294,11 @@ async fn handle(
         .map(str::to_owned);
     let action = match service.as_deref() {
         Some("iam" | "sts") => query_action(&String::from_utf8_lossy(&body)),
-        // The JSON protocols name the operation in `X-Amz-Target` (`Service.Operation`).
         _ => parts
             .headers
             .get("x-amz-target")
             .and_then(|value| value.to_str().ok())
-            .and_then(|target| target.rsplit_once('.'))
-            .map(|(_, operation)| operation.to_owned()),
+            .and_then(target_operation),
     };
     let path = parts
         .uri

@@ -78,7 +78,9 @@ async fn retry_settings_the_user_chose_are_noticed_in_the_environment_and_the_pr
         Env::from_slice(&vars)
     };
     let chosen = async |vars: &[(&str, &str)], profile: Option<&str>| {
-        retry_chosen(&env(vars), profile).await
+        let env = env(vars);
+        let profiles = profile_files(&env).await;
+        retry_chosen(&env, profiles.as_ref(), profile)
     };
     assert!(!chosen(&[], None).await);
     assert!(chosen(&[("AWS_MAX_ATTEMPTS", "1")], None).await);

@@ -104,6 +104,35 @@ fn an_empty_cluster_gets_everything_created_in_order() {
     );
 }
 
+/// A step that writes carries the object it writes; one with nothing to do carries none.
+#[test]
+fn each_write_carries_its_object_and_nothing_else_does() {
+    let wanted = desired(Some(STORE));
+    let objects: Vec<Option<KubeObject>> = plan("prod", &wanted, &ObservedObjects::default())
+        .into_iter()
+        .map(|(_, object)| object)
+        .collect();
+    assert_eq!(
+        objects,
+        [
+            Some(KubeObject::Namespace(namespace_object("kubecost"))),
+            Some(KubeObject::ServiceAccount(service_account_object(
+                "kubecost",
+                names::COST_ANALYZER_SERVICE_ACCOUNT,
+                ROLE
+            ))),
+            Some(KubeObject::ServiceAccount(service_account_object(
+                "kubecost",
+                names::PROMETHEUS_SERVER_SERVICE_ACCOUNT,
+                ROLE
+            ))),
+            Some(KubeObject::Secret(object_store_secret("kubecost", STORE))),
+        ]
+    );
+    let unchanged = plan("prod", &wanted, &installed(&wanted));
+    assert!(unchanged.iter().all(|(_, object)| object.is_none()));
+}
+
 #[test]
 fn a_cluster_as_kcfed_left_it_has_nothing_to_do() {
     let wanted = desired(Some(STORE));
