@@ -565,7 +565,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --cluster-id --kube-context --bucket --quick-start --workspace-id --workspace-region --cloud-integration-secret --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --workspace-alias --verbose --help --version"
+            opts="-y -v -h -V --cluster --cluster-id --kube-context --bucket --quick-start --identity --workspace-id --workspace-region --cloud-integration-secret --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --workspace-alias --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -585,6 +585,10 @@ _kcfed() {
                     ;;
                 --bucket)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    COMPREPLY=($(compgen -W "pod-identity irsa" -- "${cur}"))
                     return 0
                     ;;
                 --workspace-id)
@@ -685,7 +689,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__join__subcmd__cluster)
-            opts="-y -v -h -V --cluster --cluster-id --kube-context --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --cluster-id --kube-context --identity --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -701,6 +705,10 @@ _kcfed() {
                     ;;
                 --kube-context)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    COMPREPLY=($(compgen -W "pod-identity irsa" -- "${cur}"))
                     return 0
                     ;;
                 --concurrency)
@@ -843,7 +851,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__render)
-            opts="-v -h -V --role --cluster --cluster-id --region --account-id --workspace-id --workspace-region --bucket --bucket-region --quick-start --oidc-issuer --namespace --release --chart --chart-version --storage-class --values --cloud-integration-secret --out --output --verbose --help --version"
+            opts="-v -h -V --role --cluster --cluster-id --region --account-id --workspace-id --workspace-region --bucket --bucket-region --quick-start --identity --oidc-issuer --namespace --release --chart --chart-version --storage-class --values --cloud-integration-secret --out --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,6 +891,10 @@ _kcfed() {
                     ;;
                 --bucket-region)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    COMPREPLY=($(compgen -W "pod-identity irsa" -- "${cur}"))
                     return 0
                     ;;
                 --oidc-issuer)

@@ -126,6 +126,28 @@ impl ChartLine {
     }
 }
 
+/// Why the components a chart version bundles cannot take EKS Pod Identity credentials, if
+/// they cannot. Pod Identity needs the container credential provider in every AWS-calling
+/// component: cost-model has it since 2.2, the SigV4 proxy image since its v1.9 (the charts pull
+/// `:latest`), Prometheus once built with aws-sdk-go 1.47.11 or later (2.55 and later).
+pub fn pod_identity_refused(version: &str) -> Result<Option<&'static str>, Error> {
+    let line = ChartLine::of(version)?;
+    let patch = |minor: &str| {
+        version
+            .strip_prefix(minor)
+            .and_then(|patch| patch.parse::<u32>().ok())
+    };
+    Ok(match line {
+        ChartLine::V1 => Some(
+            "the 1.x chart bundles Prometheus 2.35 to 2.48, built with an aws-sdk-go older than 1.47.11, which cannot take Pod Identity credentials: use --identity irsa, or chart 2.4.3 or later",
+        ),
+        ChartLine::V2 if patch("2.4.").is_some_and(|patch| patch < 3) => Some(
+            "2.4.0 to 2.4.2 run an unpinned Prometheus image, so whether it can take Pod Identity credentials depends on the day it is pulled: use --identity irsa, or chart 2.4.3 or later",
+        ),
+        ChartLine::V2 => None,
+    })
+}
+
 /// What moving an installed release to another version means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Move {
@@ -242,6 +264,22 @@ mod tests {
             reason.contains("back to 1.x") && reason.contains(arn),
             "{reason}"
         );
+    }
+
+    #[test]
+    fn pod_identity_needs_a_chart_whose_prometheus_can_use_it() {
+        for (version, refused) in [
+            ("1.103.4", Some("Prometheus 2.35 to 2.48")),
+            ("2.4.2", Some("unpinned Prometheus image")),
+            ("2.4.3", None),
+            ("2.8.7", None),
+        ] {
+            let reason = pod_identity_refused(version).unwrap();
+            match refused {
+                Some(words) => assert!(reason.is_some_and(|r| r.contains(words)), "{version}"),
+                None => assert_eq!(reason, None, "{version}"),
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::chart::{CHART_REF, DEFAULT_CHART_VERSION};
 use crate::default_chart_version;
 pub use crate::engine::options::OutputFormat;
 use crate::engine::options::RunOptions;
+pub use crate::fleet::IdentityMode;
 
 /// Install Kubecost across many Amazon EKS clusters with one cost view.
 ///
@@ -331,6 +332,12 @@ pub struct InitPrimaryArgs {
     /// Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters).
     #[arg(long, help_heading = "Fleet")]
     pub quick_start: bool,
+    /// How the fleet's pods get AWS credentials: pod-identity (roles shared by every cluster,
+    /// no OIDC provider; chart 2.4.3 or later and the eks-pod-identity-agent add-on) or irsa
+    /// (an OIDC provider and two roles per cluster). Default: the fleet's mode; for a new
+    /// fleet, pod-identity where its chart can use it, else irsa.
+    #[arg(long, value_enum, help_heading = "Fleet")]
+    pub identity: Option<IdentityMode>,
     #[command(flatten)]
     pub workspace: WorkspaceArgs,
     /// Turn on Kubecost's Cloud Costs view with your cloud integration secret of this name (in
@@ -369,6 +376,10 @@ pub struct JoinClusterArgs {
         help_heading = "Kubernetes"
     )]
     pub kube_contexts: Vec<String>,
+    /// The fleet's identity mode (pod-identity or irsa): accepted when it is the fleet's, which
+    /// every cluster follows (`init primary --identity` changes it).
+    #[arg(long, value_enum, help_heading = "Fleet")]
+    pub identity: Option<IdentityMode>,
     /// How many clusters join at the same time (each runs its own helm install).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -546,6 +557,10 @@ pub struct RenderArgs {
     /// Skip the federated ETL bucket: metrics go to AMP only.
     #[arg(long)]
     pub quick_start: bool,
+    /// The fleet's identity mode: pod-identity or irsa (default: pod-identity where the chart
+    /// can use it, else irsa, as for a new fleet).
+    #[arg(long, value_enum)]
+    pub identity: Option<IdentityMode>,
     /// Issuer URL of the cluster's OIDC provider, for the trust policies (placeholder when omitted).
     #[arg(long)]
     pub oidc_issuer: Option<String>,

@@ -35,6 +35,8 @@ pub mod tags {
     /// On the workspace: the bucket kcfed creates for the fleet, tagged before the bucket exists,
     /// so a bucket an interrupted run made but could not tag yet is still known as kcfed's.
     pub const BUCKET_MADE: &str = "kcfed:bucket-made";
+    /// On the workspace: how the fleet's pods get AWS credentials (`pod-identity`; absent: IRSA).
+    pub const IDENTITY: &str = "kcfed:identity";
     /// Kubernetes label with the same meaning as [`MANAGED_BY`].
     pub const K8S_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 }
@@ -187,12 +189,29 @@ impl FleetNames {
     }
 
     pub fn role_arn(&self, role_name: &str) -> String {
+        self.role_arn_in(&self.account_id, role_name)
+    }
+
+    /// A role under the fleet's IAM path in `account` (Pod Identity roles live in each
+    /// cluster's account).
+    pub fn role_arn_in(&self, account: &str, role_name: &str) -> String {
         format!(
-            "arn:{}:iam::{}:role{}{role_name}",
+            "arn:{}:iam::{account}:role{}{role_name}",
             self.partition,
-            self.account_id,
             self.iam_path()
         )
+    }
+
+    /// A Pod Identity fleet's role for one service account, the same name in every account:
+    /// shared by all the fleet's clusters there.
+    pub fn shared_role_name(&self, kind: ServiceAccountKind) -> String {
+        format!("kcfed-{}-{}", self.workspace_id, kind.role_suffix())
+    }
+
+    /// What every account's shared roles match, for the fleet roles' trust: kcfed's path and
+    /// name in any account.
+    pub fn shared_role_pattern(&self, kind: ServiceAccountKind) -> String {
+        self.role_arn_in("*", &self.shared_role_name(kind))
     }
 }
 

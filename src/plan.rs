@@ -48,6 +48,12 @@ pub enum ResourceKind {
     Namespace,
     ServiceAccount,
     Secret,
+    /// An EKS Pod Identity association: one service account of one cluster gets a role.
+    PodIdentityAssociation,
+    /// A prerequisite of Pod Identity: the cluster's `eks-pod-identity-agent` add-on.
+    EksAddon,
+    /// The fleet's record of one member cluster (its id, account, region, identity mode).
+    FleetMember,
     /// A prerequisite the chart's volumes need: a CSI driver that provisions EBS volumes.
     StorageDriver,
     /// A prerequisite: the StorageClass the chart's claims use (the cluster's default).
@@ -69,7 +75,10 @@ impl ResourceKind {
             | ResourceKind::S3Bucket
             | ResourceKind::IamPolicy
             | ResourceKind::OidcProvider
-            | ResourceKind::IamRole => false,
+            | ResourceKind::IamRole
+            | ResourceKind::PodIdentityAssociation
+            | ResourceKind::EksAddon
+            | ResourceKind::FleetMember => false,
         }
     }
 
@@ -83,6 +92,9 @@ impl ResourceKind {
             ResourceKind::Namespace => "namespace",
             ResourceKind::ServiceAccount => "service account",
             ResourceKind::Secret => "secret",
+            ResourceKind::PodIdentityAssociation => "Pod Identity association",
+            ResourceKind::EksAddon => "EKS add-on",
+            ResourceKind::FleetMember => "fleet member record",
             ResourceKind::StorageDriver => "CSI driver",
             ResourceKind::StorageClass => "storage class",
             ResourceKind::HelmRelease => "helm release",
@@ -95,8 +107,10 @@ impl ResourceKind {
 pub struct Step {
     /// `fleet` for shared resources, else the cluster name.
     pub scope: String,
-    /// The AWS account the resource is in: the fleet's for everything in AWS, the cluster's for
-    /// what is in the cluster. Set when the plan is put together.
+    /// The AWS account the resource is in: the fleet's for what is in AWS, the cluster's for
+    /// what is in the cluster; a planner that knows better (a cluster's Pod Identity
+    /// association, a shared role in another account) sets it itself. Else set when the plan is
+    /// put together.
     pub account: String,
     pub kind: ResourceKind,
     pub name: String,
@@ -124,6 +138,11 @@ impl Step {
 
     pub fn with_id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
+        self
+    }
+
+    pub fn in_account(mut self, account: impl Into<String>) -> Self {
+        self.account = account.into();
         self
     }
 

@@ -7,7 +7,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::chart::ChartLine;
-use crate::cli::ClusterRole;
+use crate::chart::ClusterRole;
 use crate::error::Error;
 use crate::names::{self, WorkspaceEndpoints};
 
@@ -63,6 +63,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "trust-service-account.json.j2",
         include_str!("../templates/trust-service-account.json.j2"),
+    ),
+    (
+        "trust-pod-identity.json.j2",
+        include_str!("../templates/trust-pod-identity.json.j2"),
+    ),
+    (
+        "policy-assume-fleet-role.json.j2",
+        include_str!("../templates/policy-assume-fleet-role.json.j2"),
     ),
     (
         "bucket-policy-tls-only.json.j2",
@@ -256,6 +264,30 @@ impl Renderer {
         self.render_json(
             "policy-federated-store.json.j2",
             minijinja::context! { bucket_arn => store.arn() },
+        )
+    }
+
+    /// A Pod Identity role's trust: EKS Pod Identity for one service account of the account's
+    /// clusters; in the fleet account, once clusters of other accounts join, also the shared
+    /// role of the same service account in any account (`other_accounts_role`, a pattern), which
+    /// EKS assumes first and then this one as the association's target role.
+    pub fn pod_identity_trust_policy(
+        &self,
+        account: &str,
+        service_account: &str,
+        other_accounts_role: Option<&str>,
+    ) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "trust-pod-identity.json.j2",
+            minijinja::context! { account, service_account, other_accounts_role },
+        )
+    }
+
+    /// What a Pod Identity role in another account may do: assume the fleet's role.
+    pub fn assume_fleet_role_policy(&self, fleet_role: &str) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "policy-assume-fleet-role.json.j2",
+            minijinja::context! { fleet_role },
         )
     }
 

@@ -1,4 +1,7 @@
-//! EKS: the cluster kcfed installs into, and its OIDC issuer.
+//! EKS: the cluster kcfed installs into, its OIDC issuer, its Pod Identity agent add-on and
+//! associations.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -18,6 +21,8 @@ pub struct Cluster {
     /// for reaching the cluster without a kube context.
     pub endpoint: Option<String>,
     pub certificate_authority: Option<String>,
+    /// EKS Auto Mode runs the Pod Identity agent itself.
+    pub auto_mode: bool,
 }
 
 pub async fn describe_cluster(
@@ -69,7 +74,203 @@ pub async fn describe_cluster(
             .certificate_authority()
             .and_then(|ca| ca.data())
             .map(str::to_owned),
+        auto_mode: cluster
+            .compute_config()
+            .and_then(|compute| compute.enabled())
+            .unwrap_or(false),
     })
+}
+
+/// Maps EKS's "not found" to `None`, any other failure to kcfed's error.
+macro_rules! found {
+    ($call:expr, $action:literal, $resource:expr) => {
+        crate::aws::none_when!(is_resource_not_found_exception, $call, $action, $resource)
+    };
+}
+
+/// The add-on that gives pods their Pod Identity credentials.
+pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
+
+/// Whether the cluster has the add-on (any status but a failed creation or a deletion).
+pub async fn has_addon(
+    client: &aws_sdk_eks::Client,
+    cluster: &str,
+    addon: &str,
+) -> Result<bool, Error> {
+    use aws_sdk_eks::types::AddonStatus;
+    let output = found!(
+        client
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(addon)
+            .send(),
+        "eks:DescribeAddon",
+        format!("add-on {addon} of cluster {cluster}")
+    );
+    Ok(output
+        .as_ref()
+        .and_then(|output| output.addon())
+        .is_some_and(|addon| {
+            !matches!(
+                addon.status(),
+                Some(AddonStatus::CreateFailed | AddonStatus::Deleting)
+            )
+        }))
+}
+
+/// One Pod Identity association as EKS describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Association {
+    pub id: String,
+    pub cluster: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+    pub target_role_arn: Option<String>,
+    pub tags: HashMap<String, String>,
+}
+
+/// The association of one service account, if it has one (EKS allows one per service account).
+pub async fn association_of(
+    client: &aws_sdk_eks::Client,
+    cluster: &str,
+    namespace: &str,
+    service_account: &str,
+) -> Result<Option<Association>, Error> {
+    let resource = || format!("{namespace}/{service_account} of cluster {cluster}");
+    let listed = client
+        .list_pod_identity_associations()
+        .cluster_name(cluster)
+        .namespace(namespace)
+        .service_account(service_account)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|err| call_failed("eks:ListPodIdentityAssociations", resource(), err))?;
+    let Some(id) = listed.iter().find_map(|summary| summary.association_id()) else {
+        return Ok(None);
+    };
+    // `None` when it was deleted between the two calls.
+    let described = found!(
+        client
+            .describe_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(id)
+            .send(),
+        "eks:DescribePodIdentityAssociation",
+        resource()
+    );
+    Ok(described.and_then(|output| output.association().map(association)))
+}
+
+fn association(found: &aws_sdk_eks::types::PodIdentityAssociation) -> Association {
+    Association {
+        id: found.association_id().unwrap_or_default().to_owned(),
+        cluster: found.cluster_name().unwrap_or_default().to_owned(),
+        namespace: found.namespace().unwrap_or_default().to_owned(),
+        service_account: found.service_account().unwrap_or_default().to_owned(),
+        role_arn: found.role_arn().unwrap_or_default().to_owned(),
+        target_role_arn: found.target_role_arn().map(str::to_owned),
+        tags: found.tags().cloned().unwrap_or_default(),
+    }
+}
+
+/// Makes the association; one a concurrent run made first for the same service account is
+/// updated to the same roles instead.
+pub async fn create_association(
+    client: &aws_sdk_eks::Client,
+    wanted: &Association,
+) -> Result<(), Error> {
+    let resource = || {
+        format!(
+            "{}/{} of cluster {}",
+            wanted.namespace, wanted.service_account, wanted.cluster
+        )
+    };
+    let created = client
+        .create_pod_identity_association()
+        .cluster_name(&wanted.cluster)
+        .namespace(&wanted.namespace)
+        .service_account(&wanted.service_account)
+        .role_arn(&wanted.role_arn)
+        .set_target_role_arn(wanted.target_role_arn.clone())
+        .set_tags(Some(wanted.tags.clone()))
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            let existing = association_of(
+                client,
+                &wanted.cluster,
+                &wanted.namespace,
+                &wanted.service_account,
+            )
+            .await?;
+            match existing {
+                Some(existing) => update_association(client, &existing.id, wanted).await,
+                None => Err(call_failed(
+                    "eks:CreatePodIdentityAssociation",
+                    resource(),
+                    err,
+                )),
+            }
+        }
+        Err(err) => Err(call_failed(
+            "eks:CreatePodIdentityAssociation",
+            resource(),
+            err,
+        )),
+    }
+}
+
+/// Points an existing association at the wanted roles.
+pub async fn update_association(
+    client: &aws_sdk_eks::Client,
+    id: &str,
+    wanted: &Association,
+) -> Result<(), Error> {
+    client
+        .update_pod_identity_association()
+        .cluster_name(&wanted.cluster)
+        .association_id(id)
+        .role_arn(&wanted.role_arn)
+        // An empty target removes one the association had.
+        .target_role_arn(wanted.target_role_arn.clone().unwrap_or_default())
+        .send()
+        .await
+        .map_err(|err| {
+            call_failed(
+                "eks:UpdatePodIdentityAssociation",
+                format!("association {id} of cluster {}", wanted.cluster),
+                err,
+            )
+        })?;
+    Ok(())
+}
+
+/// Deletes the association; already gone is fine.
+pub async fn delete_association(
+    client: &aws_sdk_eks::Client,
+    cluster: &str,
+    id: &str,
+) -> Result<(), Error> {
+    found!(
+        client
+            .delete_pod_identity_association()
+            .cluster_name(cluster)
+            .association_id(id)
+            .send(),
+        "eks:DeletePodIdentityAssociation",
+        format!("association {id} of cluster {cluster}")
+    );
+    Ok(())
 }
 
 fn missing_field(cluster: &str, field: &str) -> Error {

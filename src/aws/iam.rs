@@ -33,17 +33,7 @@ fn tag_map(tags: &[Tag]) -> HashMap<String, String> {
 /// Maps "no such entity" to `None`, any other failure to kcfed's error.
 macro_rules! optional {
     ($call:expr, $action:literal, $resource:expr) => {
-        match $call.await {
-            Ok(output) => Some(output),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
-            {
-                None
-            }
-            Err(err) => return Err(call_failed($action, $resource, err)),
-        }
+        crate::aws::none_when!(is_no_such_entity_exception, $call, $action, $resource)
     };
 }
 
@@ -337,6 +327,8 @@ pub struct Role {
     pub trust: Option<serde_json::Value>,
     pub tags: HashMap<String, String>,
     pub attached_policies: Vec<String>,
+    /// kcfed's inline policy, where the caller read it (`role_policy`); `None` otherwise.
+    pub inline_policy: Option<serde_json::Value>,
 }
 
 /// A role's tags alone (one GetRole; no policy reads), or `None` when it is gone.
@@ -384,6 +376,7 @@ pub async fn get_role(client: &aws_sdk_iam::Client, name: &str) -> Result<Option
             .iter()
             .filter_map(|p| p.policy_arn().map(str::to_owned))
             .collect(),
+        inline_policy: None,
     }))
 }
 
@@ -476,10 +469,76 @@ pub async fn detach_policy(
     Ok(())
 }
 
-/// Detaches every managed policy, then deletes the role. Already gone is fine.
+/// A role's inline policy of that name, or `None` when the role has none of that name.
+pub async fn role_policy(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    name: &str,
+) -> Result<Option<serde_json::Value>, Error> {
+    let output = optional!(
+        client
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send(),
+        "iam:GetRolePolicy",
+        role
+    );
+    Ok(output.and_then(|output| decode_policy_document(output.policy_document())))
+}
+
+pub async fn put_role_policy(
+    client: &aws_sdk_iam::Client,
+    role: &str,
+    name: &str,
+    document: &serde_json::Value,
+) -> Result<(), Error> {
+    client
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .map_err(|err| call_failed("iam:PutRolePolicy", role, err))?;
+    Ok(())
+}
+
+/// Detaches every managed policy and deletes every inline one (IAM refuses to delete a role
+/// that has either), then deletes the role. Already gone is fine.
 pub async fn delete_role(client: &aws_sdk_iam::Client, role: &Role) -> Result<(), Error> {
     for policy in &role.attached_policies {
         detach_policy(client, &role.name, policy).await?;
+    }
+    let inline = client
+        .list_role_policies()
+        .role_name(&role.name)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await;
+    let inline = match inline {
+        Ok(names) => names,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_no_such_entity_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(err) => return Err(call_failed("iam:ListRolePolicies", role.name.clone(), err)),
+    };
+    for name in &inline {
+        optional!(
+            client
+                .delete_role_policy()
+                .role_name(&role.name)
+                .policy_name(name)
+                .send(),
+            "iam:DeleteRolePolicy",
+            role.name.clone()
+        );
     }
     optional!(
         client.delete_role().role_name(&role.name).send(),

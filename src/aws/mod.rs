@@ -123,6 +123,19 @@ where
     None
 }
 
+/// Maps a service's "not found" error (the typed check `$missing` names) to `None`, any other
+/// failure to kcfed's error (returned from the calling function).
+macro_rules! none_when {
+    ($missing:ident, $call:expr, $action:expr, $resource:expr) => {
+        match $call.await {
+            Ok(output) => Some(output),
+            Err(err) if err.as_service_error().is_some_and(|e| e.$missing()) => None,
+            Err(err) => return Err(crate::aws::call_failed($action, $resource, err)),
+        }
+    };
+}
+pub(crate) use none_when;
+
 /// IAM returns policy documents URL-encoded.
 pub fn decode_policy_document(encoded: &str) -> Option<serde_json::Value> {
     let decoded = percent_encoding::percent_decode_str(encoded)

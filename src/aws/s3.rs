@@ -422,24 +422,80 @@ pub async fn newest_object(
     bucket: &str,
     prefix: &str,
 ) -> Result<Option<f64>, Error> {
+    let objects = objects_under(client, bucket, prefix).await?;
+    Ok(objects
+        .iter()
+        .filter_map(|object| object.last_modified())
+        .map(|modified| modified.as_secs_f64())
+        .reduce(f64::max))
+}
+
+/// The keys under `prefix`, every page (a thousand keys a call).
+pub async fn keys_under(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, Error> {
+    let objects = objects_under(client, bucket, prefix).await?;
+    Ok(objects
+        .iter()
+        .filter_map(|object| object.key().map(str::to_owned))
+        .collect())
+}
+
+/// Every object under `prefix`, every page.
+async fn objects_under(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<aws_sdk_s3::types::Object>, Error> {
     let mut pages = client
         .list_objects_v2()
         .bucket(bucket)
         .prefix(prefix)
         .into_paginator()
         .send();
-    let mut newest: Option<f64> = None;
+    let mut objects = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page
             .map_err(|err| call_failed("s3:ListBucket", format!("s3://{bucket}/{prefix}"), err))?;
-        for object in page.contents() {
-            if let Some(modified) = object.last_modified() {
-                let seconds = modified.as_secs_f64();
-                newest = Some(newest.map_or(seconds, |n| n.max(seconds)));
-            }
-        }
+        objects.extend(page.contents().iter().cloned());
     }
-    Ok(newest)
+    Ok(objects)
+}
+
+pub async fn put_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<(), Error> {
+    client
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .content_type("application/json")
+        .send()
+        .await
+        .map_err(|err| call_failed("s3:PutObject", format!("s3://{bucket}/{key}"), err))?;
+    Ok(())
+}
+
+/// Deletes the object; S3 answers a missing one as deleted.
+pub async fn delete_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(), Error> {
+    client
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|err| call_failed("s3:DeleteObject", format!("s3://{bucket}/{key}"), err))?;
+    Ok(())
 }
 
 #[cfg(test)]

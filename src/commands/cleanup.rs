@@ -16,16 +16,19 @@ use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
 use crate::engine::terminal::ReadProgress;
 use crate::error::Error;
-use crate::fleet;
+use crate::fleet::{self, Fleet};
 use crate::helm;
 use crate::kube;
 use crate::kube::{KubeClients, Reached, Reacher};
-use crate::names::{self, FleetNames, tags};
-use crate::plan::{Action, ResourceKind, Step};
+use crate::names::{self, FleetNames, ServiceAccountKind, tags};
+use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
 use crate::resources::apply::{Applier, Direction};
 use crate::resources::op::{Op, Planned, cluster_step, fleet_step};
-use crate::resources::{bucket, kube_objects, oidc, policies, roles, workspace};
+use crate::resources::{
+    bucket, kube_objects, member_record, oidc, pod_identity, policies, roles, shared_roles,
+    workspace,
+};
 use crate::validate;
 
 /// One cluster as read, with its cleanup planned or the reason it could not be.
@@ -67,32 +70,30 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         order: engine::Order::FleetLast,
         concurrency: 4,
     };
-    let applier = |clusters: Vec<ClusterCleanup>| {
-        let kube_clients = KubeClients::new(
-            clusters
-                .into_iter()
-                .map(|cluster| (cluster.release, cluster.kube)),
-        );
-        Applier::new(
-            &clients,
-            lookup.client.clone(),
-            args.release.helm.clone(),
-            args.release.timeout,
-            kube_clients,
-            Direction::Teardown,
-        )
-    };
     let Some(workspace) = workspace else {
-        let nothing = applier(Vec::new());
+        let accounts = Accounts::resolve(
+            clients.clone(),
+            &caller,
+            &args.accounts,
+            &Default::default(),
+        )
+        .await?;
+        let nothing = teardown(&accounts, lookup.client.clone(), args, Vec::new());
         return Ok(engine::plan_and_apply(run, Vec::new(), Vec::new(), &nothing).await);
     };
     let fleet = FleetNames::new(&account_id, &lookup.region, &workspace.id);
+    let (shared, _) = Fleet::from_workspace(&account_id, &lookup.region, workspace.clone());
 
-    let roles_by_cluster = fleet::roles_by_cluster(&clients.iam, &fleet).await?;
+    let (roles_by_cluster, record_keys) = tokio::try_join!(
+        fleet::roles_by_cluster(&clients.iam, &fleet),
+        member_record::read_fleet(&clients, &shared),
+    )?;
 
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
-    let members = fleet::members_of(&roles_by_cluster);
+    let mut members = fleet::members_of(&roles_by_cluster);
+    let recorded = member_record::members(&record_keys, fleet.partition);
+    member_record::add_to(&mut members, &recorded);
     let selected = select_clusters(args.all, &named, &clients, &account_id, &members);
     // Every cluster's account must be reachable before anything is removed: a cluster skipped
     // for want of credentials would leave its share orphaned.
@@ -112,7 +113,8 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         .collect();
     // Which roles will still trust each OIDC provider once this cleanup is done: one listing of
     // the account's roles serves every cluster. The fleet's own resources are read beside it.
-    let (mut still_trusting, fleet_steps) = tokio::try_join!(
+    let emptied = emptied_accounts(&account_id, &members, &selected);
+    let (mut still_trusting, mut fleet_steps, shared_role_steps) = tokio::try_join!(
         async {
             if selected.is_empty() {
                 Ok(HashMap::new())
@@ -127,7 +129,15 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
                 Ok(Vec::new())
             }
         },
+        plan_shared_roles(
+            &accounts,
+            &fleet,
+            args.all,
+            &emptied,
+            roles_by_cluster.get("").map_or(&[][..], Vec::as_slice),
+        ),
     )?;
+    fleet_steps.extend(shared_role_steps);
     for roles in still_trusting.values_mut() {
         roles.retain(|role| !deleting.contains(role.as_str()));
     }
@@ -141,12 +151,17 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
             let progress = &progress;
             let member = members.iter().find(|member| &member.arn == arn);
             let cluster_id = cluster_id::recorded_or_name(member.map(|m| m.id.as_str()), arn);
+            let records = member_record::of_cluster(&record_keys, arn);
+            let pod_identity = shared.keeps_records();
+            let store = shared.store.as_ref();
             async move {
                 let found = Found {
                     target: index,
                     arn,
                     cluster_id,
                     roles,
+                    pod_identity,
+                    record: store.zip(Some(records)),
                 };
                 let discovered =
                     discover_cluster(accounts, args, reacher, context, found, still_trusting).await;
@@ -171,8 +186,30 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         });
         clusters.push(cluster);
     }
-    let applier = applier(clusters);
+    let applier = teardown(&accounts, lookup.client.clone(), args, clusters);
     Ok(engine::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await)
+}
+
+/// What applies a cleanup: on each cluster's own connection.
+fn teardown<'a>(
+    accounts: &'a Accounts,
+    amp: aws_sdk_amp::Client,
+    args: &CleanupArgs,
+    clusters: Vec<ClusterCleanup>,
+) -> Applier<'a> {
+    let kube_clients = KubeClients::new(
+        clusters
+            .into_iter()
+            .map(|cluster| (cluster.release, cluster.kube)),
+    );
+    Applier::new(
+        accounts,
+        amp,
+        args.release.helm.clone(),
+        args.release.timeout,
+        kube_clients,
+        Direction::Teardown,
+    )
 }
 
 /// The cluster ARNs to clean: every cluster of the fleet with `--all`, else the named ones (by
@@ -246,6 +283,10 @@ struct Found<'a> {
     arn: &'a str,
     cluster_id: String,
     roles: Vec<iam::Role>,
+    /// Whether the fleet has used Pod Identity: the cluster may have associations.
+    pod_identity: bool,
+    /// The fleet's bucket and the keys of the cluster's member record.
+    record: Option<(&'a StoreLocation, Vec<&'a str>)>,
 }
 
 /// Reads one cluster (its release and objects when its API answers) and plans its cleanup.
@@ -259,6 +300,8 @@ async fn discover_cluster(
         arn,
         cluster_id,
         roles,
+        pod_identity,
+        record,
     }: Found<'_>,
     still_trusting: &HashMap<String, Vec<String>>,
 ) -> Discovered {
@@ -283,12 +326,29 @@ async fn discover_cluster(
     };
     // The AWS side is read from the roles alone, beside the Kubernetes side.
     let (scope, roles) = (cluster.cluster_id.clone(), cluster.roles.clone());
-    let (kube_steps, aws_steps) = tokio::join!(
+    let location = pod_identity::ClusterLocation {
+        account: account.to_owned(),
+        region: region.to_owned(),
+    };
+    let (kube_steps, aws_steps, association_steps) = tokio::join!(
         kubernetes_steps(accounts, args, reacher, explicit_context, &mut cluster),
         aws_steps(accounts.fleet(), &scope, &roles, still_trusting),
+        async {
+            if pod_identity {
+                association_steps(accounts, args, &scope, &location, name).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
     );
     let steps = kube_steps.and_then(|mut steps| {
+        steps.extend(association_steps?);
         steps.extend(aws_steps?);
+        if let Some((step, removal)) =
+            record.and_then(|(store, keys)| member_record::plan_cleanup(&scope, store, &keys))
+        {
+            steps.push((step, removal.into()));
+        }
         Ok(steps
             .into_iter()
             .map(|(step, op)| cluster_step(step, op, target))
@@ -388,6 +448,106 @@ async fn kubernetes_steps(
     cluster.release = release;
     cluster.kube = Some(client);
     Ok(steps)
+}
+
+/// The Pod Identity associations kcfed made for the release's service accounts; none once the
+/// EKS cluster is gone (its associations went with it).
+async fn association_steps(
+    accounts: &Accounts,
+    args: &CleanupArgs,
+    scope: &str,
+    location: &pod_identity::ClusterLocation,
+    cluster: &str,
+) -> Result<Vec<(Step, Op)>, Error> {
+    let eks = accounts.clients(&location.account).eks_in(&location.region);
+    let namespace = &args.release.namespace;
+    let found = try_join_all(
+        ServiceAccountKind::ALL
+            .into_iter()
+            .map(|kind| eks::association_of(&eks, cluster, namespace, kind.service_account())),
+    )
+    .await;
+    let found: Vec<eks::Association> = match found {
+        Ok(found) => found.into_iter().flatten().collect(),
+        Err(Error::Aws { .. }) if !cluster_exists(&eks, cluster, &location.region).await? => {
+            Vec::new()
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(pod_identity::plan_cleanup(scope, location, &found)
+        .into_iter()
+        .map(|(step, delete)| (step, delete.into()))
+        .collect())
+}
+
+async fn cluster_exists(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    region: &str,
+) -> Result<bool, Error> {
+    match eks::describe_cluster(eks, cluster, region).await {
+        Ok(_) => Ok(true),
+        Err(Error::NotFound { .. }) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// The accounts other than the fleet's whose every member this cleanup removes: their shared
+/// Pod Identity roles serve nobody afterwards.
+fn emptied_accounts(fleet_account: &str, members: &[Member], selected: &[String]) -> Vec<String> {
+    let account_of = |arn: &str| {
+        names::parse_eks_cluster_arn(arn)
+            .map_or(String::new(), |(_, account, _)| account.to_owned())
+    };
+    let staying: HashSet<String> = members
+        .iter()
+        .filter(|member| !selected.contains(&member.arn))
+        .map(|member| account_of(&member.arn))
+        .collect();
+    let mut emptied: Vec<String> = selected
+        .iter()
+        .map(|arn| account_of(arn))
+        .filter(|account| account != fleet_account && !staying.contains(account))
+        .collect();
+    emptied.sort();
+    emptied.dedup();
+    emptied
+}
+
+/// The shared Pod Identity roles cleanup removes: the fleet account's (`fleet_roles`, those
+/// of its path that name no cluster) with `--all`, and those of every emptied account.
+async fn plan_shared_roles(
+    accounts: &Accounts,
+    fleet: &FleetNames,
+    all: bool,
+    emptied: &[String],
+    fleet_roles: &[iam::Role],
+) -> Result<Vec<Planned>, Error> {
+    let names: Vec<String> = ServiceAccountKind::ALL
+        .into_iter()
+        .map(|kind| fleet.shared_role_name(kind))
+        .collect();
+    let others = try_join_all(emptied.iter().flat_map(|account| {
+        let client = &accounts.clients(account).iam;
+        names.iter().map(move |name| iam::get_role(client, name))
+    }))
+    .await?;
+    let fleet_roles = fleet_roles
+        .iter()
+        .filter(|_| all)
+        .filter(|role| names.contains(&role.name));
+    Ok(fleet_roles
+        .chain(others.iter().flatten())
+        .map(|role| {
+            let (step, delete) = roles::plan_cleanup(FLEET_SCOPE, role);
+            let op = if delete {
+                Op::DeleteRole(Box::new(role.clone()))
+            } else {
+                Op::Nothing
+            };
+            fleet_step(step.in_account(shared_roles::role_account(&role.arn)), op)
+        })
+        .collect())
 }
 
 /// The OIDC providers (when kcfed made them and nothing else trusts them), then the roles: a

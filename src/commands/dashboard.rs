@@ -13,6 +13,7 @@ use crate::fleet::{self, Fleet};
 use crate::kube;
 use crate::kube::Reacher;
 use crate::kube::forward;
+use crate::resources::member_record;
 use crate::resources::workspace::WorkspaceLookup;
 use crate::validate;
 
@@ -35,7 +36,7 @@ pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
             let value = reacher
                 .locate_all(std::slice::from_ref(value), args.aws.region.is_some())
                 .remove(0);
-            let members = fleet::members(&clients.iam, &fleet.names()).await?;
+            let (members, _) = member_record::fleet_members(&clients, &fleet).await?;
             fleet::find_member(&members, &value, &clients.region)
                 .map(|member| member.arn.clone())
                 .ok_or_else(|| fleet::not_in_fleet(&value, &members))?

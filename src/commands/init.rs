@@ -1,6 +1,8 @@
 //! `kcfed init primary`: the fleet's workspace, bucket and policies, and everything the primary
 //! cluster needs, planned from read-only calls and then applied.
 
+use std::collections::BTreeSet;
+
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
@@ -8,17 +10,17 @@ use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::engine::report::Finished;
 use crate::engine::run as engine;
 use crate::error::Error;
-use crate::fleet::{self, Fleet, Target};
+use crate::fleet::{self, Fleet, IdentityMode, Target};
 use crate::helm;
 use crate::kube;
 use crate::kube::{KubeClients, Reacher, release};
-use crate::names::{self, FleetNames, tags};
+use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{self, Renderer, StoreLocation};
 use crate::resources::apply::{Applier, Direction, Replanned};
 use crate::resources::op::{Op, Planned, fleet_step};
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{bucket, cluster, policies, quotas, workspace};
+use crate::resources::{bucket, cluster, member_record, policies, quotas, shared_roles, workspace};
 use crate::validate;
 
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
@@ -74,16 +76,14 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     };
     let account_id = caller.account.clone();
     let other_accounts = accounts::of_clusters(std::slice::from_ref(&cluster_ref));
-    let (accounts, members) = tokio::try_join!(
+    let (accounts, (members, record_keys)) = tokio::try_join!(
         Accounts::resolve(clients.clone(), &caller, &args.accounts, &other_accounts),
         async {
-            match &workspace {
-                Some(ws) => {
-                    let names = FleetNames::new(&account_id, &lookup.region, &ws.id);
-                    fleet::members(&clients.iam, &names).await
-                }
-                None => Ok(Vec::new()),
-            }
+            let Some(ws) = &workspace else {
+                return Ok((Vec::new(), Vec::new()));
+            };
+            let (existing, _) = Fleet::from_workspace(&account_id, &lookup.region, ws.clone());
+            member_record::fleet_members(&clients, &existing).await
         },
     )?;
     let cluster = match (described, cluster_account) {
@@ -101,7 +101,29 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         client: amp_client,
     } = lookup;
     let reached = reacher.reach(&cluster, args.kube_context.as_deref(), &account_id)?;
+    let recorded_identity = workspace
+        .as_ref()
+        .map(|ws| IdentityMode::of_workspace(&ws.tags));
+    let chart_version = &args.chart.chart_version;
+    let identity = IdentityMode::chosen(
+        args.identity,
+        recorded_identity,
+        chart_version,
+        !args.quick_start,
+    )?;
+    if let Some(reason) = identity.refused(chart_version, !args.quick_start)? {
+        return Err(Error::Usage {
+            message: format!("--identity {identity} cannot serve this fleet"),
+            fix: reason,
+        });
+    }
+    // Written once a fleet uses Pod Identity, and kept when it moves back.
+    let identity_tag = workspace
+        .as_ref()
+        .is_some_and(|ws| ws.tags.contains_key(tags::IDENTITY))
+        || identity == IdentityMode::PodIdentity;
     let mut fleet = Fleet {
+        identity,
         store: (!args.quick_start).then(|| {
             let bucket = args
                 .bucket
@@ -131,7 +153,13 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     };
     // The cluster's side may fail to read (unreachable, refusing) while the fleet's AWS side
     // reads: the plan still shows that side, with the cluster marked failed.
-    let (bucket_state, policies, iam_quotas, observed_cluster) = tokio::join!(
+    let other_accounts: BTreeSet<String> = match identity {
+        IdentityMode::PodIdentity if target.cluster.account != fleet.account_id => {
+            BTreeSet::from([target.cluster.account.clone()])
+        }
+        _ => BTreeSet::new(),
+    };
+    let (bucket_state, policies, shared_roles, iam_quotas, observed_cluster) = tokio::join!(
         async {
             match &fleet.store {
                 Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
@@ -139,26 +167,42 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             }
         },
         policies::observe(&clients, &fleet),
+        async {
+            match identity {
+                IdentityMode::PodIdentity => {
+                    shared_roles::observe(&accounts, &fleet, &other_accounts)
+                        .await
+                        .map(Some)
+                }
+                IdentityMode::Irsa => Ok(None),
+            }
+        },
         quotas::observe(&clients, &fleet.account_id, 1),
         async {
             helm_ready?;
             let sts = &accounts.clients(&target.cluster.account).sts;
+            let eks = accounts
+                .clients(&target.cluster.account)
+                .eks_in(&target.cluster.region);
             kube::read_cluster(&reached, &target.cluster, sts, async |client| {
                 let observed = cluster::observe(
                     &clients,
+                    &eks,
                     &fleet,
                     &target,
                     &client,
                     &args.helm.path,
                     &renderer,
                 )
-                .await?;
+                .await?
+                .with_records(&record_keys, &target.cluster.arn);
                 Ok((client, observed))
             })
             .await
         },
     );
-    let (bucket_state, policies, iam_quotas) = (bucket_state?, policies?, iam_quotas?);
+    let (bucket_state, policies, shared_roles, iam_quotas) =
+        (bucket_state?, policies?, shared_roles?, iam_quotas?);
     // A bucket the user brought may live in another region: the store config must say where.
     if let (Some(store), Some(s3::BucketState::Owned(bucket))) = (&mut fleet.store, &bucket_state)
         && let Some(region) = &bucket.region
@@ -167,7 +211,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         *store = StoreLocation::new(&store.bucket, region);
     }
 
-    let mut fleet_tags = workspace::fleet_tags(fleet.store.as_ref(), &target.cluster.arn);
+    let mut fleet_tags = workspace::fleet_tags(
+        fleet.store.as_ref(),
+        &target.cluster.arn,
+        identity_tag.then_some(identity),
+    );
     if let (Some(store), Some(s3::BucketState::Missing)) = (&fleet.store, &bucket_state) {
         fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
     }
@@ -205,6 +253,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         for (step, change) in policies::plan(fleet, &policies, &renderer)? {
             planned.push(fleet_step(step, change));
         }
+        if let Some(shared_roles) = &shared_roles {
+            for (step, change) in shared_roles::plan(&renderer, fleet, shared_roles)? {
+                planned.push(fleet_step(step, change));
+            }
+        }
         Ok(planned)
     };
     let cluster_plan = |planned| engine::ClusterPlan {
@@ -232,7 +285,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let fleet_account = fleet.account_id.clone();
     let kube_clients = KubeClients::new([(target.release.clone(), kube_client)]);
     let mut applier = Applier::new(
-        &clients,
+        &accounts,
         amp_client,
         args.helm.path.clone(),
         args.helm.timeout,
@@ -297,7 +350,7 @@ fn plan_workspace(
         .any(|(key, value)| workspace.tags.get(key) != Some(value));
     if missing {
         fleet_step(
-            step(Action::Update).with_detail("fleet tags (bucket, primary cluster)"),
+            step(Action::Update).with_detail("fleet tags (bucket, primary cluster, identity mode)"),
             Op::TagWorkspace {
                 workspace: Box::new(workspace.clone()),
                 tags: fleet_tags.to_vec(),

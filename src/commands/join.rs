@@ -1,6 +1,8 @@
 //! `kcfed join cluster`: add clusters to an existing fleet as agents, several at a time. The fleet
 //! (workspace, bucket, primary) is found from the tags `init primary` left on the workspace.
 
+use std::collections::BTreeSet;
+
 use futures::StreamExt;
 
 use crate::aws::accounts::{self, Accounts};
@@ -11,7 +13,7 @@ use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
 use crate::engine::terminal::ReadProgress;
 use crate::error::Error;
-use crate::fleet::{self, Fleet, Target};
+use crate::fleet::{self, Fleet, IdentityMode, Target};
 use crate::helm;
 use crate::kube;
 use crate::kube::{KubeClients, Reacher, release};
@@ -21,7 +23,7 @@ use crate::resources::apply::{Applier, Direction};
 use crate::resources::cluster::{self, ObservedCluster};
 use crate::resources::op::fleet_step;
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{policies, quotas};
+use crate::resources::{member_record, policies, quotas, shared_roles};
 use crate::validate;
 
 /// Finds the fleet (account, workspace, helm: at the same time), then reads every cluster in
@@ -56,7 +58,8 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     )
     .await?;
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
-    let members = fleet::members(&clients.iam, &fleet.names()).await?;
+    follows_the_fleet(args, &fleet)?;
+    let (members, record_keys) = member_record::fleet_members(&clients, &fleet).await?;
     let arns: Vec<String> = clusters
         .iter()
         .map(|value| {
@@ -81,8 +84,28 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let concurrency = usize::from(args.concurrency);
     let progress = ReadProgress::new("reading", clusters.len(), args.run.output);
 
-    let (policies, iam_quotas, mut observed) = tokio::join!(
+    // A Pod Identity fleet's roles in the other accounts the clusters are in.
+    let other_accounts: BTreeSet<String> = match fleet.identity {
+        IdentityMode::PodIdentity => arns
+            .iter()
+            .filter_map(|arn| accounts::of_cluster(arn))
+            .filter(|account| *account != account_id)
+            .map(str::to_owned)
+            .collect(),
+        IdentityMode::Irsa => BTreeSet::new(),
+    };
+    let (policies, shared_roles, iam_quotas, mut observed) = tokio::join!(
         policies::observe(&clients, &fleet),
+        async {
+            match fleet.identity {
+                IdentityMode::PodIdentity => {
+                    shared_roles::observe(&accounts, &fleet, &other_accounts)
+                        .await
+                        .map(Some)
+                }
+                IdentityMode::Irsa => Ok(None),
+            }
+        },
         quotas::observe(&clients, &account_id, clusters.len()),
         futures::stream::iter(clusters.iter().enumerate().map(|(index, value)| {
             let discovery = Discovery {
@@ -91,6 +114,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
                 reacher: &reacher,
                 user_values: &user_values,
                 fleet: &fleet,
+                record_keys: &record_keys,
                 primary: primary.as_deref(),
                 renderer: &renderer,
                 helm_usable,
@@ -107,10 +131,15 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         .collect::<Vec<_>>(),
     );
     drop(progress);
-    let fleet_steps = policies::plan(&fleet, &policies?, &renderer)?
+    let mut fleet_steps: Vec<_> = policies::plan(&fleet, &policies?, &renderer)?
         .into_iter()
         .map(|(step, change)| fleet_step(step, change))
         .collect();
+    if let Some(shared_roles) = shared_roles? {
+        for (step, change) in shared_roles::plan(&renderer, &fleet, &shared_roles)? {
+            fleet_steps.push(fleet_step(step, change));
+        }
+    }
 
     // The clusters keep the order they were given in; each step names its cluster by position.
     observed.sort_by_key(|(index, _, _, _)| *index);
@@ -144,7 +173,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let kube_clients =
         KubeClients::new(targets.iter().map(|target| (target.release.clone(), None)));
     let mut applier = Applier::new(
-        &clients,
+        &accounts,
         lookup.client,
         args.helm.path.clone(),
         args.helm.timeout,
@@ -163,6 +192,38 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     Ok(engine::plan_and_apply(run, fleet_steps, cluster_plans, &applier).await)
 }
 
+/// A join follows the fleet's identity mode: `--identity` only confirms it, and the chart
+/// version must be one whose components can use it.
+fn follows_the_fleet(args: &JoinClusterArgs, fleet: &Fleet) -> Result<(), Error> {
+    if let Some(asked) = args.identity
+        && asked != fleet.identity
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "--identity {asked}: the fleet uses {}, and every cluster follows the fleet's mode",
+                fleet.identity
+            ),
+            fix: format!(
+                "drop --identity; to move the fleet, run `kcfed init primary --identity {asked}`, then join its clusters again"
+            ),
+        });
+    }
+    let chart_version = &args.chart.chart_version;
+    match fleet
+        .identity
+        .refused(chart_version, fleet.store.is_some())?
+    {
+        Some(reason) => Err(Error::Usage {
+            message: format!(
+                "chart {chart_version} cannot serve this fleet, which uses {}",
+                fleet.identity
+            ),
+            fix: reason,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// What reading one cluster needs.
 struct Discovery<'a> {
     clients: &'a Clients,
@@ -170,6 +231,8 @@ struct Discovery<'a> {
     reacher: &'a Reacher<'a>,
     user_values: &'a [ValuesFile],
     fleet: &'a Fleet,
+    /// The fleet's member record, read once for every cluster.
+    record_keys: &'a [String],
     primary: Option<&'a str>,
     renderer: &'a Renderer,
     /// Whether helm passed its check; a dry run goes on without it.
@@ -222,6 +285,7 @@ impl Discovery<'_> {
         let observed = kube::read_cluster(&reached, &target.cluster, sts, async |client| {
             cluster::observe(
                 self.clients,
+                &eks,
                 self.fleet,
                 &target,
                 &client,
@@ -230,7 +294,8 @@ impl Discovery<'_> {
             )
             .await
         })
-        .await?;
+        .await?
+        .with_records(self.record_keys, &target.cluster.arn);
         Ok((target, observed))
     }
 }

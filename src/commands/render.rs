@@ -8,10 +8,10 @@ use crate::aws::{amp, eks};
 use crate::cli::{ClusterRole, RenderArgs};
 use crate::engine::report::{Finished, REPORT_SCHEMA, rendered};
 use crate::error::{Error, exit};
-use crate::fleet::{Fleet, Target};
+use crate::fleet::{Fleet, IdentityMode, Target};
 use crate::names::{self, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::{Renderer, StoreLocation};
-use crate::resources::{cluster, kube_objects, release};
+use crate::resources::{cluster, kube_objects, release, shared_roles};
 use crate::{helm, validate};
 
 #[derive(Debug, Serialize)]
@@ -161,8 +161,21 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             .unwrap_or_else(|| names::default_bucket(&args.account_id, region));
         StoreLocation::new(&bucket, region)
     });
+    let identity = IdentityMode::chosen(
+        args.identity,
+        None,
+        &args.chart.chart_version,
+        store.is_some(),
+    )?;
+    if let Some(reason) = identity.refused(&args.chart.chart_version, store.is_some())? {
+        return Err(Error::Usage {
+            message: format!("--identity {identity} cannot serve this fleet"),
+            fix: reason,
+        });
+    }
     // The same fleet, cluster and desired state init and join build, from the flags alone.
     let fleet = Fleet {
+        identity,
         account_id: args.account_id.clone(),
         workspace_region: workspace_region.to_owned(),
         workspace: Some(amp::Workspace {
@@ -189,6 +202,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             oidc_issuer: args.oidc_issuer.clone().unwrap_or_default(),
             endpoint: None,
             certificate_authority: None,
+            auto_mode: false,
         },
         cluster_id: args
             .cluster_id
@@ -266,25 +280,53 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         };
         writer.write_json(name, &fleet.policy_document(&renderer, policy)?, purpose)?;
     }
-    if args.oidc_issuer.is_some() {
-        for role in &desired.roles {
-            let (name, purpose) = match role.kind {
-                ServiceAccountKind::CostAnalyzer => (
-                    "trust-cost-analyzer.json",
-                    "IAM trust policy: cost-analyzer service account",
-                ),
-                ServiceAccountKind::PrometheusServer => (
-                    "trust-prometheus-server.json",
-                    "IAM trust policy: prometheus server service account",
-                ),
-            };
-            writer.write_json(name, &role.trust, purpose)?;
+    let mut association_commands = Vec::new();
+    match identity {
+        IdentityMode::Irsa if args.oidc_issuer.is_some() => {
+            for role in &desired.roles {
+                let (name, purpose) = trust_file(role.kind);
+                writer.write_json(name, &role.trust, purpose)?;
+            }
         }
-    } else {
-        notes.push(
+        IdentityMode::Irsa => notes.push(
             "no --oidc-issuer: trust policies skipped (`aws eks describe-cluster --query cluster.identity.oidc.issuer` prints it)"
                 .to_owned(),
-        );
+        ),
+        IdentityMode::PodIdentity => {
+            let other_accounts = (cluster_account != args.account_id)
+                .then(|| cluster_account.to_owned());
+            let roles = shared_roles::desired(
+                &renderer,
+                &fleet,
+                &shared_roles::ObservedSharedRoles::none(other_accounts),
+            )?;
+            for role in &roles {
+                let (name, purpose) = trust_file(role.kind);
+                let Some(inline) = &role.inline else {
+                    writer.write_json(name, &role.trust, purpose)?;
+                    continue;
+                };
+                let account = shared_roles::role_account(&role.arn);
+                writer.write_json(
+                    &format!("{account}-{name}"),
+                    &role.trust,
+                    "IAM trust policy: the role in the cluster's account",
+                )?;
+                writer.write_json(
+                    &format!(
+                        "{account}-policy-assume-{}.json",
+                        role.kind.service_account()
+                    ),
+                    inline,
+                    "IAM policy (inline): assume the fleet's role",
+                )?;
+            }
+            association_commands = desired
+                .associations
+                .iter()
+                .map(|association| association_command(association, region))
+                .collect();
+        }
     }
 
     let helm_command = helm::shell_line("helm", &target.release.upgrade_args(&values_paths));
@@ -302,12 +344,16 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         ],
     );
     // Runnable from anywhere: the files are found beside the script.
+    let associations: String = association_commands
+        .iter()
+        .map(|command| format!("{command}\n"))
+        .collect();
     writer.write_script(
         INSTALL_SCRIPT,
         &format!(
-            "#!/bin/sh\nset -eu\ncd -- \"$(dirname -- \"$0\")\"\n{kubectl_command}\n{helm_command}\n"
+            "#!/bin/sh\nset -eu\ncd -- \"$(dirname -- \"$0\")\"\n{associations}{kubectl_command}\n{helm_command}\n"
         ),
-        "the install: the Kubernetes objects (kubectl), then the release (helm), with these files",
+        "the install: the Pod Identity associations (aws), the Kubernetes objects (kubectl), then the release (helm), with these files",
     )?;
     let removed = writer.finish()?;
     notes.extend(removed.iter().map(|name| {
@@ -323,6 +369,45 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     };
     let summary = rendered(&report, || report.text(), args.output);
     Ok(Finished::printing(summary, Ok(exit::SUCCESS)))
+}
+
+/// The trust policy file of a service account's role.
+fn trust_file(kind: ServiceAccountKind) -> (&'static str, &'static str) {
+    match kind {
+        ServiceAccountKind::CostAnalyzer => (
+            "trust-cost-analyzer.json",
+            "IAM trust policy: cost-analyzer service account",
+        ),
+        ServiceAccountKind::PrometheusServer => (
+            "trust-prometheus-server.json",
+            "IAM trust policy: prometheus server service account",
+        ),
+    }
+}
+
+/// The aws CLI line that makes one association, as kcfed makes it.
+fn association_command(association: &eks::Association, region: &str) -> String {
+    let mut args: Vec<String> = [
+        "eks",
+        "create-pod-identity-association",
+        "--region",
+        region,
+        "--cluster-name",
+        &association.cluster,
+        "--namespace",
+        &association.namespace,
+        "--service-account",
+        &association.service_account,
+        "--role-arn",
+        &association.role_arn,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    if let Some(target) = &association.target_role_arn {
+        args.extend(["--target-role-arn".to_owned(), target.clone()]);
+    }
+    helm::shell_line("aws", &args)
 }
 
 const KUBERNETES_OBJECTS: &str = "kubernetes-objects.json";

@@ -20,8 +20,9 @@ use crate::fleet::{self, Fleet};
 use crate::helm;
 use crate::kube;
 use crate::kube::Reacher;
-use crate::names::{self, FleetNames};
+use crate::names;
 use crate::render::StoreLocation;
+use crate::resources::member_record;
 use crate::resources::workspace::WorkspaceLookup;
 use crate::status::{
     ClusterFacts, ClusterIdentity, FleetStatus, Hints, KubeFacts, Problem, REPORTING_METRIC,
@@ -40,7 +41,6 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     )?;
     let account_id = caller.account.clone();
     let endpoint = query_endpoint(&lookup.client, &workspace).await?;
-    let names = FleetNames::new(&account_id, &lookup.region, &workspace.id);
     let workspace_ref = WorkspaceRef {
         id: workspace.id.clone(),
         region: lookup.region.clone(),
@@ -50,10 +50,10 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     let query = QueryApi::new(&clients.config, &lookup.region, &endpoint)?;
     // A query AMP refuses still leaves every cluster's own state to show.
     let (members, last_seen) = tokio::join!(
-        fleet::members(&clients.iam, &names),
+        member_record::fleet_members(&clients, &fleet),
         query.last_seen(REPORTING_METRIC),
     );
-    let members = members?;
+    let (members, _) = members?;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let selected = select(&named, &clients.region, &members)?;

@@ -312,7 +312,10 @@ where
     for cluster in clusters {
         match cluster.planned {
             Ok(mut planned) => {
-                for item in &mut planned {
+                for item in planned
+                    .iter_mut()
+                    .filter(|item| item.step.account.is_empty())
+                {
                     item.step.account = if item.step.kind.in_cluster() {
                         cluster.account.clone()
                     } else {
@@ -340,7 +343,10 @@ where
     }
     // Steps run stage by stage; the plan lists them in that order.
     let mut fleet_steps = fleet_steps;
-    for item in &mut fleet_steps {
+    for item in fleet_steps
+        .iter_mut()
+        .filter(|item| item.step.account.is_empty())
+    {
         item.step.account = run.fleet_account.to_owned();
     }
     fleet_steps.sort_by_key(|item| executor.stage(&item.step));

@@ -1,12 +1,14 @@
-//! The fleet kcfed manages and the clusters in it: what the clusters share (`shared`), each
-//! cluster as a run installs it (`target`), who the members are (`members`), and what the
-//! report says the fleet is made of (`summary`).
+//! The fleet kcfed manages and the clusters in it: what the clusters share (`shared`), how their
+//! pods get AWS credentials (`identity`), each cluster as a run installs it (`target`), who the
+//! members are (`members`), and what the report says the fleet is made of (`summary`).
 
+mod identity;
 mod members;
 mod shared;
 mod summary;
 mod target;
 
+pub use identity::IdentityMode;
 pub use members::{choose_ids, find_member, members, members_of, not_in_fleet, roles_by_cluster};
 pub use shared::Fleet;
 pub use summary::{ClusterResources, Resources, ServiceAccountRole, port_forward_hint, summary};

@@ -1,6 +1,7 @@
 //! What the clusters of a fleet share: the account, the AMP workspace and the bucket, and the
 //! names and policy documents built on them.
 
+use super::identity::IdentityMode;
 use crate::aws::{amp, eks};
 use crate::error::Error;
 use crate::names::{self, FleetNames, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints, tags};
@@ -14,6 +15,7 @@ pub struct Fleet {
     /// `None` until the workspace is created.
     pub workspace: Option<amp::Workspace>,
     pub store: Option<StoreLocation>,
+    pub identity: IdentityMode,
 }
 
 impl Fleet {
@@ -35,10 +37,22 @@ impl Fleet {
         let fleet = Fleet {
             account_id: account_id.to_owned(),
             workspace_region: workspace_region.to_owned(),
+            identity: IdentityMode::of_workspace(&workspace.tags),
             workspace: Some(workspace),
             store,
         };
         (fleet, primary)
+    }
+
+    /// Whether the fleet keeps a member record (see `resources::member_record`): once it has
+    /// used Pod Identity, whose clusters have no roles of their own to be found by.
+    pub fn keeps_records(&self) -> bool {
+        self.store.is_some()
+            && (self.identity == IdentityMode::PodIdentity
+                || self
+                    .workspace
+                    .as_ref()
+                    .is_some_and(|ws| ws.tags.contains_key(tags::IDENTITY)))
     }
 
     pub fn workspace_id(&self) -> &str {
@@ -55,7 +69,17 @@ impl Fleet {
         )
     }
 
-    /// The fleet-account role of one service account of `cluster`.
+    /// The role the pods of one service account of `cluster` act as, in the fleet account: the
+    /// cluster's own IRSA role, or the fleet's shared Pod Identity role.
+    pub fn acting_role_arn(&self, cluster: &eks::Cluster, kind: ServiceAccountKind) -> String {
+        let names = self.names();
+        match self.identity {
+            IdentityMode::Irsa => names.role_arn(&self.role_name(cluster, kind)),
+            IdentityMode::PodIdentity => names.role_arn(&names.shared_role_name(kind)),
+        }
+    }
+
+    /// The fleet-account IRSA role of one service account of `cluster`.
     pub fn role_name(&self, cluster: &eks::Cluster, kind: ServiceAccountKind) -> String {
         let other_account =
             (cluster.account != self.account_id).then_some(cluster.account.as_str());

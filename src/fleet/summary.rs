@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::shared::Fleet;
 use super::target::Target;
+use crate::chart::ClusterRole;
 use crate::chart::{self, ChartLine};
-use crate::cli::ClusterRole;
 use crate::helm;
 use crate::names::{self, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::StoreLocation;

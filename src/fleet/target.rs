@@ -1,7 +1,7 @@
 //! One cluster as a run installs it: where it is, its id in the fleet, its release.
 
 use crate::aws::eks;
-use crate::cli::ClusterRole;
+use crate::chart::ClusterRole;
 use crate::helm;
 
 /// One cluster to install Kubecost on.

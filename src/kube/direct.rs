@@ -123,6 +123,7 @@ mod tests {
             oidc_issuer: "https://oidc.eks.eu-west-1.amazonaws.com/id/X".to_owned(),
             endpoint: Some("https://ABC.gr7.eu-west-1.eks.amazonaws.com".to_owned()),
             certificate_authority: Some("Q0EK".to_owned()),
+            auto_mode: false,
         }
     }
 

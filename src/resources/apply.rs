@@ -13,15 +13,19 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::op::{Op, Planned};
-use super::{bucket, kube_objects, oidc, policies, release, roles, workspace};
+use super::{
+    bucket, kube_objects, member_record, oidc, pod_identity, policies, release, roles,
+    shared_roles, workspace,
+};
+use crate::aws::accounts::Accounts;
 use crate::aws::config::Clients;
-use crate::aws::{amp, iam, s3};
+use crate::aws::{amp, eks, iam, s3};
 use crate::engine::run::{ClusterPlan, Executor, FleetView};
 use crate::error::Error;
 use crate::fleet::{Fleet, Resources, Target};
 use crate::helm;
 use crate::kube::KubeClients;
-use crate::plan::{ResourceKind, Step};
+use crate::plan::{Action, ResourceKind, Step};
 
 /// A plan: the fleet's steps and each cluster's.
 pub type Replanned = (Vec<Planned>, Vec<ClusterPlan<Op>>);
@@ -45,6 +49,9 @@ pub enum Direction {
 
 /// Applies planned steps in order.
 pub struct Applier<'a> {
+    /// Every account's clients: the fleet's, and those of the clusters' other accounts (their
+    /// Pod Identity roles and associations).
+    pub accounts: &'a Accounts,
     pub clients: &'a Clients,
     /// AMP in the workspace's region.
     pub amp: aws_sdk_amp::Client,
@@ -64,7 +71,7 @@ pub struct Applier<'a> {
 
 impl<'a> Applier<'a> {
     pub fn new(
-        clients: &'a Clients,
+        accounts: &'a Accounts,
         amp: aws_sdk_amp::Client,
         helm: PathBuf,
         timeout: Duration,
@@ -72,7 +79,8 @@ impl<'a> Applier<'a> {
         direction: Direction,
     ) -> Self {
         Self {
-            clients,
+            accounts,
+            clients: accounts.fleet(),
             amp,
             helm,
             timeout,
@@ -156,6 +164,9 @@ impl Executor for Applier<'_> {
     fn stage(&self, step: &Step) -> u8 {
         let (build, teardown) = stages(step.kind);
         match self.direction {
+            // What a build removes (what a cluster used before it moved) goes once the
+            // release runs without it.
+            Direction::Build if step.action == Action::Delete => LAST_BUILD_STAGE + 1,
             Direction::Build => build,
             Direction::Teardown => teardown,
         }
@@ -203,14 +214,40 @@ impl Executor for Applier<'_> {
             Op::Bucket(change) => bucket::apply(self.clients, change).await,
             Op::Policy(change) => policies::apply(iam_client, change).await,
             Op::OidcProvider(change) => oidc::apply(iam_client, change).await,
-            Op::Role(change) => roles::apply(iam_client, change, fleet_view).await,
+            Op::Role(change) => {
+                let account = shared_roles::role_account(&change.role.arn);
+                let iam_client = &self.accounts.clients(account).iam;
+                roles::apply(iam_client, change, fleet_view).await
+            }
+            Op::Association(change) => {
+                let location = &change.location;
+                let eks = self
+                    .accounts
+                    .clients(&location.account)
+                    .eks_in(&location.region);
+                pod_identity::apply(&eks, change, fleet_view).await
+            }
+            Op::Record(change) => {
+                member_record::apply(&self.clients.s3_in(&change.store.region), change).await
+            }
+            Op::DeleteAssociation(association) => {
+                let location = &association.location;
+                let eks = self
+                    .accounts
+                    .clients(&location.account)
+                    .eks_in(&location.region);
+                eks::delete_association(&eks, &association.cluster, &association.id).await
+            }
             Op::Kube(object) => kube_objects::apply(&self.kube_client(item).await?, object).await,
             Op::Helm(install) => release::apply(&self.helm, &self.amp, self.timeout, install).await,
             Op::Uninstall(release) => helm::uninstall(&self.helm, release).await,
             Op::DeleteKube(object) => {
                 kube_objects::delete(&self.kube_client(item).await?, object).await
             }
-            Op::DeleteRole(role) => iam::delete_role(iam_client, role).await,
+            Op::DeleteRole(role) => {
+                let account = shared_roles::role_account(&role.arn);
+                iam::delete_role(&self.accounts.clients(account).iam, role).await
+            }
             Op::DeleteOidcProvider(arn) => iam::delete_oidc_provider(iam_client, arn).await,
             Op::DeletePolicy(arn) => iam::delete_policy(iam_client, arn).await,
             Op::DeleteBucket(store) => {
@@ -244,18 +281,26 @@ impl Executor for Applier<'_> {
 /// everything comes before the release. Tearing down: the release before the objects and roles
 /// it uses; the namespace after what lives in it; the OIDC provider before the roles (a rerun
 /// finds a cluster by its roles); the workspace after the policies and the bucket. The storage
-/// prerequisites are the cluster's own: only checked, never built or torn down.
+/// prerequisites and the Pod Identity agent add-on are the cluster's own: only checked, never
+/// built or torn down. A cluster's member record is written first and removed last, so an
+/// interrupted run leaves a cluster that `cleanup` still finds. A Pod Identity association is
+/// made beside the service account it names, and goes after the release that uses it.
 fn stages(kind: ResourceKind) -> (u8, u8) {
     match kind {
-        ResourceKind::StorageDriver | ResourceKind::StorageClass => (0, 0),
+        ResourceKind::StorageDriver | ResourceKind::StorageClass | ResourceKind::EksAddon => (0, 0),
         ResourceKind::AmpWorkspace | ResourceKind::OidcProvider => (0, 1),
+        ResourceKind::FleetMember => (0, 3),
         ResourceKind::Namespace => (1, 2),
         ResourceKind::S3Bucket | ResourceKind::IamPolicy => (1, 0),
         ResourceKind::IamRole => (1, 2),
         ResourceKind::ServiceAccount | ResourceKind::Secret => (2, 1),
-        ResourceKind::HelmRelease => (3, 0),
+        ResourceKind::PodIdentityAssociation => (2, 1),
+        ResourceKind::HelmRelease => (LAST_BUILD_STAGE, 0),
     }
 }
+
+/// The release's stage: the last of a build.
+const LAST_BUILD_STAGE: u8 = 3;
 
 /// Whether a kind's op holds names or documents built on the workspace id (role paths and
 /// ARNs, policy names and documents, the fleet tag, the endpoints in the values).
@@ -264,9 +309,12 @@ fn built_on_workspace(kind: ResourceKind) -> bool {
         ResourceKind::S3Bucket
         | ResourceKind::IamPolicy
         | ResourceKind::IamRole
+        | ResourceKind::PodIdentityAssociation
+        | ResourceKind::FleetMember
         | ResourceKind::ServiceAccount
         | ResourceKind::HelmRelease => true,
         ResourceKind::AmpWorkspace
+        | ResourceKind::EksAddon
         | ResourceKind::OidcProvider
         | ResourceKind::Namespace
         | ResourceKind::Secret
@@ -285,8 +333,13 @@ fn needs_from_fleet(kind: ResourceKind) -> &'static [ResourceKind] {
             ResourceKind::S3Bucket,
             ResourceKind::IamPolicy,
         ],
-        ResourceKind::IamRole | ResourceKind::ServiceAccount => &[ResourceKind::AmpWorkspace],
+        ResourceKind::IamRole | ResourceKind::ServiceAccount | ResourceKind::FleetMember => {
+            &[ResourceKind::AmpWorkspace]
+        }
+        // Its roles are the fleet's (see `pod_identity::apply`).
+        ResourceKind::PodIdentityAssociation => &[ResourceKind::AmpWorkspace],
         ResourceKind::OidcProvider
+        | ResourceKind::EksAddon
         | ResourceKind::Namespace
         | ResourceKind::Secret
         | ResourceKind::StorageDriver

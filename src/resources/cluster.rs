@@ -1,26 +1,31 @@
-//! One cluster's share of the fleet, read and planned together: its OIDC provider, its two
-//! roles, its Kubernetes objects and its release.
+//! One cluster's share of the fleet, read and planned together: in an IRSA fleet its OIDC
+//! provider and its two roles, in a Pod Identity fleet its associations (and the agent they
+//! need); its Kubernetes objects and its release.
 
 use futures::future::try_join_all;
 
+use super::member_record::{self, MemberRecord};
 use super::op::{Op, Planned, cluster_step};
 use super::roles::DesiredRole;
-use super::{kube_objects, oidc, release, roles, storage};
+use super::{kube_objects, oidc, pod_identity, release, roles, storage};
 use crate::aws::config::Clients;
-use crate::aws::{iam, managed_tags};
+use crate::aws::{eks, iam, managed_tags};
 use crate::chart::{self, ChartLine};
 use crate::cluster_id;
 use crate::error::Error;
-use crate::fleet::{Fleet, Target};
+use crate::fleet::{Fleet, IdentityMode, Target};
 use crate::helm;
 use crate::names::{self, FleetPolicy, ServiceAccountKind, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::Renderer;
 
-/// The roles and Kubernetes objects one cluster needs.
+/// What one cluster needs: IRSA's provider and roles, or Pod Identity's associations; and its
+/// Kubernetes objects.
 pub struct ClusterDesired {
-    pub provider_arn: String,
+    /// The cluster's OIDC provider in the fleet account (IRSA only).
+    pub provider_arn: Option<String>,
     pub roles: Vec<DesiredRole>,
+    pub associations: Vec<eks::Association>,
     pub objects: kube_objects::DesiredObjects,
 }
 
@@ -30,6 +35,26 @@ pub fn desired(
     fleet: &Fleet,
     target: &Target,
 ) -> Result<ClusterDesired, Error> {
+    let object_store = fleet
+        .store
+        .as_ref()
+        .map(|store| renderer.object_store_config(store))
+        .transpose()?;
+    if fleet.identity == IdentityMode::PodIdentity {
+        return Ok(ClusterDesired {
+            provider_arn: None,
+            roles: Vec::new(),
+            associations: pod_identity::desired(fleet, target),
+            objects: kube_objects::DesiredObjects {
+                namespace: target.release.namespace.clone(),
+                service_accounts: ServiceAccountKind::ALL
+                    .iter()
+                    .map(|kind| (kind.service_account().to_owned(), None))
+                    .collect(),
+                object_store,
+            },
+        });
+    }
     let cluster = &target.cluster;
     let provider_arn =
         names::oidc_provider_arn(&fleet.account_id, &cluster.region, &cluster.oidc_issuer);
@@ -49,7 +74,12 @@ pub fn desired(
                     &subject,
                 )?,
                 path: fleet_names.iam_path(),
-                cluster_name: cluster.name.clone(),
+                description: format!(
+                    "Kubecost {} on EKS cluster {} (made by kcfed)",
+                    kind.service_account(),
+                    cluster.name
+                ),
+                inline: None,
                 policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
                 tags: role_tags(fleet, target),
                 name,
@@ -60,17 +90,19 @@ pub fn desired(
         namespace: target.release.namespace.clone(),
         service_accounts: roles
             .iter()
-            .map(|role| (role.kind.service_account().to_owned(), role.arn.clone()))
+            .map(|role| {
+                (
+                    role.kind.service_account().to_owned(),
+                    Some(role.arn.clone()),
+                )
+            })
             .collect(),
-        object_store: fleet
-            .store
-            .as_ref()
-            .map(|store| renderer.object_store_config(store))
-            .transpose()?,
+        object_store,
     };
     Ok(ClusterDesired {
-        provider_arn,
+        provider_arn: Some(provider_arn),
         roles,
+        associations: Vec::new(),
         objects,
     })
 }
@@ -88,11 +120,15 @@ fn role_tags(fleet: &Fleet, target: &Target) -> Vec<(String, String)> {
     managed_tags(&pairs)
 }
 
-/// What exists of one cluster's share: OIDC provider, roles, Kubernetes objects, release.
+/// What exists of one cluster's share: OIDC provider and roles (IRSA) or associations and agent
+/// (Pod Identity), Kubernetes objects, release.
 pub struct ObservedCluster {
     storage: storage::ObservedStorage,
     provider: Option<iam::OidcProvider>,
     roles: Vec<Option<iam::Role>>,
+    pod_identity: Option<pod_identity::ObservedPodIdentity>,
+    /// The keys of the cluster's member record (Pod Identity fleets).
+    records: Vec<String>,
     objects: kube_objects::ObservedObjects,
     release: Option<helm::Installed>,
     /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
@@ -102,9 +138,11 @@ pub struct ObservedCluster {
 }
 
 /// Reads one cluster's share. What is read depends on names only, never on the bucket's
-/// region, so it can run beside the bucket check.
+/// region, so it can run beside the bucket check. `eks` is the cluster's own account and
+/// region, where its associations are.
 pub async fn observe(
     clients: &Clients,
+    eks: &aws_sdk_eks::Client,
     fleet: &Fleet,
     target: &Target,
     kube_client: &::kube::Client,
@@ -114,15 +152,30 @@ pub async fn observe(
     let desired = desired(renderer, fleet, target)?;
     let namespace = &target.release.namespace;
     let line = ChartLine::of(&target.release.chart_version)?;
-    let (storage, provider, roles, objects, release, cloud_secret, blocking) = tokio::try_join!(
+    let (storage, provider, roles, pod_identity, objects, release, cloud_secret, blocking) = tokio::try_join!(
         storage::observe_storage(kube_client),
-        iam::get_oidc_provider(&clients.iam, &desired.provider_arn),
+        async {
+            match &desired.provider_arn {
+                Some(arn) => iam::get_oidc_provider(&clients.iam, arn).await,
+                None => Ok(None),
+            }
+        },
         try_join_all(
             desired
                 .roles
                 .iter()
                 .map(|role| iam::get_role(&clients.iam, &role.name))
         ),
+        async {
+            match fleet.identity {
+                IdentityMode::PodIdentity => {
+                    pod_identity::observe(eks, target, &desired.associations)
+                        .await
+                        .map(Some)
+                }
+                IdentityMode::Irsa => Ok(None),
+            }
+        },
         kube_objects::observe(kube_client, &desired.objects),
         helm::installed(helm_path, &target.release),
         async {
@@ -139,11 +192,24 @@ pub async fn observe(
         storage,
         provider,
         roles,
+        pod_identity,
+        records: Vec::new(),
         objects,
         release,
         cloud_secret,
         blocking,
     })
+}
+
+impl ObservedCluster {
+    /// The keys of the fleet's member record (read once for every cluster of a run).
+    pub fn with_records(mut self, all: &[String], arn: &str) -> Self {
+        self.records = member_record::of_cluster(all, arn)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        self
+    }
 }
 
 /// Plans one cluster from what exists of it; `index` is the cluster's place among the targets.
@@ -170,13 +236,38 @@ pub fn plan(
         let secret = cloud_integration_step(scope, &target.release.namespace, name, exists);
         steps.push(step(secret, Op::Nothing));
     }
-    let (provider_step, provider) = oidc::plan(
-        scope,
-        &target.cluster,
-        &desired.provider_arn,
-        observed.provider.as_ref(),
-    );
-    steps.push(step(provider_step, provider.into()));
+    if let Some(observed_identity) = &observed.pod_identity {
+        let agent = pod_identity::plan_agent(scope, target, observed_identity.agent);
+        steps.push(step(agent, Op::Nothing));
+        if let Some(store) = &fleet.store {
+            let record = MemberRecord {
+                arn: target.cluster.arn.clone(),
+                id: target.cluster_id.clone(),
+                identity: fleet.identity,
+            };
+            let existing: Vec<&str> = observed.records.iter().map(String::as_str).collect();
+            let (record_step, change) = member_record::plan(scope, store, &record, &existing);
+            steps.push(step(record_step, change.into()));
+        }
+        let associations = pod_identity::plan(
+            scope,
+            target,
+            &desired.associations,
+            &observed_identity.associations,
+        );
+        for (association_step, change) in associations {
+            steps.push(step(association_step, change.into()));
+        }
+    }
+    if let Some(provider_arn) = &desired.provider_arn {
+        let (provider_step, provider) = oidc::plan(
+            scope,
+            &target.cluster,
+            provider_arn,
+            observed.provider.as_ref(),
+        );
+        steps.push(step(provider_step, provider.into()));
+    }
     let recorded_ids: Vec<String> = observed
         .roles
         .iter()
@@ -257,7 +348,7 @@ fn cloud_integration_step(scope: &str, namespace: &str, name: &str, exists: bool
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::fixtures::{fleet, target};
+    use crate::resources::fixtures::{fleet, pod_identity_fleet, target};
 
     #[test]
     fn a_new_cluster_plans_every_kind_in_order_for_its_target() {
@@ -269,6 +360,8 @@ mod tests {
             },
             provider: None,
             roles: vec![None, None],
+            pod_identity: None,
+            records: Vec::new(),
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
@@ -306,5 +399,58 @@ mod tests {
             changes.iter().all(|p| p.step.action == Action::Create),
             "{planned:?}"
         );
+    }
+
+    #[test]
+    fn a_pod_identity_cluster_plans_the_agent_its_record_and_associations_and_no_iam() {
+        let fleet = pod_identity_fleet();
+        let (target, renderer) = (target(), Renderer::new());
+        let desired = desired(&renderer, &fleet, &target).unwrap();
+        assert!(desired.provider_arn.is_none() && desired.roles.is_empty());
+        assert!(
+            desired
+                .objects
+                .service_accounts
+                .iter()
+                .all(|(_, role)| role.is_none()),
+            "no IRSA annotation"
+        );
+        let observed = ObservedCluster {
+            storage: storage::ObservedStorage {
+                csi_drivers: vec!["ebs.csi.aws.com".to_owned()],
+                storage_classes: vec![("gp2".to_owned(), "ebs.csi.aws.com".to_owned(), true)],
+            },
+            provider: None,
+            roles: Vec::new(),
+            pod_identity: Some(pod_identity::ObservedPodIdentity {
+                agent: true,
+                associations: vec![None, None],
+            }),
+            records: Vec::new(),
+            objects: kube_objects::ObservedObjects::default(),
+            release: None,
+            cloud_secret: None,
+            blocking: Vec::new(),
+        };
+        let planned = plan(&fleet, &target, 0, &observed, &renderer).unwrap();
+        let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ResourceKind::StorageDriver,
+                ResourceKind::StorageClass,
+                ResourceKind::EksAddon,
+                ResourceKind::FleetMember,
+                ResourceKind::PodIdentityAssociation,
+                ResourceKind::PodIdentityAssociation,
+                ResourceKind::Namespace,
+                ResourceKind::ServiceAccount,
+                ResourceKind::ServiceAccount,
+                ResourceKind::Secret,
+                ResourceKind::HelmRelease,
+            ]
+        );
+        assert!(matches!(planned[3].op, Op::Record(_)));
+        assert!(matches!(planned[4].op, Op::Association(_)));
     }
 }

@@ -3,7 +3,7 @@
 use crate::aws::{amp, eks};
 use crate::chart::CHART_REF;
 use crate::cli::ClusterRole;
-use crate::fleet::{Fleet, Target};
+use crate::fleet::{Fleet, IdentityMode, Target};
 use crate::helm;
 use crate::render::StoreLocation;
 
@@ -27,6 +27,15 @@ pub fn fleet() -> Fleet {
             prometheus_endpoint: None,
         }),
         store: Some(StoreLocation::new("kcfed-etl", REGION)),
+        identity: IdentityMode::Irsa,
+    }
+}
+
+/// The same fleet once it uses EKS Pod Identity.
+pub fn pod_identity_fleet() -> Fleet {
+    Fleet {
+        identity: IdentityMode::PodIdentity,
+        ..fleet()
     }
 }
 
@@ -43,6 +52,7 @@ pub fn target() -> Target {
             oidc_issuer: format!("https://oidc.eks.{REGION}.amazonaws.com/id/ABCDEF0123456789"),
             endpoint: None,
             certificate_authority: None,
+            auto_mode: false,
         },
         cluster_id: "prod".to_owned(),
         id_shared_with: None,

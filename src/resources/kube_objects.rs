@@ -1,5 +1,5 @@
 //! The Kubernetes objects kcfed owns in a cluster: the namespace, the service accounts (with
-//! their IRSA annotation) and the object-store secret. Planned from GETs alone, written with
+//! their IRSA annotation in IRSA fleets) and the object-store secret. Planned from GETs alone, written with
 //! server-side apply under kcfed's field manager, deleted by cleanup when kcfed's label says it
 //! made them.
 
@@ -28,8 +28,10 @@ const OPAQUE_SECRET_TYPE: &str = "Opaque";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredObjects {
     pub namespace: String,
-    /// Service account name and the IAM role ARN its pods assume.
-    pub service_accounts: Vec<(String, String)>,
+    /// Service account name and, in IRSA fleets, the IAM role ARN its pods assume (a Pod
+    /// Identity fleet's service accounts carry none: the SDKs' credential chains try web
+    /// identity before the container credentials Pod Identity gives).
+    pub service_accounts: Vec<(String, Option<String>)>,
     /// The federated-store.yaml content; `None` in quick-start fleets, which have no bucket.
     pub object_store: Option<String>,
 }
@@ -62,12 +64,10 @@ fn namespace_object(name: &str) -> Namespace {
     }
 }
 
-fn service_account_object(namespace: &str, name: &str, role_arn: &str) -> ServiceAccount {
+fn service_account_object(namespace: &str, name: &str, role_arn: Option<&str>) -> ServiceAccount {
     let mut metadata = owned_metadata(name, Some(namespace));
-    metadata.annotations = Some(BTreeMap::from([(
-        ROLE_ARN_ANNOTATION.to_owned(),
-        role_arn.to_owned(),
-    )]));
+    metadata.annotations = role_arn
+        .map(|role_arn| BTreeMap::from([(ROLE_ARN_ANNOTATION.to_owned(), role_arn.to_owned())]));
     ServiceAccount {
         metadata,
         ..ServiceAccount::default()
@@ -98,7 +98,9 @@ pub fn manifest(desired: &DesiredObjects) -> serde_json::Value {
     let mut items = vec![to_value(serde_json::to_value(namespace_object(namespace)))];
     for (name, role_arn) in &desired.service_accounts {
         items.push(to_value(serde_json::to_value(service_account_object(
-            namespace, name, role_arn,
+            namespace,
+            name,
+            role_arn.as_deref(),
         ))));
     }
     if let Some(content) = &desired.object_store {
@@ -192,13 +194,21 @@ pub fn plan(
             namespaced_name(namespace, name),
             Action::Create,
         );
-        let wanted = service_account_object(namespace, name, role_arn);
+        let wanted = service_account_object(namespace, name, role_arn.as_deref());
         let step = match observed.service_accounts.get(name) {
             None => step,
-            Some(found) => update_or_exists(
-                step,
-                metadata_differences(&wanted.metadata, &found.metadata),
-            ),
+            Some(found) => {
+                let mut differences = metadata_differences(&wanted.metadata, &found.metadata);
+                // Applying without the annotation removes the one kcfed set.
+                if role_arn.is_none()
+                    && let Some(old) = annotation(&found.metadata, ROLE_ARN_ANNOTATION)
+                {
+                    differences.push(format!(
+                        "annotation {ROLE_ARN_ANNOTATION}: {old} -> (none: Pod Identity)"
+                    ));
+                }
+                update_or_exists(step, differences)
+            }
         };
         steps.push(with_object(step, KubeObject::ServiceAccount(wanted)));
     }
@@ -320,16 +330,16 @@ fn metadata_differences(wanted: &ObjectMeta, found: &ObjectMeta) -> Vec<String> 
         });
     }
     for (key, value) in wanted.annotations.iter().flatten() {
-        let current = found
-            .annotations
-            .as_ref()
-            .and_then(|annotations| annotations.get(key))
-            .map(String::as_str);
+        let current = annotation(found, key);
         if current != Some(value.as_str()) {
             differences.push(change("annotation", key, current, value));
         }
     }
     differences
+}
+
+fn annotation<'a>(metadata: &'a ObjectMeta, key: &str) -> Option<&'a str> {
+    metadata.annotations.as_ref()?.get(key).map(String::as_str)
 }
 
 fn change(what: &str, key: &str, current: Option<&str>, wanted: &str) -> String {
@@ -414,7 +424,7 @@ pub async fn observe_installed(
         namespace: namespace.to_owned(),
         service_accounts: names::ServiceAccountKind::ALL
             .iter()
-            .map(|kind| (kind.service_account().to_owned(), String::new()))
+            .map(|kind| (kind.service_account().to_owned(), None))
             .collect(),
         object_store: Some(String::new()),
     };

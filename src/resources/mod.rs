@@ -7,12 +7,15 @@ pub mod apply;
 pub mod bucket;
 pub mod cluster;
 pub mod kube_objects;
+pub mod member_record;
 pub mod oidc;
 pub mod op;
+pub mod pod_identity;
 pub mod policies;
 pub mod quotas;
 pub mod release;
 pub mod roles;
+pub mod shared_roles;
 pub mod storage;
 pub mod workspace;
 

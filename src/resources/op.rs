@@ -10,7 +10,9 @@ use crate::render::StoreLocation;
 
 use super::bucket::BucketChange;
 use super::kube_objects::{KubeObject, KubeRef};
+use super::member_record::RecordChange;
 use super::oidc::ProviderChange;
+use super::pod_identity::{AssociationChange, AssociationRef};
 use super::policies::PolicyChange;
 use super::release::Install;
 use super::roles::RoleChange;
@@ -32,11 +34,15 @@ pub enum Op {
     Policy(PolicyChange),
     OidcProvider(ProviderChange),
     Role(Box<RoleChange>),
+    Association(Box<AssociationChange>),
+    /// A member record written or removed (cleanup removes with it).
+    Record(Box<RecordChange>),
     Kube(Box<KubeObject>),
     Helm(Box<Install>),
     Uninstall(Box<helm::Release>),
     DeleteKube(KubeRef),
     DeleteRole(Box<iam::Role>),
+    DeleteAssociation(Box<AssociationRef>),
     DeleteOidcProvider(String),
     DeletePolicy(String),
     DeleteBucket(StoreLocation),
@@ -92,6 +98,24 @@ impl From<ProviderChange> for Op {
 impl From<RoleChange> for Op {
     fn from(change: RoleChange) -> Op {
         Op::Role(Box::new(change))
+    }
+}
+
+impl From<AssociationChange> for Op {
+    fn from(change: AssociationChange) -> Op {
+        Op::Association(Box::new(change))
+    }
+}
+
+impl From<RecordChange> for Op {
+    fn from(change: RecordChange) -> Op {
+        Op::Record(Box::new(change))
+    }
+}
+
+impl From<AssociationRef> for Op {
+    fn from(association: AssociationRef) -> Op {
+        Op::DeleteAssociation(Box::new(association))
     }
 }
 

@@ -1,5 +1,7 @@
-//! The two IRSA roles of a cluster: each trusts one service account of the cluster's OIDC
-//! provider and carries the fleet policies that service account needs.
+//! kcfed's IAM roles, one per service account: an IRSA cluster's two roles (each trusts one
+//! service account of the cluster's OIDC provider), and a Pod Identity fleet's shared ones (see
+//! `shared_roles`). Each carries the fleet policies its service account needs, or, in another
+//! account than the fleet's, an inline policy that lets it assume the fleet's role.
 
 use futures::future::try_join_all;
 
@@ -18,12 +20,17 @@ pub struct DesiredRole {
     pub arn: String,
     /// The fleet's IAM path, which names its workspace.
     pub path: String,
-    /// What the role's description says it is for.
-    pub cluster_name: String,
+    /// What the role is for, in its description.
+    pub description: String,
     pub trust: serde_json::Value,
     pub policies: Vec<FleetPolicy>,
+    /// The one inline policy kcfed writes ([`INLINE_POLICY`]), where the role has one.
+    pub inline: Option<serde_json::Value>,
     pub tags: Vec<(String, String)>,
 }
+
+/// The name of the inline policy of a Pod Identity role in another account than the fleet's.
+pub const INLINE_POLICY: &str = "kcfed-assume-fleet-role";
 
 /// What applying a role's step changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +38,7 @@ pub struct RoleChanges {
     pub create: bool,
     pub trust: bool,
     pub tags: bool,
+    pub inline: bool,
     /// Policy ARNs.
     pub attach: Vec<String>,
     pub detach: Vec<String>,
@@ -80,6 +88,7 @@ pub fn plan(
                     create: true,
                     trust: true,
                     tags: true,
+                    inline: role.inline.is_some(),
                     attach: wanted_arns,
                     detach: Vec::new(),
                 }),
@@ -100,6 +109,7 @@ pub fn plan(
             create: false,
             trust: existing.trust.as_ref() != Some(&role.trust),
             tags: tags_missing(&existing.tags, &role.tags),
+            inline: role.inline.is_some() && existing.inline_policy != role.inline,
             attach: wanted_arns
                 .iter()
                 .filter(|arn| !existing.attached_policies.contains(arn))
@@ -115,11 +125,15 @@ pub fn plan(
         let mut details = Vec::new();
         if changes.trust {
             details.push(
-                "trust policy differs (new OIDC issuer, namespace or service account)".to_owned(),
+                "trust policy differs (new OIDC issuer, namespace, service account or accounts)"
+                    .to_owned(),
             );
         }
         if changes.tags {
             details.push("tags".to_owned());
+        }
+        if changes.inline {
+            details.push(format!("inline policy {INLINE_POLICY}"));
         }
         details.extend(changes.attach.iter().map(|arn| {
             let name = arn.rsplit('/').next().unwrap_or(arn);
@@ -158,17 +172,12 @@ pub async fn apply(
     fleet_view: FleetView<'_>,
 ) -> Result<(), Error> {
     if changes.create {
-        let description = format!(
-            "Kubecost {} on EKS cluster {} (made by kcfed)",
-            role.kind.service_account(),
-            role.cluster_name
-        );
         iam::create_role(
             iam_client,
             &role.name,
             &role.path,
             &role.trust,
-            &description,
+            &role.description,
             role.tags.clone(),
         )
         .await?;
@@ -179,6 +188,9 @@ pub async fn apply(
         if changes.tags {
             iam::tag_role(iam_client, &role.name, role.tags.clone()).await?;
         }
+    }
+    if let (true, Some(document)) = (changes.inline, &role.inline) {
+        iam::put_role_policy(iam_client, &role.name, INLINE_POLICY, document).await?;
     }
     // The role is made beside the fleet's policies; attaching needs them done.
     if !changes.attach.is_empty() {
@@ -211,6 +223,7 @@ mod tests {
             path: fleet.names().iam_path(),
             trust: Some(role.trust.clone()),
             tags: role.tags.iter().cloned().collect(),
+            inline_policy: role.inline.clone(),
             attached_policies: role
                 .policies
                 .iter()

@@ -4,16 +4,26 @@
 use crate::aws::config::Clients;
 use crate::aws::{amp, made_by_kcfed, managed_tags};
 use crate::error::Error;
+use crate::fleet::IdentityMode;
 use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
 
 /// The tags a fleet's workspace carries, so `join` and `cleanup` find the bucket and the primary.
-pub fn fleet_tags(store: Option<&StoreLocation>, primary_arn: &str) -> Vec<(String, String)> {
+/// `identity` is written once a fleet has used Pod Identity: fleets that never did keep the
+/// tags they had (no tag is IRSA).
+pub fn fleet_tags(
+    store: Option<&StoreLocation>,
+    primary_arn: &str,
+    identity: Option<IdentityMode>,
+) -> Vec<(String, String)> {
     let mut fleet_tags = vec![(tags::PRIMARY_CLUSTER.to_owned(), primary_arn.to_owned())];
     if let Some(store) = store {
         fleet_tags.push((tags::BUCKET.to_owned(), store.bucket.clone()));
         fleet_tags.push((tags::BUCKET_REGION.to_owned(), store.region.clone()));
+    }
+    if let Some(identity) = identity {
+        fleet_tags.push((tags::IDENTITY.to_owned(), identity.as_str().to_owned()));
     }
     fleet_tags
 }

@@ -56,6 +56,7 @@ async fn a_cluster_is_read_with_the_account_of_its_arn_its_issuer_and_its_endpoi
             oidc_issuer: ISSUER.to_owned(),
             endpoint: Some("https://EXAMPLE.gr7.us-east-2.eks.amazonaws.com".to_owned()),
             certificate_authority: Some("LS0tLS1CRUdJTg==".to_owned()),
+            auto_mode: false,
         }
     );
 }

@@ -19,7 +19,9 @@ use aws_sdk_iam::operation::list_entities_for_policy::{
     ListEntitiesForPolicyError, ListEntitiesForPolicyOutput,
 };
 use aws_sdk_iam::operation::list_policies::ListPoliciesOutput;
+
 use aws_sdk_iam::operation::list_policy_versions::ListPolicyVersionsOutput;
+use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
 use aws_sdk_iam::operation::list_roles::{ListRolesError, ListRolesOutput};
 use aws_sdk_iam::operation::update_assume_role_policy::UpdateAssumeRolePolicyOutput;
 use aws_sdk_iam::types::error::{
@@ -491,12 +493,18 @@ async fn deleting_a_role_policy_or_provider_that_is_already_gone_succeeds() {
         .then_error(|| DetachRolePolicyError::NoSuchEntityException(no_such_entity()));
     let delete_role_rule = mock!(aws_sdk_iam::Client::delete_role)
         .then_error(|| DeleteRoleError::NoSuchEntityException(no_such_entity()));
+    let inline = mock!(aws_sdk_iam::Client::list_role_policies).then_output(|| {
+        ListRolePoliciesOutput::builder()
+            .set_policy_names(Some(Vec::new()))
+            .build()
+            .expect("policy names are set")
+    });
     // A policy that is gone stops at its first read: nothing else is asked.
     let entities = mock!(aws_sdk_iam::Client::list_entities_for_policy)
         .then_error(|| ListEntitiesForPolicyError::NoSuchEntityException(no_such_entity()));
     let provider = mock!(aws_sdk_iam::Client::delete_open_id_connect_provider)
         .then_error(|| DeleteOpenIDConnectProviderError::NoSuchEntityException(no_such_entity()));
-    let client = answering(&[&detach, &delete_role_rule, &entities, &provider]);
+    let client = answering(&[&detach, &inline, &delete_role_rule, &entities, &provider]);
     let gone = Role {
         name: "kubecost-cost-analyzer".to_owned(),
         arn: "arn:aws:iam::111122223333:role/kcfed/fleet/kubecost-cost-analyzer".to_owned(),
@@ -504,6 +512,7 @@ async fn deleting_a_role_policy_or_provider_that_is_already_gone_succeeds() {
         trust: None,
         tags: HashMap::new(),
         attached_policies: vec![POLICY.to_owned()],
+        inline_policy: None,
     };
     delete_role(&client, &gone).await.unwrap();
     delete_policy(&client, POLICY).await.unwrap();

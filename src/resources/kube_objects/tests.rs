@@ -19,11 +19,11 @@ fn desired(object_store: Option<&str>) -> DesiredObjects {
         service_accounts: vec![
             (
                 names::COST_ANALYZER_SERVICE_ACCOUNT.to_owned(),
-                ROLE.to_owned(),
+                Some(ROLE.to_owned()),
             ),
             (
                 names::PROMETHEUS_SERVER_SERVICE_ACCOUNT.to_owned(),
-                ROLE.to_owned(),
+                Some(ROLE.to_owned()),
             ),
         ],
         object_store: object_store.map(str::to_owned),
@@ -49,7 +49,7 @@ fn installed(desired: &DesiredObjects) -> ObservedObjects {
         .service_accounts
         .iter()
         .map(|(name, role)| {
-            let mut account = service_account_object(&desired.namespace, name, role);
+            let mut account = service_account_object(&desired.namespace, name, role.as_deref());
             account.metadata = as_served(account.metadata);
             (name.clone(), account)
         })
@@ -119,12 +119,12 @@ fn each_write_carries_its_object_and_nothing_else_does() {
             Some(KubeObject::ServiceAccount(service_account_object(
                 "kubecost",
                 names::COST_ANALYZER_SERVICE_ACCOUNT,
-                ROLE
+                Some(ROLE)
             ))),
             Some(KubeObject::ServiceAccount(service_account_object(
                 "kubecost",
                 names::PROMETHEUS_SERVER_SERVICE_ACCOUNT,
-                ROLE
+                Some(ROLE)
             ))),
             Some(KubeObject::Secret(object_store_secret("kubecost", STORE))),
         ]
@@ -256,7 +256,8 @@ fn objects_kcfed_cannot_fix_are_conflicts() {
 
 #[test]
 fn applied_objects_carry_only_what_kcfed_owns() {
-    let account = serde_json::to_value(service_account_object("kubecost", "sa", ROLE)).unwrap();
+    let account =
+        serde_json::to_value(service_account_object("kubecost", "sa", Some(ROLE))).unwrap();
     assert_eq!(
         account,
         serde_json::json!({
@@ -286,5 +287,43 @@ fn applied_objects_carry_only_what_kcfed_owns() {
             "kind": "Namespace",
             "metadata": {"name": "kubecost", "labels": {"app.kubernetes.io/managed-by": "kcfed"}},
         })
+    );
+}
+
+/// Moving a cluster to Pod Identity: its service accounts are applied without the IRSA
+/// annotation, which removes the one kcfed set; the plan says so.
+#[test]
+fn pod_identity_service_accounts_lose_the_irsa_annotation() {
+    let irsa = desired(Some(STORE));
+    let observed = installed(&irsa);
+    let mut pod_identity = irsa.clone();
+    for (_, role) in &mut pod_identity.service_accounts {
+        *role = None;
+    }
+    let planned = plan("prod", &pod_identity, &observed);
+    let accounts: Vec<_> = planned
+        .iter()
+        .filter(|(step, _)| step.kind == ResourceKind::ServiceAccount)
+        .collect();
+    assert_eq!(accounts.len(), 2);
+    for (step, object) in accounts {
+        assert_eq!(step.action, Action::Update, "{step:?}");
+        assert!(
+            step.details
+                .iter()
+                .any(|d| d.contains("(none: Pod Identity)")),
+            "{step:?}"
+        );
+        let Some(KubeObject::ServiceAccount(account)) = object else {
+            panic!("the update carries its service account")
+        };
+        assert_eq!(account.metadata.annotations, None);
+    }
+    // Once applied, nothing is left to change.
+    let moved = installed(&pod_identity);
+    assert!(
+        plan("prod", &pod_identity, &moved)
+            .iter()
+            .all(|(step, _)| step.action == Action::Exists)
     );
 }
