@@ -208,7 +208,13 @@ impl FleetNames {
         format!("kcfed-{}-{}", self.workspace_id, kind.role_suffix())
     }
 
-    /// What every account's shared roles match, for the fleet roles' trust: kcfed's path and
+    /// The fleet account's role for one service account that the clusters of other accounts
+    /// reach, as their associations' target role.
+    pub fn target_role_name(&self, kind: ServiceAccountKind) -> String {
+        format!("kcfed-{}-{}-xa", self.workspace_id, kind.role_suffix())
+    }
+
+    /// What every account's shared roles match, for the target roles' trust: kcfed's path and
     /// name in any account.
     pub fn shared_role_pattern(&self, kind: ServiceAccountKind) -> String {
         self.role_arn_in("*", &self.shared_role_name(kind))

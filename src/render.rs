@@ -69,6 +69,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/trust-pod-identity.json.j2"),
     ),
     (
+        "trust-fleet-target.json.j2",
+        include_str!("../templates/trust-fleet-target.json.j2"),
+    ),
+    (
         "policy-assume-fleet-role.json.j2",
         include_str!("../templates/policy-assume-fleet-role.json.j2"),
     ),
@@ -267,19 +271,29 @@ impl Renderer {
         )
     }
 
-    /// A Pod Identity role's trust: EKS Pod Identity for one service account of the account's
-    /// clusters; in the fleet account, once clusters of other accounts join, also the shared
-    /// role of the same service account in any account (`other_accounts_role`, a pattern), which
-    /// EKS assumes first and then this one as the association's target role.
+    /// A Pod Identity role's trust: EKS Pod Identity, for one service account of the account's
+    /// clusters.
     pub fn pod_identity_trust_policy(
         &self,
         account: &str,
         service_account: &str,
-        other_accounts_role: Option<&str>,
     ) -> Result<serde_json::Value, Error> {
         self.render_json(
             "trust-pod-identity.json.j2",
-            minijinja::context! { account, service_account, other_accounts_role },
+            minijinja::context! { account, service_account },
+        )
+    }
+
+    /// The trust of a fleet role other accounts' clusters reach: the shared role of the same
+    /// service account in any account (`other_accounts_role`, a pattern on kcfed's path), which
+    /// EKS assumes first and then this one as the association's target role.
+    pub fn fleet_target_trust_policy(
+        &self,
+        other_accounts_role: &str,
+    ) -> Result<serde_json::Value, Error> {
+        self.render_json(
+            "trust-fleet-target.json.j2",
+            minijinja::context! { other_accounts_role },
         )
     }
 

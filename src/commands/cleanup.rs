@@ -514,8 +514,9 @@ fn emptied_accounts(fleet_account: &str, members: &[Member], selected: &[String]
     emptied
 }
 
-/// The shared Pod Identity roles cleanup removes: the fleet account's (`fleet_roles`, those
-/// of its path that name no cluster) with `--all`, and those of every emptied account.
+/// The shared Pod Identity roles cleanup removes: the fleet account's and its target roles
+/// (`fleet_roles`: those of its path that name no cluster) with `--all`, and those of every
+/// emptied account.
 async fn plan_shared_roles(
     accounts: &Accounts,
     fleet: &FleetNames,
@@ -523,19 +524,23 @@ async fn plan_shared_roles(
     emptied: &[String],
     fleet_roles: &[iam::Role],
 ) -> Result<Vec<Planned>, Error> {
-    let names: Vec<String> = ServiceAccountKind::ALL
+    let shared: Vec<String> = ServiceAccountKind::ALL
         .into_iter()
         .map(|kind| fleet.shared_role_name(kind))
         .collect();
     let others = try_join_all(emptied.iter().flat_map(|account| {
         let client = &accounts.clients(account).iam;
-        names.iter().map(move |name| iam::get_role(client, name))
+        shared.iter().map(move |name| iam::get_role(client, name))
     }))
     .await?;
+    let targets: Vec<String> = ServiceAccountKind::ALL
+        .into_iter()
+        .map(|kind| fleet.target_role_name(kind))
+        .collect();
     let fleet_roles = fleet_roles
         .iter()
         .filter(|_| all)
-        .filter(|role| names.contains(&role.name));
+        .filter(|role| shared.contains(&role.name) || targets.contains(&role.name));
     Ok(fleet_roles
         .chain(others.iter().flatten())
         .map(|role| {

@@ -300,8 +300,17 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
                 &fleet,
                 &shared_roles::ObservedSharedRoles::none(other_accounts),
             )?;
+            let fleet_names = fleet.names();
             for role in &roles {
                 let (name, purpose) = trust_file(role.kind);
+                if role.name == fleet_names.target_role_name(role.kind) {
+                    writer.write_json(
+                        &format!("target-{name}"),
+                        &role.trust,
+                        "IAM trust policy: the fleet's role other accounts' clusters reach",
+                    )?;
+                    continue;
+                }
                 let Some(inline) = &role.inline else {
                     writer.write_json(name, &role.trust, purpose)?;
                     continue;

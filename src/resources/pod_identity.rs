@@ -53,14 +53,11 @@ pub fn desired(fleet: &Fleet, target: &Target) -> Vec<eks::Association> {
         .into_iter()
         .map(|kind| {
             let shared = names.shared_role_name(kind);
-            let fleet_role = names.role_arn(&shared);
             let (role_arn, target_role_arn) = if other_account {
-                (
-                    names.role_arn_in(&cluster.account, &shared),
-                    Some(fleet_role),
-                )
+                let target = names.role_arn(&names.target_role_name(kind));
+                (names.role_arn_in(&cluster.account, &shared), Some(target))
             } else {
-                (fleet_role, None)
+                (names.role_arn(&shared), None)
             };
             eks::Association {
                 id: String::new(),
@@ -281,7 +278,8 @@ mod tests {
                     .role_arn
                     .starts_with("arn:aws:iam::444455556666:role/kcfed/")
             );
-            assert_eq!(theirs.target_role_arn.as_ref(), Some(&ours.role_arn));
+            let target = theirs.target_role_arn.as_ref().unwrap();
+            assert_eq!(target, &format!("{}-xa", ours.role_arn));
         }
     }
 

@@ -1,10 +1,12 @@
 //! A Pod Identity fleet's roles, shared by all its clusters. In the fleet account, one per
-//! service account: EKS Pod Identity may assume it, and it carries the fleet policies that
-//! service account needs. In each other account with clusters, one per service account that
-//! EKS assumes first and that may do nothing but assume the fleet's (the associations name the
-//! fleet's as their target role). Their number does not grow with the clusters: two, and two
-//! per other account; and no document lists clusters or accounts, so concurrent runs never
-//! edit one another's entries: the fleet roles trust every account's shared role by its path.
+//! service account that EKS Pod Identity may assume, carrying the fleet policies that service
+//! account needs. Once clusters of other accounts join: in each such account, one per service
+//! account that EKS assumes first and that may do nothing but assume the fleet's; and in the
+//! fleet account, one per service account with the same policies that those roles may assume
+//! (the associations' target role), trusting every account's shared role by its path. Their
+//! number does not grow with the clusters (two, two more for all other accounts, two per other
+//! account), and every document is the same whichever run writes it: no document lists
+//! clusters or accounts, so concurrent runs never undo one another.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,28 +17,34 @@ use crate::aws::accounts::Accounts;
 use crate::aws::{iam, managed_tags};
 use crate::error::Error;
 use crate::fleet::Fleet;
-use crate::names::{FleetPolicy, ServiceAccountKind, tags};
+use crate::names::{FleetNames, FleetPolicy, ServiceAccountKind, tags};
 use crate::plan::{FLEET_SCOPE, Step};
 use crate::render::Renderer;
 
-/// Where the fleet's trust names the other accounts' roles.
-const OTHER_ACCOUNTS_STATEMENT: &str = "FleetRolesOfOtherAccounts";
-
-/// The shared roles as they are: the fleet account's, and each other account's.
+/// The shared roles as they are: the fleet account's, its target roles (read when other
+/// accounts take part), and each other account's.
 pub struct ObservedSharedRoles {
     fleet: Vec<Option<iam::Role>>,
+    targets: Vec<Option<iam::Role>>,
     others: BTreeMap<String, Vec<Option<iam::Role>>>,
 }
 
 impl ObservedSharedRoles {
     /// None of the roles exist yet (a new fleet, or `render`, which reads nothing).
     pub fn none(other_accounts: impl IntoIterator<Item = String>) -> ObservedSharedRoles {
+        let others: BTreeMap<_, _> = other_accounts
+            .into_iter()
+            .map(|account| (account, vec![None; ServiceAccountKind::ALL.len()]))
+            .collect();
+        let targets = if others.is_empty() {
+            0
+        } else {
+            ServiceAccountKind::ALL.len()
+        };
         ObservedSharedRoles {
             fleet: vec![None; ServiceAccountKind::ALL.len()],
-            others: other_accounts
-                .into_iter()
-                .map(|account| (account, vec![None; ServiceAccountKind::ALL.len()]))
-                .collect(),
+            targets: vec![None; targets],
+            others,
         }
     }
 }
@@ -49,97 +57,105 @@ pub async fn observe(
     other_accounts: &BTreeSet<String>,
 ) -> Result<ObservedSharedRoles, Error> {
     let names = fleet.names();
-    let read = async |account: &str, inline: bool| {
-        let client = &accounts.clients(account).iam;
-        try_join_all(ServiceAccountKind::ALL.into_iter().map(|kind| {
-            let name = names.shared_role_name(kind);
-            async move {
-                // A new fleet's roles are named from a workspace id not known yet.
-                if fleet.workspace.is_none() {
-                    return Ok(None);
+    let read =
+        async |account: &str, name: fn(&FleetNames, ServiceAccountKind) -> String, inline: bool| {
+            let client = &accounts.clients(account).iam;
+            try_join_all(ServiceAccountKind::ALL.into_iter().map(|kind| {
+                let name = name(&names, kind);
+                async move {
+                    // A new fleet's roles are named from a workspace id not known yet.
+                    if fleet.workspace.is_none() {
+                        return Ok(None);
+                    }
+                    let Some(mut role) = iam::get_role(client, &name).await? else {
+                        return Ok(None);
+                    };
+                    if inline {
+                        role.inline_policy = iam::role_policy(client, &name, INLINE_POLICY).await?;
+                    }
+                    Ok::<_, Error>(Some(role))
                 }
-                let Some(mut role) = iam::get_role(client, &name).await? else {
-                    return Ok(None);
-                };
-                if inline {
-                    role.inline_policy = iam::role_policy(client, &name, INLINE_POLICY).await?;
-                }
-                Ok::<_, Error>(Some(role))
+            }))
+            .await
+        };
+    let shared = FleetNames::shared_role_name;
+    let (fleet_roles, targets, others) = tokio::try_join!(
+        read(&fleet.account_id, shared, false),
+        async {
+            if other_accounts.is_empty() {
+                Ok(Vec::new())
+            } else {
+                read(&fleet.account_id, FleetNames::target_role_name, false).await
             }
-        }))
-        .await
-    };
-    let (fleet_roles, others) = tokio::try_join!(
-        read(&fleet.account_id, false),
+        },
         try_join_all(other_accounts.iter().map(async |account| {
-            Ok::<_, Error>((account.clone(), read(account, true).await?))
+            Ok::<_, Error>((account.clone(), read(account, shared, true).await?))
         })),
     )?;
     Ok(ObservedSharedRoles {
         fleet: fleet_roles,
+        targets,
         others: others.into_iter().collect(),
     })
 }
 
-/// The shared roles as they should be. The fleet roles trust the other accounts' roles once
-/// any other account has clusters, and keep doing so (a run never takes away what another
-/// run's clusters use).
+/// The shared roles as they should be: the fleet account's; and where other accounts take
+/// part, the fleet account's target roles and each other account's roles.
 pub fn desired(
     renderer: &Renderer,
     fleet: &Fleet,
     observed: &ObservedSharedRoles,
 ) -> Result<Vec<DesiredRole>, Error> {
     let names = fleet.names();
-    let path = names.iam_path();
-    let role_tags = managed_tags(&[(tags::FLEET, fleet.workspace_id())]);
-    let trusts_other_accounts = !observed.others.is_empty()
-        || observed.fleet.iter().flatten().any(|role| {
-            role.trust
-                .as_ref()
-                .is_some_and(|trust| has_statement(trust, OTHER_ACCOUNTS_STATEMENT))
-        });
+    let role = |kind: ServiceAccountKind, account: &str, name: String| DesiredRole {
+        kind,
+        arn: names.role_arn_in(account, &name),
+        path: names.iam_path(),
+        description: String::new(),
+        trust: serde_json::Value::Null,
+        policies: Vec::new(),
+        inline: None,
+        tags: managed_tags(&[(tags::FLEET, fleet.workspace_id())]),
+        name,
+    };
+    let ws = fleet.workspace_id();
     let mut roles = Vec::new();
     for kind in ServiceAccountKind::ALL {
-        let name = names.shared_role_name(kind);
-        let pattern = names.shared_role_pattern(kind);
+        let sa = kind.service_account();
         roles.push(DesiredRole {
-            kind,
-            arn: names.role_arn(&name),
-            path: path.clone(),
             description: format!(
-                "Kubecost {} in every cluster of fleet {} (EKS Pod Identity; made by kcfed)",
-                kind.service_account(),
-                fleet.workspace_id()
+                "Kubecost {sa} in the clusters of fleet {ws} (EKS Pod Identity; made by kcfed)"
             ),
-            trust: renderer.pod_identity_trust_policy(
-                &fleet.account_id,
-                kind.service_account(),
-                trusts_other_accounts.then_some(pattern.as_str()),
-            )?,
+            trust: renderer.pod_identity_trust_policy(&fleet.account_id, sa)?,
             policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
-            inline: None,
-            tags: role_tags.clone(),
-            name,
+            ..role(kind, &fleet.account_id, names.shared_role_name(kind))
+        });
+    }
+    if observed.others.is_empty() {
+        return Ok(roles);
+    }
+    for kind in ServiceAccountKind::ALL {
+        let sa = kind.service_account();
+        roles.push(DesiredRole {
+            description: format!(
+                "Kubecost {sa} in other accounts' clusters of fleet {ws}, after their own role (EKS Pod Identity; made by kcfed)"
+            ),
+            trust: renderer.fleet_target_trust_policy(&names.shared_role_pattern(kind))?,
+            policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
+            ..role(kind, &fleet.account_id, names.target_role_name(kind))
         });
     }
     for account in observed.others.keys() {
         for kind in ServiceAccountKind::ALL {
-            let name = names.shared_role_name(kind);
-            let fleet_role = names.role_arn(&name);
+            let sa = kind.service_account();
+            let target = names.role_arn(&names.target_role_name(kind));
             roles.push(DesiredRole {
-                kind,
-                arn: names.role_arn_in(account, &name),
-                path: path.clone(),
                 description: format!(
-                    "Kubecost {} in this account's clusters of fleet {}: assumes the fleet's role (EKS Pod Identity; made by kcfed)",
-                    kind.service_account(),
-                    fleet.workspace_id()
+                    "Kubecost {sa} in this account's clusters of fleet {ws}: assumes the fleet's role (EKS Pod Identity; made by kcfed)"
                 ),
-                trust: renderer.pod_identity_trust_policy(account, kind.service_account(), None)?,
-                policies: Vec::new(),
-                inline: Some(renderer.assume_fleet_role_policy(&fleet_role)?),
-                tags: role_tags.clone(),
-                name,
+                trust: renderer.pod_identity_trust_policy(account, sa)?,
+                inline: Some(renderer.assume_fleet_role_policy(&target)?),
+                ..role(kind, account, names.shared_role_name(kind))
             });
         }
     }
@@ -156,6 +172,7 @@ pub fn plan(
     let found: Vec<Option<iam::Role>> = observed
         .fleet
         .iter()
+        .chain(&observed.targets)
         .chain(observed.others.values().flatten())
         .cloned()
         .collect();
@@ -169,12 +186,6 @@ pub fn plan(
 /// The account of a role ARN (`arn:PARTITION:iam::ACCOUNT:role/...`).
 pub fn role_account(arn: &str) -> &str {
     crate::names::parse_arn(arn).map_or("", |arn| arn.account)
-}
-
-fn has_statement(document: &serde_json::Value, sid: &str) -> bool {
-    document["Statement"]
-        .as_array()
-        .is_some_and(|statements| statements.iter().any(|s| s["Sid"] == sid))
 }
 
 #[cfg(test)]
@@ -194,17 +205,13 @@ mod tests {
         assert_eq!(roles.len(), 2);
         for role in &roles {
             let statements = role.trust["Statement"].as_array().unwrap();
-            assert_eq!(statements.len(), 1, "no other account: EKS alone");
+            assert_eq!(statements.len(), 1);
+            let only = &statements[0];
+            assert_eq!(only["Principal"]["Service"], "pods.eks.amazonaws.com");
+            let conditions = &only["Condition"]["StringEquals"];
+            assert_eq!(conditions["aws:SourceAccount"], ACCOUNT);
             assert_eq!(
-                statements[0]["Principal"]["Service"],
-                "pods.eks.amazonaws.com"
-            );
-            assert_eq!(
-                statements[0]["Condition"]["StringEquals"]["aws:SourceAccount"],
-                ACCOUNT
-            );
-            assert_eq!(
-                statements[0]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"],
+                conditions["aws:RequestTag/kubernetes-service-account"],
                 role.kind.service_account()
             );
             assert!(role.inline.is_none());
@@ -216,53 +223,72 @@ mod tests {
         assert_eq!(roles[1].policies, [FleetPolicy::AmpRemoteWrite]);
     }
 
-    /// A thousand accounts or two: the fleet's trust is the same size, one statement that
-    /// names kcfed's role path in any account.
+    /// A thousand accounts or one: the fleet account holds four roles whose documents do not
+    /// change, each other account two that may only assume the fleet's targets.
     #[test]
     fn other_accounts_get_roles_that_may_only_assume_the_fleets() {
         let (renderer, fleet) = (Renderer::new(), pod_identity_fleet());
-        let two = desired(&renderer, &fleet, &nothing_yet(&["444455556666"])).unwrap();
-        assert_eq!(two.len(), 4);
+        let one = desired(&renderer, &fleet, &nothing_yet(&["444455556666"])).unwrap();
+        assert_eq!(one.len(), 6);
         let accounts: Vec<String> = (0..1000)
             .map(|n| format!("{:012}", 500_000_000_000_u64 + n))
             .collect();
         let refs: Vec<&str> = accounts.iter().map(String::as_str).collect();
         let many = desired(&renderer, &fleet, &nothing_yet(&refs)).unwrap();
-        assert_eq!(many.len(), 2 + 2 * 1000);
+        assert_eq!(many.len(), 4 + 2 * 1000);
         assert_eq!(
-            many[0].trust, two[0].trust,
-            "the fleet's trust does not grow"
+            many[..4],
+            one[..4],
+            "the fleet account's roles do not change"
         );
-        let trust = two[0].trust.to_string();
+        let target = &one[2];
+        assert_eq!(
+            target.name,
+            fleet
+                .names()
+                .target_role_name(ServiceAccountKind::CostAnalyzer)
+        );
+        let trust = target.trust.to_string();
         assert!(
             trust.len() < 2048,
             "within IAM's default trust size: {}",
             trust.len()
         );
-        let other = &two[0].trust["Statement"][1];
-        assert_eq!(other["Sid"], OTHER_ACCOUNTS_STATEMENT);
         assert_eq!(
-            other["Condition"]["ArnLike"]["aws:PrincipalArn"],
+            target.trust["Statement"][0]["Condition"]["ArnLike"]["aws:PrincipalArn"],
             fleet
                 .names()
                 .shared_role_pattern(ServiceAccountKind::CostAnalyzer)
         );
-        let local = &two[2];
+        assert_eq!(target.policies, one[0].policies);
+        let local = &one[4];
         assert!(
             local
                 .arn
                 .starts_with("arn:aws:iam::444455556666:role/kcfed/")
         );
         assert!(local.policies.is_empty());
-        let inline = local.inline.as_ref().unwrap();
-        assert_eq!(inline["Statement"][0]["Resource"], two[0].arn);
+        assert_eq!(
+            local.inline.as_ref().unwrap()["Statement"][0]["Resource"],
+            target.arn
+        );
 
         let planned = plan(&renderer, &fleet, &nothing_yet(&["444455556666"])).unwrap();
-        let accounts: Vec<&str> = planned
+        let in_accounts: Vec<&str> = planned
             .iter()
             .map(|(step, _)| step.account.as_str())
             .collect();
-        assert_eq!(accounts, [ACCOUNT, ACCOUNT, "444455556666", "444455556666"]);
+        assert_eq!(
+            in_accounts,
+            [
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
+                ACCOUNT,
+                "444455556666",
+                "444455556666"
+            ]
+        );
         assert!(
             planned
                 .iter()
@@ -271,9 +297,9 @@ mod tests {
     }
 
     #[test]
-    fn a_run_of_the_fleet_account_alone_keeps_the_other_accounts_trusted() {
+    fn roles_as_wanted_need_nothing() {
         let (renderer, fleet) = (Renderer::new(), pod_identity_fleet());
-        let with_others = desired(&renderer, &fleet, &nothing_yet(&["444455556666"])).unwrap();
+        let wanted = desired(&renderer, &fleet, &nothing_yet(&[])).unwrap();
         let existing = |role: &DesiredRole| iam::Role {
             name: role.name.clone(),
             arn: role.arn.clone(),
@@ -288,7 +314,8 @@ mod tests {
             inline_policy: None,
         };
         let observed = ObservedSharedRoles {
-            fleet: with_others[..2].iter().map(|r| Some(existing(r))).collect(),
+            fleet: wanted.iter().map(|r| Some(existing(r))).collect(),
+            targets: Vec::new(),
             others: BTreeMap::new(),
         };
         let planned = plan(&renderer, &fleet, &observed).unwrap();

@@ -36,7 +36,8 @@ pub struct Inventory {
 }
 
 /// What the account (in the world's region) and the world's clusters hold now, read directly
-/// from moto and the fake API servers, past any proxy.
+/// from moto and the fake API servers, past any proxy; a bucket's policy is the one the EKS
+/// extensions hold when they hold one (moto has it without its TLS-only statements).
 pub fn inventory(world: &World) -> Inventory {
     let mut inventory = block_on(aws_inventory(world));
     for cluster in &world.clusters {
@@ -119,7 +120,9 @@ async fn aws_inventory(world: &World) -> Inventory {
     let providers = iam.list_open_id_connect_providers().send().await.unwrap();
     let mut settings = Vec::new();
     for bucket in buckets.buckets() {
-        settings.extend(bucket_settings(&s3, bucket.name().unwrap()).await);
+        let name = bucket.name().unwrap();
+        let held = world.held_bucket_policy(name);
+        settings.extend(bucket_settings(&s3, name, held).await);
     }
     for role in roles.roles() {
         let name = role.role_name();
@@ -200,8 +203,13 @@ async fn aws_inventory(world: &World) -> Inventory {
     }
 }
 
-/// A bucket's hardening, policy and tags; what is not set reads `none`.
-async fn bucket_settings(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+/// A bucket's hardening, policy (`held` by the EKS extensions, else moto's) and tags; what is
+/// not set reads `none`.
+async fn bucket_settings(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    held: Option<String>,
+) -> Vec<String> {
     let public_access = s3.get_public_access_block().bucket(bucket).send().await;
     let public_access = public_access.ok().and_then(|got| {
         got.public_access_block_configuration()
@@ -221,9 +229,18 @@ async fn bucket_settings(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
         let rules = got.ownership_controls()?.rules();
         Some(format!("{rules:?}"))
     });
-    let policy = s3.get_bucket_policy().bucket(bucket).send().await;
-    let policy = policy.ok().and_then(|got| {
-        let policy: Value = serde_json::from_str(got.policy()?).ok()?;
+    let policy = match held {
+        Some(policy) => Some(policy),
+        None => s3
+            .get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .ok()
+            .and_then(|got| got.policy().map(str::to_owned)),
+    };
+    let policy = policy.and_then(|policy| {
+        let policy: Value = serde_json::from_str(&policy).ok()?;
         Some(policy.to_string())
     });
     let tags = s3.get_bucket_tagging().bucket(bucket).send().await;

@@ -4,10 +4,12 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 use super::checks::{assert_exit, stdout_json};
 use super::process::{RUN_LIMIT, output_within};
 use crate::support::amp::AmpDataPlane;
+use crate::support::eks_extensions::{EksExtensions, cluster_issuer};
 use crate::support::fake_kube::{FakeKube, Kubeconfig};
 use crate::support::helm::{RecordingHelm, recording_helm};
 use crate::support::moto::{AwsAccount, Moto};
@@ -17,6 +19,8 @@ pub struct Cluster {
     pub name: String,
     pub region: String,
     pub arn: String,
+    /// The OIDC issuer kcfed is told: moto's, one for every cluster of a region; the cluster's
+    /// own once [`World::serve_eks_extensions`] ran, as on EKS.
     pub issuer: String,
     pub kube: FakeKube,
     /// In front of `kube` once [`World::proxy_all`] ran; the kubeconfig then points at it.
@@ -30,7 +34,8 @@ pub struct World {
     pub clusters: Vec<Cluster>,
     pub helm: RecordingHelm,
     pub kubeconfig: PathBuf,
-    /// In front of moto once [`World::proxy_all`] ran; kcfed then talks to AWS through it.
+    /// In front of moto once [`World::proxy_all`], [`World::serve_amp_data_plane`] or
+    /// [`World::serve_eks_extensions`] ran; kcfed then talks to AWS through it.
     pub aws_proxy: Option<Proxy>,
 }
 
@@ -85,16 +90,21 @@ impl World {
         )
         .expect("create the EKS cluster in moto");
         let cluster = cluster.cluster().expect("cluster");
-        self.clusters.push(Cluster {
-            name: name.to_owned(),
-            region: region.to_owned(),
-            arn: cluster.arn().unwrap().to_owned(),
-            issuer: cluster
+        let arn = cluster.arn().expect("a cluster has an ARN").to_owned();
+        let issuer = match self.aws_proxy.as_ref().and_then(Proxy::eks_extensions) {
+            Some(_) => cluster_issuer(&arn),
+            None => cluster
                 .identity()
                 .and_then(|i| i.oidc())
                 .and_then(|o| o.issuer())
-                .unwrap()
+                .expect("moto gives a cluster an OIDC issuer")
                 .to_owned(),
+        };
+        self.clusters.push(Cluster {
+            name: name.to_owned(),
+            region: region.to_owned(),
+            arn,
+            issuer,
             kube: FakeKube::start().with_ebs_storage(),
             proxy: None,
         });
@@ -102,8 +112,9 @@ impl World {
 
     /// Puts a proxy (support::proxy) between kcfed and every server it talks to: one in front of
     /// moto, one in front of each cluster's API server, and rewrites the kubeconfig through them.
+    /// The EKS extensions stay on if they were, with their state.
     pub fn proxy_all(&mut self, faults: &Faults) {
-        self.aws_proxy = Some(Proxy::start(&self.account.endpoint_url, Faults::none()));
+        self.replace_aws_proxy(Proxy::start(&self.account.endpoint_url, Faults::none()));
         for cluster in &mut self.clusters {
             cluster.proxy = Some(Proxy::start(&cluster.kube.url(), Faults::none()));
         }
@@ -113,17 +124,59 @@ impl World {
 
     /// AMP's data plane for this world: its AWS calls go through a proxy that gives every
     /// described workspace the plane's endpoint; the plane accepts the world's key when
-    /// `trusted`.
+    /// `trusted`. The EKS extensions stay on if they were, with their state.
     pub fn serve_amp_data_plane(&mut self, trusted: bool) -> AmpDataPlane {
         let plane = AmpDataPlane::start(&self.region);
         if trusted {
             plane.trust(&self.account.access_key_id, &self.account.secret_access_key);
         }
-        self.aws_proxy = Some(Proxy::rewriting(
+        self.replace_aws_proxy(Proxy::rewriting(
             &self.account.endpoint_url,
             plane.workspace_endpoints(),
         ));
         plane
+    }
+
+    /// EKS Pod Identity associations and add-ons, which moto lacks, for kcfed: the AWS proxy
+    /// (the one in place, or a new one) serves them from memory, and gives each cluster its
+    /// own OIDC issuer ([`Cluster::issuer`] follows). It also applies bucket policies as AWS
+    /// does for kcfed, on TLS: moto never gets a TLS-only statement, so kcfed's object calls
+    /// pass. Returns their state, for assertions and set-up
+    /// ([`EksExtensions::pod_identity_associations`], [`EksExtensions::install_addon`],
+    /// [`EksExtensions::bucket_policies`]).
+    pub fn serve_eks_extensions(&mut self) -> Arc<EksExtensions> {
+        let proxy = self
+            .aws_proxy
+            .get_or_insert_with(|| Proxy::start(&self.account.endpoint_url, Faults::none()));
+        let extensions = match proxy.eks_extensions() {
+            Some(extensions) => Arc::clone(extensions),
+            None => {
+                let extensions = EksExtensions::new();
+                proxy.serve_eks_extensions(Arc::clone(&extensions));
+                extensions
+            }
+        };
+        for cluster in &mut self.clusters {
+            cluster.issuer = cluster_issuer(&cluster.arn);
+        }
+        extensions
+    }
+
+    /// The state of the EKS extensions [`World::serve_eks_extensions`] turned on.
+    pub fn eks_extensions(&self) -> &EksExtensions {
+        self.aws_proxy
+            .as_ref()
+            .and_then(Proxy::eks_extensions)
+            .expect("World::serve_eks_extensions ran")
+    }
+
+    /// Puts `proxy` in front of moto in place of the one there, which stops; the EKS
+    /// extensions it served, if any, go on in `proxy` with their state.
+    fn replace_aws_proxy(&mut self, proxy: Proxy) {
+        if let Some(extensions) = self.aws_proxy.as_ref().and_then(Proxy::eks_extensions) {
+            proxy.serve_eks_extensions(Arc::clone(extensions));
+        }
+        self.aws_proxy = Some(proxy);
     }
 
     /// New faults for every proxy. Each draws from a seed of its own, `faults.seed` plus its
@@ -257,6 +310,8 @@ impl World {
 
     /// Runs `write` on the fleet's bucket (in the world's region) with its TLS-only policy
     /// lifted: moto applies it to the plain-http calls of tests too. The policy is put back.
+    /// With the EKS extensions holding the bucket's policy, moto has no TLS-only statement to
+    /// lift.
     pub fn with_tls_policy_lifted(
         &self,
         bucket: &str,
@@ -264,6 +319,10 @@ impl World {
     ) {
         block_on(async {
             let s3 = aws_sdk_s3::Client::new(&self.sdk(&self.region).await);
+            if self.held_bucket_policy(bucket).is_some() {
+                write(&s3).await;
+                return;
+            }
             let policy = s3.get_bucket_policy().bucket(bucket).send().await.unwrap();
             s3.delete_bucket_policy()
                 .bucket(bucket)
@@ -278,5 +337,13 @@ impl World {
                 .await
                 .unwrap();
         });
+    }
+
+    /// The policy of `bucket` as it was put through the EKS extensions, if they hold one: moto
+    /// holds it without its TLS-only statements.
+    pub fn held_bucket_policy(&self, bucket: &str) -> Option<String> {
+        let extensions = self.aws_proxy.as_ref().and_then(Proxy::eks_extensions)?;
+        let policy = extensions.bucket_policies().get(bucket)?;
+        Some(String::from_utf8_lossy(&policy).into_owned())
     }
 }

@@ -13,22 +13,31 @@
 //! `SlowDown`), the JSON protocols (AMP, EKS) with `x-amzn-ErrorType` (throttling: HTTP 429
 //! `ThrottlingException`), and requests without SigV4 (Kubernetes) as a `Status` (throttling:
 //! HTTP 429 `TooManyRequests`).
+//!
+//! With [`Proxy::with_eks_extensions`] (or [`Proxy::serve_eks_extensions`]) the proxy answers
+//! itself the EKS operations moto lacks (support::eks_extensions), applies S3 bucket policies as
+//! AWS does for a caller on TLS (support::eks_extensions::bucket_policy), and forwards the rest;
+//! its answers are logged, faulted and refused like forwarded ones.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hyper::body::{Body, Bytes, Frame, Incoming};
-use hyper::header::{AUTHORIZATION, CONNECTION, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
+use hyper::header::{
+    AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING,
+};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::sync::oneshot;
 
+use super::eks_extensions::bucket_policy::{self, BucketCall, BucketPolicies, ForMoto};
+use super::eks_extensions::{self, EksExtensions};
 use super::moto::{query_action, signing_service, target_operation};
 
 /// One kind of fault a request can meet.
@@ -74,7 +83,8 @@ pub struct Faults {
 /// An AWS error answer to every request of one action, as the service gives it at a quota.
 #[derive(Clone, Debug)]
 pub struct Refusal {
-    /// The IAM or STS action (`CreateOpenIDConnectProvider`).
+    /// The IAM or STS action (`CreateOpenIDConnectProvider`), or the operation of a JSON-protocol
+    /// call, EKS extensions included (`CreatePodIdentityAssociation`).
     pub action: &'static str,
     pub status: u16,
     pub code: &'static str,
@@ -134,7 +144,10 @@ fn splitmix64(value: u64) -> u64 {
 pub struct Exchange {
     /// The SigV4 signing name (`iam`, `sts`, `s3`, `aps`, `eks`); `None` for Kubernetes.
     pub service: Option<String>,
-    /// The `Action` of IAM and STS calls, the operation of JSON-protocol ones.
+    /// The `Action` of IAM and STS calls, the operation of JSON-protocol ones (`X-Amz-Target`),
+    /// and of the EKS calls the extensions answer (from the method and path). `None` for the
+    /// REST calls forwarded to moto, S3's included (the bucket policy calls the extensions
+    /// take part in as well).
     pub action: Option<String>,
     pub method: String,
     /// The path and query.
@@ -144,6 +157,22 @@ pub struct Exchange {
     pub fault: Option<Fault>,
     /// From the whole request to the whole answer, the added latency included.
     pub elapsed: Option<std::time::Duration>,
+}
+
+impl Exchange {
+    /// Whether the call may change something: actions other than `Get*`, `List*` and
+    /// `Describe*` (and no STS call); REST calls without an action other than GET and HEAD.
+    pub fn is_mutating(&self) -> bool {
+        match &self.action {
+            Some(action) => {
+                self.service.as_deref() != Some("sts")
+                    && !["Get", "List", "Describe"]
+                        .iter()
+                        .any(|read| action.starts_with(read))
+            }
+            None => !matches!(self.method.as_str(), "GET" | "HEAD"),
+        }
+    }
 }
 
 /// A running proxy; it stops when dropped.
@@ -162,6 +191,8 @@ struct Shared {
     /// `host:port` of the upstream.
     upstream: String,
     rewrite: Option<Rewrite>,
+    /// Set once the proxy serves the EKS extensions.
+    eks: OnceLock<Arc<EksExtensions>>,
     state: Mutex<State>,
 }
 
@@ -184,6 +215,29 @@ impl Proxy {
         Proxy::start_with(upstream_url, Faults::none(), Some(rewrite))
     }
 
+    /// A proxy in front of moto that also answers the EKS operations moto lacks (Pod Identity
+    /// associations, add-ons), with state of its own.
+    pub fn with_eks_extensions(upstream_url: &str) -> Proxy {
+        let proxy = Proxy::start(upstream_url, Faults::none());
+        proxy.serve_eks_extensions(EksExtensions::new());
+        proxy
+    }
+
+    /// From now on answers the EKS operations moto lacks from `extensions`: another proxy's, to
+    /// carry its associations and add-ons over. A proxy serves one state for its whole life.
+    pub fn serve_eks_extensions(&self, extensions: Arc<EksExtensions>) {
+        let kept = self.shared.eks.get_or_init(|| Arc::clone(&extensions));
+        assert!(
+            Arc::ptr_eq(kept, &extensions),
+            "this proxy already serves other EKS extensions"
+        );
+    }
+
+    /// The state of the EKS extensions this proxy serves, if it serves them.
+    pub fn eks_extensions(&self) -> Option<&Arc<EksExtensions>> {
+        self.shared.eks.get()
+    }
+
     fn start_with(upstream_url: &str, faults: Faults, rewrite: Option<Rewrite>) -> Proxy {
         let upstream = upstream_url
             .strip_prefix("http://")
@@ -197,6 +251,7 @@ impl Proxy {
         let shared = Arc::new(Shared {
             upstream,
             rewrite,
+            eks: OnceLock::new(),
             state: Mutex::new(State {
                 faults,
                 since_set: 0,
@@ -292,20 +347,22 @@ async fn handle(
         .and_then(|value| value.to_str().ok())
         .and_then(signing_service)
         .map(str::to_owned);
-    let action = match service.as_deref() {
-        Some("iam" | "sts") => query_action(&String::from_utf8_lossy(&body)),
-        _ => parts
-            .headers
-            .get("x-amz-target")
-            .and_then(|value| value.to_str().ok())
-            .and_then(target_operation),
-    };
     let path = parts
         .uri
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
     let method = parts.method.to_string();
+    let action = match service.as_deref() {
+        Some("iam" | "sts") => query_action(&String::from_utf8_lossy(&body)),
+        // REST-JSON: only the operations the extensions answer are named.
+        Some("eks") => eks_extensions::operation(&method, &path),
+        _ => parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|value| value.to_str().ok())
+            .and_then(target_operation),
+    };
     let (entry, fault, latency, refusal) = {
         let mut state = shared.state();
         let refusal = state
@@ -341,24 +398,17 @@ async fn handle(
             Some(Fault::Unavailable) => protocol.error(StatusCode::SERVICE_UNAVAILABLE),
             Some(Fault::Throttle) => protocol.throttle(),
             Some(Fault::LostReply) => {
-                let _ = forward(&shared.upstream, parts, body, &path).await;
+                let _ = upstream_answer(&shared, service.as_deref(), parts, body, &path).await;
                 return Err(Closed);
             }
-            None => match forward(&shared.upstream, parts, body, &path).await {
-                Ok(response) => match &shared.rewrite {
-                    Some(rewrite) => {
-                        let (mut parts, body) = response.into_parts();
-                        let body = rewrite(&method, &path, body.0.unwrap_or_default());
-                        parts.headers.remove(hyper::header::CONTENT_LENGTH);
-                        Response::from_parts(parts, Whole::new(body))
-                    }
-                    None => response,
-                },
-                Err(message) => Response::builder()
-                    .status(StatusCode::BAD_GATEWAY)
-                    .body(Whole::new(Bytes::from(message)))
-                    .expect("a status and a body make a valid response"),
-            },
+            None => upstream_answer(&shared, service.as_deref(), parts, body, &path)
+                .await
+                .unwrap_or_else(|message| {
+                    Response::builder()
+                        .status(StatusCode::BAD_GATEWAY)
+                        .body(Whole::new(Bytes::from(message)))
+                        .expect("a status and a body make a valid response")
+                }),
         },
     };
     let mut state = shared.state();
@@ -366,6 +416,148 @@ async fn handle(
     state.log[entry].elapsed = Some(received.elapsed());
     drop(state);
     Ok(response)
+}
+
+/// What the upstream answers, rewritten; or the EKS extensions' answer to what they serve.
+async fn upstream_answer(
+    shared: &Shared,
+    service: Option<&str>,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    path: &str,
+) -> Result<Response<Whole>, String> {
+    let method = parts.method.to_string();
+    let eks = shared.eks.get().filter(|_| service == Some("eks"));
+    if let Some(eks) = eks
+        && let Some(route) = eks_extensions::route(&method, path)
+    {
+        return serve_eks(&shared.upstream, eks, &route, &parts, &body).await;
+    }
+    if let Some(extensions) = shared.eks.get().filter(|_| service == Some("s3"))
+        && let Some(route) = bucket_policy::route(&method, path)
+    {
+        let policies = extensions.bucket_policies();
+        return serve_bucket_policy(&shared.upstream, policies, &route, parts, body, path).await;
+    }
+    let response = forward(&shared.upstream, parts, body, path).await?;
+    if eks.is_none() && shared.rewrite.is_none() {
+        return Ok(response);
+    }
+    let (mut parts, body) = response.into_parts();
+    let mut body = body.0.unwrap_or_default();
+    if eks.is_some() {
+        body = eks_extensions::unique_issuer(body);
+    }
+    if let Some(rewrite) = &shared.rewrite {
+        body = rewrite(&method, path, body);
+    }
+    parts.headers.remove(CONTENT_LENGTH);
+    Ok(Response::from_parts(parts, Whole::new(body)))
+}
+
+/// The extensions' answer to `route`, once moto was asked for its cluster (a DescribeCluster
+/// with the caller's headers: moto checks no signature, and the credentials name the account).
+/// An answer of moto's other than the cluster or its absence is passed on as it is.
+async fn serve_eks(
+    upstream: &str,
+    eks: &EksExtensions,
+    route: &eks_extensions::Route,
+    parts: &hyper::http::request::Parts,
+    body: &Bytes,
+) -> Result<Response<Whole>, String> {
+    let described = match route.cluster() {
+        None => None,
+        Some(cluster) => {
+            let path = eks_extensions::describe_cluster_path(cluster);
+            let (mut describe, ()) = Request::get(&path)
+                .body(())
+                .map_err(|err| format!("build DescribeCluster: {err}"))?
+                .into_parts();
+            describe.headers = parts.headers.clone();
+            describe.headers.remove(CONTENT_LENGTH);
+            describe.headers.remove(CONTENT_TYPE);
+            let answer = forward(upstream, describe, Bytes::new(), &path).await?;
+            match answer.status() {
+                StatusCode::OK => answer.into_body().0,
+                StatusCode::NOT_FOUND => None,
+                _ => return Ok(answer),
+            }
+        }
+    };
+    let reply = eks.serve(route, described.as_deref(), body);
+    let mut response = Response::builder()
+        .status(reply.status)
+        .header(CONTENT_TYPE, "application/json")
+        .header("x-amzn-requestid", "00000000-0000-0000-0000-e45e00000000");
+    if let Some(error_type) = reply.error_type {
+        response = response.header("x-amzn-errortype", error_type);
+    }
+    response
+        .body(Whole::new(reply.body.to_string()))
+        .map_err(|err| format!("build the EKS extensions' answer: {err}"))
+}
+
+/// A bucket policy call as AWS answers a caller on TLS: moto is given a PutBucketPolicy's policy
+/// without its TLS-only statements (a DeleteBucketPolicy when none is left) and the caller gets
+/// S3's 204; GetBucketPolicy answers the policy as put, once moto's own answer tells the bucket
+/// is there; a DeleteBucketPolicy or DeleteBucket that moto carries out forgets it.
+async fn serve_bucket_policy(
+    upstream: &str,
+    policies: &BucketPolicies,
+    route: &bucket_policy::BucketRoute,
+    mut parts: hyper::http::request::Parts,
+    body: Bytes,
+    path: &str,
+) -> Result<Response<Whole>, String> {
+    let bucket = route.bucket.as_str();
+    match route.call {
+        BucketCall::PutBucketPolicy => {
+            let answer = match bucket_policy::for_moto(&body) {
+                ForMoto::AsGiven => forward(upstream, parts, body.clone(), path).await?,
+                ForMoto::Put(policy) => {
+                    bucket_policy::restate_body(&mut parts.headers, &policy);
+                    forward(upstream, parts, policy, path).await?
+                }
+                ForMoto::Delete => {
+                    parts.method = hyper::Method::DELETE;
+                    bucket_policy::restate_body(&mut parts.headers, &[]);
+                    forward(upstream, parts, Bytes::new(), path).await?
+                }
+            };
+            if !answer.status().is_success() {
+                return Ok(answer);
+            }
+            policies.keep(bucket, body);
+            let (mut head, _) = answer.into_parts();
+            head.status = StatusCode::NO_CONTENT;
+            head.headers.remove(CONTENT_LENGTH);
+            head.headers.remove(CONTENT_TYPE);
+            Ok(Response::from_parts(head, Whole(None)))
+        }
+        BucketCall::GetBucketPolicy => {
+            let answer = forward(upstream, parts, body, path).await?;
+            let moto_has_bucket = answer.status() == StatusCode::OK
+                || answer.body().0.as_ref().is_some_and(|error| {
+                    String::from_utf8_lossy(error).contains("<Code>NoSuchBucketPolicy</Code>")
+                });
+            let Some(policy) = policies.get(bucket).filter(|_| moto_has_bucket) else {
+                return Ok(answer);
+            };
+            let (mut head, _) = answer.into_parts();
+            head.status = StatusCode::OK;
+            head.headers.remove(CONTENT_LENGTH);
+            head.headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Ok(Response::from_parts(head, Whole::new(policy)))
+        }
+        BucketCall::DeleteBucketPolicy | BucketCall::DeleteBucket => {
+            let answer = forward(upstream, parts, body, path).await?;
+            if answer.status().is_success() {
+                policies.forget(bucket);
+            }
+            Ok(answer)
+        }
+    }
 }
 
 /// Sends the request to the upstream on a connection of its own and reads the whole answer.
