@@ -414,3 +414,212 @@ fn a_pod_identity_fleet_over_two_accounts_keeps_iam_flat_and_cleans_up_whole() {
         assert_eq!(associations(account, region, cluster).len(), 0, "{cluster}");
     }
 }
+
+/// A fleet of thousands is rolled out by a CI matrix, many runs at once: 8 `join cluster`
+/// processes, each for a cluster of the fleet's account and one of another, into one Pod
+/// Identity fleet. Every cluster ends up whole, the fleet's documents are what every cluster
+/// needs, and running all of them again changes nothing.
+#[test]
+fn eight_joins_at_once_converge() {
+    let moto = Moto::shared();
+    let regions = ["us-west-2", "us-east-1", "eu-west-1", "eu-central-1"];
+    let mut world = World::new(moto, REGION, &["prod"]);
+    let other = moto.new_account();
+    let mut pairs = Vec::new();
+    for index in 0..8 {
+        let region = regions[index % regions.len()];
+        let (own, theirs) = (format!("own{index}"), format!("their{index}"));
+        world.add_cluster_in(&world.account.clone(), &own, region);
+        world.add_cluster_in(&other, &theirs, region);
+        pairs.push((
+            arn(&world.account, region, &own),
+            arn(&other, region, &theirs),
+        ));
+    }
+    world.write_kubeconfig();
+    world.serve_eks_extensions();
+    for cluster in &world.clusters {
+        let (region, account, name) = parse_arn(&cluster.arn);
+        world
+            .eks_extensions()
+            .install_addon(&account, &region, &name, AGENT);
+    }
+    let helm = world.helm_path();
+    let flags = [
+        "--chart-version",
+        CHART_VERSION,
+        "--account-role",
+        ROLE,
+        "--yes",
+        "--output",
+        "json",
+    ];
+    let init = world.init_primary(&["--chart-version", CHART_VERSION, "--yes"]);
+    assert_exit(&init, 0);
+
+    let join_all = || {
+        let children: Vec<_> = pairs
+            .iter()
+            .map(|(own, theirs)| {
+                world
+                    .join_command(&helm, &[own, theirs], &flags)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("start kcfed")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| {
+                let output = child.wait_with_output().expect("kcfed ran");
+                assert_exit(&output, 0);
+                stdout_json(&output)
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = join_all();
+    assert!(first.iter().all(|report| report["changed"] == true));
+
+    // Every cluster is whole: two associations to the right roles, and a record.
+    let extensions = world.eks_extensions();
+    for cluster in &world.clusters {
+        let (region, account, name) = parse_arn(&cluster.arn);
+        let found = extensions.pod_identity_associations(&account, &region, &name);
+        assert_eq!(found.len(), 2, "{name}: {found:?}");
+        for association in &found {
+            assert!(
+                association
+                    .role_arn
+                    .contains(&format!(":{account}:role/kcfed/")),
+                "{association:?}"
+            );
+            assert_eq!(
+                association.target_role_arn.is_some(),
+                account == other.account_id,
+                "{association:?}"
+            );
+        }
+    }
+    let bucket = block_on(async {
+        let s3 = aws_sdk_s3::Client::new(&world.sdk(REGION).await);
+        let buckets = s3.list_buckets().send().await.expect("ListBuckets");
+        buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name())
+            .find(|name| name.starts_with("kcfed-"))
+            .expect("the fleet's bucket")
+            .to_owned()
+    });
+    assert_eq!(member_keys(&world, &bucket).len(), 17);
+    // The fleet's documents hold what all of them need: the same four roles, the targets'
+    // one trust statement, each other-account role's one inline grant.
+    assert_eq!(kcfed_roles(&world.account).len(), 4);
+    assert_eq!(kcfed_roles(&other).len(), 2);
+    for role in kcfed_roles(&world.account) {
+        let trust = decoded(role.assume_role_policy_document().unwrap());
+        assert_eq!(trust["Statement"].as_array().unwrap().len(), 1, "{trust:#}");
+    }
+
+    let again = join_all();
+    for report in &again {
+        assert_eq!(report["changed"], false, "{report:#}");
+    }
+}
+
+/// (region, account, name) of an EKS cluster ARN.
+fn parse_arn(arn: &str) -> (String, String, String) {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let name = parts[5].trim_start_matches("cluster/");
+    (parts[3].to_owned(), parts[4].to_owned(), name.to_owned())
+}
+
+/// A running IRSA fleet moves to Pod Identity and back, cluster by cluster; meanwhile every
+/// cluster keeps credentials of one mode or the other, and cleanup removes what both made.
+#[test]
+fn a_running_fleet_moves_from_irsa_to_pod_identity_and_back() {
+    let mut world = World::new(Moto::shared(), REGION, &["prod", "lab@us-east-1"]);
+    world.serve_eks_extensions();
+    let account = world.account.clone();
+    world
+        .eks_extensions()
+        .install_addon(&account.account_id, REGION, "prod", AGENT);
+    world
+        .eks_extensions()
+        .install_addon(&account.account_id, "us-east-1", "lab", AGENT);
+    let lab = arn(&account, "us-east-1", "lab");
+    let chart = [
+        "--chart-version",
+        CHART_VERSION,
+        "--yes",
+        "--output",
+        "json",
+    ];
+    let init = |identity: &str| {
+        let output = world.init_primary(&[&["--identity", identity][..], &chart].concat());
+        assert_exit(&output, 0);
+        stdout_json(&output)
+    };
+    let join = |extra: &[&str]| {
+        let output = world.join(&[&lab], &[extra, &chart].concat());
+        assert_exit(&output, 0);
+        stdout_json(&output)
+    };
+    let annotation = |cluster: &str| {
+        world
+            .cluster(cluster)
+            .kube
+            .get(
+                "serviceaccounts",
+                Some(NAMESPACE),
+                "kubecost-cost-analyzer-amp",
+            )
+            .expect("the service account")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            .clone()
+    };
+    let associations = |region: &str, cluster: &str| {
+        world
+            .eks_extensions()
+            .pod_identity_associations(&account.account_id, region, cluster)
+            .len()
+    };
+
+    init("irsa");
+    join(&[]);
+    assert!(annotation("prod").is_string() && annotation("lab").is_string());
+    assert_eq!(oidc_providers(&account), 2);
+
+    // The primary moves with the fleet; lab keeps IRSA until it is joined again.
+    let moved = init("pod-identity");
+    assert_eq!(
+        plan_step(&moved, "amp-workspace", None)["action"],
+        "update",
+        "the fleet's mode is recorded"
+    );
+    assert_eq!(associations(REGION, "prod"), 2);
+    assert!(annotation("prod").is_null());
+    assert!(annotation("lab").is_string(), "lab is not moved yet");
+    // A join that asks for the old mode is bad input, naming the fleet's.
+    let refused = world.join(&[&lab], &[&["--identity", "irsa"][..], &chart].concat());
+    assert_exit(&refused, 2);
+    join(&[]);
+    assert_eq!(associations("us-east-1", "lab"), 2);
+    assert!(annotation("lab").is_null());
+    // Pods started before the move keep their IRSA roles until they restart.
+    assert_eq!(oidc_providers(&account), 2);
+
+    // And back: the annotations return; web identity wins over the associations.
+    init("irsa");
+    join(&["--identity", "irsa"]);
+    assert!(annotation("prod").is_string() && annotation("lab").is_string());
+    let rerun = join(&[]);
+    assert_eq!(rerun["changed"], false, "{rerun:#}");
+
+    let cleanup = world.cleanup(&["--all", "--yes"]);
+    assert_exit(&cleanup, 0);
+    assert_eq!(kcfed_roles(&account).len(), 0);
+    assert_eq!(oidc_providers(&account), 0);
+    assert_eq!(associations(REGION, "prod"), 0);
+    assert_eq!(associations("us-east-1", "lab"), 0);
+}

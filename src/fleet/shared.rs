@@ -70,11 +70,15 @@ impl Fleet {
     }
 
     /// The role the pods of one service account of `cluster` act as, in the fleet account: the
-    /// cluster's own IRSA role, or the fleet's shared Pod Identity role.
+    /// cluster's own IRSA role, or the fleet's shared Pod Identity role (its target role for a
+    /// cluster of another account).
     pub fn acting_role_arn(&self, cluster: &eks::Cluster, kind: ServiceAccountKind) -> String {
         let names = self.names();
         match self.identity {
             IdentityMode::Irsa => names.role_arn(&self.role_name(cluster, kind)),
+            IdentityMode::PodIdentity if cluster.account != self.account_id => {
+                names.role_arn(&names.target_role_name(kind))
+            }
             IdentityMode::PodIdentity => names.role_arn(&names.shared_role_name(kind)),
         }
     }

@@ -86,7 +86,6 @@ impl std::fmt::Display for Resources {
 /// What the fleet and the run's clusters are made of; `installed` says whether a cluster's
 /// release is in place after the run.
 pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bool) -> Resources {
-    let names = fleet.names();
     Resources {
         account_id: fleet.account_id.clone(),
         workspace: fleet.endpoints(),
@@ -103,7 +102,7 @@ pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bo
                     .into_iter()
                     .map(|kind| ServiceAccountRole {
                         service_account: kind.service_account().to_owned(),
-                        role_arn: names.role_arn(&fleet.role_name(&target.cluster, kind)),
+                        role_arn: fleet.acting_role_arn(&target.cluster, kind),
                     })
                     .collect(),
                 dashboard: port_forward_hint(&target.release),
