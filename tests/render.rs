@@ -619,3 +619,98 @@ fn user_values_files_are_copied_in_and_used_in_helms_order() {
     assert_eq!(order[..2], ["1-eks-cost-monitoring.yaml", "1-user-1.yaml"]);
     assert_eq!(values["kubecostFrontend"]["replicas"], 2);
 }
+
+/// A Pod Identity fleet rendered for an agent of another account: the service accounts carry no
+/// IRSA annotation, the trust files are Pod Identity's (the fleet's roles, its target roles and
+/// the account's own roles with their one grant), and the install script makes the
+/// associations first, with the aws CLI, as kcfed does.
+#[test]
+fn a_pod_identity_agent_of_another_account_renders_its_roles_and_associations() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("edge");
+    let cluster = "arn:aws:eks:eu-west-1:444455556666:cluster/edge";
+    let report = render(
+        &out,
+        &[
+            "--role",
+            "agent",
+            "--cluster",
+            cluster,
+            "--account-id",
+            ACCOUNT,
+            "--workspace-id",
+            WORKSPACE,
+            "--workspace-region",
+            "us-east-1",
+            "--bucket",
+            "kcfed-etl",
+            "--bucket-region",
+            "us-east-1",
+            "--chart-version",
+            "2.8.7",
+            "--identity",
+            "pod-identity",
+        ],
+    );
+    let files = reported_files(&report, &out);
+    for expected in [
+        "trust-cost-analyzer.json",
+        "target-trust-cost-analyzer.json",
+        "444455556666-trust-cost-analyzer.json",
+        "444455556666-policy-assume-kubecost-cost-analyzer-amp.json",
+    ] {
+        assert!(
+            files.iter().any(|f| f == expected),
+            "{expected} in {files:?}"
+        );
+    }
+    let trust = read_json(&out.join("trust-cost-analyzer.json"));
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "pods.eks.amazonaws.com"
+    );
+    let grant = read_json(&out.join("444455556666-policy-assume-kubecost-cost-analyzer-amp.json"));
+    let target = grant["Statement"][0]["Resource"].as_str().unwrap();
+    assert!(
+        target.starts_with(&format!("arn:aws:iam::{ACCOUNT}:role/kcfed/{WORKSPACE}/"))
+            && target.ends_with("-cost-analyzer-xa"),
+        "{target}"
+    );
+    let objects = read_json(&out.join("kubernetes-objects.json"));
+    for item in objects["items"].as_array().unwrap() {
+        assert!(
+            item["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(),
+            "{item:#}"
+        );
+    }
+    let script = std::fs::read_to_string(out.join("helm-install.sh")).unwrap();
+    let associations: Vec<&str> = script
+        .lines()
+        .filter(|line| line.starts_with("aws eks create-pod-identity-association"))
+        .collect();
+    assert_eq!(associations.len(), 2, "{script}");
+    for line in &associations {
+        let words = shell_words(line);
+        let flag = |name: &str| {
+            let at = words.iter().position(|w| w == name).unwrap();
+            words[at + 1].clone()
+        };
+        assert_eq!(flag("--cluster-name"), "edge");
+        assert_eq!(flag("--region"), "eu-west-1");
+        assert!(flag("--role-arn").starts_with("arn:aws:iam::444455556666:role/kcfed/"));
+        assert_eq!(
+            flag("--target-role-arn"),
+            target.replace(
+                "cost-analyzer-xa",
+                &format!(
+                    "{}-xa",
+                    if line.contains("prometheus") {
+                        "prometheus"
+                    } else {
+                        "cost-analyzer"
+                    }
+                )
+            )
+        );
+    }
+}
