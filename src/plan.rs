@@ -54,6 +54,8 @@ pub enum ResourceKind {
     EksAddon,
     /// The fleet's record of one member cluster (its id, account, region, identity mode).
     FleetMember,
+    /// A workload running as kcfed's service accounts, restarted when its cluster changes mode.
+    Workload,
     /// A prerequisite the chart's volumes need: a CSI driver that provisions EBS volumes.
     StorageDriver,
     /// A prerequisite: the StorageClass the chart's claims use (the cluster's default).
@@ -67,6 +69,7 @@ impl ResourceKind {
         match self {
             ResourceKind::Namespace
             | ResourceKind::ServiceAccount
+            | ResourceKind::Workload
             | ResourceKind::Secret
             | ResourceKind::StorageDriver
             | ResourceKind::StorageClass
@@ -95,6 +98,7 @@ impl ResourceKind {
             ResourceKind::PodIdentityAssociation => "Pod Identity association",
             ResourceKind::EksAddon => "EKS add-on",
             ResourceKind::FleetMember => "fleet member record",
+            ResourceKind::Workload => "workload",
             ResourceKind::StorageDriver => "CSI driver",
             ResourceKind::StorageClass => "storage class",
             ResourceKind::HelmRelease => "helm release",

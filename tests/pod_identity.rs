@@ -8,7 +8,7 @@
 mod common;
 mod support;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use common::{RUN_LIMIT, World, assert_exit, block_on, output_within, plan_step, stdout_json};
 use support::helm::{helm_binary, skip_without_charts, with_real_chart};
@@ -578,6 +578,24 @@ fn a_running_fleet_moves_from_irsa_to_pod_identity_and_back() {
             .expect("the service account")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
             .clone()
     };
+    // The mode each of the cluster's workloads that run as kcfed's service accounts was
+    // (re)started in, as their pod templates say.
+    let started_in = |cluster: &str| -> Vec<Value> {
+        let kube = &world.cluster(cluster).kube;
+        let mut modes: Vec<Value> = ["deployments", "statefulsets", "daemonsets"]
+            .into_iter()
+            .flat_map(|plural| kube.list(plural))
+            .filter(|workload| {
+                let account = &workload["spec"]["template"]["spec"]["serviceAccountName"];
+                account.as_str().is_some_and(|name| name.ends_with("-amp"))
+            })
+            .map(|workload| {
+                workload["spec"]["template"]["metadata"]["annotations"]["kcfed/identity"].clone()
+            })
+            .collect();
+        modes.dedup();
+        modes
+    };
     let associations = |region: &str, cluster: &str| {
         world
             .eks_extensions()
@@ -589,6 +607,38 @@ fn a_running_fleet_moves_from_irsa_to_pod_identity_and_back() {
     join(&[]);
     assert!(annotation("prod").is_string() && annotation("lab").is_string());
     assert_eq!(oidc_providers(&account), 2);
+    // What the chart runs (the helm stand-in installs nothing): the cost-analyzer and the
+    // Prometheus server on kcfed's service accounts, Grafana on its own.
+    for cluster in ["prod", "lab"] {
+        let kube = &world.cluster(cluster).kube;
+        for (plural, name, account) in [
+            (
+                "deployments",
+                "kubecost-cost-analyzer",
+                "kubecost-cost-analyzer-amp",
+            ),
+            (
+                "statefulsets",
+                "kubecost-prometheus-server",
+                "kubecost-prometheus-server-amp",
+            ),
+            ("deployments", "kubecost-grafana", "kubecost-grafana"),
+        ] {
+            kube.insert(
+                plural,
+                json!({
+                    "metadata": {"name": name, "namespace": NAMESPACE},
+                    "spec": {"template": {"spec": {"serviceAccountName": account}}},
+                }),
+            );
+        }
+    }
+    let rerun = init("irsa");
+    assert_eq!(
+        rerun["changed"], false,
+        "nothing restarted in a fleet that stays: {rerun:#}"
+    );
+    assert_eq!(started_in("prod"), [Value::Null]);
 
     // The primary moves with the fleet; lab keeps IRSA until it is joined again.
     let moved = init("pod-identity");
@@ -600,19 +650,44 @@ fn a_running_fleet_moves_from_irsa_to_pod_identity_and_back() {
     assert_eq!(associations(REGION, "prod"), 2);
     assert!(annotation("prod").is_null());
     assert!(annotation("lab").is_string(), "lab is not moved yet");
+    assert_eq!(started_in("prod"), ["pod-identity"], "{moved:#}");
+    assert_eq!(started_in("lab"), [Value::Null]);
+    // Once its pods restarted, prod's IRSA roles and provider go; lab's stay in use.
+    let role_names = || -> Vec<String> {
+        let mut names: Vec<String> = kcfed_roles(&account)
+            .iter()
+            .map(|role| role.role_name().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(oidc_providers(&account), 1, "{moved:#}");
+    let after_prod = role_names();
+    assert_eq!(
+        after_prod.len(),
+        4,
+        "lab's two and the two shared: {after_prod:?}"
+    );
+    assert!(
+        after_prod.iter().all(|name| !name.contains("prod")),
+        "{after_prod:?}"
+    );
     // A join that asks for the old mode is bad input, naming the fleet's.
     let refused = world.join(&[&lab], &[&["--identity", "irsa"][..], &chart].concat());
     assert_exit(&refused, 2);
     join(&[]);
     assert_eq!(associations("us-east-1", "lab"), 2);
     assert!(annotation("lab").is_null());
-    // Pods started before the move keep their IRSA roles until they restart.
-    assert_eq!(oidc_providers(&account), 2);
+    assert_eq!(started_in("lab"), ["pod-identity"]);
+    assert_eq!(oidc_providers(&account), 0);
+    assert_eq!(role_names().len(), 2, "the shared roles alone");
 
     // And back: the annotations return; web identity wins over the associations.
     init("irsa");
     join(&["--identity", "irsa"]);
     assert!(annotation("prod").is_string() && annotation("lab").is_string());
+    assert_eq!(started_in("prod"), ["irsa"]);
+    assert_eq!(started_in("lab"), ["irsa"]);
     let rerun = join(&[]);
     assert_eq!(rerun["changed"], false, "{rerun:#}");
 

@@ -26,7 +26,7 @@ use crate::render::StoreLocation;
 use crate::resources::apply::{Applier, Direction};
 use crate::resources::op::{Op, Planned, cluster_step, fleet_step};
 use crate::resources::{
-    bucket, kube_objects, member_record, oidc, pod_identity, policies, roles, shared_roles,
+    bucket, irsa_remains, kube_objects, member_record, pod_identity, policies, roles, shared_roles,
     workspace,
 };
 use crate::validate;
@@ -555,45 +555,20 @@ async fn plan_shared_roles(
         .collect())
 }
 
-/// The OIDC providers (when kcfed made them and nothing else trusts them), then the roles: a
-/// rerun after an interruption still finds the cluster by its roles.
+/// The cluster's IRSA roles and the providers they trust.
 async fn aws_steps(
     clients: &Clients,
     scope: &str,
     roles: &[iam::Role],
     still_trusting: &HashMap<String, Vec<String>>,
 ) -> Result<Vec<(Step, Op)>, Error> {
-    let mut steps = Vec::new();
-    let providers: HashSet<String> = roles
-        .iter()
-        .filter_map(|role| role.trust.as_ref())
-        .flat_map(|trust| iam::trusted_providers(trust).into_iter().map(str::to_owned))
-        .collect();
-    let found = try_join_all(providers.into_iter().map(|arn| async move {
-        let provider = iam::get_oidc_provider(&clients.iam, &arn).await?;
-        Ok::<_, Error>(provider.map(|provider| (arn, provider)))
-    }))
-    .await?;
-    for (arn, provider) in found.into_iter().flatten() {
-        let others = still_trusting.get(&arn).map_or(&[][..], Vec::as_slice);
-        let (step, delete) = oidc::plan_cleanup(scope, &arn, &provider, others);
-        let op = if delete {
-            Op::DeleteOidcProvider(arn)
-        } else {
-            Op::Nothing
-        };
-        steps.push((step, op));
-    }
-    for role in roles {
-        let (step, delete) = roles::plan_cleanup(scope, role);
-        let op = if delete {
-            Op::DeleteRole(Box::new(role.clone()))
-        } else {
-            Op::Nothing
-        };
-        steps.push((step, op));
-    }
-    Ok(steps)
+    let providers = irsa_remains::trusted_providers(&clients.iam, roles).await?;
+    Ok(irsa_remains::plan_removal(
+        scope,
+        roles,
+        &providers,
+        still_trusting,
+    ))
 }
 
 /// The shared policies, the bucket and the workspace, each only when kcfed's tags say it made

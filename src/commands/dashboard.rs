@@ -36,7 +36,9 @@ pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
             let value = reacher
                 .locate_all(std::slice::from_ref(value), args.aws.region.is_some())
                 .remove(0);
-            let (members, _) = member_record::fleet_members(&clients, &fleet).await?;
+            let members = member_record::fleet_members(&clients, &fleet)
+                .await?
+                .members;
             fleet::find_member(&members, &value, &clients.region)
                 .map(|member| member.arn.clone())
                 .ok_or_else(|| fleet::not_in_fleet(&value, &members))?

@@ -18,9 +18,10 @@ use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{self, Renderer, StoreLocation};
 use crate::resources::apply::{Applier, Direction, Replanned};
+use crate::resources::member_record::{self, FleetMembers};
 use crate::resources::op::{Op, Planned, fleet_step};
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{bucket, cluster, member_record, policies, quotas, shared_roles, workspace};
+use crate::resources::{bucket, cluster, irsa_remains, policies, quotas, shared_roles, workspace};
 use crate::validate;
 
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
@@ -76,11 +77,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     };
     let account_id = caller.account.clone();
     let other_accounts = accounts::of_clusters(std::slice::from_ref(&cluster_ref));
-    let (accounts, (members, record_keys)) = tokio::try_join!(
+    let (accounts, known) = tokio::try_join!(
         Accounts::resolve(clients.clone(), &caller, &args.accounts, &other_accounts),
         async {
             let Some(ws) = &workspace else {
-                return Ok((Vec::new(), Vec::new()));
+                return Ok(FleetMembers::default());
             };
             let (existing, _) = Fleet::from_workspace(&account_id, &lookup.region, ws.clone());
             member_record::fleet_members(&clients, &existing).await
@@ -137,7 +138,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     };
     let renderer = Renderer::new();
     let (cluster_id, id_shared_with) = fleet::choose_ids(
-        &members,
+        &known.members,
         &[(cluster.arn.as_str(), args.cluster_id.as_deref())],
     )?
     .remove(0);
@@ -195,7 +196,15 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                     &renderer,
                 )
                 .await?
-                .with_records(&record_keys, &target.cluster.arn);
+                .with_members(&known, &target.cluster.arn);
+                let observed = match fleet.identity {
+                    IdentityMode::PodIdentity => {
+                        let moved = known.irsa_roles_of(&target.cluster.arn);
+                        let remains = irsa_remains::observe(&clients.iam, &moved).await?;
+                        observed.with_irsa_remains(remains)
+                    }
+                    IdentityMode::Irsa => observed,
+                };
                 Ok((client, observed))
             })
             .await

@@ -21,9 +21,10 @@ use crate::names;
 use crate::render::{self, Renderer, ValuesFile};
 use crate::resources::apply::{Applier, Direction};
 use crate::resources::cluster::{self, ObservedCluster};
+use crate::resources::member_record::{self, FleetMembers};
 use crate::resources::op::fleet_step;
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{member_record, policies, quotas, shared_roles};
+use crate::resources::{irsa_remains, policies, quotas, shared_roles};
 use crate::validate;
 
 /// Finds the fleet (account, workspace, helm: at the same time), then reads every cluster in
@@ -59,7 +60,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     .await?;
     let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
     follows_the_fleet(args, &fleet)?;
-    let (members, record_keys) = member_record::fleet_members(&clients, &fleet).await?;
+    let known = member_record::fleet_members(&clients, &fleet).await?;
     let arns: Vec<String> = clusters
         .iter()
         .map(|value| {
@@ -79,7 +80,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
             )
         })
         .collect::<Vec<_>>();
-    let ids = fleet::choose_ids(&members, &requested)?;
+    let ids = fleet::choose_ids(&known.members, &requested)?;
     let renderer = Renderer::new();
     let concurrency = usize::from(args.concurrency);
     let progress = ReadProgress::new("reading", clusters.len(), args.run.output);
@@ -114,7 +115,7 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
                 reacher: &reacher,
                 user_values: &user_values,
                 fleet: &fleet,
-                record_keys: &record_keys,
+                known: &known,
                 primary: primary.as_deref(),
                 renderer: &renderer,
                 helm_usable,
@@ -231,8 +232,8 @@ struct Discovery<'a> {
     reacher: &'a Reacher<'a>,
     user_values: &'a [ValuesFile],
     fleet: &'a Fleet,
-    /// The fleet's member record, read once for every cluster.
-    record_keys: &'a [String],
+    /// The fleet's members, read once for every cluster.
+    known: &'a FleetMembers,
     primary: Option<&'a str>,
     renderer: &'a Renderer,
     /// Whether helm passed its check; a dry run goes on without it.
@@ -295,7 +296,14 @@ impl Discovery<'_> {
             .await
         })
         .await?
-        .with_records(self.record_keys, &target.cluster.arn);
+        .with_members(self.known, &target.cluster.arn);
+        let observed = match self.fleet.identity {
+            IdentityMode::PodIdentity => {
+                let moved = self.known.irsa_roles_of(&target.cluster.arn);
+                observed.with_irsa_remains(irsa_remains::observe(&self.clients.iam, &moved).await?)
+            }
+            IdentityMode::Irsa => observed,
+        };
         Ok((target, observed))
     }
 }

@@ -53,7 +53,7 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
         member_record::fleet_members(&clients, &fleet),
         query.last_seen(REPORTING_METRIC),
     );
-    let (members, _) = members?;
+    let members = members?.members;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let selected = select(&named, &clients.region, &members)?;

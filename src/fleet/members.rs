@@ -1,7 +1,7 @@
 //! Who is in the fleet: the clusters kcfed's roles were made for, found by the fleet's IAM path
 //! and each role's tags, with the id each cluster writes its data under.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::aws::iam;
 use crate::cluster_id;
@@ -26,17 +26,26 @@ pub async fn roles_by_cluster(
     Ok(by_cluster)
 }
 
-/// The fleet's clusters and their ids, from its roles' tags alone: one GetRole per role, where
+/// The fleet's roles by name with their tags alone: one GetRole per role, where
 /// [`roles_by_cluster`] also reads each role's policies.
-pub async fn members(
+pub async fn tagged_roles(
     client: &aws_sdk_iam::Client,
     fleet: &FleetNames,
-) -> Result<Vec<cluster_id::Member>, Error> {
+) -> Result<Vec<(String, HashMap<String, String>)>, Error> {
     let role_names = iam::role_names_under(client, &fleet.iam_path()).await?;
     let role_tags =
         futures::future::try_join_all(role_names.iter().map(|name| iam::role_tags(client, name)))
             .await?;
-    Ok(members_by_tags(role_tags.iter().flatten()))
+    Ok(role_names
+        .into_iter()
+        .zip(role_tags)
+        .filter_map(|(name, tags)| Some((name, tags?)))
+        .collect())
+}
+
+/// The fleet's clusters and their ids, from the tags [`tagged_roles`] read.
+pub fn members(roles: &[(String, HashMap<String, String>)]) -> Vec<cluster_id::Member> {
+    members_by_tags(roles.iter().map(|(_, tags)| tags))
 }
 
 /// The members the roles cleanup read (with their policies) stand for.
@@ -46,7 +55,7 @@ pub fn members_of(roles_by_cluster: &BTreeMap<String, Vec<iam::Role>>) -> Vec<cl
 
 /// One member per cluster ARN the roles are tagged with, its id the one a role records.
 fn members_by_tags<'a>(
-    role_tags: impl Iterator<Item = &'a std::collections::HashMap<String, String>>,
+    role_tags: impl Iterator<Item = &'a HashMap<String, String>>,
 ) -> Vec<cluster_id::Member> {
     let mut recorded: BTreeMap<&str, Option<&str>> = BTreeMap::new();
     for tags in role_tags {

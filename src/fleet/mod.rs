@@ -9,7 +9,9 @@ mod summary;
 mod target;
 
 pub use identity::IdentityMode;
-pub use members::{choose_ids, find_member, members, members_of, not_in_fleet, roles_by_cluster};
+pub use members::{
+    choose_ids, find_member, members, members_of, not_in_fleet, roles_by_cluster, tagged_roles,
+};
 pub use shared::Fleet;
 pub use summary::{ClusterResources, Resources, ServiceAccountRole, port_forward_hint, summary};
 pub use target::Target;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::op::{Op, Planned};
 use super::{
     bucket, kube_objects, member_record, oidc, pod_identity, policies, release, roles,
-    shared_roles, workspace,
+    shared_roles, workload, workspace,
 };
 use crate::aws::accounts::Accounts;
 use crate::aws::config::Clients;
@@ -166,7 +166,7 @@ impl Executor for Applier<'_> {
         match self.direction {
             // What a build removes (what a cluster used before it moved) goes once the
             // release runs without it.
-            Direction::Build if step.action == Action::Delete => LAST_BUILD_STAGE + 1,
+            Direction::Build if step.action == Action::Delete => LAST_BUILD_STAGE + 2,
             Direction::Build => build,
             Direction::Teardown => teardown,
         }
@@ -239,6 +239,7 @@ impl Executor for Applier<'_> {
                 eks::delete_association(&eks, &association.cluster, &association.id).await
             }
             Op::Kube(object) => kube_objects::apply(&self.kube_client(item).await?, object).await,
+            Op::Restart(restart) => workload::apply(&self.kube_client(item).await?, restart).await,
             Op::Helm(install) => release::apply(&self.helm, &self.amp, self.timeout, install).await,
             Op::Uninstall(release) => helm::uninstall(&self.helm, release).await,
             Op::DeleteKube(object) => {
@@ -296,6 +297,8 @@ fn stages(kind: ResourceKind) -> (u8, u8) {
         ResourceKind::ServiceAccount | ResourceKind::Secret => (2, 1),
         ResourceKind::PodIdentityAssociation => (2, 1),
         ResourceKind::HelmRelease => (LAST_BUILD_STAGE, 0),
+        // Once the release is upgraded; never part of a teardown.
+        ResourceKind::Workload => (LAST_BUILD_STAGE + 1, 0),
     }
 }
 
@@ -315,6 +318,7 @@ fn built_on_workspace(kind: ResourceKind) -> bool {
         | ResourceKind::HelmRelease => true,
         ResourceKind::AmpWorkspace
         | ResourceKind::EksAddon
+        | ResourceKind::Workload
         | ResourceKind::OidcProvider
         | ResourceKind::Namespace
         | ResourceKind::Secret
@@ -340,6 +344,7 @@ fn needs_from_fleet(kind: ResourceKind) -> &'static [ResourceKind] {
         ResourceKind::PodIdentityAssociation => &[ResourceKind::AmpWorkspace],
         ResourceKind::OidcProvider
         | ResourceKind::EksAddon
+        | ResourceKind::Workload
         | ResourceKind::Namespace
         | ResourceKind::Secret
         | ResourceKind::StorageDriver

@@ -4,10 +4,11 @@
 
 use futures::future::try_join_all;
 
-use super::member_record::{self, MemberRecord};
+use super::irsa_remains::{self, IrsaRemains};
+use super::member_record::{self, FleetMembers, MemberRecord};
 use super::op::{Op, Planned, cluster_step};
 use super::roles::DesiredRole;
-use super::{kube_objects, oidc, pod_identity, release, roles, storage};
+use super::{kube_objects, oidc, pod_identity, release, roles, storage, workload};
 use crate::aws::config::Clients;
 use crate::aws::{eks, iam, managed_tags};
 use crate::chart::{self, ChartLine};
@@ -129,6 +130,10 @@ pub struct ObservedCluster {
     pod_identity: Option<pod_identity::ObservedPodIdentity>,
     /// The keys of the cluster's member record (Pod Identity fleets).
     records: Vec<String>,
+    /// The namespace's workloads, restarted when the cluster changes mode.
+    workloads: Vec<workload::Workload>,
+    /// What IRSA left of a cluster of a Pod Identity fleet.
+    irsa_remains: IrsaRemains,
     objects: kube_objects::ObservedObjects,
     release: Option<helm::Installed>,
     /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
@@ -152,41 +157,53 @@ pub async fn observe(
     let desired = desired(renderer, fleet, target)?;
     let namespace = &target.release.namespace;
     let line = ChartLine::of(&target.release.chart_version)?;
-    let (storage, provider, roles, pod_identity, objects, release, cloud_secret, blocking) = tokio::try_join!(
-        storage::observe_storage(kube_client),
+    let (
+        (storage, provider, roles, pod_identity, objects),
+        (release, cloud_secret, blocking, workloads),
+    ) = tokio::try_join!(
         async {
-            match &desired.provider_arn {
-                Some(arn) => iam::get_oidc_provider(&clients.iam, arn).await,
-                None => Ok(None),
-            }
+            tokio::try_join!(
+                storage::observe_storage(kube_client),
+                async {
+                    match &desired.provider_arn {
+                        Some(arn) => iam::get_oidc_provider(&clients.iam, arn).await,
+                        None => Ok(None),
+                    }
+                },
+                try_join_all(
+                    desired
+                        .roles
+                        .iter()
+                        .map(|role| iam::get_role(&clients.iam, &role.name))
+                ),
+                async {
+                    match fleet.identity {
+                        IdentityMode::PodIdentity => {
+                            pod_identity::observe(eks, target, &desired.associations)
+                                .await
+                                .map(Some)
+                        }
+                        IdentityMode::Irsa => Ok(None),
+                    }
+                },
+                kube_objects::observe(kube_client, &desired.objects),
+            )
         },
-        try_join_all(
-            desired
-                .roles
-                .iter()
-                .map(|role| iam::get_role(&clients.iam, &role.name))
-        ),
         async {
-            match fleet.identity {
-                IdentityMode::PodIdentity => {
-                    pod_identity::observe(eks, target, &desired.associations)
-                        .await
-                        .map(Some)
-                }
-                IdentityMode::Irsa => Ok(None),
-            }
+            tokio::try_join!(
+                helm::installed(helm_path, &target.release),
+                async {
+                    match &target.cloud_integration_secret {
+                        Some(name) => kube_objects::secret_exists(kube_client, namespace, name)
+                            .await
+                            .map(Some),
+                        None => Ok(None),
+                    }
+                },
+                chart::blocking_workloads(kube_client, namespace, line),
+                workload::observe(kube_client, namespace),
+            )
         },
-        kube_objects::observe(kube_client, &desired.objects),
-        helm::installed(helm_path, &target.release),
-        async {
-            match &target.cloud_integration_secret {
-                Some(name) => kube_objects::secret_exists(kube_client, namespace, name)
-                    .await
-                    .map(Some),
-                None => Ok(None),
-            }
-        },
-        chart::blocking_workloads(kube_client, namespace, line),
     )?;
     Ok(ObservedCluster {
         storage,
@@ -194,6 +211,8 @@ pub async fn observe(
         roles,
         pod_identity,
         records: Vec::new(),
+        workloads,
+        irsa_remains: IrsaRemains::default(),
         objects,
         release,
         cloud_secret,
@@ -202,12 +221,19 @@ pub async fn observe(
 }
 
 impl ObservedCluster {
-    /// The keys of the fleet's member record (read once for every cluster of a run).
-    pub fn with_records(mut self, all: &[String], arn: &str) -> Self {
-        self.records = member_record::of_cluster(all, arn)
+    /// What the run read of the fleet's members once for every cluster: the keys of this
+    /// cluster's member record.
+    pub fn with_members(mut self, known: &FleetMembers, arn: &str) -> Self {
+        self.records = member_record::of_cluster(&known.record_keys, arn)
             .into_iter()
             .map(str::to_owned)
             .collect();
+        self
+    }
+
+    /// The IRSA roles and providers a cluster that moved to Pod Identity no longer uses.
+    pub fn with_irsa_remains(mut self, remains: IrsaRemains) -> Self {
+        self.irsa_remains = remains;
         self
     }
 }
@@ -299,6 +325,30 @@ pub fn plan(
         install = None;
     }
     steps.push(step(release_step, install.into()));
+    // A cluster changing mode restarts its pods, which take their credentials when they start.
+    let moving = kube_objects::changes_mode(&desired.objects, &observed.objects);
+    let accounts: Vec<&str> = desired
+        .objects
+        .service_accounts
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let restarts = workload::plan(
+        scope,
+        &observed.workloads,
+        &accounts,
+        fleet.identity,
+        moving,
+    );
+    for (restart_step, restart) in restarts {
+        steps.push(step(restart_step, restart.into()));
+    }
+    // Once its pods run with Pod Identity, the cluster's IRSA roles and provider go.
+    if fleet.identity == IdentityMode::PodIdentity {
+        for (removal, op) in irsa_remains::plan(scope, &observed.irsa_remains) {
+            steps.push(step(removal.with_detail("left from IRSA"), op));
+        }
+    }
     Ok(steps)
 }
 
@@ -362,6 +412,8 @@ mod tests {
             roles: vec![None, None],
             pod_identity: None,
             records: Vec::new(),
+            workloads: Vec::new(),
+            irsa_remains: IrsaRemains::default(),
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
@@ -427,6 +479,8 @@ mod tests {
                 associations: vec![None, None],
             }),
             records: Vec::new(),
+            workloads: Vec::new(),
+            irsa_remains: IrsaRemains::default(),
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,

@@ -338,6 +338,16 @@ fn metadata_differences(wanted: &ObjectMeta, found: &ObjectMeta) -> Vec<String> 
     differences
 }
 
+/// Whether an existing service account changes between IRSA's annotation and none: its
+/// cluster moves between IRSA and Pod Identity.
+pub fn changes_mode(desired: &DesiredObjects, observed: &ObservedObjects) -> bool {
+    desired.service_accounts.iter().any(|(name, role)| {
+        observed.service_accounts.get(name).is_some_and(|found| {
+            annotation(&found.metadata, ROLE_ARN_ANNOTATION).is_some() != role.is_some()
+        })
+    })
+}
+
 fn annotation<'a>(metadata: &'a ObjectMeta, key: &str) -> Option<&'a str> {
     metadata.annotations.as_ref()?.get(key).map(String::as_str)
 }

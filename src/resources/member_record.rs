@@ -4,12 +4,14 @@
 //! clusters never write the same object, so concurrent runs cannot lose one another's members.
 //! (An IRSA fleet's members are its per-cluster roles.)
 
+use std::collections::HashMap;
+
 use crate::aws::config::Clients;
 use crate::aws::s3;
 use crate::cluster_id;
 use crate::error::Error;
 use crate::fleet::{Fleet, IdentityMode};
-use crate::names;
+use crate::names::{self, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::StoreLocation;
 
@@ -71,19 +73,45 @@ pub async fn read_fleet(clients: &Clients, fleet: &Fleet) -> Result<Vec<String>,
     }
 }
 
+/// What a run knows of the fleet's members before it plans.
+#[derive(Debug, Default)]
+pub struct FleetMembers {
+    pub members: Vec<cluster_id::Member>,
+    /// The record's keys, for the plans.
+    pub record_keys: Vec<String>,
+    /// The fleet's roles with their tags: each IRSA cluster's own, and the shared ones.
+    roles: Vec<(String, HashMap<String, String>)>,
+}
+
+impl FleetMembers {
+    /// The IRSA roles kcfed made for one cluster, by their tags.
+    pub fn irsa_roles_of(&self, arn: &str) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|(_, tags)| {
+                tags.get(tags::CLUSTER)
+                    .is_some_and(|cluster| cluster == arn)
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
 /// The fleet's members, found by their roles (IRSA) and by the record (Pod Identity) at the
-/// same time, and the record's keys for the plans.
-pub async fn fleet_members(
-    clients: &Clients,
-    fleet: &Fleet,
-) -> Result<(Vec<cluster_id::Member>, Vec<String>), Error> {
+/// same time.
+pub async fn fleet_members(clients: &Clients, fleet: &Fleet) -> Result<FleetMembers, Error> {
     let names = fleet.names();
-    let (mut found, keys) = tokio::try_join!(
-        crate::fleet::members(&clients.iam, &names),
+    let (roles, record_keys) = tokio::try_join!(
+        crate::fleet::tagged_roles(&clients.iam, &names),
         read_fleet(clients, fleet),
     )?;
-    add_to(&mut found, &members(&keys, names.partition));
-    Ok((found, keys))
+    let mut members = crate::fleet::members(&roles);
+    add_to(&mut members, &self::members(&record_keys, names.partition));
+    Ok(FleetMembers {
+        members,
+        record_keys,
+        roles,
+    })
 }
 
 /// The members the keys record, one per cluster (the first of two an interrupted change left:

@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod bucket;
 pub mod cluster;
+pub mod irsa_remains;
 pub mod kube_objects;
 pub mod member_record;
 pub mod oidc;
@@ -17,6 +18,7 @@ pub mod release;
 pub mod roles;
 pub mod shared_roles;
 pub mod storage;
+pub mod workload;
 pub mod workspace;
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::pod_identity::{AssociationChange, AssociationRef};
 use super::policies::PolicyChange;
 use super::release::Install;
 use super::roles::RoleChange;
+use super::workload::Restart;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
@@ -38,6 +39,8 @@ pub enum Op {
     /// A member record written or removed (cleanup removes with it).
     Record(Box<RecordChange>),
     Kube(Box<KubeObject>),
+    /// Restarts a workload's pods in the cluster's identity mode.
+    Restart(Box<Restart>),
     Helm(Box<Install>),
     Uninstall(Box<helm::Release>),
     DeleteKube(KubeRef),
@@ -116,6 +119,12 @@ impl From<RecordChange> for Op {
 impl From<AssociationRef> for Op {
     fn from(association: AssociationRef) -> Op {
         Op::DeleteAssociation(Box::new(association))
+    }
+}
+
+impl From<Restart> for Op {
+    fn from(restart: Restart) -> Op {
+        Op::Restart(Box::new(restart))
     }
 }
 
