@@ -1,6 +1,7 @@
-//! The CI examples in docs/ (a GitHub Actions workflow and a GitLab CI job) are real YAML whose
-//! kcfed command lines use only flags the binary has: each `kcfed ...` line of their scripts is
-//! checked against `kcfed <subcommand> --help`, so the docs cannot drift from the CLI.
+//! The CI examples in docs/ (a GitHub Actions workflow and a GitLab CI job, each also as a matrix
+//! with one job per account) are real YAML whose kcfed command lines use only flags the binary
+//! has: each `kcfed ...` line of their scripts is checked against `kcfed <subcommand> --help`, so
+//! the docs cannot drift from the CLI.
 
 use std::process::Command;
 
@@ -12,7 +13,23 @@ const EXAMPLES: &[(&str, &str)] = &[
         include_str!("../docs/github-actions.yml"),
     ),
     ("docs/gitlab-ci.yml", include_str!("../docs/gitlab-ci.yml")),
+    (
+        "docs/github-actions-matrix.yml",
+        include_str!("../docs/github-actions-matrix.yml"),
+    ),
+    (
+        "docs/gitlab-ci-matrix.yml",
+        include_str!("../docs/gitlab-ci-matrix.yml"),
+    ),
 ];
+
+/// The examples of one CI system, by the file name's prefix.
+fn examples_of(prefix: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    EXAMPLES
+        .iter()
+        .copied()
+        .filter(move |(name, _)| name.starts_with(prefix))
+}
 
 /// Keys whose values are shell scripts: GitHub's `run`, GitLab's `script` and friends.
 const SCRIPT_KEYS: &[&str] = &["run", "script", "before_script", "after_script"];
@@ -145,18 +162,22 @@ fn the_ci_examples_are_pipeline_steps() {
         }
         assert!(text.contains("0 | 5) ;;"), "{name} accepts exit 5");
     }
-    let github = EXAMPLES[0].1;
-    for part in [
-        "id-token: write",
-        "aws-actions/configure-aws-credentials@",
-        "role-to-assume:",
-        "actions/upload-artifact@",
-    ] {
-        assert!(github.contains(part), "the GitHub workflow lacks {part}");
+    assert_eq!(examples_of("docs/github-").count(), 2);
+    for (name, github) in examples_of("docs/github-") {
+        for part in [
+            "id-token: write",
+            "aws-actions/configure-aws-credentials@",
+            "role-to-assume:",
+            "actions/upload-artifact@",
+        ] {
+            assert!(github.contains(part), "{name} lacks {part}");
+        }
     }
-    let gitlab = EXAMPLES[1].1;
-    for part in ["id_tokens:", "AWS_WEB_IDENTITY_TOKEN_FILE", "artifacts:"] {
-        assert!(gitlab.contains(part), "the GitLab job lacks {part}");
+    assert_eq!(examples_of("docs/gitlab-").count(), 2);
+    for (name, gitlab) in examples_of("docs/gitlab-") {
+        for part in ["id_tokens:", "AWS_WEB_IDENTITY_TOKEN_FILE", "artifacts:"] {
+            assert!(gitlab.contains(part), "{name} lacks {part}");
+        }
     }
     // kcfed reaches the clusters with the job's AWS credentials: neither example needs the aws
     // CLI or a kubeconfig step.
@@ -169,6 +190,133 @@ fn the_ci_examples_are_pipeline_steps() {
     }
 }
 
+fn yaml(name: &str) -> Value {
+    let (_, text) = EXAMPLES
+        .iter()
+        .find(|(example, _)| *example == name)
+        .unwrap_or_else(|| panic!("{name} is not in EXAMPLES"));
+    serde_saphyr::from_str(text).unwrap_or_else(|err| panic!("{name} is not YAML: {err}"))
+}
+
+/// The scripts of one job, its template's (`extends`) included.
+fn job_scripts(document: &Value, job: &Value) -> String {
+    let mut found = Vec::new();
+    scripts(job, None, &mut found);
+    if let Some(template) = job["extends"].as_str() {
+        scripts(&document[template], None, &mut found);
+    }
+    found.join("\n")
+}
+
+/// Each matrix entry's clusters are EKS ARNs of that entry's account.
+fn assert_clusters_of(name: &str, account: &str, clusters: &[&str]) {
+    assert!(
+        !clusters.is_empty(),
+        "{name}: account {account} has no cluster"
+    );
+    for cluster in clusters {
+        assert!(
+            cluster.starts_with("arn:aws:eks:")
+                && cluster.contains(&format!(":{account}:cluster/")),
+            "{name}: {cluster} is not an EKS ARN of account {account}"
+        );
+    }
+}
+
+/// The matrix examples: `init primary` first and alone, then one job per account that never
+/// overlaps another job for the same account, then the gate.
+#[test]
+fn the_matrix_examples_run_one_job_per_account() {
+    let name = "docs/github-actions-matrix.yml";
+    let github = yaml(name);
+    let jobs = &github["jobs"];
+    let primary = job_scripts(&github, &jobs["primary"]);
+    assert!(
+        primary.contains("kcfed init primary ") && primary.contains("--identity pod-identity"),
+        "{name}: the primary job makes a Pod Identity fleet"
+    );
+    let join = &jobs["join"];
+    assert_eq!(join["needs"], "primary", "{name}: join needs primary");
+    assert_eq!(join["strategy"]["fail-fast"], false, "{name}: fail-fast");
+    assert!(
+        join["strategy"]["max-parallel"].is_u64(),
+        "{name}: max-parallel"
+    );
+    let entries = join["strategy"]["matrix"]["include"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: no matrix include"));
+    assert!(entries.len() > 1, "{name}: one entry per account");
+    for entry in entries {
+        let account = entry["account"].as_str().expect("account is a string");
+        assert!(entry["role"].is_string(), "{name}: {account} has no role");
+        let clusters: Vec<&str> = entry["clusters"]
+            .as_array()
+            .map(|list| list.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_clusters_of(name, account, &clusters);
+    }
+    let group = join["concurrency"]["group"].as_str().unwrap_or_default();
+    assert!(group.contains("matrix.account"), "{name}: group by account");
+    let joins = job_scripts(&github, join);
+    for part in [
+        "kcfed join cluster ",
+        "--account-role",
+        "--identity pod-identity",
+    ] {
+        assert!(joins.contains(part), "{name}: the join job lacks {part}");
+    }
+    assert_eq!(jobs["status"]["needs"], "join", "{name}: status needs join");
+    assert!(job_scripts(&github, &jobs["status"]).contains("kcfed status "));
+
+    let name = "docs/gitlab-ci-matrix.yml";
+    let gitlab = yaml(name);
+    assert_eq!(
+        gitlab["stages"],
+        serde_json::json!(["primary", "join", "verify"])
+    );
+    let primary = job_scripts(&gitlab, &gitlab["primary"]);
+    assert!(
+        primary.contains("kcfed init primary ") && primary.contains("--identity pod-identity"),
+        "{name}: the primary job makes a Pod Identity fleet"
+    );
+    let join = &gitlab["join"];
+    assert_eq!(join["stage"], "join");
+    assert_eq!(
+        join["needs"],
+        serde_json::json!(["primary"]),
+        "{name}: needs"
+    );
+    let entries = join["parallel"]["matrix"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name}: no parallel matrix"));
+    assert!(entries.len() > 1, "{name}: one entry per account");
+    for entry in entries {
+        // A list would make one job per value: each entry is one account, as strings.
+        assert!(entry["ACCOUNT"].is_string(), "{name}: {entry}");
+        assert!(entry["ACCOUNT_ROLE"].is_string(), "{name}: {entry}");
+    }
+    let group = join["resource_group"].as_str().unwrap_or_default();
+    assert!(
+        group.contains("$ACCOUNT"),
+        "{name}: resource_group by account"
+    );
+    let joins = job_scripts(&gitlab, join);
+    for part in [
+        "kcfed join cluster ",
+        "--account-role",
+        "--identity pod-identity",
+    ] {
+        assert!(joins.contains(part), "{name}: the join job lacks {part}");
+    }
+    let verify = &gitlab["verify"];
+    assert_eq!(verify["stage"], "verify");
+    assert_eq!(
+        verify["needs"][0]["job"], "join",
+        "{name}: verify needs join"
+    );
+    assert!(job_scripts(&gitlab, verify).contains("kcfed status "));
+}
+
 #[test]
 fn kcfed_lines_are_found_and_parsed_as_a_shell_reads_them() {
     let script = "code=0\nkcfed join cluster $(printf -- '--cluster=%s ' $A) \\\n  --region \"$R\" --yes > j.json || code=$?\necho kcfed --nope\n";
@@ -177,6 +325,22 @@ fn kcfed_lines_are_found_and_parsed_as_a_shell_reads_them() {
     let (subcommand, flags) = parse(&lines[0]);
     assert_eq!(subcommand, ["join", "cluster"]);
     assert_eq!(flags, ["--cluster", "--region", "--yes"]);
+    // The matrix examples' form: a loop in `$(...)`, and a matrix value as a flag's value.
+    let script = "kcfed join cluster $(for c in $CLUSTERS; do printf -- '--cluster %s ' \"$c\"; done) \\\n  --account-role \"$ACCOUNT_ROLE\" --region ${{ matrix.region }} --no-such-flag --yes\n";
+    let lines = kcfed_lines(script);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let (subcommand, flags) = parse(&lines[0]);
+    assert_eq!(subcommand, ["join", "cluster"]);
+    assert_eq!(
+        flags,
+        [
+            "--cluster",
+            "--account-role",
+            "--region",
+            "--no-such-flag",
+            "--yes"
+        ]
+    );
     assert!(lists_flag("  --cluster <CLUSTERS>", "--cluster"));
     assert!(!lists_flag("  --cluster-name <NAME>", "--cluster"));
 }
