@@ -200,6 +200,18 @@ impl Error {
         }
     }
 
+    /// Whether running again would meet the same failure: an account quota is reached. What
+    /// the run made for the cluster before it is taken back.
+    pub fn is_quota(&self) -> bool {
+        matches!(
+            self,
+            Error::Aws {
+                failure: AwsFailure::QuotaExceeded,
+                ..
+            }
+        )
+    }
+
     /// A value the user gave that kcfed cannot use, and why.
     pub fn invalid(what: &'static str, value: &str, reason: impl Into<String>) -> Error {
         Error::InvalidInput {
@@ -241,10 +253,17 @@ impl Error {
                     "check the network path to {resource}, the endpoint AWS gave for it (--endpoint-url does not change it), and run the command again"
                 ),
                 AwsFailure::Network => "check the network path to AWS (proxy, VPC endpoints, --endpoint-url) and run the command again".to_owned(),
-                AwsFailure::QuotaExceeded => format!(
-                    "an account quota the message names is reached, and running again meets it again: raise it in Service Quotas (`aws service-quotas list-service-quotas --service-code {}` lists them; README, \"IAM quotas\"), or remove what uses it",
-                    action.split(':').next().unwrap_or("iam")
-                ),
+                AwsFailure::QuotaExceeded => {
+                    let service = action.split(':').next().unwrap_or("iam");
+                    let pod_identity = if service == "iam" {
+                        "; or move the fleet to EKS Pod Identity, whose IAM does not grow with its clusters (`kcfed init primary --identity pod-identity`; README, \"EKS Pod Identity\")"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "an account quota the message names is reached, and running again meets it again: raise it in Service Quotas (`aws service-quotas list-service-quotas --service-code {service}` lists them; README, \"IAM quotas\"), or remove what uses it{pod_identity}"
+                    )
+                }
                 AwsFailure::Other => "run the command again; it resumes where it stopped".to_owned(),
             },
             Error::ClusterAccessDenied { name, principal, .. } => format!(

@@ -939,7 +939,8 @@ fn a_plan_past_an_iam_quota_stops_before_any_change() {
         "{reason}"
     );
     assert!(
-        reason.contains("--quota-code L-858F3967 --desired-value 101"),
+        reason.contains("--quota-code L-858F3967 --desired-value 101")
+            && reason.contains("kcfed init primary --identity pod-identity"),
         "{reason}"
     );
     let changed: Vec<_> = moto.mutating_calls().into_iter().skip(before).collect();
@@ -974,7 +975,9 @@ fn a_quota_met_at_apply_fails_the_cluster_with_the_fix_and_makes_none_of_it() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("raise it in Service Quotas") && !stderr.contains("run the command again"),
+        stderr.contains("raise it in Service Quotas")
+            && stderr.contains("kcfed init primary --identity pod-identity")
+            && !stderr.contains("run the command again"),
         "{stderr}"
     );
     let kube = &world.cluster("prod").kube;
@@ -988,4 +991,57 @@ fn a_quota_met_at_apply_fails_the_cluster_with_the_fix_and_makes_none_of_it() {
             .unwrap()
     });
     assert!(roles.roles().is_empty(), "{:?}", roles.roles());
+}
+
+/// A roles quota met after the cluster's OIDC provider was made (a race with another run, or
+/// another tool): the provider is taken back, and the namespace was not started.
+#[test]
+fn a_roles_quota_met_at_apply_takes_back_the_clusters_provider() {
+    let mut world = World::new(Moto::shared(), REGION, &["prod"]);
+    world.proxy_all(&Faults {
+        refuse: Some(Refusal {
+            action: "CreateRole",
+            status: 409,
+            code: "LimitExceeded",
+            message: "Cannot exceed quota for RolesPerAccount: 1000".to_owned(),
+        }),
+        ..Faults::none()
+    });
+    let output = world.init_primary(&["--yes", "--output", "json"]);
+    assert!(!output.status.success(), "{}", stderr(&output));
+    let report = stdout_json(&output);
+    let outcome = |kind: &str| {
+        report["applied"]
+            .as_array()
+            .expect("the applied steps")
+            .iter()
+            .filter(|step| step["kind"] == kind)
+            .map(|step| step["outcome"]["status"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(outcome("oidc-provider"), ["undone"], "{report:#}");
+    assert_eq!(outcome("namespace"), ["not-run"], "{report:#}");
+    let error = report["clusters"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("RolesPerAccount") && error.contains("--identity pod-identity"),
+        "{error}"
+    );
+    let iam = block_on(async { aws_sdk_iam::Client::new(&world.sdk(REGION).await) });
+    let (providers, roles) = block_on(async {
+        let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+        let roles = iam
+            .list_roles()
+            .path_prefix("/kcfed/")
+            .send()
+            .await
+            .unwrap();
+        (providers, roles)
+    });
+    assert!(
+        providers.open_id_connect_provider_list().is_empty(),
+        "{:?}",
+        providers.open_id_connect_provider_list()
+    );
+    assert!(roles.roles().is_empty(), "{:?}", roles.roles());
+    assert_eq!(world.cluster("prod").kube.write_count(), 0);
 }

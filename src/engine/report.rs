@@ -44,6 +44,8 @@ pub enum Outcome {
     Unchanged,
     Failed(String),
     NotRun,
+    /// Made, then taken back: its cluster failed on an account quota, and nothing of it stays.
+    Undone,
 }
 
 /// How one cluster fared.
@@ -105,7 +107,7 @@ impl<R: std::fmt::Display> Report<R> {
 fn outcomes(applied: &[Applied]) -> String {
     let mut text = String::new();
     let mut scope: Option<&str> = None;
-    let (mut done, mut failed, mut not_run, mut unchanged) = (0, 0, 0, 0);
+    let (mut done, mut failed, mut not_run, mut undone, mut unchanged) = (0, 0, 0, 0, 0);
     for item in applied {
         let (outcome, error) = match &item.outcome {
             Outcome::Unchanged => {
@@ -124,6 +126,10 @@ fn outcomes(applied: &[Applied]) -> String {
                 not_run += 1;
                 ("not run", None)
             }
+            Outcome::Undone => {
+                undone += 1;
+                ("undone", None)
+            }
         };
         let step = &item.step;
         if scope != Some(step.scope.as_str()) {
@@ -140,8 +146,13 @@ fn outcomes(applied: &[Applied]) -> String {
             text.push_str(&format!("{:11}{error}\n", ""));
         }
     }
+    let undone = if undone > 0 {
+        format!(", {undone} undone")
+    } else {
+        String::new()
+    };
     text.push_str(&format!(
-        "Applied: {done} done, {failed} failed, {not_run} not run, {unchanged} unchanged"
+        "Applied: {done} done, {failed} failed, {not_run} not run{undone}, {unchanged} unchanged"
     ));
     text
 }

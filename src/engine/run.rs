@@ -66,6 +66,12 @@ pub trait Executor {
 
     fn resources(&self, installed: &dyn Fn(&str) -> bool) -> Option<Self::Resources>;
 
+    /// Takes back what an applied step made, when its run of steps fails on an account quota
+    /// (a rerun would meet it again); whether the step had something to take back.
+    async fn undo(&self, _item: &Planned<Self::Op>, _position: usize) -> Result<bool, Error> {
+        Ok(false)
+    }
+
     /// A cluster's steps are all run: what was kept for it (its API client) can go.
     fn cluster_finished(&self, _target: usize) {}
 }
@@ -252,8 +258,36 @@ pub async fn run_steps<E: Executor>(
             // Clusters waiting for a fleet step stop now, not when the fleet's run ends.
             gate.fail(err);
         }
+        if let Ended::Failed(err) = &ended
+            && err.is_quota()
+        {
+            undo_applied(executor, planned, &mut applied).await;
+        }
     }
     (applied, ended)
+}
+
+/// Takes back, newest first, what the run's applied steps made (the first stage after a
+/// failure ends the loop, so this runs once). A step that cannot be taken back stays done, and
+/// the report says so.
+async fn undo_applied<E: Executor>(
+    executor: &E,
+    planned: &[Planned<E::Op>],
+    applied: &mut [Applied],
+) {
+    let steps = planned.iter().zip(applied.iter_mut()).enumerate();
+    for (position, (item, entry)) in steps.rev() {
+        if !matches!(entry.outcome, Outcome::Done) {
+            continue;
+        }
+        match executor.undo(item, position).await {
+            Ok(true) => entry.outcome = Outcome::Undone,
+            Ok(false) => {}
+            Err(err) => {
+                entry.outcome = Outcome::Failed(format!("made, and not taken back: {err}"));
+            }
+        }
+    }
 }
 
 /// Whether the fleet's shared steps come before the clusters (provisioning) or after them

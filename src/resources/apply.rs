@@ -262,6 +262,21 @@ impl Executor for Applier<'_> {
         }
     }
 
+    /// What counts against IAM's quotas is taken back: the cluster's OIDC provider and roles
+    /// this run made. The rest of a failed cluster has not started (the namespace comes after
+    /// the roles), and the fleet's workspace, bucket and policies serve every cluster.
+    async fn undo(&self, item: &Planned, position: usize) -> Result<bool, Error> {
+        let item = self.bound(item, position)?;
+        match &item.op {
+            Op::OidcProvider(change) => oidc::undo(&self.clients.iam, change).await,
+            Op::Role(change) => {
+                let account = shared_roles::role_account(&change.role.arn);
+                roles::undo(&self.accounts.clients(account).iam, change).await
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn resources(&self, installed: &dyn Fn(&str) -> bool) -> Option<Resources> {
         let fleet = self.fleet()?;
         let (_, targets) = self.installs.as_ref()?;
@@ -291,11 +306,11 @@ fn stages(kind: ResourceKind) -> (u8, u8) {
         ResourceKind::StorageDriver | ResourceKind::StorageClass | ResourceKind::EksAddon => (0, 0),
         ResourceKind::AmpWorkspace | ResourceKind::OidcProvider => (0, 1),
         ResourceKind::FleetMember => (0, 3),
-        ResourceKind::Namespace => (1, 2),
         ResourceKind::S3Bucket | ResourceKind::IamPolicy => (1, 0),
         ResourceKind::IamRole => (1, 2),
-        ResourceKind::ServiceAccount | ResourceKind::Secret => (2, 1),
-        ResourceKind::PodIdentityAssociation => (2, 1),
+        ResourceKind::Namespace => (2, 2),
+        ResourceKind::ServiceAccount | ResourceKind::Secret => (3, 1),
+        ResourceKind::PodIdentityAssociation => (3, 1),
         ResourceKind::HelmRelease => (LAST_BUILD_STAGE, 0),
         // Once the release is upgraded; never part of a teardown.
         ResourceKind::Workload => (LAST_BUILD_STAGE + 1, 0),
@@ -303,7 +318,7 @@ fn stages(kind: ResourceKind) -> (u8, u8) {
 }
 
 /// The release's stage: the last of a build.
-const LAST_BUILD_STAGE: u8 = 3;
+const LAST_BUILD_STAGE: u8 = 4;
 
 /// Whether a kind's op holds names or documents built on the workspace id (role paths and
 /// ARNs, policy names and documents, the fleet tag, the endpoints in the values).

@@ -74,6 +74,19 @@ pub fn plan_cleanup(
     }
 }
 
+/// Deletes the provider this run made (its cluster failed on a quota); one it only gave the
+/// audience stays.
+pub async fn undo(
+    iam_client: &aws_sdk_iam::Client,
+    change: &ProviderChange,
+) -> Result<bool, Error> {
+    if !change.create {
+        return Ok(false);
+    }
+    iam::delete_oidc_provider(iam_client, &change.arn).await?;
+    Ok(true)
+}
+
 /// Creates the provider (tagged with the cluster it was made for), or adds the audience.
 pub async fn apply(iam_client: &aws_sdk_iam::Client, change: &ProviderChange) -> Result<(), Error> {
     if change.create {

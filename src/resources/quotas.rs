@@ -101,7 +101,7 @@ pub fn enforce(quotas: &IamQuotas, plans: &mut [ClusterPlan<Op>]) {
             continue;
         }
         let reason = format!(
-            "IAM quota: account {} may have {} {what} ({}) and has {}; this run would add {added}. Raise the quota first (`aws service-quotas request-service-quota-increase --service-code iam --quota-code {code} --desired-value {needed}`), or remove {what} it no longer needs",
+            "IAM quota: account {} may have {} {what} ({}) and has {}; this run would add {added}. Raise the quota first (`aws service-quotas request-service-quota-increase --service-code iam --quota-code {code} --desired-value {needed}`), or remove {what} it no longer needs; or move the fleet to EKS Pod Identity, whose IAM does not grow with its clusters (`kcfed init primary --identity pod-identity`, chart 2.4.3 or later; README, \"EKS Pod Identity\")",
             quotas.account, usage.quota, usage.source, usage.used
         );
         for item in &mut adding {

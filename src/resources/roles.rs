@@ -164,6 +164,18 @@ pub fn plan_cleanup(scope: &str, role: &iam::Role) -> (Step, bool) {
     }
 }
 
+/// Deletes the role this run made (its cluster failed on a quota), with what it attached; a
+/// role it only updated stays.
+pub async fn undo(iam_client: &aws_sdk_iam::Client, change: &RoleChange) -> Result<bool, Error> {
+    if !change.changes.create {
+        return Ok(false);
+    }
+    if let Some(role) = iam::get_role(iam_client, &change.role.name).await? {
+        iam::delete_role(iam_client, &role).await?;
+    }
+    Ok(true)
+}
+
 /// Makes or updates the role, then attaches and detaches its policies; attaching waits for the
 /// fleet's policies, which are made beside the role.
 pub async fn apply(
