@@ -6,12 +6,12 @@ use kube::Client;
 use kube::config::KubeConfigOptions;
 
 use super::api::{KUBE_BACKOFF, kube_error, retry};
-use super::contexts::load_kubeconfig;
+use super::contexts::one_context;
 use crate::error::{Error, error_chain};
 
 /// A client for `context` of the kubeconfig at `kubeconfig` (or the default one).
 pub async fn connect(kubeconfig: Option<&Path>, context: &str) -> Result<Client, Error> {
-    let config = load_kubeconfig(kubeconfig)?;
+    let config = one_context(kubeconfig, context)?;
     let options = KubeConfigOptions {
         context: Some(context.to_owned()),
         ..KubeConfigOptions::default()

@@ -1,7 +1,8 @@
 //! Kubeconfig files and their contexts: which context reaches an EKS cluster, found by the
 //! cluster's ARN as `aws eks update-kubeconfig` writes it or by an alias pointing at it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kube::config::{Kubeconfig, KubeconfigError, NamedContext};
 
@@ -12,6 +13,53 @@ use crate::names;
 /// there is no path.
 pub fn load_kubeconfig(path: Option<&Path>) -> Result<Kubeconfig, Error> {
     read_kubeconfig(path).map_err(|err| kubeconfig_error(&err, path))
+}
+
+/// One context of the kubeconfig at `path` (or the default one), with only its cluster and
+/// user. The file is read once per run however many clusters connect through it: a fleet's
+/// kubeconfig has a context per cluster, so reading it whole for each connection would grow
+/// with the square of the fleet.
+pub fn one_context(path: Option<&Path>, context: &str) -> Result<Kubeconfig, Error> {
+    static READ: Mutex<Vec<(Option<PathBuf>, Arc<Kubeconfig>)>> = Mutex::new(Vec::new());
+    let whole = {
+        let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
+        match read
+            .iter()
+            .find(|(read_path, _)| read_path.as_deref() == path)
+        {
+            Some((_, whole)) => Arc::clone(whole),
+            None => {
+                let whole = Arc::new(load_kubeconfig(path)?);
+                read.push((path.map(Path::to_path_buf), Arc::clone(&whole)));
+                whole
+            }
+        }
+    };
+    let named = whole.contexts.iter().find(|named| named.name == context);
+    let parts = named.and_then(|named| named.context.as_ref());
+    let cluster = parts.map(|parts| parts.cluster.as_str());
+    let user = parts.and_then(|parts| parts.user.as_deref());
+    Ok(Kubeconfig {
+        contexts: named.cloned().into_iter().collect(),
+        clusters: whole
+            .clusters
+            .iter()
+            .filter(|named| Some(named.name.as_str()) == cluster)
+            .cloned()
+            .collect(),
+        auth_infos: whole
+            .auth_infos
+            .iter()
+            .filter(|named| Some(named.name.as_str()) == user)
+            .cloned()
+            .collect(),
+        current_context: Some(context.to_owned()),
+        preferences: whole.preferences.clone(),
+        extensions: whole.extensions.clone(),
+        kind: whole.kind.clone(),
+        api_version: whole.api_version.clone(),
+        other: whole.other.clone(),
+    })
 }
 
 /// The kubeconfig at `path`; without one, KUBECONFIG's files or ~/.kube/config, or an empty one
@@ -349,5 +397,56 @@ contexts:
             load_kubeconfig(Some(&missing)),
             Err(Error::Kubeconfig { message, .. }) if message.starts_with("cannot read ")
         ));
+    }
+
+    #[test]
+    fn a_connection_takes_one_context_of_a_file_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(
+            &path,
+            "contexts:\n\
+             - {name: a, context: {cluster: ca, user: ua}}\n\
+             - {name: b, context: {cluster: cb, user: ub}}\n\
+             clusters:\n\
+             - {name: ca, cluster: {server: 'https://a.example'}}\n\
+             - {name: cb, cluster: {server: 'https://b.example'}}\n\
+             users:\n\
+             - {name: ua, user: {token: ta}}\n\
+             - {name: ub, user: {token: tb}}\n",
+        )
+        .unwrap();
+        let b = one_context(Some(&path), "b").unwrap();
+        assert_eq!(b.current_context.as_deref(), Some("b"));
+        let names = |config: &Kubeconfig| {
+            (
+                config
+                    .contexts
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>(),
+                config
+                    .clusters
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>(),
+                config
+                    .auth_infos
+                    .iter()
+                    .map(|a| a.name.clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            names(&b),
+            (vec!["b".into()], vec!["cb".into()], vec!["ub".into()])
+        );
+        // Read once: a later connection in the same run does not read the file again.
+        std::fs::remove_file(&path).unwrap();
+        let a = one_context(Some(&path), "a").unwrap();
+        assert_eq!(
+            names(&a),
+            (vec!["a".into()], vec!["ca".into()], vec!["ua".into()])
+        );
     }
 }
