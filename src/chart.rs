@@ -7,6 +7,7 @@ use kube::Client;
 
 use crate::error::Error;
 use crate::kube::api::list_in;
+use crate::names::ServiceAccountKind;
 
 /// The chart version kcfed installs by default, as a macro so `--version` can embed it with `concat!`.
 #[macro_export]
@@ -16,10 +17,13 @@ macro_rules! default_chart_version {
     };
 }
 pub const DEFAULT_CHART_VERSION: &str = default_chart_version!();
+/// The chart of the 1.x and 2.x lines.
 pub const CHART_REF: &str = "oci://public.ecr.aws/kubecost/cost-analyzer";
+/// The chart of the 3.x line, which is named `kubecost`.
+pub const CHART_REF_3: &str = "oci://public.ecr.aws/kubecost/kubecost";
 
 /// The chart versions kcfed's tests install, one per minor line it knows well.
-const TESTED_VERSIONS: &[&str] = &["1.103.4", "2.4.2", "2.8.7"];
+const TESTED_VERSIONS: &[&str] = &["1.103.4", "2.4.2", "2.8.7", "3.2.1"];
 
 /// The port the cost-analyzer pod serves the UI on (the chart's frontend).
 pub const UI_PORT: u16 = 9090;
@@ -34,19 +38,23 @@ pub enum ClusterRole {
     Agent,
 }
 
-/// The line of the cost-analyzer chart a version belongs to: its AMP and federation settings
-/// differ (1.x: federator; 2.x: aggregator).
+/// The line of the Kubecost chart a version belongs to: its AMP and federation settings
+/// differ (1.x: federator; 2.x: aggregator; 3.x: no AMP, the FinOps agent writes every
+/// cluster's data to the bucket and the aggregator reads it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum ChartLine {
     #[serde(rename = "1")]
     V1,
     #[serde(rename = "2")]
     V2,
+    #[serde(rename = "3")]
+    V3,
 }
 
 impl ChartLine {
-    /// The line of `version`: 1.103-1.108 or 2.4-2.8, the releases whose values kcfed knows
-    /// (its tests install 1.103.4, 2.4.2 and 2.8.7); the rest are refused with the reason.
+    /// The line of `version`: 1.103-1.108, 2.4-2.8 or 3.0-3.2, the releases whose values kcfed
+    /// knows (its tests install 1.103.4, 2.4.2, 2.8.7 and 3.2.1); the rest are refused with the
+    /// reason.
     pub fn of(version: &str) -> Result<ChartLine, Error> {
         let numbers: Vec<Option<u32>> = version.split('.').map(|part| part.parse().ok()).collect();
         let [Some(major), Some(minor), Some(_patch)] = numbers[..] else {
@@ -63,6 +71,7 @@ impl ChartLine {
         match (major, minor) {
             (1, 103..=108) => Ok(ChartLine::V1),
             (2, 4..=8) => Ok(ChartLine::V2),
+            (3, 0..=2) => Ok(ChartLine::V3),
             (1, _) => refused(
                 "kcfed knows cost-analyzer 1.103 to 1.108 (the 1.x line ends at 1.108.1); use 1.108.1, or 2.8.7",
             ),
@@ -70,17 +79,53 @@ impl ChartLine {
                 "kcfed knows the 2.x values of 2.4 to 2.8 (its tests install 2.4.2 and 2.8.7); use 2.8.7",
             ),
             (2, _) => refused(
-                "2.9 is the bridge to 3.0 and needs the Kubecost FinOps agent, which AMP federation does not use; 2.8.x is the last line kcfed installs with AMP (2.8.7)",
+                "2.9 is only the bridge that moves a 2.x fleet to 3.x, a move kcfed does not make yet; install 2.8.7, or 3.2.1 for a new fleet",
             ),
-            _ => refused(
-                "cost-analyzer 3.x has no bundled Prometheus and no global.amp: its multi-cluster model is S3 federated storage with the FinOps agent, which kcfed does not set up; install 2.8.7 with kcfed, or Kubecost 3 with its own guide",
+            (3, _) => refused(
+                "kcfed knows the values of Kubecost 3.0 to 3.2 (its tests install 3.2.1); use 3.2.1",
             ),
+            _ => refused("kcfed knows chart versions 1.103 to 3.2; use 3.2.1, or 2.8.7"),
         }
     }
 
-    /// The line of an installed release's chart label (`cost-analyzer-2.8.7`), when kcfed knows it.
+    /// The line of an installed release's chart label (`cost-analyzer-2.8.7`, `kubecost-3.2.1`),
+    /// when kcfed knows it.
     pub fn of_chart_label(label: &str) -> Option<ChartLine> {
-        ChartLine::of(label.strip_prefix("cost-analyzer-")?).ok()
+        let version = label
+            .strip_prefix("cost-analyzer-")
+            .or_else(|| label.strip_prefix("kubecost-"))?;
+        ChartLine::of(version).ok()
+    }
+
+    /// The chart of the line, where the user names none: 3.x has a chart of its own.
+    pub fn chart_ref(self) -> &'static str {
+        match self {
+            ChartLine::V1 | ChartLine::V2 => CHART_REF,
+            ChartLine::V3 => CHART_REF_3,
+        }
+    }
+
+    /// The chart's name, as its releases' chart label starts.
+    pub fn chart_name(self) -> &'static str {
+        match self {
+            ChartLine::V1 | ChartLine::V2 => "cost-analyzer",
+            ChartLine::V3 => "kubecost",
+        }
+    }
+
+    /// Whether the line reaches AMP: 3.x has no Prometheus of its own and reads every
+    /// cluster's data from the bucket.
+    pub fn uses_amp(self) -> bool {
+        self != ChartLine::V3
+    }
+
+    /// The service accounts a release of the line runs its AWS-calling pods as: 3.x runs the
+    /// FinOps agent, the aggregator and cloud-cost as one, whose only AWS access is the bucket.
+    pub fn service_accounts(self) -> &'static [ServiceAccountKind] {
+        match self {
+            ChartLine::V1 | ChartLine::V2 => &ServiceAccountKind::ALL,
+            ChartLine::V3 => &[ServiceAccountKind::CostAnalyzer],
+        }
     }
 
     /// The template of Kubecost's EKS defaults for the line: every release's first values file.
@@ -88,7 +133,28 @@ impl ChartLine {
         match self {
             ChartLine::V1 => "values-eks-cost-monitoring.yaml",
             ChartLine::V2 => "values-eks-cost-monitoring-2.x.yaml",
+            ChartLine::V3 => "values-eks-3.x.yaml",
         }
+    }
+
+    /// Every values template of a release of the line, with the file each renders to, in
+    /// helm's order: the EKS defaults, AMP (1.x and 2.x), the cluster's part in the fleet, and
+    /// kcfed's settings last.
+    pub fn values_templates(
+        self,
+        role: ClusterRole,
+        federated: bool,
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut templates = vec![(self.eks_values(), "1-eks-cost-monitoring.yaml")];
+        if self.uses_amp() {
+            templates.push(("values-amp.yaml.j2", "2-amp.yaml"));
+        }
+        templates.extend(self.fleet_part_values(role, federated));
+        templates.push(match self {
+            ChartLine::V1 | ChartLine::V2 => ("values-overrides.yaml.j2", "4-overrides.yaml"),
+            ChartLine::V3 => ("values-overrides-3.x.yaml.j2", "4-overrides.yaml"),
+        });
+        templates
     }
 
     /// The template of a cluster's part in the fleet, and the file it renders to: 1.x in
@@ -115,14 +181,28 @@ impl ChartLine {
             (ChartLine::V2, ClusterRole::Agent) => {
                 Some(("values-agent-2.x.yaml.j2", "3-agent.yaml"))
             }
+            (ChartLine::V3, ClusterRole::Primary) => {
+                Some(("values-primary-3.x.yaml.j2", "3-primary.yaml"))
+            }
+            (ChartLine::V3, ClusterRole::Agent) => {
+                Some(("values-agent-3.x.yaml.j2", "3-agent.yaml"))
+            }
             _ => None,
         }
     }
 
     /// Whether a release of the line in this role serves Kubecost's UI: 2.x agents run
-    /// `agentOnly` and only ship their data.
+    /// `agentOnly` and 3.x agents only the FinOps agent; both only ship their data.
     pub fn has_ui(self, role: ClusterRole) -> bool {
-        !(self == ChartLine::V2 && role == ClusterRole::Agent)
+        self == ChartLine::V1 || role == ClusterRole::Primary
+    }
+
+    /// Why a fleet of the line cannot be made this way, if it cannot: 3.x clusters share their
+    /// data only through the bucket.
+    pub fn needs_bucket(self, federated: bool) -> Option<&'static str> {
+        (self == ChartLine::V3 && !federated).then_some(
+            "Kubecost 3 has no AMP: its clusters share their data only through the federated bucket, which --quick-start leaves out; drop --quick-start",
+        )
     }
 }
 
@@ -144,7 +224,7 @@ pub fn pod_identity_refused(version: &str) -> Result<Option<&'static str>, Error
         ChartLine::V2 if patch("2.4.").is_some_and(|patch| patch < 3) => Some(
             "2.4.0 to 2.4.2 run an unpinned Prometheus image, so whether it can take Pod Identity credentials depends on the day it is pulled: use --identity irsa, or chart 2.4.3 or later",
         ),
-        ChartLine::V2 => None,
+        ChartLine::V2 | ChartLine::V3 => None,
     })
 }
 
@@ -170,6 +250,12 @@ pub fn moving(installed: &str, wanted: &str, cluster_arn: &str) -> Result<Move, 
             "1.x to 2.x: the aggregator replaces the federator (README, \"Kubecost 2.x\")"
                 .to_owned(),
         ]),
+        (Some(ChartLine::V3), ChartLine::V1 | ChartLine::V2) => Move::Refused(format!(
+            "Kubecost {installed} is installed: kcfed does not move a 3.x release back to {wanted}; keep a 3.x --chart-version, or remove it first with `kcfed cleanup --cluster {cluster_arn}`"
+        )),
+        (Some(ChartLine::V1 | ChartLine::V2), ChartLine::V3) => Move::Refused(format!(
+            "cost-analyzer {installed} is installed: moving an AMP fleet's clusters to Kubecost 3 (through 2.9) is not done by kcfed yet; keep a {installed} --chart-version (README, \"Kubecost 3\")"
+        )),
         _ => Move::Upgrade(Vec::new()),
     })
 }
@@ -212,9 +298,12 @@ pub fn blocked(workloads: &[String], namespace: &str) -> String {
     )
 }
 
-/// The Deployment whose pods serve the UI.
-pub fn ui_deployment(release: &str) -> String {
-    format!("{release}-cost-analyzer")
+/// The Deployment whose pods serve the UI: the cost-analyzer's (1.x, 2.x), the frontend's (3.x).
+pub fn ui_deployment(release: &str, line: ChartLine) -> String {
+    match line {
+        ChartLine::V1 | ChartLine::V2 => format!("{release}-cost-analyzer"),
+        ChartLine::V3 => format!("{release}-frontend"),
+    }
 }
 
 #[cfg(test)]
@@ -227,11 +316,14 @@ mod tests {
         assert_eq!(ChartLine::of("1.108.1").unwrap(), ChartLine::V1);
         assert_eq!(ChartLine::of("2.4.2").unwrap(), ChartLine::V2);
         assert_eq!(ChartLine::of("2.8.7").unwrap(), ChartLine::V2);
+        assert_eq!(ChartLine::of("3.0.1").unwrap(), ChartLine::V3);
+        assert_eq!(ChartLine::of("3.2.1").unwrap(), ChartLine::V3);
         for (bad, reason) in [
             ("1.99.0", "1.103 to 1.108"),
             ("2.3.0", "2.4 to 2.8"),
-            ("2.9.0", "FinOps agent"),
-            ("3.0.1", "no global.amp"),
+            ("2.9.0", "bridge"),
+            ("3.3.0", "3.0 to 3.2"),
+            ("4.0.0", "1.103 to 3.2"),
             ("latest", "looks like"),
             ("1.103", "did you mean 1.103.4?"),
             ("2.8", "did you mean 2.8.7?"),
@@ -242,6 +334,10 @@ mod tests {
         assert_eq!(
             ChartLine::of_chart_label("cost-analyzer-2.8.7"),
             Some(ChartLine::V2)
+        );
+        assert_eq!(
+            ChartLine::of_chart_label("kubecost-3.2.1"),
+            Some(ChartLine::V3)
         );
         assert_eq!(ChartLine::of_chart_label("prometheus-25.0.0"), None);
     }
@@ -283,9 +379,58 @@ mod tests {
     }
 
     #[test]
-    fn only_2x_agents_serve_no_ui() {
+    fn only_1x_agents_serve_a_ui() {
         assert!(ChartLine::V1.has_ui(ClusterRole::Agent));
         assert!(ChartLine::V2.has_ui(ClusterRole::Primary));
         assert!(!ChartLine::V2.has_ui(ClusterRole::Agent));
+        assert!(ChartLine::V3.has_ui(ClusterRole::Primary));
+        assert!(!ChartLine::V3.has_ui(ClusterRole::Agent));
+    }
+
+    #[test]
+    fn kubecost_3_has_its_own_chart_files_and_service_account_and_no_amp() {
+        let line = ChartLine::V3;
+        assert_eq!(line.chart_ref(), "oci://public.ecr.aws/kubecost/kubecost");
+        assert_eq!(ChartLine::V2.chart_ref(), CHART_REF);
+        assert!(!line.uses_amp() && ChartLine::V2.uses_amp());
+        assert_eq!(line.service_accounts(), [ServiceAccountKind::CostAnalyzer]);
+        let files: Vec<&str> = line
+            .values_templates(ClusterRole::Agent, true)
+            .iter()
+            .map(|(_, file)| *file)
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "1-eks-cost-monitoring.yaml",
+                "3-agent.yaml",
+                "4-overrides.yaml"
+            ]
+        );
+        assert!(
+            line.needs_bucket(false)
+                .is_some_and(|r| r.contains("drop --quick-start"))
+        );
+        assert_eq!(line.needs_bucket(true), None);
+        assert_eq!(ui_deployment("kubecost", line), "kubecost-frontend");
+    }
+
+    #[test]
+    fn an_amp_release_and_a_kubecost_3_release_do_not_move_into_each_other_yet() {
+        let arn = "arn:aws:eks:us-east-2:111122223333:cluster/prod";
+        for (installed, wanted, words) in [
+            ("2.8.7", "3.2.1", "not done by kcfed yet"),
+            ("1.103.4", "3.2.1", "not done by kcfed yet"),
+            ("3.2.1", "2.8.7", "back to 2.8.7"),
+        ] {
+            let Move::Refused(reason) = moving(installed, wanted, arn).unwrap() else {
+                panic!("{installed} -> {wanted} is refused")
+            };
+            assert!(reason.contains(words), "{reason}");
+        }
+        assert_eq!(
+            moving("3.1.0", "3.2.1", arn).unwrap(),
+            Move::Upgrade(Vec::new())
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::chart::ClusterRole;
-use crate::chart::{CHART_REF, DEFAULT_CHART_VERSION};
+use crate::chart::{CHART_REF, ChartLine, DEFAULT_CHART_VERSION};
 use crate::default_chart_version;
 pub use crate::engine::options::OutputFormat;
 use crate::engine::options::RunOptions;
@@ -273,12 +273,14 @@ pub struct ChartArgs {
     /// Helm release name.
     #[arg(long, default_value = "kubecost")]
     pub release: String,
-    /// The cost-analyzer chart: an OCI reference, REPO/NAME of an added Helm repository, or a
-    /// packaged chart's path (a registry mirror, or an air-gapped copy).
-    #[arg(long, default_value = CHART_REF)]
-    pub chart: String,
-    /// Version of the cost-analyzer chart to install: 1.103-1.108 or 2.4-2.8 (README, "Kubecost
-    /// 2.x").
+    /// The Kubecost chart: an OCI reference, REPO/NAME of an added Helm repository, or a
+    /// packaged chart's path (a registry mirror, or an air-gapped copy) [default:
+    /// oci://public.ecr.aws/kubecost/cost-analyzer for 1.x and 2.x,
+    /// oci://public.ecr.aws/kubecost/kubecost for 3.x]
+    #[arg(long)]
+    pub chart: Option<String>,
+    /// Version of the Kubecost chart to install: 1.103-1.108, 2.4-2.8 (README, "Kubecost 2.x")
+    /// or 3.0-3.2 (README, "Kubecost 3").
     #[arg(long, default_value = DEFAULT_CHART_VERSION)]
     pub chart_version: String,
     /// StorageClass for every volume the chart makes (default: the cluster's default class);
@@ -291,6 +293,17 @@ pub struct ChartArgs {
     /// your files try to change.
     #[arg(long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
+}
+
+impl ChartArgs {
+    /// The chart to install: `--chart`, else the chart of the version's line.
+    pub fn chart_ref(&self) -> String {
+        self.chart.clone().unwrap_or_else(|| {
+            ChartLine::of(&self.chart_version)
+                .map_or(CHART_REF, ChartLine::chart_ref)
+                .to_owned()
+        })
+    }
 }
 
 /// How helm runs: `init primary` and `join cluster` install with it.

@@ -149,8 +149,13 @@ impl FleetPolicy {
 
     /// The policies a service account's role needs: least privilege, unlike the walkthrough, which
     /// attached both AMP policies to both roles.
-    pub fn for_service_account(kind: ServiceAccountKind, federated: bool) -> Vec<FleetPolicy> {
+    pub fn for_service_account(
+        kind: ServiceAccountKind,
+        federated: bool,
+        amp: bool,
+    ) -> Vec<FleetPolicy> {
         match kind {
+            ServiceAccountKind::CostAnalyzer if !amp => vec![Self::FederatedStore],
             ServiceAccountKind::CostAnalyzer if federated => {
                 vec![Self::AmpQuery, Self::FederatedStore]
             }
@@ -414,16 +419,21 @@ mod tests {
         use FleetPolicy::*;
         use ServiceAccountKind::*;
         assert_eq!(
-            FleetPolicy::for_service_account(CostAnalyzer, true),
+            FleetPolicy::for_service_account(CostAnalyzer, true, true),
             [AmpQuery, FederatedStore]
         );
         assert_eq!(
-            FleetPolicy::for_service_account(CostAnalyzer, false),
+            FleetPolicy::for_service_account(CostAnalyzer, false, true),
             [AmpQuery]
         );
         assert_eq!(
-            FleetPolicy::for_service_account(PrometheusServer, true),
+            FleetPolicy::for_service_account(PrometheusServer, true, true),
             [AmpRemoteWrite]
+        );
+        // Kubecost 3 reaches no AMP: the bucket alone.
+        assert_eq!(
+            FleetPolicy::for_service_account(CostAnalyzer, true, false),
+            [FederatedStore]
         );
     }
 

@@ -45,6 +45,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/values-overrides.yaml.j2"),
     ),
     (
+        "values-eks-3.x.yaml",
+        include_str!("../templates/values-eks-3.x.yaml"),
+    ),
+    (
+        "values-primary-3.x.yaml.j2",
+        include_str!("../templates/values-primary-3.x.yaml.j2"),
+    ),
+    (
+        "values-agent-3.x.yaml.j2",
+        include_str!("../templates/values-agent-3.x.yaml.j2"),
+    ),
+    (
+        "values-overrides-3.x.yaml.j2",
+        include_str!("../templates/values-overrides-3.x.yaml.j2"),
+    ),
+    (
         "federated-store.yaml.j2",
         include_str!("../templates/federated-store.yaml.j2"),
     ),
@@ -233,16 +249,8 @@ impl Renderer {
     /// only; 2.x: agents always, the primary in federated fleets), then the overrides.
     pub fn helm_values(&self, ctx: &ReleaseContext) -> Result<Vec<ValuesFile>, Error> {
         let value = Value::from(Serde(ctx));
-        let mut steps = vec![
-            (ctx.chart_line.eks_values(), "1-eks-cost-monitoring.yaml"),
-            ("values-amp.yaml.j2", "2-amp.yaml"),
-        ];
-        steps.extend(
-            ctx.chart_line
-                .fleet_part_values(ctx.role, ctx.store.is_some()),
-        );
-        steps.push(("values-overrides.yaml.j2", "4-overrides.yaml"));
-        steps
+        ctx.chart_line
+            .values_templates(ctx.role, ctx.store.is_some())
             .into_iter()
             .map(|(template, name)| {
                 Ok(ValuesFile {

@@ -28,6 +28,15 @@ pub fn etl_prefix(cluster_id: &str) -> String {
     format!("federated/{cluster_id}/")
 }
 
+/// Where a Kubecost 3 cluster's FinOps agent writes its heartbeat (every five minutes) in the
+/// fleet's bucket: the agent's own folder per cluster, and the layout older agents used.
+pub fn heartbeat_prefixes(cluster_id: &str) -> [String; 2] {
+    [
+        format!("finops-agent/{cluster_id}/heartbeat/"),
+        format!("{cluster_id}/heartbeat/"),
+    ]
+}
+
 /// Which cluster, as the fleet knows it.
 #[derive(Debug, Clone)]
 pub struct ClusterIdentity {
@@ -62,6 +71,9 @@ pub struct ClusterFacts {
     /// Federated fleets: the newest ETL file's time, `Ok(None)` when there is none, or why the
     /// bucket could not be read. `None` for quick-start fleets.
     pub etl: Option<Result<Option<f64>, Problem>>,
+    /// Kubecost 3 clusters, which have no metrics in AMP: the newest heartbeat their FinOps
+    /// agent wrote to the bucket, in place of the metrics. `None` for the other lines.
+    pub heartbeat: Option<Result<Option<f64>, Problem>>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +98,16 @@ impl From<&crate::error::Error> for Problem {
     }
 }
 
+/// Where a cluster's evidence of reporting comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricsSource {
+    /// Its metrics in the fleet's AMP workspace (1.x and 2.x).
+    Amp,
+    /// Its FinOps agent's heartbeat in the fleet's bucket (3.x).
+    Heartbeat,
+}
+
 /// One cluster in the status document.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterStatus {
@@ -96,9 +118,12 @@ pub struct ClusterStatus {
     pub account: String,
     pub region: String,
     pub role: ClusterRole,
-    /// AMP holds metrics of this cluster newer than `--max-age`.
+    /// AMP holds metrics of this cluster newer than `--max-age` (Kubecost 3: the bucket holds
+    /// a heartbeat of its FinOps agent newer than that).
     pub reporting: bool,
-    /// RFC 3339, or null when AMP has no sample of the last day.
+    /// What says the cluster reports: `amp` (its metrics) or `heartbeat` (Kubecost 3).
+    pub metrics_source: MetricsSource,
+    /// RFC 3339, or null when AMP has no sample of the last day (Kubecost 3: no heartbeat).
     pub metrics_last_seen: Option<String>,
     pub metrics_age_seconds: Option<u64>,
     /// AMP could not be asked: the table says "?", the problems say why.
@@ -159,7 +184,13 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
         kube,
         metrics_last_seen,
         etl,
+        heartbeat,
     } = facts;
+    let source = match heartbeat {
+        Some(_) => MetricsSource::Heartbeat,
+        None => MetricsSource::Amp,
+    };
+    let metrics_last_seen = heartbeat.unwrap_or(metrics_last_seen);
     let join_again = match identity.role {
         ClusterRole::Primary => {
             format!("run `kcfed init primary --cluster {}` again", identity.arn)
@@ -181,26 +212,43 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
     };
     let metrics_age = metrics_last_seen.map(|seen| (now - seen).max(0.0) as u64);
     let reporting = metrics_age.is_some_and(|age| age <= max_age.as_secs());
-    let remote_write_fix = format!(
-        "check the remote write of the cluster's Prometheus: `{kubectl} logs deployment/{}-prometheus-server --all-containers`; a new install reports within a few minutes",
-        hints.release
-    );
-    match metrics_age {
-        None if metrics_unknown.is_some() => problems.extend(metrics_unknown.clone()),
-        None => problems.push(Problem {
-            problem: format!(
+    let (writer, missing, newest) = match source {
+        MetricsSource::Amp => (
+            format!(
+                "check the remote write of the cluster's Prometheus: `{kubectl} logs deployment/{}-prometheus-server --all-containers`; a new install reports within a few minutes",
+                hints.release
+            ),
+            format!(
                 "AMP has no {REPORTING_METRIC} sample with cluster_id {:?} in the last day",
                 identity.cluster_id
             ),
-            fix: remote_write_fix,
+            "the newest metrics in AMP are",
+        ),
+        MetricsSource::Heartbeat => (
+            format!(
+                "check the FinOps agent, which writes it every five minutes: `{kubectl} logs deployment/{}-finopsagent`; a new install reports within a few minutes",
+                hints.release
+            ),
+            format!(
+                "the bucket has no heartbeat of the FinOps agent under {}",
+                heartbeat_prefixes(&identity.cluster_id)[0]
+            ),
+            "the newest heartbeat in the bucket is",
+        ),
+    };
+    match metrics_age {
+        None if metrics_unknown.is_some() => problems.extend(metrics_unknown.clone()),
+        None => problems.push(Problem {
+            problem: missing,
+            fix: writer,
         }),
         Some(age) if !reporting => problems.push(Problem {
             problem: format!(
-                "the newest metrics in AMP are {} old, more than --max-age {}",
+                "{newest} {} old, more than --max-age {}",
                 human_duration(age),
                 human_duration(max_age.as_secs())
             ),
-            fix: remote_write_fix,
+            fix: writer,
         }),
         Some(_) => {}
     }
@@ -263,8 +311,12 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
             problems.push(Problem {
                 problem: format!("no federated ETL files under {} yet", etl_prefix(&identity.cluster_id)),
                 fix: format!(
-                    "Kubecost writes them after its first ETL build, within hours of the install; if it has run longer, check `{kubectl} logs deployment/{}-cost-analyzer --all-containers`",
-                    hints.release
+                    "Kubecost writes them after its first ETL build, within hours of the install; if it has run longer, check `{kubectl} logs deployment/{}-{} --all-containers`",
+                    hints.release,
+                    match source {
+                        MetricsSource::Amp => "cost-analyzer",
+                        MetricsSource::Heartbeat => "finopsagent",
+                    }
                 ),
             });
             None
@@ -283,6 +335,7 @@ pub fn judge(facts: ClusterFacts, now: f64, max_age: Duration) -> ClusterStatus 
         region: identity.region,
         role: identity.role,
         reporting,
+        metrics_source: source,
         metrics_last_seen: metrics_last_seen.map(rfc3339),
         metrics_unknown: metrics_unknown.is_some(),
         metrics_age_seconds: metrics_age,
@@ -359,10 +412,19 @@ impl FleetStatus {
         let reporting = self.clusters.iter().filter(|c| c.reporting).count();
         let _ = write!(
             text,
-            "\n{reporting} of {} clusters report to AMP workspace {} in {} (metrics at most {} old).",
+            "\n{reporting} of {} clusters report to AMP workspace {} in {}{} (metrics at most {} old).",
             self.clusters.len(),
             self.workspace.id,
             self.workspace.region,
+            if self
+                .clusters
+                .iter()
+                .any(|c| c.metrics_source == MetricsSource::Heartbeat)
+            {
+                ", or to the fleet's bucket by their FinOps agent's heartbeat (Kubecost 3)"
+            } else {
+                ""
+            },
             human_duration(self.max_age_seconds)
         );
         text
@@ -391,6 +453,10 @@ fn row(cluster: &ClusterStatus) -> [String; 10] {
         _ if cluster.metrics_unknown => unknown(),
         None => "none".to_owned(),
         Some(age) => format!("{} ago", human_duration(age)),
+    };
+    let metrics = match cluster.metrics_source {
+        MetricsSource::Amp => metrics,
+        MetricsSource::Heartbeat => format!("{metrics} (heartbeat)"),
     };
     let etl = match &cluster.etl_last_written {
         None => "-".to_owned(),
@@ -504,211 +570,4 @@ pub async fn observe_workloads(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: f64 = 1_800_000_000.0;
-    const MAX_AGE: Duration = Duration::from_secs(600);
-
-    fn facts(metrics_last_seen: Option<f64>) -> ClusterFacts {
-        ClusterFacts {
-            identity: ClusterIdentity {
-                name: "edge".to_owned(),
-                cluster_id: "edge".to_owned(),
-                arn: "arn:aws:eks:eu-west-1:111122223333:cluster/edge".to_owned(),
-                account: "111122223333".to_owned(),
-                region: "eu-west-1".to_owned(),
-                role: ClusterRole::Agent,
-            },
-            hints: Hints {
-                namespace: "kubecost".to_owned(),
-                release: "kubecost".to_owned(),
-                kube_context: Some("edge-ctx".to_owned()),
-            },
-            kube: Ok(KubeFacts {
-                release: Some(helm::Listed {
-                    status: "deployed".to_owned(),
-                    chart_version: "1.103.4".to_owned(),
-                }),
-                workloads: ObservedWorkloads {
-                    workloads: vec![Workload {
-                        name: "deployment/kubecost-cost-analyzer".to_owned(),
-                        ready: 1,
-                        desired: 1,
-                    }],
-                    claims: vec![("kubecost-cost-analyzer".to_owned(), "Bound".to_owned())],
-                },
-            }),
-            metrics_last_seen: Ok(metrics_last_seen),
-            etl: None,
-        }
-    }
-
-    #[test]
-    fn a_cluster_with_fresh_metrics_reports_and_has_no_problems() {
-        let status = judge(facts(Some(NOW - 30.0)), NOW, MAX_AGE);
-        assert!(status.reporting);
-        assert_eq!(status.metrics_age_seconds, Some(30));
-        assert_eq!(
-            status.metrics_last_seen.as_deref(),
-            Some("2027-01-15T07:59:30Z")
-        );
-        assert!(status.problems.is_empty(), "{:?}", status.problems);
-    }
-
-    #[test]
-    fn metrics_older_than_the_max_age_are_silence() {
-        let status = judge(facts(Some(NOW - 7500.0)), NOW, MAX_AGE);
-        assert!(!status.reporting);
-        assert_eq!(
-            status.problems[0].problem,
-            "the newest metrics in AMP are 2h 5m old, more than --max-age 10m"
-        );
-        assert!(
-            status.problems[0]
-                .fix
-                .contains("kubectl --context edge-ctx --namespace kubecost logs deployment/kubecost-prometheus-server"),
-            "{}",
-            status.problems[0].fix
-        );
-        // Exactly the max age still counts.
-        assert!(judge(facts(Some(NOW - 600.0)), NOW, MAX_AGE).reporting);
-    }
-
-    #[test]
-    fn no_sample_at_all_is_named_with_the_cluster_id() {
-        let status = judge(facts(None), NOW, MAX_AGE);
-        assert!(!status.reporting);
-        assert_eq!(status.metrics_last_seen, None);
-        assert!(status.problems[0].problem.contains("cluster_id \"edge\""));
-    }
-
-    #[test]
-    fn unready_workloads_pending_claims_and_failed_releases_are_problems_with_fixes() {
-        let mut facts = facts(Some(NOW));
-        let kube = facts.kube.as_mut().unwrap();
-        kube.release.as_mut().unwrap().status = "failed".to_owned();
-        kube.workloads.workloads[0].ready = 0;
-        kube.workloads.claims[0].1 = "Pending".to_owned();
-        let status = judge(facts, NOW, MAX_AGE);
-        // Metrics still arrive: the cluster reports, with its problems listed.
-        assert!(status.reporting);
-        let problems: Vec<&str> = status.problems.iter().map(|p| p.problem.as_str()).collect();
-        assert_eq!(
-            problems,
-            [
-                "helm release kubecost is failed",
-                "deployment/kubecost-cost-analyzer has 0 of 1 pods ready",
-                "volume claim kubecost-cost-analyzer is Pending",
-            ]
-        );
-        assert!(status.problems[0].fix.contains(
-            "kcfed join cluster --cluster arn:aws:eks:eu-west-1:111122223333:cluster/edge"
-        ));
-        assert!(
-            status.problems[2]
-                .fix
-                .contains("describe pvc kubecost-cost-analyzer")
-        );
-    }
-
-    #[test]
-    fn an_unreadable_cluster_comes_first_and_leaves_its_release_unknown() {
-        let mut facts = facts(Some(NOW));
-        facts.kube = Err(Problem {
-            problem: "Kubernetes list of deployments failed".to_owned(),
-            fix: "check the context".to_owned(),
-        });
-        let status = judge(facts, NOW, MAX_AGE);
-        assert!(status.reporting);
-        assert!(status.release.is_none() && status.workloads.is_none());
-        assert_eq!(status.problems[0].fix, "check the context");
-        assert_eq!(row(&status)[4], "?");
-    }
-
-    #[test]
-    fn federated_fleets_show_the_newest_etl_file() {
-        let mut with_file = facts(Some(NOW));
-        with_file.etl = Some(Ok(Some(NOW - 3600.0)));
-        let status = judge(with_file, NOW, MAX_AGE);
-        assert_eq!(
-            status.etl_last_written,
-            Some(Some("2027-01-15T07:00:00Z".to_owned()))
-        );
-        assert!(status.problems.is_empty());
-
-        let mut without = facts(Some(NOW));
-        without.etl = Some(Ok(None));
-        let status = judge(without, NOW, MAX_AGE);
-        assert_eq!(status.etl_last_written, Some(None));
-        assert_eq!(
-            status.problems[0].problem,
-            "no federated ETL files under federated/edge/ yet"
-        );
-        assert!(status.reporting, "ETL files do not decide reporting");
-    }
-
-    #[test]
-    fn durations_read_like_a_person_writes_them() {
-        assert_eq!(human_duration(45), "45s");
-        assert_eq!(human_duration(600), "10m");
-        assert_eq!(human_duration(3600), "1h");
-        assert_eq!(human_duration(7500), "2h 5m");
-        assert_eq!(human_duration(86400 * 2 + 3600 * 4), "2d 4h");
-    }
-
-    #[test]
-    fn metrics_amp_could_not_give_are_unknown_with_the_reason() {
-        let mut unread = facts(None);
-        unread.metrics_last_seen = Err(Problem {
-            problem: "aps:QueryMetrics refused".to_owned(),
-            fix: "grant it".to_owned(),
-        });
-        let status = judge(unread, NOW, MAX_AGE);
-        assert!(!status.reporting);
-        assert!(status.metrics_unknown);
-        assert_eq!(status.problems[0].problem, "aps:QueryMetrics refused");
-        assert!(
-            !status
-                .problems
-                .iter()
-                .any(|p| p.problem.contains("no node_total_hourly_cost")),
-            "{:?}",
-            status.problems
-        );
-        assert_eq!(row(&status)[7], "?");
-    }
-
-    #[test]
-    fn the_text_is_one_aligned_table_then_the_fixes() {
-        let document = FleetStatus {
-            schema: STATUS_SCHEMA,
-            workspace: WorkspaceRef {
-                id: "ws-1".to_owned(),
-                region: "us-west-2".to_owned(),
-                account: "111122223333".to_owned(),
-            },
-            checked_at: rfc3339(NOW),
-            max_age_seconds: 600,
-            reporting: false,
-            clusters: vec![
-                judge(facts(Some(NOW - 30.0)), NOW, MAX_AGE),
-                judge(facts(None), NOW, MAX_AGE),
-            ],
-            error: None,
-        };
-        let text = document.text();
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(
-            lines[0].starts_with("CLUSTER  ACCOUNT       REGION     ROLE   RELEASE"),
-            "{text}"
-        );
-        assert!(lines[1].ends_with("30s ago  -    yes"), "{text}");
-        assert!(lines[2].ends_with("none     -    no"), "{text}");
-        assert!(
-            text.contains("\nedge:\n  AMP has no node_total_hourly_cost sample"),
-            "{text}"
-        );
-        assert!(text.ends_with("1 of 2 clusters report to AMP workspace ws-1 in us-west-2 (metrics at most 10m old)."), "{text}");
-    }
-}
+mod tests;

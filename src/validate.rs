@@ -152,7 +152,16 @@ pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
     if let Some(id) = &args.cluster_id {
         cluster_id::validate(id)?;
     }
-    common(&args.aws, &args.workspace, &args.chart)
+    common(&args.aws, &args.workspace, &args.chart)?;
+    bucket_for_the_line(&args.chart.chart_version, args.quick_start)
+}
+
+/// A line whose clusters share their data only through the bucket needs one.
+fn bucket_for_the_line(chart_version: &str, quick_start: bool) -> Result<(), Error> {
+    match ChartLine::of(chart_version)?.needs_bucket(!quick_start) {
+        Some(reason) => Err(Error::invalid("chart version", chart_version, reason)),
+        None => Ok(()),
+    }
 }
 
 /// The checks of `render`, which takes every name as a flag.
@@ -172,7 +181,8 @@ pub fn render(args: &RenderArgs) -> Result<(), Error> {
     if let Some(bucket) = &args.bucket {
         validate_bucket(bucket)?;
     }
-    chart_names(&args.chart)
+    chart_names(&args.chart)?;
+    bucket_for_the_line(&args.chart.chart_version, args.quick_start)
 }
 
 fn is_dns_label(value: &str) -> bool {

@@ -97,7 +97,10 @@ impl ChartFile {
 
 struct Chart {
     values: ChartFile,
-    prometheus: ChartFile,
+    /// The values of the one sub-chart whose keys kcfed sets, and the key they sit under: the
+    /// bundled Prometheus (1.x) or the FinOps agent (3.x).
+    subchart: ChartFile,
+    subchart_key: &'static str,
     undocumented: &'static [(&'static str, &'static str)],
 }
 
@@ -105,13 +108,15 @@ impl Chart {
     fn load() -> Chart {
         Chart {
             values: ChartFile::load(CHART_VALUES),
-            prometheus: ChartFile::load(PROMETHEUS_SUBCHART_VALUES),
+            subchart: ChartFile::load(PROMETHEUS_SUBCHART_VALUES),
+            subchart_key: "prometheus",
             undocumented: UNDOCUMENTED_KEYS,
         }
     }
 
-    /// A 2.x chart's own values.yaml, from its archive in the shared reference data; 2.x has no
-    /// Prometheus sub-chart (its keys are in values.yaml).
+    /// A 2.x or 3.x chart's own values.yaml, from its archive in the shared reference data; 2.x
+    /// has no Prometheus sub-chart (its keys are in values.yaml), 3.x the FinOps agent's
+    /// (`finopsagent`).
     fn from_archive(version: &str) -> Chart {
         let file = |member: &str| {
             let output = Command::new("tar")
@@ -123,20 +128,37 @@ impl Chart {
             assert!(output.status.success(), "no {member} in chart {version}");
             String::from_utf8(output.stdout).expect("UTF-8")
         };
+        if version.starts_with("3.") {
+            return Chart {
+                values: ChartFile::from_text(
+                    format!("values.yaml of chart kubecost {version}"),
+                    file("kubecost/values.yaml"),
+                ),
+                subchart: ChartFile::from_text(
+                    format!("values.yaml of the FinOps agent in chart {version}"),
+                    file("kubecost/charts/finops-agent/values.yaml"),
+                ),
+                subchart_key: "finopsagent",
+                undocumented: &[],
+            };
+        }
         Chart {
             values: ChartFile::from_text(
                 format!("values.yaml of chart {version}"),
                 file("cost-analyzer/values.yaml"),
             ),
-            prometheus: ChartFile::from_text("none".to_owned(), "{}".to_owned()),
+            subchart: ChartFile::from_text("none".to_owned(), "{}".to_owned()),
+            subchart_key: "prometheus",
             undocumented: UNDOCUMENTED_KEYS_2X,
         }
     }
 
-    /// A key under `prometheus.` may instead be one of the bundled Prometheus sub-chart's values.
+    /// A key under the sub-chart's key may instead be one of the sub-chart's values.
     fn documents(&self, path: &[String]) -> bool {
         self.values.documents(path)
-            || (path.len() > 1 && path[0] == "prometheus" && self.prometheus.documents(&path[1..]))
+            || (path.len() > 1
+                && path[0] == self.subchart_key
+                && self.subchart.documents(&path[1..]))
     }
 
     fn knows(&self, path: &[String]) -> bool {
@@ -181,7 +203,13 @@ fn rendered_values_files(chart_version: &str) -> Vec<(String, String, String)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut files = Vec::new();
     for role in ["primary", "agent"] {
-        for quick_start in [false, true] {
+        // Kubecost 3 has no quick-start: its clusters share their data through the bucket alone.
+        let quick_starts: &[bool] = if chart_version.starts_with("3.") {
+            &[false]
+        } else {
+            &[false, true]
+        };
+        for &quick_start in quick_starts {
             let label = format!("{role}{}", if quick_start { " quick-start" } else { "" });
             let out = dir.path().join(label.replace(' ', "-"));
             let out_arg = out.display().to_string();
@@ -259,6 +287,15 @@ fn unknown_keys(
     unknown
 }
 
+/// The unknown keys, a line each with the files that set it.
+fn listed(unknown: &BTreeMap<String, Vec<String>>) -> String {
+    unknown
+        .iter()
+        .map(|(key, files)| format!("  {key}  (set by {})", files.join(", ")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn every_key_kcfed_sets_is_a_chart_key() {
     let chart = Chart::load();
@@ -297,12 +334,8 @@ fn every_key_kcfed_sets_is_a_chart_key() {
         "keys the cost-analyzer chart ({} / {}) does not know; misspelt? If the chart's templates \
          read a key its values.yaml does not mention, add it to UNDOCUMENTED_KEYS with the reason:\n{}",
         chart.values.name,
-        chart.prometheus.name,
-        unknown
-            .iter()
-            .map(|(key, files)| format!("  {key}  (set by {})", files.join(", ")))
-            .collect::<Vec<_>>()
-            .join("\n")
+        chart.subchart.name,
+        listed(&unknown)
     );
 }
 
@@ -327,11 +360,7 @@ fn every_key_kcfed_sets_on_2x_is_a_chart_key() {
         assert!(
             unknown.is_empty(),
             "keys chart {version} does not know:\n{}",
-            unknown
-                .iter()
-                .map(|(key, files)| format!("  {key}  (set by {})", files.join(", ")))
-                .collect::<Vec<_>>()
-                .join("\n")
+            listed(&unknown)
         );
     }
     // The check can fail: 1.x's federator is no 2.x key.
@@ -341,6 +370,34 @@ fn every_key_kcfed_sets_on_2x_is_a_chart_key() {
         "federatedETL:\n  federator:\n    enabled: true\n".to_owned(),
     )];
     assert!(!unknown_keys(&Chart::from_archive("2.8.7"), &retired).is_empty());
+}
+
+/// The same for Kubecost 3, against the 3.2.1 chart and its FinOps agent's sub-chart: a 2.x key
+/// (which 3.x refuses) fails here.
+#[test]
+fn every_key_kcfed_sets_on_3x_is_a_chart_key() {
+    if skip_without_charts() {
+        return;
+    }
+    let chart = Chart::from_archive("3.2.1");
+    let files = rendered_values_files("3.2.1");
+    let names: Vec<&str> = files.iter().map(|(_, name, _)| name.as_str()).collect();
+    for expected in ["3-primary.yaml", "3-agent.yaml", "4-overrides.yaml"] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    let unknown = unknown_keys(&chart, &files);
+    assert!(
+        unknown.is_empty(),
+        "keys chart 3.2.1 does not know:\n{}",
+        listed(&unknown)
+    );
+    let retired = [(
+        "self-test".to_owned(),
+        "retired.yaml".to_owned(),
+        "kubecostAggregator:\n  deployMethod: statefulset\nfinopsagent:\n  misspelt: 1\n"
+            .to_owned(),
+    )];
+    assert_eq!(unknown_keys(&chart, &retired).len(), 2);
 }
 
 /// kcfed's 2.x EKS file holds exactly the settings the 2.4.2 and 2.8.7 charts' own EKS files

@@ -129,6 +129,19 @@ fn mounts_secret(workload: &Value, secret: &str) -> bool {
         .any(|volume| volume["secret"]["secretName"] == secret)
 }
 
+/// `--storage-class` reaches every claim the workload's StatefulSet makes, which it cannot
+/// change later.
+fn assert_claims_of_class(workload: &Value, class: &str, case: &str) {
+    let claims = workload["spec"]["volumeClaimTemplates"].as_array().unwrap();
+    assert!(
+        claims
+            .iter()
+            .all(|claim| claim["spec"]["storageClassName"] == class),
+        "{case}: --storage-class on every claim of {}: {claims:#?}",
+        workload["metadata"]["name"]
+    );
+}
+
 fn check(chart_version: &str, role: &str, federated: bool) {
     let case = format!("{chart_version} {role} federated={federated}");
     let manifests = manifests(chart_version, role, federated, &["--storage-class", "gp3"]);
@@ -173,15 +186,7 @@ fn check(chart_version: &str, role: &str, federated: bool) {
             mounts_secret(aggregator, "kubecost-object-store"),
             "{case}: the aggregator reads the bucket through the object-store secret"
         );
-        let claims = aggregator["spec"]["volumeClaimTemplates"]
-            .as_array()
-            .unwrap();
-        assert!(
-            claims
-                .iter()
-                .all(|claim| claim["spec"]["storageClassName"] == "gp3"),
-            "{case}: --storage-class on every aggregator claim: {claims:#?}"
-        );
+        assert_claims_of_class(aggregator, "gp3", &case);
     }
 
     // The cost model mounts the object-store secret in a federated fleet, and only there.
@@ -272,5 +277,80 @@ fn every_chart_line_renders_with_kcfeds_values_as_a_fleet_needs() {
                 check(chart_version, role, federated);
             }
         }
+    }
+}
+
+/// Kubecost 3 calls AWS only for the bucket, from the FinOps agent, the aggregator and cloud
+/// costs; these workloads call none (the forecasting model, the network traffic classifier, the
+/// UI's web server).
+const NO_AWS_WORKLOADS_3: [&str; 3] = [
+    "kubecost-forecasting",
+    "kubecost-network-costs",
+    "kubecost-frontend",
+];
+
+/// The 3.x chart with kcfed's values: the FinOps agent on every cluster, the aggregator and the
+/// UI on the primary alone, every AWS-calling pod on kcfed's service account, the bucket read
+/// through the object-store secret, and the cluster id where the chart takes it.
+#[test]
+fn kubecost_3_renders_a_primary_and_agents_on_the_fleets_bucket() {
+    if skip_without_charts() {
+        return;
+    }
+    for role in ["primary", "agent"] {
+        let case = format!("3.2.1 {role}");
+        let manifests = manifests("3.2.1", role, true, &["--storage-class", "gp3"]);
+        let workloads = workloads(&manifests);
+        let named = |name: &str| {
+            workloads
+                .iter()
+                .find(|w| w["metadata"]["name"] == name)
+                .copied()
+        };
+        for workload in &workloads {
+            let name = workload["metadata"]["name"].as_str().unwrap_or_default();
+            let account = workload["spec"]["template"]["spec"]["serviceAccountName"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                account == SERVICE_ACCOUNTS[0] || NO_AWS_WORKLOADS_3.contains(&name),
+                "{case}: {} {name} runs as {account:?}",
+                workload["kind"]
+            );
+        }
+        let agent = named("kubecost-finopsagent")
+            .unwrap_or_else(|| panic!("{case}: no FinOps agent Deployment"));
+        assert!(
+            mounts_secret(agent, "kubecost-object-store"),
+            "{case}: the FinOps agent writes to the bucket through the object-store secret"
+        );
+        assert!(
+            agent.to_string().contains("\"edge\""),
+            "{case}: the FinOps agent names its cluster by the id: {agent:#}"
+        );
+        let aggregator = named("kubecost-aggregator");
+        assert_eq!(
+            aggregator.is_some(),
+            role == "primary",
+            "{case}: the aggregator runs on the primary alone"
+        );
+        assert_eq!(
+            named("kubecost-frontend").is_some(),
+            role == "primary",
+            "{case}: the UI runs on the primary alone"
+        );
+        if let Some(aggregator) = aggregator {
+            assert!(
+                mounts_secret(aggregator, "kubecost-object-store"),
+                "{case}: the aggregator reads the bucket through the object-store secret"
+            );
+            assert_claims_of_class(aggregator, "gp3", &case);
+        }
+        // No AMP: nothing remote-writes or signs for a workspace.
+        let everything = serde_json::to_string(&manifests).unwrap();
+        assert!(
+            !everything.contains("aps-workspaces") && !everything.contains(WORKSPACE),
+            "{case}: Kubecost 3 reaches no AMP workspace"
+        );
     }
 }

@@ -265,3 +265,144 @@ fn a_fleet_moves_from_chart_1x_to_2x_and_not_back() {
     );
     assert_eq!(release_revisions(prod).len(), 2);
 }
+
+/// A new Kubecost 3 fleet, end to end with the real 3.2.1 chart: the primary and an agent in
+/// another region, each with the one service account the chart's AWS-calling pods share, whose
+/// only grant is the fleet's bucket; a rerun changes nothing; cleanup leaves nothing.
+fn kubecost_3_fleet_with(helm: &Path, identity: &str) {
+    let mut world = World::new(Moto::shared(), REGION, &["prod", "edge@us-east-1"]);
+    let account = world.account.clone();
+    let edge_arn = format!("arn:aws:eks:us-east-1:{}:cluster/edge", account.account_id);
+    if identity == "pod-identity" {
+        world.serve_eks_extensions();
+        for (region, cluster) in [(REGION, "prod"), ("us-east-1", "edge")] {
+            world.eks_extensions().install_addon(
+                &account.account_id,
+                region,
+                cluster,
+                "eks-pod-identity-agent",
+            );
+        }
+    }
+    let run = |args: &[&str]| {
+        let args = with_real_chart(args, helm, "3.2.1");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = output_within(world.command(&args), RUN_LIMIT);
+        assert_exit(&output, 0);
+        stdout_json(&output)
+    };
+    let prod = &world.cluster("prod").kube;
+    let edge = &world.cluster("edge").kube;
+    let service_account = |kube: &FakeKube, deployment: &str| {
+        pod_spec(kube, deployment)["serviceAccountName"].clone()
+    };
+
+    let init = run(&[
+        "init",
+        "primary",
+        "--cluster",
+        "prod",
+        "--identity",
+        identity,
+    ]);
+    assert_eq!(
+        plan_step(&init, "helm-release", Some("prod"))["action"],
+        "create",
+        "{init:#}"
+    );
+    assert_eq!(release_revisions(prod), [("1".into(), "deployed".into())]);
+    for deployment in ["kubecost-finopsagent", "kubecost-cloud-cost"] {
+        assert_eq!(
+            service_account(prod, deployment),
+            "kubecost-cost-analyzer-amp",
+            "{deployment}"
+        );
+    }
+    assert!(
+        prod.get("deployments", Some(NAMESPACE), "kubecost-frontend")
+            .is_some()
+    );
+    let aggregator = prod
+        .get("statefulsets", Some(NAMESPACE), "kubecost-aggregator")
+        .expect("the primary's aggregator");
+    assert_eq!(
+        aggregator["spec"]["template"]["spec"]["serviceAccountName"],
+        "kubecost-cost-analyzer-amp"
+    );
+    // One service account, one role (IRSA) or association (Pod Identity) per cluster.
+    let roles = &init["resources"]["clusters"][0]["service_account_roles"];
+    assert_eq!(roles.as_array().map(Vec::len), Some(1), "{init:#}");
+    assert!(
+        prod.get(
+            "serviceaccounts",
+            Some(NAMESPACE),
+            "kubecost-prometheus-server-amp"
+        )
+        .is_none(),
+        "no Prometheus, no service account for it"
+    );
+
+    let join = run(&["join", "cluster", "--cluster", &edge_arn]);
+    assert_eq!(
+        plan_step(&join, "helm-release", Some("edge"))["action"],
+        "create",
+        "{join:#}"
+    );
+    assert_eq!(
+        service_account(edge, "kubecost-finopsagent"),
+        "kubecost-cost-analyzer-amp"
+    );
+    assert!(
+        edge.list("statefulsets").is_empty(),
+        "an agent runs no aggregator"
+    );
+    assert!(
+        edge.get("deployments", Some(NAMESPACE), "kubecost-frontend")
+            .is_none()
+    );
+    let again = run(&["join", "cluster", "--cluster", &edge_arn]);
+    assert_eq!(again["changed"], false, "{again:#}");
+
+    let helm_arg = helm.display().to_string();
+    let cleanup = ["cleanup", "--all", "--helm", &helm_arg, "--yes"];
+    assert_exit(&output_within(world.command(&cleanup), RUN_LIMIT), 0);
+    for (name, kube) in [("prod", prod), ("edge", edge)] {
+        assert_eq!(
+            release_revisions(kube),
+            [],
+            "{name}: helm's release is left"
+        );
+        assert!(
+            kube.get("namespaces", None, NAMESPACE).is_none(),
+            "{name}: kcfed's namespace is left"
+        );
+    }
+    let left = common::block_on(async {
+        let iam = aws_sdk_iam::Client::new(&account.sdk_config(REGION).await);
+        let roles = iam
+            .list_roles()
+            .path_prefix("/kcfed/")
+            .send()
+            .await
+            .unwrap();
+        let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+        roles.roles().len() + providers.open_id_connect_provider_list().len()
+    });
+    assert_eq!(left, 0, "kcfed's roles and OIDC providers are left");
+}
+
+#[test]
+fn helm_4_installs_a_kubecost_3_fleet_with_pod_identity() {
+    if skip_without_charts() {
+        return;
+    }
+    kubecost_3_fleet_with(&helm_binary(), "pod-identity");
+}
+
+#[test]
+fn helm_3_installs_a_kubecost_3_fleet_with_irsa() {
+    if skip_without_charts() {
+        return;
+    }
+    kubecost_3_fleet_with(&helm3_binary(), "irsa");
+}

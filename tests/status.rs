@@ -340,3 +340,67 @@ fn the_stand_in_signature_matches_the_published_example() {
         Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_369_353_600))
     );
 }
+
+/// A Kubecost 3 fleet (the real 3.2.1 chart) reports by its FinOps agents' heartbeats in the
+/// bucket, not by metrics in AMP: a cluster whose agent has written none is silent whatever AMP
+/// holds, and reports once its heartbeat is there.
+#[test]
+fn a_kubecost_3_cluster_reports_by_its_heartbeat_in_the_bucket() {
+    if skip_without_charts() {
+        return;
+    }
+    let (mut world, plane) = world_with_data_plane(&["prod", "edge"], true);
+    // Bucket policies as AWS applies them to kcfed on TLS: status reads the bucket.
+    world.serve_eks_extensions();
+    let install = |args: &[&str]| {
+        let args = with_real_chart(args, &helm_binary(), "3.2.1");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = output_within(world.command(&args), RUN_LIMIT);
+        assert_exit(&output, 0);
+        stdout_json(&output)
+    };
+    let init = install(&["init", "primary", "--cluster", "prod", "--identity", "irsa"]);
+    install(&["join", "cluster", "--cluster", "edge"]);
+    let workspace = init["resources"]["workspace"]["id"].as_str().unwrap();
+    let bucket = init["resources"]["bucket"]["bucket"]
+        .as_str()
+        .expect("the fleet's bucket")
+        .to_owned();
+    // AMP's metrics of a Kubecost 3 cluster do not count: only its heartbeat does.
+    write(&plane, &world, workspace, "edge", SystemTime::now());
+    let heartbeat = |cluster: &str| {
+        let key = format!("finops-agent/{cluster}/heartbeat/20261207120000.json");
+        world.with_tls_policy_lifted(&bucket, async |s3| {
+            s3.put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(b"{}".to_vec().into())
+                .send()
+                .await
+                .expect("write a heartbeat");
+        });
+    };
+    heartbeat("prod");
+
+    let output = status(&world, &["--output", "json"]);
+    assert_exit(&output, 3);
+    let document = stdout_json(&output);
+    validate(&document);
+    let prod = cluster(&document, "prod");
+    assert_eq!(prod["metrics_source"], "heartbeat", "{prod:#}");
+    assert_eq!(prod["reporting"], true, "{prod:#}");
+    assert_eq!(prod["release"]["chart_version"], "3.2.1");
+    let edge = cluster(&document, "edge");
+    assert_eq!(edge["reporting"], false, "{edge:#}");
+    let problem = edge["problems"][0]["problem"].as_str().unwrap_or_default();
+    assert!(
+        problem.contains("no heartbeat of the FinOps agent under finops-agent/edge/heartbeat/"),
+        "{edge:#}"
+    );
+
+    heartbeat("edge");
+    let output = status(&world, &[]);
+    assert_exit(&output, 0);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("(heartbeat)"), "{text}");
+}

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::aws::{amp, eks};
+use crate::chart::ChartLine;
 use crate::cli::{ClusterRole, RenderArgs};
 use crate::engine::report::{Finished, REPORT_SCHEMA, rendered};
 use crate::error::{Error, exit};
@@ -212,7 +213,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         release: helm::Release {
             name: args.chart.release.clone(),
             namespace: args.chart.namespace.clone(),
-            chart: args.chart.chart.clone(),
+            chart: args.chart.chart_ref(),
             chart_version: args.chart.chart_version.clone(),
             kube_context: Some(arn),
             kubeconfig: None,
@@ -263,7 +264,13 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
     } else {
         notes.push("quick-start: no federated bucket, metrics go to AMP only".to_owned());
     }
-    for policy in fleet.policies() {
+    // A Kubecost 3 cluster reaches no AMP: its roles hold the bucket's policy alone.
+    let line = ChartLine::of(&args.chart.chart_version)?;
+    let policies = fleet
+        .policies()
+        .into_iter()
+        .filter(|policy| line.uses_amp() || *policy == FleetPolicy::FederatedStore);
+    for policy in policies {
         let (name, purpose) = match policy {
             FleetPolicy::AmpQuery => (
                 "policy-amp-query.json",

@@ -11,6 +11,7 @@ use crate::aws::accounts::{self, Accounts};
 use crate::aws::amp_query::QueryApi;
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, s3, sts};
+use crate::chart::ChartLine;
 use crate::cli::{ClusterRole, StatusArgs};
 use crate::cluster_id::Member;
 use crate::engine::report::{Finished, rendered};
@@ -26,7 +27,7 @@ use crate::resources::member_record;
 use crate::resources::workspace::WorkspaceLookup;
 use crate::status::{
     ClusterFacts, ClusterIdentity, FleetStatus, Hints, KubeFacts, Problem, REPORTING_METRIC,
-    STATUS_SCHEMA, WorkspaceRef, etl_prefix, judge, rfc3339,
+    STATUS_SCHEMA, WorkspaceRef, etl_prefix, heartbeat_prefixes, judge, rfc3339,
 };
 use crate::validate;
 
@@ -193,6 +194,16 @@ impl Reader<'_> {
             Ok((context, facts)) => (context, Ok(facts)),
             Err(err) => (None, Err(Problem::from(&err))),
         };
+        // Only Kubecost 3 clusters, known by their release, write a heartbeat.
+        let kubecost_3 = kube.as_ref().is_ok_and(|facts| {
+            facts.release.as_ref().is_some_and(|listed| {
+                ChartLine::of(&listed.chart_version).is_ok_and(|line| !line.uses_amp())
+            })
+        });
+        let heartbeat = match kubecost_3 {
+            true => self.heartbeat(&member.id).await,
+            false => None,
+        };
         ClusterFacts {
             identity,
             hints: Hints {
@@ -203,6 +214,7 @@ impl Reader<'_> {
             kube,
             metrics_last_seen: Ok(None),
             etl,
+            heartbeat,
         }
     }
 
@@ -223,6 +235,23 @@ impl Reader<'_> {
         // A cluster reached directly has no context of the user's to name in fixes.
         let context = (!reached.direct).then_some(reached.context);
         Ok((context, KubeFacts { release, workloads }))
+    }
+
+    /// When the cluster's FinOps agent last wrote its heartbeat to the bucket.
+    async fn heartbeat(&self, cluster_id: &str) -> Option<Result<Option<f64>, Problem>> {
+        let store = self.store?;
+        let client = self.accounts.fleet().s3_in(&store.region);
+        let newest = futures::future::try_join_all(
+            heartbeat_prefixes(cluster_id)
+                .iter()
+                .map(|prefix| s3::newest_object(&client, &store.bucket, prefix)),
+        )
+        .await;
+        Some(
+            newest
+                .map(|found| found.into_iter().flatten().reduce(f64::max))
+                .map_err(|err| Problem::from(&err)),
+        )
     }
 
     /// Federated fleets: when the cluster last wrote an ETL file to the bucket.

@@ -98,9 +98,10 @@ pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bo
                 arn: target.cluster.arn.clone(),
                 account: target.cluster.account.clone(),
                 role: target.role,
-                service_account_roles: ServiceAccountKind::ALL
-                    .into_iter()
-                    .map(|kind| ServiceAccountRole {
+                service_account_roles: ChartLine::of(&target.release.chart_version)
+                    .map_or(&ServiceAccountKind::ALL[..], ChartLine::service_accounts)
+                    .iter()
+                    .map(|&kind| ServiceAccountRole {
                         service_account: kind.service_account().to_owned(),
                         role_arn: fleet.acting_role_arn(&target.cluster, kind),
                     })
@@ -124,7 +125,10 @@ pub fn port_forward_hint(release: &helm::Release) -> String {
     let forward = format!(
         "kubectl port-forward{context} --namespace {} deployment/{} {}",
         release.namespace,
-        chart::ui_deployment(&release.name),
+        chart::ui_deployment(
+            &release.name,
+            ChartLine::of(&release.chart_version).unwrap_or(ChartLine::V2)
+        ),
         chart::UI_PORT
     );
     // A cluster reached directly has no context of the user's yet; the CLI writes one.

@@ -8,7 +8,7 @@ use kube::Client;
 use kube::api::{Api, ListParams};
 
 use super::api::kube_error;
-use crate::chart::{UI_PORT, ui_deployment};
+use crate::chart::{ChartLine, UI_PORT, ui_deployment};
 use crate::error::Error;
 
 /// The running pod of the release's cost-analyzer Deployment, and the chart it was installed
@@ -19,19 +19,33 @@ pub struct UiPod {
 }
 
 pub async fn ui_pod(client: &Client, namespace: &str, release: &str) -> Result<UiPod, Error> {
-    let deployment_name = ui_deployment(release);
-    let resource = format!("deployment {namespace}/{deployment_name}");
+    // The line is known once the Deployment is read: each line's UI Deployment is looked for.
+    let names = [
+        ui_deployment(release, ChartLine::V2),
+        ui_deployment(release, ChartLine::V3),
+    ];
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let deployment = deployments
-        .get_opt(&deployment_name)
-        .await
-        .map_err(|err| kube_error("get", &resource, err))?
+    let found = futures::future::try_join_all(names.iter().map(|name| {
+        let deployments = &deployments;
+        async move {
+            deployments
+                .get_opt(name)
+                .await
+                .map_err(|err| kube_error("get", &format!("deployment {namespace}/{name}"), err))
+        }
+    }))
+    .await?;
+    let (deployment_name, deployment) = names
+        .iter()
+        .zip(found)
+        .find_map(|(name, deployment)| Some((name, deployment?)))
         .ok_or_else(|| Error::NotFound {
             what: "Kubecost deployment",
-            name: deployment_name.clone(),
+            name: names.join(" or "),
             place: format!("in namespace {namespace}"),
             fix: "install Kubecost on the cluster with `kcfed init primary` or `kcfed join cluster`, or pass its --namespace and --release".to_owned(),
         })?;
+    let resource = format!("deployment {namespace}/{deployment_name}");
     let chart = deployment
         .metadata
         .labels

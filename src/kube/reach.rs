@@ -235,7 +235,7 @@ pub fn release(args: &ChartArgs, helm_args: &HelmArgs, reached: &Reached) -> hel
     helm::Release {
         name: args.release.clone(),
         namespace: args.namespace.clone(),
-        chart: args.chart.clone(),
+        chart: args.chart_ref(),
         chart_version: args.chart_version.clone(),
         kube_context: Some(reached.context.clone()),
         kubeconfig: reached.kubeconfig.clone(),

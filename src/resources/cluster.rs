@@ -16,7 +16,7 @@ use crate::cluster_id;
 use crate::error::Error;
 use crate::fleet::{Fleet, IdentityMode, Target};
 use crate::helm;
-use crate::names::{self, FleetPolicy, ServiceAccountKind, tags};
+use crate::names::{self, FleetPolicy, tags};
 use crate::plan::{Action, ResourceKind, Step};
 use crate::render::Renderer;
 
@@ -41,14 +41,16 @@ pub fn desired(
         .as_ref()
         .map(|store| renderer.object_store_config(store))
         .transpose()?;
+    let line = ChartLine::of(&target.release.chart_version)?;
     if fleet.identity == IdentityMode::PodIdentity {
         return Ok(ClusterDesired {
             provider_arn: None,
             roles: Vec::new(),
-            associations: pod_identity::desired(fleet, target),
+            associations: pod_identity::desired(fleet, target, line),
             objects: kube_objects::DesiredObjects {
                 namespace: target.release.namespace.clone(),
-                service_accounts: ServiceAccountKind::ALL
+                service_accounts: line
+                    .service_accounts()
                     .iter()
                     .map(|kind| (kind.service_account().to_owned(), None))
                     .collect(),
@@ -60,9 +62,10 @@ pub fn desired(
     let provider_arn =
         names::oidc_provider_arn(&fleet.account_id, &cluster.region, &cluster.oidc_issuer);
     let fleet_names = fleet.names();
-    let roles = ServiceAccountKind::ALL
-        .into_iter()
-        .map(|kind| {
+    let roles = line
+        .service_accounts()
+        .iter()
+        .map(|&kind| {
             let name = fleet.role_name(cluster, kind);
             let subject =
                 names::service_account_subject(&target.release.namespace, kind.service_account());
@@ -81,7 +84,11 @@ pub fn desired(
                     cluster.name
                 ),
                 inline: None,
-                policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
+                policies: FleetPolicy::for_service_account(
+                    kind,
+                    fleet.store.is_some(),
+                    line.uses_amp(),
+                ),
                 tags: role_tags(fleet, target),
                 name,
             })

@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 
 use crate::aws::{eks, made_by_kcfed, managed_tags};
+use crate::chart::ChartLine;
 use crate::engine::run::FleetView;
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
-use crate::names::{ServiceAccountKind, tags};
+use crate::names::tags;
 use crate::plan::{Action, ResourceKind, Step};
 
 /// Where an association lives: the cluster's account and region, which name its EKS client.
@@ -39,7 +40,7 @@ pub struct AssociationRef {
 }
 
 /// The cluster's associations, one per service account kcfed makes.
-pub fn desired(fleet: &Fleet, target: &Target) -> Vec<eks::Association> {
+pub fn desired(fleet: &Fleet, target: &Target, line: ChartLine) -> Vec<eks::Association> {
     let cluster = &target.cluster;
     let names = fleet.names();
     let other_account = cluster.account != fleet.account_id;
@@ -49,9 +50,9 @@ pub fn desired(fleet: &Fleet, target: &Target) -> Vec<eks::Association> {
     ])
     .into_iter()
     .collect();
-    ServiceAccountKind::ALL
-        .into_iter()
-        .map(|kind| {
+    line.service_accounts()
+        .iter()
+        .map(|&kind| {
             let shared = names.shared_role_name(kind);
             let (role_arn, target_role_arn) = if other_account {
                 let target = names.role_arn(&names.target_role_name(kind));
@@ -258,7 +259,7 @@ mod tests {
     #[test]
     fn a_cluster_of_the_fleet_account_uses_the_fleet_roles_one_of_another_chains_to_them() {
         let fleet = pod_identity_fleet();
-        let own = desired(&fleet, &target());
+        let own = desired(&fleet, &target(), ChartLine::V2);
         assert_eq!(own.len(), 2);
         for association in &own {
             assert!(
@@ -271,7 +272,7 @@ mod tests {
         }
         let mut other = target();
         other.cluster.account = "444455556666".to_owned();
-        let chained = desired(&fleet, &other);
+        let chained = desired(&fleet, &other, ChartLine::V2);
         for (theirs, ours) in chained.iter().zip(&own) {
             assert!(
                 theirs
@@ -286,7 +287,7 @@ mod tests {
     #[test]
     fn associations_are_made_repointed_or_left_to_their_owner() {
         let (fleet, target) = (pod_identity_fleet(), target());
-        let wanted = desired(&fleet, &target);
+        let wanted = desired(&fleet, &target, ChartLine::V2);
         let planned = plan("prod", &target, &wanted, &[None, None]);
         assert!(
             planned

@@ -79,7 +79,9 @@ pub fn plan(
             action,
         )
         .with_detail(format!(
-            "cost-analyzer {} {}",
+            "{} {} {}",
+            ChartLine::of(&target.release.chart_version)
+                .map_or("cost-analyzer", ChartLine::chart_name),
             target.release.chart_version,
             target.release.reached_how()
         ))

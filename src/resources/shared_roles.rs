@@ -127,7 +127,7 @@ pub fn desired(
                 "Kubecost {sa} in the clusters of fleet {ws} (EKS Pod Identity; made by kcfed)"
             ),
             trust: renderer.pod_identity_trust_policy(&fleet.account_id, sa)?,
-            policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
+            policies: FleetPolicy::for_service_account(kind, fleet.store.is_some(), true),
             ..role(kind, &fleet.account_id, names.shared_role_name(kind))
         });
     }
@@ -141,7 +141,7 @@ pub fn desired(
                 "Kubecost {sa} in other accounts' clusters of fleet {ws}, after their own role (EKS Pod Identity; made by kcfed)"
             ),
             trust: renderer.fleet_target_trust_policy(&names.shared_role_pattern(kind))?,
-            policies: FleetPolicy::for_service_account(kind, fleet.store.is_some()),
+            policies: FleetPolicy::for_service_account(kind, fleet.store.is_some(), true),
             ..role(kind, &fleet.account_id, names.target_role_name(kind))
         });
     }

@@ -55,7 +55,13 @@ pub fn skip_without_charts() -> bool {
 
 /// The packaged cost-analyzer chart of `version`.
 pub fn chart_archive(version: &str) -> PathBuf {
-    let path = charts_dir().join(format!("cost-analyzer-{version}.tgz"));
+    // From 3.0 on the chart is named `kubecost`.
+    let name = if version.starts_with("3.") {
+        "kubecost"
+    } else {
+        "cost-analyzer"
+    };
+    let path = charts_dir().join(format!("{name}-{version}.tgz"));
     assert!(path.is_file(), "no chart archive at {}", path.display());
     path
 }
