@@ -994,7 +994,8 @@ fn a_quota_met_at_apply_fails_the_cluster_with_the_fix_and_makes_none_of_it() {
 }
 
 /// A roles quota met after the cluster's OIDC provider was made (a race with another run, or
-/// another tool): the provider is taken back, and the namespace was not started.
+/// another tool): the provider and the namespace made beside the roles are taken back; what
+/// lives in the namespace was not started.
 #[test]
 fn a_roles_quota_met_at_apply_takes_back_the_clusters_provider() {
     let mut world = World::new(Moto::shared(), REGION, &["prod"]);
@@ -1020,7 +1021,12 @@ fn a_roles_quota_met_at_apply_takes_back_the_clusters_provider() {
             .collect::<Vec<_>>()
     };
     assert_eq!(outcome("oidc-provider"), ["undone"], "{report:#}");
-    assert_eq!(outcome("namespace"), ["not-run"], "{report:#}");
+    assert_eq!(outcome("namespace"), ["undone"], "{report:#}");
+    assert_eq!(
+        outcome("service-account"),
+        ["not-run", "not-run"],
+        "{report:#}"
+    );
     let error = report["clusters"][0]["error"].as_str().unwrap_or_default();
     assert!(
         error.contains("RolesPerAccount") && error.contains("--identity pod-identity"),
@@ -1043,5 +1049,7 @@ fn a_roles_quota_met_at_apply_takes_back_the_clusters_provider() {
         providers.open_id_connect_provider_list()
     );
     assert!(roles.roles().is_empty(), "{:?}", roles.roles());
-    assert_eq!(world.cluster("prod").kube.write_count(), 0);
+    let kube = &world.cluster("prod").kube;
+    assert!(kube.get("namespaces", None, "kubecost").is_none());
+    assert!(kube.list("serviceaccounts").is_empty() && kube.list("secrets").is_empty());
 }

@@ -14,6 +14,7 @@ use common::{World, assert_exit, stdout_json};
 use jsonschema::Validator;
 use serde_json::{Value, json};
 use support::moto::Moto;
+use support::proxy::{Faults, Refusal};
 
 const REGION: &str = "us-east-2";
 const SCHEMA_ID: &str = "kcfed.report/v1";
@@ -237,6 +238,35 @@ fn a_failed_step_follows_the_contract() {
             .contains("UPGRADE FAILED"),
         "{report:#}"
     );
+    assert_eq!(statuses(&report, "clusters"), ["failed"]);
+}
+
+/// A cluster that meets an account quota at apply: what the run made for it is taken back and
+/// reported `undone`.
+#[test]
+fn an_undone_step_follows_the_contract() {
+    let validator = validator();
+    let mut world = World::new(Moto::shared(), REGION, &["prod"]);
+    world.proxy_all(&Faults {
+        refuse: Some(Refusal {
+            action: "CreateRole",
+            status: 409,
+            code: "LimitExceeded",
+            message: "Cannot exceed quota for RolesPerAccount: 1000".to_owned(),
+        }),
+        ..Faults::none()
+    });
+    let output = init(&world, &["--yes"]);
+    assert_exit(&output, 1);
+    let report = conforming(&validator, &output);
+    let undone: Vec<_> = report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|step| step["outcome"]["status"] == "undone")
+        .map(|step| step["kind"].clone())
+        .collect();
+    assert_eq!(undone, ["oidc-provider", "namespace"], "{report:#}");
     assert_eq!(statuses(&report, "clusters"), ["failed"]);
 }
 

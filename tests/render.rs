@@ -714,3 +714,80 @@ fn a_pod_identity_agent_of_another_account_renders_its_roles_and_associations() 
         );
     }
 }
+
+/// A Kubecost 3 agent: its chart's own values files (no AMP file), the bucket's policy alone (no
+/// AMP policy), one service account with its IRSA role, and the install script pulling the
+/// `kubecost` chart.
+#[test]
+fn a_kubecost_3_agent_renders_the_bucket_and_nothing_of_amp() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("edge");
+    let report = render(
+        &out,
+        &[
+            "--role",
+            "agent",
+            "--cluster",
+            "edge",
+            "--region",
+            "eu-west-1",
+            "--account-id",
+            ACCOUNT,
+            "--workspace-id",
+            WORKSPACE,
+            "--bucket",
+            "kcfed-etl",
+            "--chart-version",
+            "3.2.1",
+            "--identity",
+            "irsa",
+            "--oidc-issuer",
+            "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
+        ],
+    );
+    let files = reported_files(&report, &out);
+    for expected in [
+        "1-eks-cost-monitoring.yaml",
+        "3-agent.yaml",
+        "4-overrides.yaml",
+        "policy-federated-store.json",
+        "trust-cost-analyzer.json",
+    ] {
+        assert!(
+            files.iter().any(|f| f == expected),
+            "{expected} in {files:?}"
+        );
+    }
+    for absent in [
+        "2-amp.yaml",
+        "policy-amp-query.json",
+        "policy-amp-remote-write.json",
+        "trust-prometheus-server.json",
+    ] {
+        assert!(!files.iter().any(|f| f == absent), "{absent} in {files:?}");
+    }
+    let (_, values) = merged_by_helm(&out);
+    assert_eq!(values["global"]["clusterId"], "edge");
+    assert_eq!(
+        values["global"]["federatedStorage"]["existingSecret"],
+        "kubecost-object-store"
+    );
+    assert_eq!(values["aggregator"]["enabled"], false);
+    assert_eq!(
+        values["finopsagent"]["serviceAccount"]["name"],
+        "kubecost-cost-analyzer-amp"
+    );
+    let objects = read_json(&out.join("kubernetes-objects.json"));
+    let accounts: Vec<&Value> = objects["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["kind"] == "ServiceAccount")
+        .collect();
+    assert_eq!(accounts.len(), 1, "{objects:#}");
+    let script = std::fs::read_to_string(out.join("helm-install.sh")).unwrap();
+    assert!(
+        script.contains("oci://public.ecr.aws/kubecost/kubecost"),
+        "{script}"
+    );
+}

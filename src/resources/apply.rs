@@ -262,12 +262,15 @@ impl Executor for Applier<'_> {
         }
     }
 
-    /// What counts against IAM's quotas is taken back: the cluster's OIDC provider and roles
-    /// this run made. The rest of a failed cluster has not started (the namespace comes after
-    /// the roles), and the fleet's workspace, bucket and policies serve every cluster.
+    /// What the run made for a cluster before it met a quota is taken back: its OIDC provider,
+    /// roles and namespace (made beside the roles). What lives in the namespace comes after the
+    /// roles and has not started; the fleet's workspace, bucket and policies serve every cluster.
     async fn undo(&self, item: &Planned, position: usize) -> Result<bool, Error> {
         let item = self.bound(item, position)?;
         match &item.op {
+            Op::Kube(object) if item.step.action == Action::Create => {
+                kube_objects::undo(&self.kube_client(item).await?, object).await
+            }
             Op::OidcProvider(change) => oidc::undo(&self.clients.iam, change).await,
             Op::Role(change) => {
                 let account = shared_roles::role_account(&change.role.arn);
@@ -307,10 +310,10 @@ fn stages(kind: ResourceKind) -> (u8, u8) {
         ResourceKind::AmpWorkspace | ResourceKind::OidcProvider => (0, 1),
         ResourceKind::FleetMember => (0, 3),
         ResourceKind::S3Bucket | ResourceKind::IamPolicy => (1, 0),
+        ResourceKind::Namespace => (1, 2),
         ResourceKind::IamRole => (1, 2),
-        ResourceKind::Namespace => (2, 2),
-        ResourceKind::ServiceAccount | ResourceKind::Secret => (3, 1),
-        ResourceKind::PodIdentityAssociation => (3, 1),
+        ResourceKind::ServiceAccount | ResourceKind::Secret => (2, 1),
+        ResourceKind::PodIdentityAssociation => (2, 1),
         ResourceKind::HelmRelease => (LAST_BUILD_STAGE, 0),
         // Once the release is upgraded; never part of a teardown.
         ResourceKind::Workload => (LAST_BUILD_STAGE + 1, 0),
@@ -318,7 +321,7 @@ fn stages(kind: ResourceKind) -> (u8, u8) {
 }
 
 /// The release's stage: the last of a build.
-const LAST_BUILD_STAGE: u8 = 4;
+const LAST_BUILD_STAGE: u8 = 3;
 
 /// Whether a kind's op holds names or documents built on the workspace id (role paths and
 /// ARNs, policy names and documents, the fleet tag, the endpoints in the values).

@@ -541,6 +541,17 @@ pub fn plan_cleanup(
 }
 
 /// Deletes one object; already gone is fine.
+/// Deletes the namespace this run made for a cluster that then failed on a quota; the objects
+/// that live in it come later and were never made.
+pub async fn undo(client: &Client, object: &KubeObject) -> Result<bool, Error> {
+    let KubeObject::Namespace(namespace) = object else {
+        return Ok(false);
+    };
+    let name = namespace.metadata.name.clone().unwrap_or_default();
+    delete(client, &KubeRef::Namespace(name)).await?;
+    Ok(true)
+}
+
 pub async fn delete(client: &Client, object: &KubeRef) -> Result<(), Error> {
     let (result, resource) = match object {
         KubeRef::Namespace(name) => (
