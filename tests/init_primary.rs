@@ -7,7 +7,7 @@ mod support;
 use common::{World, assert_exit, block_on, decode, plan_step, stderr, stdout_json};
 use serde_json::{Value, json};
 use support::moto::Moto;
-use support::proxy::{Faults, Refusal};
+use support::proxy::Faults;
 
 const REGION: &str = "us-east-2";
 
@@ -957,15 +957,10 @@ fn a_plan_past_an_iam_quota_stops_before_any_change() {
 #[test]
 fn a_quota_met_at_apply_fails_the_cluster_with_the_fix_and_makes_none_of_it() {
     let mut world = World::new(Moto::shared(), REGION, &["prod"]);
-    world.proxy_all(&Faults {
-        refuse: Some(Refusal {
-            action: "CreateOpenIDConnectProvider",
-            status: 409,
-            code: "LimitExceeded",
-            message: "Cannot exceed quota for OpenIdConnectProvidersPerAccount: 100".to_owned(),
-        }),
-        ..Faults::none()
-    });
+    world.proxy_all(&Faults::iam_quota_met(
+        "CreateOpenIDConnectProvider",
+        "Cannot exceed quota for OpenIdConnectProvidersPerAccount: 100",
+    ));
     let output = world.init_primary(&["--yes"]);
     assert!(!output.status.success());
     let stderr = stderr(&output);
@@ -999,15 +994,10 @@ fn a_quota_met_at_apply_fails_the_cluster_with_the_fix_and_makes_none_of_it() {
 #[test]
 fn a_roles_quota_met_at_apply_takes_back_the_clusters_provider() {
     let mut world = World::new(Moto::shared(), REGION, &["prod"]);
-    world.proxy_all(&Faults {
-        refuse: Some(Refusal {
-            action: "CreateRole",
-            status: 409,
-            code: "LimitExceeded",
-            message: "Cannot exceed quota for RolesPerAccount: 1000".to_owned(),
-        }),
-        ..Faults::none()
-    });
+    world.proxy_all(&Faults::iam_quota_met(
+        "CreateRole",
+        "Cannot exceed quota for RolesPerAccount: 1000",
+    ));
     let output = world.init_primary(&["--yes", "--output", "json"]);
     assert!(!output.status.success(), "{}", stderr(&output));
     let report = stdout_json(&output);

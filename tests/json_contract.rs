@@ -14,7 +14,7 @@ use common::{World, assert_exit, stdout_json};
 use jsonschema::Validator;
 use serde_json::{Value, json};
 use support::moto::Moto;
-use support::proxy::{Faults, Refusal};
+use support::proxy::Faults;
 
 const REGION: &str = "us-east-2";
 const SCHEMA_ID: &str = "kcfed.report/v1";
@@ -247,15 +247,10 @@ fn a_failed_step_follows_the_contract() {
 fn an_undone_step_follows_the_contract() {
     let validator = validator();
     let mut world = World::new(Moto::shared(), REGION, &["prod"]);
-    world.proxy_all(&Faults {
-        refuse: Some(Refusal {
-            action: "CreateRole",
-            status: 409,
-            code: "LimitExceeded",
-            message: "Cannot exceed quota for RolesPerAccount: 1000".to_owned(),
-        }),
-        ..Faults::none()
-    });
+    world.proxy_all(&Faults::iam_quota_met(
+        "CreateRole",
+        "Cannot exceed quota for RolesPerAccount: 1000",
+    ));
     let output = init(&world, &["--yes"]);
     assert_exit(&output, 1);
     let report = conforming(&validator, &output);

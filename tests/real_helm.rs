@@ -126,11 +126,16 @@ fn fleet_lifecycle_with(helm: &Path) {
     let agent = pod_spec(edge, "kubecost-cost-analyzer");
     assert_eq!(agent["serviceAccountName"], "kubecost-cost-analyzer-amp");
 
-    // cleanup takes no chart flags: it finds the release by name and uninstalls it.
+    cleaned_up(&world, helm, &[("prod", prod), ("edge", edge)]);
+}
+
+/// `cleanup --all` (it takes no chart flags: it finds each release by name and uninstalls it),
+/// after which nothing of the releases or of kcfed's namespace is left on `clusters`.
+fn cleaned_up(world: &World, helm: &Path, clusters: &[(&str, &FakeKube)]) {
     let helm_arg = helm.display().to_string();
     let cleanup = ["cleanup", "--all", "--helm", &helm_arg, "--yes"];
     assert_exit(&output_within(world.command(&cleanup), RUN_LIMIT), 0);
-    for (name, kube) in [("prod", prod), ("edge", edge)] {
+    for (name, kube) in clusters {
         assert_eq!(
             release_revisions(kube),
             [],
@@ -363,20 +368,7 @@ fn kubecost_3_fleet_with(helm: &Path, identity: &str) {
     let again = run(&["join", "cluster", "--cluster", &edge_arn]);
     assert_eq!(again["changed"], false, "{again:#}");
 
-    let helm_arg = helm.display().to_string();
-    let cleanup = ["cleanup", "--all", "--helm", &helm_arg, "--yes"];
-    assert_exit(&output_within(world.command(&cleanup), RUN_LIMIT), 0);
-    for (name, kube) in [("prod", prod), ("edge", edge)] {
-        assert_eq!(
-            release_revisions(kube),
-            [],
-            "{name}: helm's release is left"
-        );
-        assert!(
-            kube.get("namespaces", None, NAMESPACE).is_none(),
-            "{name}: kcfed's namespace is left"
-        );
-    }
+    cleaned_up(&world, helm, &[("prod", prod), ("edge", edge)]);
     let left = common::block_on(async {
         let iam = aws_sdk_iam::Client::new(&account.sdk_config(REGION).await);
         let roles = iam

@@ -64,6 +64,13 @@ fn render(out: &Path, args: &[&str]) -> Value {
     })
 }
 
+/// Every one of `expected` is among the `files` the report lists.
+fn assert_lists(files: &[String], expected: &[&str]) {
+    for name in expected {
+        assert!(files.iter().any(|f| f == name), "{name} in {files:?}");
+    }
+}
+
 /// The file names the report lists, after checking each one is in `out` and exists.
 fn reported_files(report: &Value, out: &Path) -> Vec<String> {
     report["files"]
@@ -231,23 +238,21 @@ fn primary_renders_federated_values_for_helm() {
     let report = render(&out, &PRIMARY_PROD);
     assert_eq!(report["command"], "render");
     let files = reported_files(&report, &out);
-    for expected in [
-        "1-eks-cost-monitoring.yaml",
-        "2-amp.yaml",
-        "3-primary-federator.yaml",
-        "4-overrides.yaml",
-        "federated-store.yaml",
-        "policy-federated-store.json",
-        "bucket-policy-tls-only.json",
-        "policy-amp-query.json",
-        "policy-amp-remote-write.json",
-        "helm-install.sh",
-    ] {
-        assert!(
-            files.iter().any(|f| f == expected),
-            "{expected} in {files:?}"
-        );
-    }
+    assert_lists(
+        &files,
+        &[
+            "1-eks-cost-monitoring.yaml",
+            "2-amp.yaml",
+            "3-primary-federator.yaml",
+            "4-overrides.yaml",
+            "federated-store.yaml",
+            "policy-federated-store.json",
+            "bucket-policy-tls-only.json",
+            "policy-amp-query.json",
+            "policy-amp-remote-write.json",
+            "helm-install.sh",
+        ],
+    );
     // Without --oidc-issuer there is nothing to pin the trust to, so no trust policies.
     assert!(!out.join("trust-cost-analyzer.json").exists());
 
@@ -302,18 +307,16 @@ fn agent_in_another_region_uses_the_workspace_region_and_pins_its_trust() {
         ],
     );
     let files = reported_files(&report, &out);
-    for expected in [
-        "3-agent-federated.yaml",
-        "federated-store.yaml",
-        "trust-cost-analyzer.json",
-        "trust-prometheus-server.json",
-        "helm-install.sh",
-    ] {
-        assert!(
-            files.iter().any(|f| f == expected),
-            "{expected} in {files:?}"
-        );
-    }
+    assert_lists(
+        &files,
+        &[
+            "3-agent-federated.yaml",
+            "federated-store.yaml",
+            "trust-cost-analyzer.json",
+            "trust-prometheus-server.json",
+            "helm-install.sh",
+        ],
+    );
     assert!(!files.iter().any(|f| f == "3-primary-federator.yaml"));
 
     let helm_command = report["helm_command"].as_str().expect("helm_command");
@@ -653,17 +656,15 @@ fn a_pod_identity_agent_of_another_account_renders_its_roles_and_associations() 
         ],
     );
     let files = reported_files(&report, &out);
-    for expected in [
-        "trust-cost-analyzer.json",
-        "target-trust-cost-analyzer.json",
-        "444455556666-trust-cost-analyzer.json",
-        "444455556666-policy-assume-kubecost-cost-analyzer-amp.json",
-    ] {
-        assert!(
-            files.iter().any(|f| f == expected),
-            "{expected} in {files:?}"
-        );
-    }
+    assert_lists(
+        &files,
+        &[
+            "trust-cost-analyzer.json",
+            "target-trust-cost-analyzer.json",
+            "444455556666-trust-cost-analyzer.json",
+            "444455556666-policy-assume-kubecost-cost-analyzer-amp.json",
+        ],
+    );
     let trust = read_json(&out.join("trust-cost-analyzer.json"));
     assert_eq!(
         trust["Statement"][0]["Principal"]["Service"],
@@ -742,22 +743,20 @@ fn a_kubecost_3_agent_renders_the_bucket_and_nothing_of_amp() {
             "--identity",
             "irsa",
             "--oidc-issuer",
-            "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE",
+            ISSUER,
         ],
     );
     let files = reported_files(&report, &out);
-    for expected in [
-        "1-eks-cost-monitoring.yaml",
-        "3-agent.yaml",
-        "4-overrides.yaml",
-        "policy-federated-store.json",
-        "trust-cost-analyzer.json",
-    ] {
-        assert!(
-            files.iter().any(|f| f == expected),
-            "{expected} in {files:?}"
-        );
-    }
+    assert_lists(
+        &files,
+        &[
+            "1-eks-cost-monitoring.yaml",
+            "3-agent.yaml",
+            "4-overrides.yaml",
+            "policy-federated-store.json",
+            "trust-cost-analyzer.json",
+        ],
+    );
     for absent in [
         "2-amp.yaml",
         "policy-amp-query.json",

@@ -567,6 +567,23 @@ pub async fn role_names_under(
 
 /// The roles of the account by the OIDC providers they trust, from one listing (to know whether
 /// a provider is still used before deleting it).
+/// Which roles of the account trust each OIDC provider ([`roles_by_trusted_provider`]), read
+/// when first asked for and shared by the rest of the run: a join of many clusters that moved
+/// to Pod Identity lists the account's roles once.
+#[derive(Debug, Default)]
+pub struct AccountTrust(tokio::sync::OnceCell<HashMap<String, Vec<String>>>);
+
+impl AccountTrust {
+    pub async fn read(
+        &self,
+        client: &aws_sdk_iam::Client,
+    ) -> Result<&HashMap<String, Vec<String>>, Error> {
+        self.0
+            .get_or_try_init(|| roles_by_trusted_provider(client))
+            .await
+    }
+}
+
 pub async fn roles_by_trusted_provider(
     client: &aws_sdk_iam::Client,
 ) -> Result<HashMap<String, Vec<String>>, Error> {

@@ -21,7 +21,7 @@ use crate::resources::apply::{Applier, Direction, Replanned};
 use crate::resources::member_record::{self, FleetMembers};
 use crate::resources::op::{Op, Planned, fleet_step};
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{bucket, cluster, irsa_remains, policies, quotas, shared_roles, workspace};
+use crate::resources::{bucket, cluster, policies, quotas, shared_roles, workspace};
 use crate::validate;
 
 /// Reads in two rounds, each of calls made at the same time: first what needs nothing but the
@@ -196,15 +196,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                     &renderer,
                 )
                 .await?
-                .with_members(&known, &target.cluster.arn);
-                let observed = match fleet.identity {
-                    IdentityMode::PodIdentity => {
-                        let moved = known.irsa_roles_of(&target.cluster.arn);
-                        let remains = irsa_remains::observe(&clients.iam, &moved).await?;
-                        observed.with_irsa_remains(remains)
-                    }
-                    IdentityMode::Irsa => observed,
-                };
+                .with_members(&clients.iam, &fleet, &known, &target.cluster.arn)
+                .await?;
                 Ok((client, observed))
             })
             .await

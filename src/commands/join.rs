@@ -24,7 +24,7 @@ use crate::resources::cluster::{self, ObservedCluster};
 use crate::resources::member_record::{self, FleetMembers};
 use crate::resources::op::fleet_step;
 use crate::resources::workspace::WorkspaceLookup;
-use crate::resources::{irsa_remains, policies, quotas, shared_roles};
+use crate::resources::{policies, quotas, shared_roles};
 use crate::validate;
 
 /// Finds the fleet (account, workspace, helm: at the same time), then reads every cluster in
@@ -296,14 +296,13 @@ impl Discovery<'_> {
             .await
         })
         .await?
-        .with_members(self.known, &target.cluster.arn);
-        let observed = match self.fleet.identity {
-            IdentityMode::PodIdentity => {
-                let moved = self.known.irsa_roles_of(&target.cluster.arn);
-                observed.with_irsa_remains(irsa_remains::observe(&self.clients.iam, &moved).await?)
-            }
-            IdentityMode::Irsa => observed,
-        };
+        .with_members(
+            &self.clients.iam,
+            self.fleet,
+            self.known,
+            &target.cluster.arn,
+        )
+        .await?;
         Ok((target, observed))
     }
 }

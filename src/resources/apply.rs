@@ -103,6 +103,15 @@ impl<'a> Applier<'a> {
         Some(fleet)
     }
 
+    /// The IAM client of the account a role is in (a Pod Identity fleet's roles are in every
+    /// account with clusters).
+    fn iam_of(&self, role_arn: &str) -> &aws_sdk_iam::Client {
+        &self
+            .accounts
+            .clients(shared_roles::role_account(role_arn))
+            .iam
+    }
+
     async fn kube_client(&self, item: &Planned) -> Result<::kube::Client, Error> {
         let index = item
             .target
@@ -215,9 +224,7 @@ impl Executor for Applier<'_> {
             Op::Policy(change) => policies::apply(iam_client, change).await,
             Op::OidcProvider(change) => oidc::apply(iam_client, change).await,
             Op::Role(change) => {
-                let account = shared_roles::role_account(&change.role.arn);
-                let iam_client = &self.accounts.clients(account).iam;
-                roles::apply(iam_client, change, fleet_view).await
+                roles::apply(self.iam_of(&change.role.arn), change, fleet_view).await
             }
             Op::Association(change) => {
                 let location = &change.location;
@@ -245,10 +252,7 @@ impl Executor for Applier<'_> {
             Op::DeleteKube(object) => {
                 kube_objects::delete(&self.kube_client(item).await?, object).await
             }
-            Op::DeleteRole(role) => {
-                let account = shared_roles::role_account(&role.arn);
-                iam::delete_role(&self.accounts.clients(account).iam, role).await
-            }
+            Op::DeleteRole(role) => iam::delete_role(self.iam_of(&role.arn), role).await,
             Op::DeleteOidcProvider(arn) => iam::delete_oidc_provider(iam_client, arn).await,
             Op::DeletePolicy(arn) => iam::delete_policy(iam_client, arn).await,
             Op::DeleteBucket(store) => {
@@ -272,10 +276,7 @@ impl Executor for Applier<'_> {
                 kube_objects::undo(&self.kube_client(item).await?, object).await
             }
             Op::OidcProvider(change) => oidc::undo(&self.clients.iam, change).await,
-            Op::Role(change) => {
-                let account = shared_roles::role_account(&change.role.arn);
-                roles::undo(&self.accounts.clients(account).iam, change).await
-            }
+            Op::Role(change) => roles::undo(self.iam_of(&change.role.arn), change).await,
             _ => Ok(false),
         }
     }

@@ -228,20 +228,25 @@ pub async fn observe(
 }
 
 impl ObservedCluster {
-    /// What the run read of the fleet's members once for every cluster: the keys of this
-    /// cluster's member record.
-    pub fn with_members(mut self, known: &FleetMembers, arn: &str) -> Self {
+    /// What the run read of the fleet's members once for every cluster, for this one: the
+    /// keys of its member record and, in a Pod Identity fleet, the IRSA roles and providers it
+    /// no longer uses (read only when it still has such roles).
+    pub async fn with_members(
+        mut self,
+        iam_client: &aws_sdk_iam::Client,
+        fleet: &Fleet,
+        known: &FleetMembers,
+        arn: &str,
+    ) -> Result<Self, Error> {
         self.records = member_record::of_cluster(&known.record_keys, arn)
             .into_iter()
             .map(str::to_owned)
             .collect();
-        self
-    }
-
-    /// The IRSA roles and providers a cluster that moved to Pod Identity no longer uses.
-    pub fn with_irsa_remains(mut self, remains: IrsaRemains) -> Self {
-        self.irsa_remains = remains;
-        self
+        if fleet.identity == IdentityMode::PodIdentity {
+            let moved = known.irsa_roles_of(arn);
+            self.irsa_remains = irsa_remains::observe(iam_client, &moved, &known.trust).await?;
+        }
+        Ok(self)
     }
 }
 

@@ -20,27 +20,30 @@ pub struct IrsaRemains {
     still_trusting: HashMap<String, Vec<String>>,
 }
 
-impl IrsaRemains {
-    pub fn is_empty(&self) -> bool {
-        self.roles.is_empty()
-    }
-}
-
 /// Reads the named roles of one cluster and what their removal would leave trusting their
 /// providers: nothing is read when there are none (the usual case).
-pub async fn observe(client: &aws_sdk_iam::Client, names: &[String]) -> Result<IrsaRemains, Error> {
+pub async fn observe(
+    client: &aws_sdk_iam::Client,
+    names: &[String],
+    trust: &iam::AccountTrust,
+) -> Result<IrsaRemains, Error> {
     if names.is_empty() {
         return Ok(IrsaRemains::default());
     }
-    let (roles, mut still_trusting) = tokio::try_join!(
+    let (roles, trusting) = tokio::try_join!(
         try_join_all(names.iter().map(|name| iam::get_role(client, name))),
-        iam::roles_by_trusted_provider(client),
+        trust.read(client),
     )?;
     let roles: Vec<iam::Role> = roles.into_iter().flatten().collect();
-    for trusting in still_trusting.values_mut() {
-        trusting.retain(|name| !names.contains(name));
-    }
     let providers = trusted_providers(client, &roles).await?;
+    let still_trusting = providers
+        .iter()
+        .map(|(arn, _)| {
+            let others = trusting.get(arn).into_iter().flatten();
+            let others = others.filter(|name| !names.contains(name)).cloned();
+            (arn.clone(), others.collect())
+        })
+        .collect();
     Ok(IrsaRemains {
         roles,
         providers,

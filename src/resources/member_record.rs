@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::aws::config::Clients;
+use crate::aws::iam::AccountTrust;
 use crate::aws::s3;
 use crate::cluster_id;
 use crate::error::Error;
@@ -81,6 +82,8 @@ pub struct FleetMembers {
     pub record_keys: Vec<String>,
     /// The fleet's roles with their tags: each IRSA cluster's own, and the shared ones.
     roles: Vec<(String, HashMap<String, String>)>,
+    /// Which roles trust each OIDC provider, read once when a moved cluster's are removed.
+    pub trust: AccountTrust,
 }
 
 impl FleetMembers {
@@ -111,6 +114,7 @@ pub async fn fleet_members(clients: &Clients, fleet: &Fleet) -> Result<FleetMemb
         members,
         record_keys,
         roles,
+        trust: AccountTrust::default(),
     })
 }
 

@@ -130,38 +130,47 @@ pub fn plan(
 
 /// Stamps the pod template, which makes the controller replace the pods.
 pub async fn apply(client: &Client, Restart { workload, identity }: &Restart) -> Result<(), Error> {
-    let patch = Patch::Merge(serde_json::json!({
+    let stamp = Patch::Merge(serde_json::json!({
         "spec": {"template": {"metadata": {"annotations": {
             IDENTITY_ANNOTATION: identity.as_str()
         }}}}
     }));
+    let (namespace, name) = (&workload.namespace, &workload.name);
+    let patched = match workload.kind {
+        WorkloadKind::Deployment => {
+            merge_patch::<Deployment>(client, namespace, name, &stamp).await
+        }
+        WorkloadKind::StatefulSet => {
+            merge_patch::<StatefulSet>(client, namespace, name, &stamp).await
+        }
+        WorkloadKind::DaemonSet => merge_patch::<DaemonSet>(client, namespace, name, &stamp).await,
+    };
+    let resource = format!("{} {}", workload.kind.label(), workload.name);
+    patched.map_err(|err| kube_error("restart", &resource, err))
+}
+
+/// One merge patch of a namespaced workload, as kcfed's field manager.
+async fn merge_patch<K>(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    patch: &Patch<serde_json::Value>,
+) -> Result<(), kube::Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
     let params = PatchParams {
         field_manager: Some(FIELD_MANAGER.to_owned()),
         ..PatchParams::default()
     };
-    let resource = format!("{} {}", workload.kind.label(), workload.name);
-    let (namespace, name) = (&workload.namespace, &workload.name);
-    let patched = match workload.kind {
-        WorkloadKind::Deployment => {
-            let api = Api::<Deployment>::namespaced(client.clone(), namespace);
-            retry(KUBE_BACKOFF, || api.patch(name, &params, &patch))
-                .await
-                .map(drop)
-        }
-        WorkloadKind::StatefulSet => {
-            let api = Api::<StatefulSet>::namespaced(client.clone(), namespace);
-            retry(KUBE_BACKOFF, || api.patch(name, &params, &patch))
-                .await
-                .map(drop)
-        }
-        WorkloadKind::DaemonSet => {
-            let api = Api::<DaemonSet>::namespaced(client.clone(), namespace);
-            retry(KUBE_BACKOFF, || api.patch(name, &params, &patch))
-                .await
-                .map(drop)
-        }
-    };
-    patched.map_err(|err| kube_error("restart", &resource, err))
+    let api = Api::<K>::namespaced(client.clone(), namespace);
+    retry(KUBE_BACKOFF, || api.patch(name, &params, patch))
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]

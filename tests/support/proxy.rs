@@ -109,6 +109,20 @@ impl Faults {
         }
     }
 
+    /// Every `action` refused as IAM refuses a call past an account quota (409 `LimitExceeded`,
+    /// with `message`); the rest passes.
+    pub fn iam_quota_met(action: &'static str, message: &str) -> Faults {
+        Faults {
+            refuse: Some(Refusal {
+                action,
+                status: 409,
+                code: "LimitExceeded",
+                message: message.to_owned(),
+            }),
+            ..Faults::none()
+        }
+    }
+
     /// Every kind of fault, at `rate`.
     pub fn random(seed: u64, rate: f64) -> Faults {
         Faults {
