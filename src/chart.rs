@@ -23,7 +23,11 @@ pub const CHART_REF: &str = "oci://public.ecr.aws/kubecost/cost-analyzer";
 pub const CHART_REF_3: &str = "oci://public.ecr.aws/kubecost/kubecost";
 
 /// The chart versions kcfed's tests install, one per minor line it knows well.
-const TESTED_VERSIONS: &[&str] = &["1.103.4", "2.4.2", "2.8.7", "3.2.1"];
+const TESTED_VERSIONS: &[&str] = &["1.103.4", "2.4.2", "2.8.7", "2.9.7", "3.2.1"];
+/// The 2.x release a 1.x release moves to first (its tests move 1.103.4 to it).
+const LAST_2X_VERSION: &str = "2.8.7";
+/// The 2.9 release an AMP fleet's clusters run on their way to 3.x.
+pub const BRIDGE_VERSION: &str = "2.9.7";
 
 /// The port the cost-analyzer pod serves the UI on (the chart's frontend).
 pub const UI_PORT: u16 = 9090;
@@ -39,22 +43,25 @@ pub enum ClusterRole {
 }
 
 /// The line of the Kubecost chart a version belongs to: its AMP and federation settings
-/// differ (1.x: federator; 2.x: aggregator; 3.x: no AMP, the FinOps agent writes every
-/// cluster's data to the bucket and the aggregator reads it).
+/// differ (1.x: federator; 2.x: aggregator; 2.9: the 2.x chart with the FinOps agent beside
+/// AMP, the step to 3.x; 3.x: no AMP, the FinOps agent writes every cluster's data to the
+/// bucket and the aggregator reads it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub enum ChartLine {
     #[serde(rename = "1")]
     V1,
     #[serde(rename = "2")]
     V2,
+    #[serde(rename = "2.9")]
+    Bridge,
     #[serde(rename = "3")]
     V3,
 }
 
 impl ChartLine {
-    /// The line of `version`: 1.103-1.108, 2.4-2.8 or 3.0-3.2, the releases whose values kcfed
-    /// knows (its tests install 1.103.4, 2.4.2, 2.8.7 and 3.2.1); the rest are refused with the
-    /// reason.
+    /// The line of `version`: 1.103-1.108, 2.4-2.8, 2.9 or 3.0-3.2, the releases whose values
+    /// kcfed knows (its tests install 1.103.4, 2.4.2, 2.8.7, 2.9.7 and 3.2.1); the rest are
+    /// refused with the reason.
     pub fn of(version: &str) -> Result<ChartLine, Error> {
         let numbers: Vec<Option<u32>> = version.split('.').map(|part| part.parse().ok()).collect();
         let [Some(major), Some(minor), Some(_patch)] = numbers[..] else {
@@ -71,6 +78,7 @@ impl ChartLine {
         match (major, minor) {
             (1, 103..=108) => Ok(ChartLine::V1),
             (2, 4..=8) => Ok(ChartLine::V2),
+            (2, 9) => Ok(ChartLine::Bridge),
             (3, 0..=2) => Ok(ChartLine::V3),
             (1, _) => refused(
                 "kcfed knows cost-analyzer 1.103 to 1.108 (the 1.x line ends at 1.108.1); use 1.108.1, or 2.8.7",
@@ -78,9 +86,9 @@ impl ChartLine {
             (2, 0..=3) => refused(
                 "kcfed knows the 2.x values of 2.4 to 2.8 (its tests install 2.4.2 and 2.8.7); use 2.8.7",
             ),
-            (2, _) => refused(
-                "2.9 is only the bridge that moves a 2.x fleet to 3.x, a move kcfed does not make yet; install 2.8.7, or 3.2.1 for a new fleet",
-            ),
+            (2, _) => {
+                refused("the 2.x line ends at 2.9, the step to Kubecost 3; use 2.9.7, or 3.2.1")
+            }
             (3, _) => refused(
                 "kcfed knows the values of Kubecost 3.0 to 3.2 (its tests install 3.2.1); use 3.2.1",
             ),
@@ -100,7 +108,7 @@ impl ChartLine {
     /// The chart of the line, where the user names none: 3.x has a chart of its own.
     pub fn chart_ref(self) -> &'static str {
         match self {
-            ChartLine::V1 | ChartLine::V2 => CHART_REF,
+            ChartLine::V1 | ChartLine::V2 | ChartLine::Bridge => CHART_REF,
             ChartLine::V3 => CHART_REF_3,
         }
     }
@@ -108,7 +116,7 @@ impl ChartLine {
     /// The chart's name, as its releases' chart label starts.
     pub fn chart_name(self) -> &'static str {
         match self {
-            ChartLine::V1 | ChartLine::V2 => "cost-analyzer",
+            ChartLine::V1 | ChartLine::V2 | ChartLine::Bridge => "cost-analyzer",
             ChartLine::V3 => "kubecost",
         }
     }
@@ -120,10 +128,11 @@ impl ChartLine {
     }
 
     /// The service accounts a release of the line runs its AWS-calling pods as: 3.x runs the
-    /// FinOps agent, the aggregator and cloud-cost as one, whose only AWS access is the bucket.
+    /// FinOps agent, the aggregator and cloud-cost as one, whose only AWS access is the bucket;
+    /// 2.9 runs its FinOps agent as the cost-analyzer's, which has that access already.
     pub fn service_accounts(self) -> &'static [ServiceAccountKind] {
         match self {
-            ChartLine::V1 | ChartLine::V2 => &ServiceAccountKind::ALL,
+            ChartLine::V1 | ChartLine::V2 | ChartLine::Bridge => &ServiceAccountKind::ALL,
             ChartLine::V3 => &[ServiceAccountKind::CostAnalyzer],
         }
     }
@@ -132,7 +141,7 @@ impl ChartLine {
     pub fn eks_values(self) -> &'static str {
         match self {
             ChartLine::V1 => "values-eks-cost-monitoring.yaml",
-            ChartLine::V2 => "values-eks-cost-monitoring-2.x.yaml",
+            ChartLine::V2 | ChartLine::Bridge => "values-eks-cost-monitoring-2.x.yaml",
             ChartLine::V3 => "values-eks-3.x.yaml",
         }
     }
@@ -151,7 +160,9 @@ impl ChartLine {
         }
         templates.extend(self.fleet_part_values(role, federated));
         templates.push(match self {
-            ChartLine::V1 | ChartLine::V2 => ("values-overrides.yaml.j2", "4-overrides.yaml"),
+            ChartLine::V1 | ChartLine::V2 | ChartLine::Bridge => {
+                ("values-overrides.yaml.j2", "4-overrides.yaml")
+            }
             ChartLine::V3 => ("values-overrides-3.x.yaml.j2", "4-overrides.yaml"),
         });
         templates
@@ -159,8 +170,9 @@ impl ChartLine {
 
     /// The template of a cluster's part in the fleet, and the file it renders to: 1.x in
     /// federated fleets only (federator on the primary); 2.x agents always, the primary in
-    /// federated fleets (the aggregator reads the bucket). A quick-start primary needs none: the
-    /// default single-pod aggregator reads AMP for every cluster.
+    /// federated fleets (the aggregator reads the bucket), with 2.9's FinOps agent in the same
+    /// files. A quick-start primary needs none: the default single-pod aggregator reads AMP for
+    /// every cluster.
     pub fn fleet_part_values(
         self,
         role: ClusterRole,
@@ -174,11 +186,11 @@ impl ChartLine {
             (ChartLine::V1, ClusterRole::Agent) if federated => {
                 Some(("values-agent-federated.yaml.j2", "3-agent-federated.yaml"))
             }
-            (ChartLine::V2, ClusterRole::Primary) if federated => Some((
+            (ChartLine::V2 | ChartLine::Bridge, ClusterRole::Primary) if federated => Some((
                 "values-primary-aggregator.yaml.j2",
                 "3-primary-aggregator.yaml",
             )),
-            (ChartLine::V2, ClusterRole::Agent) => {
+            (ChartLine::V2 | ChartLine::Bridge, ClusterRole::Agent) => {
                 Some(("values-agent-2.x.yaml.j2", "3-agent.yaml"))
             }
             (ChartLine::V3, ClusterRole::Primary) => {
@@ -191,18 +203,24 @@ impl ChartLine {
         }
     }
 
-    /// Whether a release of the line in this role serves Kubecost's UI: 2.x agents run
+    /// Whether a release of the line in this role serves Kubecost's UI: 2.x (and 2.9) agents run
     /// `agentOnly` and 3.x agents only the FinOps agent; both only ship their data.
     pub fn has_ui(self, role: ClusterRole) -> bool {
         self == ChartLine::V1 || role == ClusterRole::Primary
     }
 
-    /// Why a fleet of the line cannot be made this way, if it cannot: 3.x clusters share their
-    /// data only through the bucket.
-    pub fn needs_bucket(self, federated: bool) -> Option<&'static str> {
-        (self == ChartLine::V3 && !federated).then_some(
-            "Kubecost 3 has no AMP: its clusters share their data only through the federated bucket, which --quick-start leaves out; drop --quick-start",
-        )
+    /// Why a release of the line needs the fleet's bucket, if it does: 3.x clusters share
+    /// their data only through it, and 2.9's FinOps agent writes there.
+    pub fn needs_bucket(self) -> Option<&'static str> {
+        match self {
+            ChartLine::V3 => Some(
+                "Kubecost 3 has no AMP: its clusters share their data only through the federated bucket",
+            ),
+            ChartLine::Bridge => {
+                Some("2.9 runs the FinOps agent, which writes to the federated bucket")
+            }
+            ChartLine::V1 | ChartLine::V2 => None,
+        }
     }
 }
 
@@ -224,7 +242,7 @@ pub fn pod_identity_refused(version: &str) -> Result<Option<&'static str>, Error
         ChartLine::V2 if patch("2.4.").is_some_and(|patch| patch < 3) => Some(
             "2.4.0 to 2.4.2 run an unpinned Prometheus image, so whether it can take Pod Identity credentials depends on the day it is pulled: use --identity irsa, or chart 2.4.3 or later",
         ),
-        ChartLine::V2 | ChartLine::V3 => None,
+        ChartLine::V2 | ChartLine::Bridge | ChartLine::V3 => None,
     })
 }
 
@@ -237,25 +255,52 @@ pub enum Move {
     Upgrade(Vec<String>),
 }
 
-/// Moving a release of `cluster_arn` from `installed` to `wanted` (both versions).
+/// Moving a release of `cluster_arn` from `installed` to `wanted` (both versions). A line is
+/// never left downwards except from the bridge; a move that skips a line is refused with the
+/// cluster's path, one run per step.
 pub fn moving(installed: &str, wanted: &str, cluster_arn: &str) -> Result<Move, Error> {
     let (from, to) = (ChartLine::of(installed).ok(), ChartLine::of(wanted)?);
+    let path = |through: &[&str]| {
+        let steps: Vec<&str> = [installed]
+            .into_iter()
+            .chain(through.iter().copied())
+            .chain([wanted])
+            .collect();
+        format!(
+            "its path is {}: run again with --chart-version {} first (README, \"Moving to Kubecost 3\")",
+            steps.join(" -> "),
+            through[0]
+        )
+    };
+    let back = |to_line: &str| {
+        Move::Refused(format!(
+            "chart {installed} is installed: kcfed does not move a release back to {to_line}; keep --chart-version {installed}, or remove it first with `kcfed cleanup --cluster {cluster_arn}`"
+        ))
+    };
     Ok(match (from, to) {
-        // A 2.x release has no way back to 1.x: its aggregator's data and settings have no 1.x
-        // form, and helm would leave a half-configured release behind.
-        (Some(ChartLine::V2), ChartLine::V1) => Move::Refused(format!(
-            "cost-analyzer {installed} is installed: kcfed does not move a 2.x release back to 1.x; keep a 2.x --chart-version, or remove it first with `kcfed cleanup --cluster {cluster_arn}`"
-        )),
+        // A newer line's data and settings have no older form, and helm would leave a
+        // half-configured release behind. 2.9 is 2.x with the FinOps agent beside it.
+        (Some(ChartLine::V2 | ChartLine::Bridge), ChartLine::V1) => back("1.x"),
+        (Some(ChartLine::V3), ChartLine::V1 | ChartLine::V2 | ChartLine::Bridge) => back("2.x"),
         (Some(ChartLine::V1), ChartLine::V2) => Move::Upgrade(vec![
             "1.x to 2.x: the aggregator replaces the federator (README, \"Kubecost 2.x\")"
                 .to_owned(),
         ]),
-        (Some(ChartLine::V3), ChartLine::V1 | ChartLine::V2) => Move::Refused(format!(
-            "Kubecost {installed} is installed: kcfed does not move a 3.x release back to {wanted}; keep a 3.x --chart-version, or remove it first with `kcfed cleanup --cluster {cluster_arn}`"
-        )),
-        (Some(ChartLine::V1 | ChartLine::V2), ChartLine::V3) => Move::Refused(format!(
-            "cost-analyzer {installed} is installed: moving an AMP fleet's clusters to Kubecost 3 (through 2.9) is not done by kcfed yet; keep a {installed} --chart-version (README, \"Kubecost 3\")"
-        )),
+        (Some(ChartLine::V1), ChartLine::Bridge) => Move::Refused(path(&[LAST_2X_VERSION])),
+        (Some(ChartLine::V1), ChartLine::V3) => {
+            Move::Refused(path(&[LAST_2X_VERSION, BRIDGE_VERSION]))
+        }
+        // 3.x reads only what the FinOps agent wrote: it must have run a while first.
+        (Some(ChartLine::V2), ChartLine::V3) => Move::Refused(path(&[BRIDGE_VERSION])),
+        (Some(ChartLine::V2), ChartLine::Bridge) => Move::Upgrade(vec![
+            "2.x to 2.9: the FinOps agent starts writing this cluster's data to the bucket beside AMP; give it two days before 3.x so 3.x has whole days (README, \"Moving to Kubecost 3\")".to_owned(),
+        ]),
+        (Some(ChartLine::Bridge), ChartLine::V2) => Move::Upgrade(vec![
+            "2.9 back to 2.x: the FinOps agent stops; AMP carries on as before".to_owned(),
+        ]),
+        (Some(ChartLine::Bridge), ChartLine::V3) => Move::Upgrade(vec![
+            "2.9 to 3.x: helm removes the cost-analyzer and the Prometheus server with its volume; nothing needs deleting first (the aggregator StatefulSet carries over); the cluster's metrics stay in the fleet's AMP workspace and its ETL files in the bucket (README, \"Moving to Kubecost 3\")".to_owned(),
+        ]),
         _ => Move::Upgrade(Vec::new()),
     })
 }
@@ -268,7 +313,7 @@ pub async fn blocking_workloads(
     line: ChartLine,
 ) -> Result<Vec<String>, Error> {
     use k8s_openapi::api::apps::v1::StatefulSet;
-    if line != ChartLine::V2 {
+    if !matches!(line, ChartLine::V2 | ChartLine::Bridge) {
         return Ok(Vec::new());
     }
     let sets = list_in::<StatefulSet>(client, namespace, "statefulsets").await?;
@@ -301,7 +346,7 @@ pub fn blocked(workloads: &[String], namespace: &str) -> String {
 /// The Deployment whose pods serve the UI: the cost-analyzer's (1.x, 2.x), the frontend's (3.x).
 pub fn ui_deployment(release: &str, line: ChartLine) -> String {
     match line {
-        ChartLine::V1 | ChartLine::V2 => format!("{release}-cost-analyzer"),
+        ChartLine::V1 | ChartLine::V2 | ChartLine::Bridge => format!("{release}-cost-analyzer"),
         ChartLine::V3 => format!("{release}-frontend"),
     }
 }
@@ -316,12 +361,13 @@ mod tests {
         assert_eq!(ChartLine::of("1.108.1").unwrap(), ChartLine::V1);
         assert_eq!(ChartLine::of("2.4.2").unwrap(), ChartLine::V2);
         assert_eq!(ChartLine::of("2.8.7").unwrap(), ChartLine::V2);
+        assert_eq!(ChartLine::of("2.9.7").unwrap(), ChartLine::Bridge);
         assert_eq!(ChartLine::of("3.0.1").unwrap(), ChartLine::V3);
         assert_eq!(ChartLine::of("3.2.1").unwrap(), ChartLine::V3);
         for (bad, reason) in [
             ("1.99.0", "1.103 to 1.108"),
             ("2.3.0", "2.4 to 2.8"),
-            ("2.9.0", "bridge"),
+            ("2.10.0", "ends at 2.9"),
             ("3.3.0", "3.0 to 3.2"),
             ("4.0.0", "1.103 to 3.2"),
             ("latest", "looks like"),
@@ -407,30 +453,64 @@ mod tests {
                 "4-overrides.yaml"
             ]
         );
-        assert!(
-            line.needs_bucket(false)
-                .is_some_and(|r| r.contains("drop --quick-start"))
-        );
-        assert_eq!(line.needs_bucket(true), None);
+        assert!(line.needs_bucket().is_some_and(|r| r.contains("no AMP")));
+        assert_eq!(ChartLine::V2.needs_bucket(), None);
         assert_eq!(ui_deployment("kubecost", line), "kubecost-frontend");
     }
 
     #[test]
-    fn an_amp_release_and_a_kubecost_3_release_do_not_move_into_each_other_yet() {
+    fn an_amp_release_moves_to_kubecost_3_through_2_9_one_step_a_run_and_never_back() {
         let arn = "arn:aws:eks:us-east-2:111122223333:cluster/prod";
         for (installed, wanted, words) in [
-            ("2.8.7", "3.2.1", "not done by kcfed yet"),
-            ("1.103.4", "3.2.1", "not done by kcfed yet"),
-            ("3.2.1", "2.8.7", "back to 2.8.7"),
+            (
+                "2.8.7",
+                "3.2.1",
+                "its path is 2.8.7 -> 2.9.7 -> 3.2.1: run again with --chart-version 2.9.7 first",
+            ),
+            (
+                "1.103.4",
+                "3.2.1",
+                "its path is 1.103.4 -> 2.8.7 -> 2.9.7 -> 3.2.1: run again with --chart-version 2.8.7 first",
+            ),
+            ("1.103.4", "2.9.7", "its path is 1.103.4 -> 2.8.7 -> 2.9.7"),
+            ("3.2.1", "2.9.7", "back to 2.x"),
+            ("3.2.1", "2.8.7", "back to 2.x"),
+            ("2.9.7", "1.103.4", "back to 1.x"),
         ] {
             let Move::Refused(reason) = moving(installed, wanted, arn).unwrap() else {
                 panic!("{installed} -> {wanted} is refused")
             };
             assert!(reason.contains(words), "{reason}");
         }
+        for (installed, wanted, words) in [
+            ("2.8.7", "2.9.7", "FinOps agent starts writing"),
+            ("2.9.7", "3.2.1", "nothing needs deleting first"),
+            ("2.9.7", "2.8.7", "FinOps agent stops"),
+        ] {
+            let Move::Upgrade(notes) = moving(installed, wanted, arn).unwrap() else {
+                panic!("{installed} -> {wanted} is an upgrade")
+            };
+            assert!(notes[0].contains(words), "{notes:?}");
+        }
         assert_eq!(
             moving("3.1.0", "3.2.1", arn).unwrap(),
             Move::Upgrade(Vec::new())
+        );
+    }
+
+    #[test]
+    fn the_bridge_is_2x_with_a_bucket() {
+        let line = ChartLine::Bridge;
+        assert_eq!(line.chart_ref(), CHART_REF);
+        assert!(line.uses_amp() && line.has_ui(ClusterRole::Primary));
+        assert!(!line.has_ui(ClusterRole::Agent));
+        assert!(
+            line.needs_bucket()
+                .is_some_and(|r| r.contains("FinOps agent"))
+        );
+        assert_eq!(
+            line.values_templates(ClusterRole::Agent, true),
+            ChartLine::V2.values_templates(ClusterRole::Agent, true)
         );
     }
 }

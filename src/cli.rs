@@ -279,8 +279,8 @@ pub struct ChartArgs {
     /// oci://public.ecr.aws/kubecost/kubecost for 3.x]
     #[arg(long)]
     pub chart: Option<String>,
-    /// Version of the Kubecost chart to install: 1.103-1.108, 2.4-2.8 (README, "Kubecost 2.x")
-    /// or 3.0-3.2 (README, "Kubecost 3").
+    /// Version of the Kubecost chart to install: 1.103-1.108, 2.4-2.8 (README, "Kubecost 2.x"),
+    /// 2.9 (the step to 3.x, README, "Moving to Kubecost 3") or 3.0-3.2 (README, "Kubecost 3").
     #[arg(long, default_value = DEFAULT_CHART_VERSION)]
     pub chart_version: String,
     /// StorageClass for every volume the chart makes (default: the cluster's default class);

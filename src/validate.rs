@@ -158,9 +158,13 @@ pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
 
 /// A line whose clusters share their data only through the bucket needs one.
 fn bucket_for_the_line(chart_version: &str, quick_start: bool) -> Result<(), Error> {
-    match ChartLine::of(chart_version)?.needs_bucket(!quick_start) {
-        Some(reason) => Err(Error::invalid("chart version", chart_version, reason)),
-        None => Ok(()),
+    match ChartLine::of(chart_version)?.needs_bucket() {
+        Some(reason) if quick_start => Err(Error::invalid(
+            "chart version",
+            chart_version,
+            format!("{reason}, which --quick-start leaves out; drop --quick-start"),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -115,7 +115,7 @@ impl Chart {
     }
 
     /// A 2.x or 3.x chart's own values.yaml, from its archive in the shared reference data; 2.x
-    /// has no Prometheus sub-chart (its keys are in values.yaml), 3.x the FinOps agent's
+    /// has no Prometheus sub-chart (its keys are in values.yaml), 2.9 and 3.x the FinOps agent's
     /// (`finopsagent`).
     fn from_archive(version: &str) -> Chart {
         let file = |member: &str| {
@@ -142,13 +142,27 @@ impl Chart {
                 undocumented: &[],
             };
         }
+        let (subchart, subchart_key) = if version.starts_with("2.9.") {
+            (
+                ChartFile::from_text(
+                    format!("values.yaml of the FinOps agent in chart {version}"),
+                    file("cost-analyzer/charts/finops-agent/values.yaml"),
+                ),
+                "finopsagent",
+            )
+        } else {
+            (
+                ChartFile::from_text("none".to_owned(), "{}".to_owned()),
+                "prometheus",
+            )
+        };
         Chart {
             values: ChartFile::from_text(
                 format!("values.yaml of chart {version}"),
                 file("cost-analyzer/values.yaml"),
             ),
-            subchart: ChartFile::from_text("none".to_owned(), "{}".to_owned()),
-            subchart_key: "prometheus",
+            subchart,
+            subchart_key,
             undocumented: UNDOCUMENTED_KEYS_2X,
         }
     }
@@ -203,12 +217,13 @@ fn rendered_values_files(chart_version: &str) -> Vec<(String, String, String)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut files = Vec::new();
     for role in ["primary", "agent"] {
-        // Kubecost 3 has no quick-start: its clusters share their data through the bucket alone.
-        let quick_starts: &[bool] = if chart_version.starts_with("3.") {
-            &[false]
-        } else {
-            &[false, true]
-        };
+        // Kubecost 3 and 2.9 have no quick-start: their FinOps agent writes to the bucket.
+        let quick_starts: &[bool] =
+            if chart_version.starts_with("3.") || chart_version.starts_with("2.9.") {
+                &[false]
+            } else {
+                &[false, true]
+            };
         for &quick_start in quick_starts {
             let label = format!("{role}{}", if quick_start { " quick-start" } else { "" });
             let out = dir.path().join(label.replace(' ', "-"));
@@ -339,14 +354,14 @@ fn every_key_kcfed_sets_is_a_chart_key() {
     );
 }
 
-/// The same for the 2.x line, against each 2.x chart kcfed's tests install: a key the 2.x chart
-/// retired (1.x's `federator`, say) fails here.
+/// The same for the 2.x line, against each 2.x chart kcfed's tests install, 2.9 (with its FinOps
+/// agent's sub-chart) too: a key the 2.x chart retired (1.x's `federator`, say) fails here.
 #[test]
 fn every_key_kcfed_sets_on_2x_is_a_chart_key() {
     if skip_without_charts() {
         return;
     }
-    for version in ["2.4.2", "2.8.7"] {
+    for version in ["2.4.2", "2.8.7", "2.9.7"] {
         let chart = Chart::from_archive(version);
         let files = rendered_values_files(version);
         let names: Vec<&str> = files.iter().map(|(_, name, _)| name.as_str()).collect();

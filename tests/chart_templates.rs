@@ -1,5 +1,6 @@
 //! kcfed's values against the real cost-analyzer charts (../shared/reference/charts): for each chart
-//! line kcfed installs (1.103.4, 2.4.2, 2.8.7), primary and agent, federated and quick-start,
+//! line kcfed installs (1.103.4, 2.4.2, 2.8.7, 2.9.7, 3.2.1), primary and agent, federated and
+//! quick-start where the line has it,
 //! `kcfed render` writes the values files and the real helm 4 renders the chart with them, in the
 //! order kcfed passes them. No template may fail, and what a fleet depends on must be in the
 //! manifests: the aggregator only on a federated 2.x primary, remote write and SigV4 to the
@@ -142,6 +143,18 @@ fn assert_claims_of_class(workload: &Value, class: &str, case: &str) {
     );
 }
 
+/// The FinOps agent writes to the bucket through the object-store secret, under the cluster's id.
+fn assert_agent_writes_its_cluster(agent: &Value, case: &str) {
+    assert!(
+        mounts_secret(agent, "kubecost-object-store"),
+        "{case}: the FinOps agent writes to the bucket through the object-store secret"
+    );
+    assert!(
+        agent.to_string().contains("\"edge\""),
+        "{case}: the FinOps agent names its cluster by the id: {agent:#}"
+    );
+}
+
 fn check(chart_version: &str, role: &str, federated: bool) {
     let case = format!("{chart_version} {role} federated={federated}");
     let manifests = manifests(chart_version, role, federated, &["--storage-class", "gp3"]);
@@ -235,6 +248,15 @@ fn check(chart_version: &str, role: &str, federated: bool) {
         "{case}"
     );
 
+    // 2.9's FinOps agent writes the cluster's data, under its id, to the bucket beside AMP.
+    if chart_version.starts_with("2.9.") {
+        let agent = workloads
+            .iter()
+            .find(|w| w["metadata"]["name"] == "kubecost-finopsagent")
+            .unwrap_or_else(|| panic!("{case}: no FinOps agent Deployment"));
+        assert_agent_writes_its_cluster(agent, &case);
+    }
+
     // Agents of 2.x only ship: no UI of their own.
     if chart_version.starts_with("2.") && role == "agent" {
         assert!(
@@ -280,6 +302,18 @@ fn every_chart_line_renders_with_kcfeds_values_as_a_fleet_needs() {
     }
 }
 
+/// 2.9, the step to Kubecost 3: everything a 2.x fleet needs, and the FinOps agent beside it on
+/// every cluster (the chart refuses 2.9 without a bucket, so there is no quick-start).
+#[test]
+fn the_bridge_renders_amp_and_the_finops_agent_side_by_side() {
+    if skip_without_charts() {
+        return;
+    }
+    for role in ["primary", "agent"] {
+        check("2.9.7", role, true);
+    }
+}
+
 /// Kubecost 3 calls AWS only for the bucket, from the FinOps agent, the aggregator and cloud
 /// costs; these workloads call none (the forecasting model, the network traffic classifier, the
 /// UI's web server).
@@ -320,14 +354,7 @@ fn kubecost_3_renders_a_primary_and_agents_on_the_fleets_bucket() {
         }
         let agent = named("kubecost-finopsagent")
             .unwrap_or_else(|| panic!("{case}: no FinOps agent Deployment"));
-        assert!(
-            mounts_secret(agent, "kubecost-object-store"),
-            "{case}: the FinOps agent writes to the bucket through the object-store secret"
-        );
-        assert!(
-            agent.to_string().contains("\"edge\""),
-            "{case}: the FinOps agent names its cluster by the id: {agent:#}"
-        );
+        assert_agent_writes_its_cluster(agent, &case);
         let aggregator = named("kubecost-aggregator");
         assert_eq!(
             aggregator.is_some(),

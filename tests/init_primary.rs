@@ -459,7 +459,7 @@ fn bad_input_is_refused_before_any_call() {
         (&["--bucket", "Not_A_Bucket"], "invalid bucket name"),
         (&["--region", "us-east-9"], "invalid region"),
         (&["--workspace-id", "kubecost-amp"], "invalid workspace id"),
-        (&["--chart-version", "2.9.0"], "invalid chart version"),
+        (&["--chart-version", "2.10.0"], "invalid chart version"),
         (&["--helm", "/nonexistent/helm"], "helm was not found"),
         (
             &["--cluster", "missing"],

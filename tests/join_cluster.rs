@@ -206,6 +206,23 @@ fn rejoin_is_a_no_op_and_dry_run_changes_nothing() {
     assert_eq!(world.cluster("agent-a").kube.write_count(), writes);
 }
 
+/// A quick-start fleet has no bucket: a cluster cannot join it on 2.9 or Kubecost 3, whose FinOps
+/// agent writes there.
+#[test]
+fn a_fleet_without_a_bucket_takes_no_chart_that_needs_one() {
+    let (world, _) = fleet(Moto::shared(), &[], &["--quick-start"]);
+    for version in ["2.9.7", "3.2.1"] {
+        let output = join(&world, &["agent-a"], &["--yes", "--chart-version", version]);
+        assert_exit(&output, 2);
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains("was made with --quick-start and has no bucket")
+                && stderr.contains("without --quick-start"),
+            "{version}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn the_primary_cannot_join_as_an_agent() {
     let (world, _) = fleet(Moto::shared(), &[], &["--quick-start"]);

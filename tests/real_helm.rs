@@ -398,3 +398,195 @@ fn helm_3_installs_a_kubecost_3_fleet_with_irsa() {
     }
     kubecost_3_fleet_with(&helm3_binary(), "irsa");
 }
+
+/// The roles kcfed's fleets have in the world's account, by name, each with the ARNs of its
+/// attached policies.
+fn fleet_roles(world: &World) -> Vec<(String, Vec<String>)> {
+    let inventory = common::inventory(world);
+    inventory
+        .roles
+        .iter()
+        .filter_map(|role| role.strip_prefix("/kcfed/"))
+        .filter_map(|role| role.rsplit('/').next())
+        .map(|name| {
+            let attached = inventory
+                .attachments
+                .iter()
+                .filter_map(|line| line.strip_prefix(&format!("{name} -> ")))
+                .map(str::to_owned)
+                .collect();
+            (name.to_owned(), attached)
+        })
+        .collect()
+}
+
+/// An AMP fleet on 2.8.7 moves to Kubecost 3.2.1 cluster by cluster, through 2.9.7, with the real
+/// helm 4 and charts, the primary first: a move that skips 2.9 is refused with the cluster's path;
+/// 2.9 runs the FinOps agent beside AMP; 3.2.1 drops the cluster's Prometheus (whose role goes,
+/// and the cost analyzer's keeps only the bucket) and keeps its aggregator; status of the
+/// half-moved fleet shows each cluster by its own evidence in one table, and of the moved fleet by
+/// heartbeats; back to 2.x is refused; cleanup leaves nothing.
+#[test]
+fn an_amp_fleet_moves_to_kubecost_3_through_2_9_and_not_back() {
+    if skip_without_charts() {
+        return;
+    }
+    let mut world = World::new(Moto::shared(), REGION, &["prod", "edge"]);
+    let plane = world.serve_amp_data_plane(true);
+    let helm = helm_binary();
+    let run = |args: &[&str], version: &str| {
+        let args = with_real_chart(args, &helm, version);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        output_within(world.command(&args), RUN_LIMIT)
+    };
+    let ok = |output: std::process::Output| {
+        assert_exit(&output, 0);
+        stdout_json(&output)
+    };
+    let status = || {
+        let helm_arg = helm.display().to_string();
+        let args = ["status", "--helm", &helm_arg, "--output", "json"];
+        output_within(world.command(&args), RUN_LIMIT)
+    };
+    const PRIMARY: [&str; 6] = ["init", "primary", "--cluster", "prod", "--identity", "irsa"];
+    const AGENT: [&str; 4] = ["join", "cluster", "--cluster", "edge"];
+    let init = ok(run(&PRIMARY, "2.8.7"));
+    ok(run(&AGENT, "2.8.7"));
+    let workspace = init["resources"]["workspace"]["id"].as_str().unwrap();
+    let bucket = init["resources"]["bucket"]["bucket"].as_str().unwrap();
+    // Status names each cluster's evidence and whether it reports (`rows`, by name): `silent`
+    // does not, until its FinOps agent's heartbeat is in the bucket.
+    let silent_until_its_heartbeat = |silent: &str, rows: [(&str, &str, bool); 2]| {
+        let output = status();
+        assert_exit(&output, 3);
+        let document = stdout_json(&output);
+        let mut seen: Vec<(&str, &str, bool)> = document["clusters"]
+            .as_array()
+            .expect("clusters")
+            .iter()
+            .map(|c| {
+                let field = |name: &str| c[name].as_str().unwrap_or_default();
+                (
+                    field("name"),
+                    field("metrics_source"),
+                    c["reporting"] == true,
+                )
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(seen, rows, "{document:#}");
+        world.write_heartbeat(bucket, silent);
+        assert_exit(&status(), 0);
+    };
+    let prod = &world.cluster("prod").kube;
+    let edge = &world.cluster("edge").kube;
+    assert_eq!(fleet_roles(&world).len(), 4, "two roles a cluster on 2.x");
+
+    // Straight to 3.x: refused with the cluster's path, and nothing changes.
+    let skipped = run(&PRIMARY, "3.2.1");
+    assert_exit(&skipped, 1);
+    let report = stdout_json(&skipped);
+    let step = plan_step(&report, "helm-release", Some("prod"));
+    assert_eq!(step["action"], "conflict", "{report:#}");
+    assert!(
+        step["details"].to_string().contains(
+            "its path is 2.8.7 -> 2.9.7 -> 3.2.1: run again with --chart-version 2.9.7 first"
+        ),
+        "{step:#}"
+    );
+    assert_eq!(release_revisions(prod).len(), 1);
+
+    // 2.9: the FinOps agent beside AMP, as the cost analyzer's service account.
+    let bridged = ok(run(&PRIMARY, "2.9.7"));
+    let details = plan_step(&bridged, "helm-release", Some("prod"))["details"].to_string();
+    assert!(
+        details.contains("chart 2.8.7 -> 2.9.7") && details.contains("FinOps agent starts"),
+        "{details}"
+    );
+    assert_eq!(
+        pod_spec(prod, "kubecost-finopsagent")["serviceAccountName"],
+        "kubecost-cost-analyzer-amp"
+    );
+    assert!(pod_spec(prod, "kubecost-cost-analyzer").is_object());
+
+    // 3.2.1: the Prometheus and the cost analyzer go; the FinOps agent and the aggregator stay.
+    let moved = ok(run(&PRIMARY, "3.2.1"));
+    let details = plan_step(&moved, "helm-release", Some("prod"))["details"].to_string();
+    assert!(
+        details.contains("nothing needs deleting first"),
+        "{details}"
+    );
+    for gone in ["kubecost-cost-analyzer", "kubecost-prometheus-server"] {
+        assert!(
+            prod.get("deployments", Some(NAMESPACE), gone).is_none(),
+            "{gone} is left on the moved cluster"
+        );
+    }
+    assert_eq!(
+        pod_spec(prod, "kubecost-finopsagent")["serviceAccountName"],
+        "kubecost-cost-analyzer-amp"
+    );
+    assert!(pod_spec(prod, "kubecost-frontend").is_object());
+    assert!(
+        prod.get("statefulsets", Some(NAMESPACE), "kubecost-aggregator")
+            .is_some()
+    );
+    let acting = moved["resources"]["clusters"][0]["service_account_roles"]
+        .as_array()
+        .expect("the moved cluster's roles");
+    assert_eq!(acting.len(), 1, "{moved:#}");
+    let prod_role = acting[0]["role_arn"]
+        .as_str()
+        .and_then(|arn| arn.rsplit('/').next())
+        .unwrap()
+        .to_owned();
+    let roles = fleet_roles(&world);
+    assert_eq!(
+        roles.len(),
+        3,
+        "the moved cluster's Prometheus role is gone: {roles:?}"
+    );
+    let (_, policies) = roles
+        .iter()
+        .find(|(name, _)| *name == prod_role)
+        .expect("the moved cluster's role");
+    assert!(
+        policies.len() == 1 && policies[0].contains("federated-store"),
+        "a Kubecost 3 cluster's only grant is the bucket: {policies:?}"
+    );
+    let again = ok(run(&PRIMARY, "3.2.1"));
+    assert_eq!(again["changed"], false, "{again:#}");
+
+    // The half-moved fleet: prod by its heartbeat, edge by its metrics in AMP, in one table.
+    world.remote_write(&plane, workspace, "edge", std::time::SystemTime::now());
+    silent_until_its_heartbeat(
+        "prod",
+        [("edge", "amp", true), ("prod", "heartbeat", false)],
+    );
+
+    // Back to 2.x: a conflict, and the release stays.
+    let back = run(&PRIMARY, "2.9.7");
+    assert_exit(&back, 1);
+    let report = stdout_json(&back);
+    assert_eq!(
+        plan_step(&report, "helm-release", Some("prod"))["action"],
+        "conflict"
+    );
+    assert_eq!(release_revisions(prod).len(), 3);
+
+    // The agent follows; the moved fleet reports by heartbeats alone.
+    ok(run(&AGENT, "2.9.7"));
+    ok(run(&AGENT, "3.2.1"));
+    assert!(
+        edge.list("statefulsets").is_empty(),
+        "agents run no aggregator"
+    );
+    assert_eq!(fleet_roles(&world).len(), 2);
+    silent_until_its_heartbeat(
+        "edge",
+        [("edge", "heartbeat", false), ("prod", "heartbeat", true)],
+    );
+
+    cleaned_up(&world, &helm, &[("prod", prod), ("edge", edge)]);
+    assert_eq!(fleet_roles(&world), []);
+}

@@ -17,7 +17,7 @@ use support::moto::Moto;
 
 const REGION: &str = "us-west-2";
 const CHART_VERSION: &str = "1.103.4";
-const METRIC: &str = "node_total_hourly_cost";
+const METRIC: &str = common::NODE_COST_METRIC;
 
 /// A world whose AWS calls go through a proxy that gives every described workspace the data
 /// plane's endpoint; the plane accepts the world's key when `trusted`.
@@ -63,19 +63,6 @@ fn validate(document: &Value) {
     assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
 }
 
-fn write(plane: &AmpDataPlane, world: &World, workspace: &str, cluster: &str, at: SystemTime) {
-    let key = (
-        world.account.access_key_id.as_str(),
-        world.account.secret_access_key.as_str(),
-    );
-    let labels = [("cluster_id", cluster), ("node", "node-1")];
-    let status = plane.remote_write(workspace, key, REGION, METRIC, &labels, at);
-    assert_eq!(
-        status, 204,
-        "the signed remote write of {cluster} is accepted"
-    );
-}
-
 #[test]
 fn a_silent_agent_fails_the_status_until_its_metrics_arrive() {
     if skip_without_charts() {
@@ -92,14 +79,8 @@ fn a_silent_agent_fails_the_status_until_its_metrics_arrive() {
     // The agent last wrote two hours ago (Prometheus takes old samples only before newer ones);
     // the primary writes now.
     let now = SystemTime::now();
-    write(
-        &plane,
-        &world,
-        &workspace,
-        "edge",
-        now - Duration::from_secs(7200),
-    );
-    write(&plane, &world, &workspace, "prod", now);
+    world.remote_write(&plane, &workspace, "edge", now - Duration::from_secs(7200));
+    world.remote_write(&plane, &workspace, "prod", now);
 
     let output = status(&world, &["--output", "json"]);
     assert_exit(&output, 3);
@@ -181,7 +162,7 @@ fn a_silent_agent_fails_the_status_until_its_metrics_arrive() {
     );
 
     // The agent's metrics arrive: every cluster reports.
-    write(&plane, &world, &workspace, "edge", SystemTime::now());
+    world.remote_write(&plane, &workspace, "edge", SystemTime::now());
     let output = status(&world, &[]);
     assert_exit(&output, 0);
     let text = String::from_utf8_lossy(&output.stdout);
@@ -367,20 +348,8 @@ fn a_kubecost_3_cluster_reports_by_its_heartbeat_in_the_bucket() {
         .expect("the fleet's bucket")
         .to_owned();
     // AMP's metrics of a Kubecost 3 cluster do not count: only its heartbeat does.
-    write(&plane, &world, workspace, "edge", SystemTime::now());
-    let heartbeat = |cluster: &str| {
-        let key = format!("finops-agent/{cluster}/heartbeat/20261207120000.json");
-        world.with_tls_policy_lifted(&bucket, async |s3| {
-            s3.put_object()
-                .bucket(&bucket)
-                .key(&key)
-                .body(b"{}".to_vec().into())
-                .send()
-                .await
-                .expect("write a heartbeat");
-        });
-    };
-    heartbeat("prod");
+    world.remote_write(&plane, workspace, "edge", SystemTime::now());
+    world.write_heartbeat(&bucket, "prod");
 
     let output = status(&world, &["--output", "json"]);
     assert_exit(&output, 3);
@@ -398,7 +367,7 @@ fn a_kubecost_3_cluster_reports_by_its_heartbeat_in_the_bucket() {
         "{edge:#}"
     );
 
-    heartbeat("edge");
+    world.write_heartbeat(&bucket, "edge");
     let output = status(&world, &[]);
     assert_exit(&output, 0);
     let text = String::from_utf8_lossy(&output.stdout);

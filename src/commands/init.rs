@@ -196,7 +196,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                     &renderer,
                 )
                 .await?
-                .with_members(&clients.iam, &fleet, &known, &target.cluster.arn)
+                .with_members(&clients.iam, &fleet, &known, &target)
                 .await?;
                 Ok((client, observed))
             })

@@ -8,6 +8,7 @@ use futures::StreamExt;
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{eks, sts};
+use crate::chart::ChartLine;
 use crate::cli::{ClusterRole, JoinClusterArgs};
 use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
@@ -210,6 +211,16 @@ fn follows_the_fleet(args: &JoinClusterArgs, fleet: &Fleet) -> Result<(), Error>
         });
     }
     let chart_version = &args.chart.chart_version;
+    if let Some(reason) = ChartLine::of(chart_version)?.needs_bucket()
+        && fleet.store.is_none()
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "chart {chart_version} cannot serve this fleet, which was made with --quick-start and has no bucket: {reason}"
+            ),
+            fix: "keep the fleet's AMP line (2.8.7 at most), or give the fleet a bucket with `kcfed init primary` without --quick-start, then join again".to_owned(),
+        });
+    }
     match fleet
         .identity
         .refused(chart_version, fleet.store.is_some())?
@@ -296,12 +307,7 @@ impl Discovery<'_> {
             .await
         })
         .await?
-        .with_members(
-            &self.clients.iam,
-            self.fleet,
-            self.known,
-            &target.cluster.arn,
-        )
+        .with_members(&self.clients.iam, self.fleet, self.known, &target)
         .await?;
         Ok((target, observed))
     }

@@ -229,23 +229,37 @@ pub async fn observe(
 
 impl ObservedCluster {
     /// What the run read of the fleet's members once for every cluster, for this one: the
-    /// keys of its member record and, in a Pod Identity fleet, the IRSA roles and providers it
-    /// no longer uses (read only when it still has such roles).
+    /// keys of its member record and the IRSA roles it no longer uses (read only when it still
+    /// has such roles): in a Pod Identity fleet all of them and the providers they trust, in an
+    /// IRSA fleet those of the service accounts its chart line does not run.
     pub async fn with_members(
         mut self,
         iam_client: &aws_sdk_iam::Client,
         fleet: &Fleet,
         known: &FleetMembers,
-        arn: &str,
+        target: &Target,
     ) -> Result<Self, Error> {
+        let arn = &target.cluster.arn;
         self.records = member_record::of_cluster(&known.record_keys, arn)
             .into_iter()
             .map(str::to_owned)
             .collect();
-        if fleet.identity == IdentityMode::PodIdentity {
-            let moved = known.irsa_roles_of(arn);
-            self.irsa_remains = irsa_remains::observe(iam_client, &moved, &known.trust).await?;
-        }
+        let own = known.irsa_roles_of(arn);
+        self.irsa_remains = match fleet.identity {
+            IdentityMode::PodIdentity => {
+                irsa_remains::observe(iam_client, &own, &known.trust).await?
+            }
+            IdentityMode::Irsa => {
+                let runs = ChartLine::of(&target.release.chart_version)?.service_accounts();
+                let retired: Vec<String> = names::ServiceAccountKind::ALL
+                    .into_iter()
+                    .filter(|kind| !runs.contains(kind))
+                    .map(|kind| fleet.role_name(&target.cluster, kind))
+                    .filter(|name| own.contains(name))
+                    .collect();
+                irsa_remains::observe_roles(iam_client, &retired).await?
+            }
+        };
         Ok(self)
     }
 }
@@ -355,11 +369,17 @@ pub fn plan(
     for (restart_step, restart) in restarts {
         steps.push(step(restart_step, restart.into()));
     }
-    // Once its pods run with Pod Identity, the cluster's IRSA roles and provider go.
-    if fleet.identity == IdentityMode::PodIdentity {
-        for (removal, op) in irsa_remains::plan(scope, &observed.irsa_remains) {
-            steps.push(step(removal.with_detail("left from IRSA"), op));
-        }
+    // Once its pods run with Pod Identity, the cluster's IRSA roles and provider go; once it
+    // runs Kubecost 3, the role of its Prometheus, which 3.x does not have.
+    let why_removed = match fleet.identity {
+        IdentityMode::PodIdentity => "left from IRSA".to_owned(),
+        IdentityMode::Irsa => format!(
+            "chart {} runs no Prometheus of its own",
+            target.release.chart_version
+        ),
+    };
+    for (removal, op) in irsa_remains::plan(scope, &observed.irsa_remains) {
+        steps.push(step(removal.with_detail(why_removed.clone()), op));
     }
     Ok(steps)
 }

@@ -1,6 +1,7 @@
 //! What IRSA leaves of a cluster once it no longer uses it: its roles, and the OIDC providers
 //! they trust, which go only when kcfed made them and no role that stays trusts them. Cleanup
-//! removes them with the cluster; a join removes them once the cluster has moved to Pod Identity.
+//! removes them with the cluster; a join removes them once the cluster has moved to Pod Identity,
+//! and the role of a service account its chart no longer runs once it has moved to Kubecost 3.
 
 use std::collections::{HashMap, HashSet};
 
@@ -48,6 +49,18 @@ pub async fn observe(
         roles,
         providers,
         still_trusting,
+    })
+}
+
+/// Reads the named roles alone, for a cluster that keeps IRSA and so its provider.
+pub async fn observe_roles(
+    client: &aws_sdk_iam::Client,
+    names: &[String],
+) -> Result<IrsaRemains, Error> {
+    let roles = try_join_all(names.iter().map(|name| iam::get_role(client, name))).await?;
+    Ok(IrsaRemains {
+        roles: roles.into_iter().flatten().collect(),
+        ..IrsaRemains::default()
     })
 }
 

@@ -9,6 +9,9 @@ use std::sync::Arc;
 use super::checks::{assert_exit, stdout_json};
 use super::process::{RUN_LIMIT, output_within};
 use crate::support::amp::AmpDataPlane;
+
+/// The Kubecost metric `kcfed status` asks AMP for.
+pub const NODE_COST_METRIC: &str = "node_total_hourly_cost";
 use crate::support::eks_extensions::{EksExtensions, cluster_issuer};
 use crate::support::fake_kube::{FakeKube, Kubeconfig};
 use crate::support::helm::{RecordingHelm, recording_helm};
@@ -306,6 +309,43 @@ impl World {
 
     pub async fn sdk(&self, region: &str) -> aws_config::SdkConfig {
         self.account.sdk_config(region).await
+    }
+
+    /// A sample of Kubecost's node cost metric of `cluster` (by its id), at `at`, written to
+    /// `workspace` on `plane` as the cluster's Prometheus would: signed with the world's key.
+    pub fn remote_write(
+        &self,
+        plane: &AmpDataPlane,
+        workspace: &str,
+        cluster: &str,
+        at: std::time::SystemTime,
+    ) {
+        let key = (
+            self.account.access_key_id.as_str(),
+            self.account.secret_access_key.as_str(),
+        );
+        let labels = [("cluster_id", cluster), ("node", "node-1")];
+        let status =
+            plane.remote_write(workspace, key, &self.region, NODE_COST_METRIC, &labels, at);
+        assert_eq!(
+            status, 204,
+            "the signed remote write of {cluster} is accepted"
+        );
+    }
+
+    /// A heartbeat of `cluster`'s FinOps agent (by its id) in the fleet's bucket, where a
+    /// Kubecost 3 agent writes it.
+    pub fn write_heartbeat(&self, bucket: &str, cluster: &str) {
+        let key = format!("finops-agent/{cluster}/heartbeat/20261207120000.json");
+        self.with_tls_policy_lifted(bucket, async |s3| {
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(b"{}".to_vec().into())
+                .send()
+                .await
+                .expect("write a heartbeat");
+        });
     }
 
     /// Runs `write` on the fleet's bucket (in the world's region) with its TLS-only policy
