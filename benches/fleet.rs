@@ -354,9 +354,15 @@ impl Case {
                 .to_vec();
         }
         let common = ["--helm", &helm, "--yes", "--output", "json"];
+        // The walkthrough's chart, against which README's figures were measured.
+        let walkthrough_chart = ["--chart-version", "1.103.4"];
         let mut args: Vec<String> = match self {
-            Case::Init { .. } => vec!["init", "primary", "--cluster", "prod"],
-            Case::Join { .. } => vec!["join", "cluster"],
+            Case::Init { .. } => [
+                &["init", "primary", "--cluster", "prod"][..],
+                &walkthrough_chart,
+            ]
+            .concat(),
+            Case::Join { .. } => [&["join", "cluster"][..], &walkthrough_chart].concat(),
             Case::CleanupAll { .. } => vec!["cleanup", "--all"],
             Case::Status { .. } => unreachable!("status has its own arguments"),
         }
@@ -773,6 +779,7 @@ fn measure_offline(bench: &Bench, offline: Offline) -> Vec<Sample> {
                     .args(["render", "--role", "primary", "--cluster", "prod"])
                     .args(["--region", REGION, "--account-id", "111122223333"])
                     .args(["--workspace-id", "ws-12345678-abcd-1234-abcd-123456789012"])
+                    .args(["--chart-version", "1.103.4"])
                     .arg("--out")
                     .arg(bench.scratch.path().join(format!("render-{run}"))),
             };

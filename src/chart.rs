@@ -9,14 +9,21 @@ use crate::error::Error;
 use crate::kube::api::list_in;
 use crate::names::ServiceAccountKind;
 
-/// The chart version kcfed installs by default, as a macro so `--version` can embed it with `concat!`.
+/// The chart version a new fleet gets without `--chart-version`: the newest line kcfed installs
+/// end to end. A macro so `--version` can embed it with `concat!`.
 #[macro_export]
-macro_rules! default_chart_version {
+macro_rules! new_fleet_chart_version {
     () => {
-        "1.103.4"
+        "3.2.1"
     };
 }
-pub const DEFAULT_CHART_VERSION: &str = default_chart_version!();
+pub const NEW_FLEET_CHART_VERSION: &str = new_fleet_chart_version!();
+/// A new fleet without a bucket (`--quick-start`) gets the newest AMP line: Kubecost 3 needs one.
+pub const NEW_AMP_FLEET_CHART_VERSION: &str = "2.8.7";
+/// A fleet made before kcfed recorded its chart version ran kcfed's default of the time, 1.103.4;
+/// a Pod Identity fleet cannot run 1.x, so it ran a 2.x version kcfed was given: 2.8.7.
+const UNRECORDED_FLEET_CHART_VERSION: &str = "1.103.4";
+const UNRECORDED_POD_IDENTITY_FLEET_CHART_VERSION: &str = "2.8.7";
 /// The chart of the 1.x and 2.x lines.
 pub const CHART_REF: &str = "oci://public.ecr.aws/kubecost/cost-analyzer";
 /// The chart of the 3.x line, which is named `kubecost`.
@@ -224,6 +231,26 @@ impl ChartLine {
     }
 }
 
+/// The chart version a fleet's new clusters get without `--chart-version`: what it recorded, else
+/// the version it ran before kcfed recorded one (`pod_identity`: the fleet uses Pod Identity).
+pub fn fleet_chart_version(recorded: Option<&str>, pod_identity: bool) -> String {
+    match recorded {
+        Some(version) => version.to_owned(),
+        None if pod_identity => UNRECORDED_POD_IDENTITY_FLEET_CHART_VERSION.to_owned(),
+        None => UNRECORDED_FLEET_CHART_VERSION.to_owned(),
+    }
+}
+
+/// The chart version of a cluster's release: `--chart-version`; else the version the release
+/// runs, when kcfed knows its line, so a rerun without the flag never moves a cluster; else the
+/// fleet's.
+pub fn version_to_install(asked: Option<&str>, installed: Option<&str>, fleet: &str) -> String {
+    asked
+        .or(installed.filter(|version| ChartLine::of(version).is_ok()))
+        .unwrap_or(fleet)
+        .to_owned()
+}
+
 /// Why the components a chart version bundles cannot take EKS Pod Identity credentials, if
 /// they cannot. Pod Identity needs the container credential provider in every AWS-calling
 /// component: cost-model has it since 2.2, the SigV4 proxy image since its v1.9 (the charts pull
@@ -405,6 +432,28 @@ mod tests {
         assert!(
             reason.contains("back to 1.x") && reason.contains(arn),
             "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_release_keeps_its_version_unless_asked_and_a_new_one_takes_the_fleets() {
+        assert_eq!(
+            version_to_install(Some("3.2.1"), Some("2.8.7"), "2.8.7"),
+            "3.2.1"
+        );
+        assert_eq!(version_to_install(None, Some("2.8.7"), "3.2.1"), "2.8.7");
+        // A version kcfed does not know is moved from, to the fleet's.
+        assert_eq!(version_to_install(None, Some("2.3.0"), "2.8.7"), "2.8.7");
+        assert_eq!(version_to_install(None, None, "3.2.1"), "3.2.1");
+        assert_eq!(fleet_chart_version(Some("3.2.1"), false), "3.2.1");
+        assert_eq!(fleet_chart_version(None, false), "1.103.4");
+        assert_eq!(fleet_chart_version(None, true), "2.8.7");
+        for version in [NEW_FLEET_CHART_VERSION, NEW_AMP_FLEET_CHART_VERSION] {
+            assert!(TESTED_VERSIONS.contains(&version), "{version}");
+        }
+        assert_eq!(
+            ChartLine::of(NEW_FLEET_CHART_VERSION).unwrap(),
+            ChartLine::V3
         );
     }
 

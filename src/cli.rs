@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub use crate::chart::ClusterRole;
-use crate::chart::{CHART_REF, ChartLine, DEFAULT_CHART_VERSION};
-use crate::default_chart_version;
+use crate::chart::{CHART_REF, ChartLine};
 pub use crate::engine::options::OutputFormat;
 use crate::engine::options::RunOptions;
 pub use crate::fleet::IdentityMode;
+use crate::new_fleet_chart_version;
 
 /// Install Kubecost across many Amazon EKS clusters with one cost view.
 ///
@@ -59,14 +59,14 @@ fn subcommand_left_out(args: &[String]) -> Option<&'static str> {
         .then_some(command)
 }
 
-/// `kcfed --version` also names the commit it was built from and the chart version it installs
-/// by default.
+/// `kcfed --version` also names the commit it was built from and the chart version a new fleet
+/// gets by default.
 const VERSION_TEXT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("KCFED_COMMIT"),
-    "; Kubecost cost-analyzer chart ",
-    default_chart_version!(),
+    "; new fleets get Kubecost chart ",
+    new_fleet_chart_version!(),
     " by default)"
 );
 
@@ -280,9 +280,11 @@ pub struct ChartArgs {
     #[arg(long)]
     pub chart: Option<String>,
     /// Version of the Kubecost chart to install: 1.103-1.108, 2.4-2.8 (README, "Kubecost 2.x"),
-    /// 2.9 (the step to 3.x, README, "Moving to Kubecost 3") or 3.0-3.2 (README, "Kubecost 3").
-    #[arg(long, default_value = DEFAULT_CHART_VERSION)]
-    pub chart_version: String,
+    /// 2.9 (the step to 3.x, README, "Moving to Kubecost 3") or 3.0-3.2 (README, "Kubecost 3")
+    /// [default: the version the cluster's release runs; for a new release, the fleet's (the
+    /// primary's); for a new fleet, 3.2.1 (2.8.7 with --quick-start)]
+    #[arg(long)]
+    pub chart_version: Option<String>,
     /// StorageClass for every volume the chart makes (default: the cluster's default class);
     /// kcfed checks that it exists.
     #[arg(long)]
@@ -296,10 +298,10 @@ pub struct ChartArgs {
 }
 
 impl ChartArgs {
-    /// The chart to install: `--chart`, else the chart of the version's line.
-    pub fn chart_ref(&self) -> String {
+    /// The chart to install `version` from: `--chart`, else the chart of the version's line.
+    pub fn chart_ref(&self, version: &str) -> String {
         self.chart.clone().unwrap_or_else(|| {
-            ChartLine::of(&self.chart_version)
+            ChartLine::of(version)
                 .map_or(CHART_REF, ChartLine::chart_ref)
                 .to_owned()
         })

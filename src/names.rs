@@ -37,6 +37,9 @@ pub mod tags {
     pub const BUCKET_MADE: &str = "kcfed:bucket-made";
     /// On the workspace: how the fleet's pods get AWS credentials (`pod-identity`; absent: IRSA).
     pub const IDENTITY: &str = "kcfed:identity";
+    /// On the workspace: the chart version of the primary's release, which a new cluster joins
+    /// with unless `--chart-version` says otherwise.
+    pub const CHART_VERSION: &str = "kcfed:chart-version";
     /// Kubernetes label with the same meaning as [`MANAGED_BY`].
     pub const K8S_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 }

@@ -93,7 +93,10 @@ fn chart_names(chart: &ChartArgs) -> Result<(), Error> {
     if let Some(class) = &chart.storage_class {
         validate_storage_class(class)?;
     }
-    validate_chart_version(&chart.chart_version)
+    match &chart.chart_version {
+        Some(version) => validate_chart_version(version),
+        None => Ok(()),
+    }
 }
 
 /// The checks of a command that names its clusters (`join cluster`, `cleanup`).
@@ -153,11 +156,15 @@ pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
         cluster_id::validate(id)?;
     }
     common(&args.aws, &args.workspace, &args.chart)?;
-    bucket_for_the_line(&args.chart.chart_version, args.quick_start)
+    bucket_for_the_line(args.chart.chart_version.as_deref(), args.quick_start)
 }
 
-/// A line whose clusters share their data only through the bucket needs one.
-fn bucket_for_the_line(chart_version: &str, quick_start: bool) -> Result<(), Error> {
+/// A line whose clusters share their data only through the bucket needs one (a fleet without one
+/// gets a line that does not by default).
+pub fn bucket_for_the_line(chart_version: Option<&str>, quick_start: bool) -> Result<(), Error> {
+    let Some(chart_version) = chart_version else {
+        return Ok(());
+    };
     match ChartLine::of(chart_version)?.needs_bucket() {
         Some(reason) if quick_start => Err(Error::invalid(
             "chart version",
@@ -186,7 +193,7 @@ pub fn render(args: &RenderArgs) -> Result<(), Error> {
         validate_bucket(bucket)?;
     }
     chart_names(&args.chart)?;
-    bucket_for_the_line(&args.chart.chart_version, args.quick_start)
+    bucket_for_the_line(args.chart.chart_version.as_deref(), args.quick_start)
 }
 
 fn is_dns_label(value: &str) -> bool {

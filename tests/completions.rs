@@ -94,7 +94,7 @@ fn the_man_page_documents_every_command_and_its_flags() {
     assert!(!page.contains("kcfed\\-init(1)"), "{page}");
 }
 
-/// `kcfed --version` names the chart version `--chart-version` defaults to.
+/// `kcfed --version` names the chart version a new fleet gets, as `--chart-version`'s help does.
 #[test]
 fn version_names_the_commit_and_the_default_chart_version() {
     let help = kcfed(&["init", "primary", "--help"]);
@@ -102,9 +102,9 @@ fn version_names_the_commit_and_the_default_chart_version() {
         .find("--chart-version")
         .expect("the flag is documented")..];
     let default = after_flag
-        .split_once("[default: ")
-        .and_then(|(_, rest)| rest.split_once(']'))
-        .expect("--chart-version has a default")
+        .split_once("for a new fleet, ")
+        .and_then(|(_, rest)| rest.split_once(' '))
+        .expect("--chart-version names a new fleet's default")
         .0;
     let version = kcfed(&["--version"]);
     let commit = std::process::Command::new("git")
@@ -116,7 +116,7 @@ fn version_names_the_commit_and_the_default_chart_version() {
     assert_eq!(
         version.trim(),
         format!(
-            "kcfed {} (commit {commit}; Kubecost cost-analyzer chart {default} by default)",
+            "kcfed {} (commit {commit}; new fleets get Kubecost chart {default} by default)",
             env!("CARGO_PKG_VERSION")
         )
     );

@@ -48,13 +48,22 @@ fn assert_exit(output: &Output, code: i32) {
     );
 }
 
-/// Runs `kcfed render ARGS --out DIR --output json` and returns its report.
+/// Runs `kcfed render ARGS --out DIR --output json` and returns its report. Without a
+/// `--chart-version` in `args` it renders 1.103.4, the line most of these tests were written for
+/// (what render does without the flag has a test of its own).
 fn render(out: &Path, args: &[&str]) -> Value {
     let out_arg = out.display().to_string();
     let mut all = vec!["render"];
     all.extend_from_slice(args);
     all.extend(["--out", &out_arg, "--output", "json"]);
-    let output = kcfed(&all);
+    if !args.contains(&"--chart-version") {
+        all.extend(["--chart-version", "1.103.4"]);
+    }
+    render_as_typed(&all)
+}
+
+fn render_as_typed(all: &[&str]) -> Value {
+    let output = kcfed(all);
     assert_exit(&output, 0);
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
         panic!(
@@ -229,6 +238,30 @@ fn assert_trust_policy(path: &Path, service_account: &str) {
         format!("system:serviceaccount:kubecost:{service_account}")
     );
     assert_eq!(conditions[&format!("{host}:aud")], "sts.amazonaws.com");
+}
+
+/// Render reads no fleet: without --chart-version it renders what a new fleet gets, Kubecost
+/// 3.2.1 with Pod Identity (no AMP), or 2.8.7 on AMP with --quick-start.
+#[test]
+fn without_a_chart_version_render_shows_what_a_new_fleet_gets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (extra, expected, absent) in [
+        (&[][..], "3-primary.yaml", "2-amp.yaml"),
+        (&["--quick-start"][..], "2-amp.yaml", "3-primary.yaml"),
+    ] {
+        let out = dir.path().join(format!("new-fleet{}", extra.len()));
+        let out_arg = out.display().to_string();
+        let args = [
+            &["render"][..],
+            &PRIMARY_PROD,
+            extra,
+            &["--out", &out_arg, "--output", "json"],
+        ]
+        .concat();
+        let files = reported_files(&render_as_typed(&args), &out);
+        assert_lists(&files, &[expected]);
+        assert!(!files.iter().any(|f| f == absent), "{absent} in {files:?}");
+    }
 }
 
 #[test]

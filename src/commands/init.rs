@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
+use crate::chart;
 use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::engine::report::Finished;
 use crate::engine::run as engine;
@@ -105,7 +106,33 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     let recorded_identity = workspace
         .as_ref()
         .map(|ws| IdentityMode::of_workspace(&ws.tags));
-    let chart_version = &args.chart.chart_version;
+    let fleet_version = match &workspace {
+        Some(ws) => chart::fleet_chart_version(
+            ws.tags.get(tags::CHART_VERSION).map(String::as_str),
+            recorded_identity == Some(IdentityMode::PodIdentity),
+        ),
+        None if args.quick_start => chart::NEW_AMP_FLEET_CHART_VERSION.to_owned(),
+        None => chart::NEW_FLEET_CHART_VERSION.to_owned(),
+    };
+    // Without --chart-version the primary keeps the version its release runs. A release that
+    // cannot be read here is read again with the cluster's other objects, and fails there.
+    let installed_version = match (&args.chart.chart_version, &helm_ready) {
+        (None, Ok(_)) => {
+            let release = release(&args.chart, &args.helm, &reached, &fleet_version);
+            helm::listed(&args.helm.path, &release)
+                .await
+                .ok()
+                .flatten()
+                .map(|listed| listed.chart_version)
+        }
+        _ => None,
+    };
+    let chart_version = &chart::version_to_install(
+        args.chart.chart_version.as_deref(),
+        installed_version.as_deref(),
+        &fleet_version,
+    );
+    validate::bucket_for_the_line(Some(chart_version), args.quick_start)?;
     let identity = IdentityMode::chosen(
         args.identity,
         recorded_identity,
@@ -135,6 +162,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         account_id,
         workspace_region,
         workspace,
+        chart_version: chart_version.clone(),
     };
     let renderer = Renderer::new();
     let (cluster_id, id_shared_with) = fleet::choose_ids(
@@ -147,7 +175,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         cluster,
         cluster_id,
         id_shared_with,
-        release: release(&args.chart, &args.helm, &reached),
+        release: release(&args.chart, &args.helm, &reached, chart_version),
         storage_class: args.chart.storage_class.clone(),
         user_values,
         cloud_integration_secret: args.cloud_integration_secret.clone(),
@@ -213,9 +241,16 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         *store = StoreLocation::new(&store.bucket, region);
     }
 
+    let version_tag = fleet
+        .workspace
+        .as_ref()
+        .is_some_and(|ws| ws.tags.contains_key(tags::CHART_VERSION))
+        || *chart_version
+            != chart::fleet_chart_version(None, identity == IdentityMode::PodIdentity);
     let mut fleet_tags = workspace::fleet_tags(
         fleet.store.as_ref(),
         &target.cluster.arn,
+        version_tag.then_some(chart_version.as_str()),
         identity_tag.then_some(identity),
     );
     if let (Some(store), Some(s3::BucketState::Missing)) = (&fleet.store, &bucket_state) {

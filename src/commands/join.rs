@@ -8,7 +8,7 @@ use futures::StreamExt;
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{eks, sts};
-use crate::chart::ChartLine;
+use crate::chart::{self, ChartLine};
 use crate::cli::{ClusterRole, JoinClusterArgs};
 use crate::engine::report::Finished;
 use crate::engine::run::{self as engine, ClusterPlan};
@@ -210,7 +210,12 @@ fn follows_the_fleet(args: &JoinClusterArgs, fleet: &Fleet) -> Result<(), Error>
             ),
         });
     }
-    let chart_version = &args.chart.chart_version;
+    // Clusters that keep the version their release runs were checked when it was installed.
+    let chart_version = args
+        .chart
+        .chart_version
+        .as_deref()
+        .unwrap_or(&fleet.chart_version);
     if let Some(reason) = ChartLine::of(chart_version)?.needs_bucket()
         && fleet.store.is_none()
     {
@@ -283,19 +288,36 @@ impl Discovery<'_> {
         let reached =
             self.reacher
                 .reach(&cluster, explicit_context, self.accounts.fleet_account())?;
-        let target = Target {
-            role: ClusterRole::Agent,
-            release: release(&args.chart, &args.helm, &reached),
-            cluster,
-            cluster_id: cluster_id.clone(),
-            id_shared_with: id_shared_with.clone(),
-            storage_class: args.chart.storage_class.clone(),
-            user_values: self.user_values.to_vec(),
-            cloud_integration_secret: None,
-        };
+        let asked = args.chart.chart_version.as_deref();
+        let fleet_version = &self.fleet.chart_version;
         let sts = &self.accounts.clients(account).sts;
-        let observed = kube::read_cluster(&reached, &target.cluster, sts, async |client| {
-            cluster::observe(
+        let (target, observed) = kube::read_cluster(&reached, &cluster, sts, async |client| {
+            // Without --chart-version a cluster keeps the version its release runs.
+            let installed = match asked {
+                Some(_) => None,
+                None => {
+                    let release = release(&args.chart, &args.helm, &reached, fleet_version);
+                    helm::listed(&args.helm.path, &release).await?
+                }
+            };
+            let version = chart::version_to_install(
+                asked,
+                installed
+                    .as_ref()
+                    .map(|listed| listed.chart_version.as_str()),
+                fleet_version,
+            );
+            let target = Target {
+                role: ClusterRole::Agent,
+                release: release(&args.chart, &args.helm, &reached, &version),
+                cluster: cluster.clone(),
+                cluster_id: cluster_id.clone(),
+                id_shared_with: id_shared_with.clone(),
+                storage_class: args.chart.storage_class.clone(),
+                user_values: self.user_values.to_vec(),
+                cloud_integration_secret: None,
+            };
+            let observed = cluster::observe(
                 self.clients,
                 &eks,
                 self.fleet,
@@ -304,11 +326,13 @@ impl Discovery<'_> {
                 &args.helm.path,
                 self.renderer,
             )
-            .await
+            .await?;
+            Ok((target, observed))
         })
-        .await?
-        .with_members(&self.clients.iam, self.fleet, self.known, &target)
         .await?;
+        let observed = observed
+            .with_members(&self.clients.iam, self.fleet, self.known, &target)
+            .await?;
         Ok((target, observed))
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::aws::{amp, eks};
-use crate::chart::ChartLine;
+use crate::chart::{self, ChartLine};
 use crate::cli::{ClusterRole, RenderArgs};
 use crate::engine::report::{Finished, REPORT_SCHEMA, rendered};
 use crate::error::{Error, exit};
@@ -162,13 +162,16 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             .unwrap_or_else(|| names::default_bucket(&args.account_id, region));
         StoreLocation::new(&bucket, region)
     });
-    let identity = IdentityMode::chosen(
-        args.identity,
-        None,
-        &args.chart.chart_version,
-        store.is_some(),
-    )?;
-    if let Some(reason) = identity.refused(&args.chart.chart_version, store.is_some())? {
+    // Render reads no fleet: without --chart-version it renders what a new fleet gets.
+    let chart_version = args.chart.chart_version.clone().unwrap_or_else(|| {
+        match store {
+            Some(_) => chart::NEW_FLEET_CHART_VERSION,
+            None => chart::NEW_AMP_FLEET_CHART_VERSION,
+        }
+        .to_owned()
+    });
+    let identity = IdentityMode::chosen(args.identity, None, &chart_version, store.is_some())?;
+    if let Some(reason) = identity.refused(&chart_version, store.is_some())? {
         return Err(Error::Usage {
             message: format!("--identity {identity} cannot serve this fleet"),
             fix: reason,
@@ -191,6 +194,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             prometheus_endpoint: None,
         }),
         store,
+        chart_version: chart_version.clone(),
     };
     let arn = names::eks_cluster_arn(names::partition(region), region, cluster_account, cluster);
     let target = Target {
@@ -213,8 +217,8 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         release: helm::Release {
             name: args.chart.release.clone(),
             namespace: args.chart.namespace.clone(),
-            chart: args.chart.chart_ref(),
-            chart_version: args.chart.chart_version.clone(),
+            chart: args.chart.chart_ref(&chart_version),
+            chart_version: chart_version.clone(),
             kube_context: Some(arn),
             kubeconfig: None,
             direct: false,
@@ -265,7 +269,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         notes.push("quick-start: no federated bucket, metrics go to AMP only".to_owned());
     }
     // A Kubecost 3 cluster reaches no AMP: its roles hold the bucket's policy alone.
-    let line = ChartLine::of(&args.chart.chart_version)?;
+    let line = ChartLine::of(&chart_version)?;
     let policies = fleet
         .policies()
         .into_iter()

@@ -3,6 +3,7 @@
 
 use super::identity::IdentityMode;
 use crate::aws::{amp, eks};
+use crate::chart;
 use crate::error::Error;
 use crate::names::{self, FleetNames, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints, tags};
 use crate::render::{Renderer, StoreLocation};
@@ -16,6 +17,8 @@ pub struct Fleet {
     pub workspace: Option<amp::Workspace>,
     pub store: Option<StoreLocation>,
     pub identity: IdentityMode,
+    /// The chart version a new cluster gets without `--chart-version`: the primary's.
+    pub chart_version: String,
 }
 
 impl Fleet {
@@ -34,10 +37,15 @@ impl Fleet {
             StoreLocation::new(bucket, region)
         });
         let primary = workspace.tags.get(tags::PRIMARY_CLUSTER).cloned();
+        let identity = IdentityMode::of_workspace(&workspace.tags);
         let fleet = Fleet {
             account_id: account_id.to_owned(),
             workspace_region: workspace_region.to_owned(),
-            identity: IdentityMode::of_workspace(&workspace.tags),
+            chart_version: chart::fleet_chart_version(
+                workspace.tags.get(tags::CHART_VERSION).map(String::as_str),
+                identity == IdentityMode::PodIdentity,
+            ),
+            identity,
             workspace: Some(workspace),
             store,
         };

@@ -230,13 +230,19 @@ async fn explain_refusal(
     }
 }
 
-/// How a cluster's release is installed: the release flags, on the connection that reaches it.
-pub fn release(args: &ChartArgs, helm_args: &HelmArgs, reached: &Reached) -> helm::Release {
+/// How a cluster's release is installed: the release flags and `chart_version`, on the
+/// connection that reaches it.
+pub fn release(
+    args: &ChartArgs,
+    helm_args: &HelmArgs,
+    reached: &Reached,
+    chart_version: &str,
+) -> helm::Release {
     helm::Release {
         name: args.release.clone(),
         namespace: args.namespace.clone(),
-        chart: args.chart_ref(),
-        chart_version: args.chart_version.clone(),
+        chart: args.chart_ref(chart_version),
+        chart_version: chart_version.to_owned(),
         kube_context: Some(reached.context.clone()),
         kubeconfig: reached.kubeconfig.clone(),
         direct: reached.direct,

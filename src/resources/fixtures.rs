@@ -28,6 +28,7 @@ pub fn fleet() -> Fleet {
         }),
         store: Some(StoreLocation::new("kcfed-etl", REGION)),
         identity: IdentityMode::Irsa,
+        chart_version: "1.103.4".to_owned(),
     }
 }
 

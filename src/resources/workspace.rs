@@ -9,15 +9,20 @@ use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
 
-/// The tags a fleet's workspace carries, so `join` and `cleanup` find the bucket and the primary.
-/// `identity` is written once a fleet has used Pod Identity: fleets that never did keep the
-/// tags they had (no tag is IRSA).
+/// The tags a fleet's workspace carries, so `join` and `cleanup` find the bucket and the primary,
+/// and a new cluster joins with the primary's chart version. `identity` is written once a fleet
+/// has used Pod Identity, and `chart_version` once the primary runs another version than the
+/// fleet had before kcfed recorded one: fleets that never did keep the tags they had.
 pub fn fleet_tags(
     store: Option<&StoreLocation>,
     primary_arn: &str,
+    chart_version: Option<&str>,
     identity: Option<IdentityMode>,
 ) -> Vec<(String, String)> {
     let mut fleet_tags = vec![(tags::PRIMARY_CLUSTER.to_owned(), primary_arn.to_owned())];
+    if let Some(version) = chart_version {
+        fleet_tags.push((tags::CHART_VERSION.to_owned(), version.to_owned()));
+    }
     if let Some(store) = store {
         fleet_tags.push((tags::BUCKET.to_owned(), store.bucket.clone()));
         fleet_tags.push((tags::BUCKET_REGION.to_owned(), store.region.clone()));

@@ -224,7 +224,24 @@ impl World {
     }
 
     /// The kcfed command with this world's environment and nothing of the developer's.
+    /// kcfed with `args`, in this world. A command that installs or renders (`init primary`,
+    /// `join cluster`, `render`) and names no `--chart-version` gets 1.103.4, the line most tests
+    /// here were written for; what a command gets without the flag is tested through
+    /// [`World::command_as_typed`].
     pub fn command(&self, args: &[&str]) -> Command {
+        let installs = matches!(
+            args,
+            ["init", "primary", ..] | ["join", "cluster", ..] | ["render", ..]
+        );
+        let mut args = args.to_vec();
+        if installs && !args.iter().any(|arg| arg.starts_with("--chart-version")) {
+            args.extend(["--chart-version", "1.103.4"]);
+        }
+        self.command_as_typed(&args)
+    }
+
+    /// kcfed with exactly `args`, in this world.
+    pub fn command_as_typed(&self, args: &[&str]) -> Command {
         self.command_of(env!("CARGO_BIN_EXE_kcfed").as_ref(), args)
     }
 
