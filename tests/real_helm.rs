@@ -337,6 +337,21 @@ fn kubecost_3_fleet_with(helm: &Path, identity: &str) {
     // One service account, one role (IRSA) or association (Pod Identity) per cluster.
     let roles = &init["resources"]["clusters"][0]["service_account_roles"];
     assert_eq!(roles.as_array().map(Vec::len), Some(1), "{init:#}");
+    // Nothing of AMP in IAM: one role (the cluster's, or the fleet's shared one) with the
+    // bucket's policy alone, and no AMP policy in the account.
+    let roles = fleet_roles(&world);
+    assert_eq!(roles.len(), 1, "{roles:?}");
+    assert!(
+        roles[0].1.len() == 1 && roles[0].1[0].contains("federated-store"),
+        "{roles:?}"
+    );
+    let policies = common::inventory(&world).policies;
+    assert!(
+        policies
+            .iter()
+            .all(|policy| policy.ends_with("-federated-store")),
+        "{policies:?}"
+    );
     assert!(
         prod.get(
             "serviceaccounts",

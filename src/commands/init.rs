@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
 use crate::aws::{amp, eks, s3, sts};
-use crate::chart;
+use crate::chart::{self, ChartLine};
 use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::engine::report::Finished;
 use crate::engine::run as engine;
@@ -257,6 +257,8 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
     }
     let new_fleet = fleet.workspace.is_none();
+    // Whether the primary reaches AMP: a fleet of Kubecost 3 clusters gets none of AMP's grants.
+    let amp = ChartLine::of(chart_version)?.uses_amp();
     let (kube_client, observed_cluster) = match observed_cluster {
         Ok((client, observed)) => (Some(client), Ok(observed)),
         Err(err) => (None, Err(err)),
@@ -287,11 +289,11 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             )?;
             planned.push(fleet_step(step, change));
         }
-        for (step, change) in policies::plan(fleet, &policies, &renderer)? {
+        for (step, change) in policies::plan(fleet, &policies, &renderer, amp)? {
             planned.push(fleet_step(step, change));
         }
         if let Some(shared_roles) = &shared_roles {
-            for (step, change) in shared_roles::plan(&renderer, fleet, shared_roles)? {
+            for (step, change) in shared_roles::plan(&renderer, fleet, shared_roles, amp)? {
                 planned.push(fleet_step(step, change));
             }
         }

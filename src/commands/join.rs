@@ -133,12 +133,18 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         .collect::<Vec<_>>(),
     );
     drop(progress);
-    let mut fleet_steps: Vec<_> = policies::plan(&fleet, &policies?, &renderer)?
+    // Whether a cluster of the run reaches AMP: one that does brings AMP's grants to the fleet.
+    let amp = observed.iter().any(|(_, _, _, result)| {
+        result.as_ref().is_ok_and(|(target, _)| {
+            ChartLine::of(&target.release.chart_version).is_ok_and(ChartLine::uses_amp)
+        })
+    });
+    let mut fleet_steps: Vec<_> = policies::plan(&fleet, &policies?, &renderer, amp)?
         .into_iter()
         .map(|(step, change)| fleet_step(step, change))
         .collect();
     if let Some(shared_roles) = shared_roles? {
-        for (step, change) in shared_roles::plan(&renderer, &fleet, &shared_roles)? {
+        for (step, change) in shared_roles::plan(&renderer, &fleet, &shared_roles, amp)? {
             fleet_steps.push(fleet_step(step, change));
         }
     }

@@ -269,12 +269,8 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
         notes.push("quick-start: no federated bucket, metrics go to AMP only".to_owned());
     }
     // A Kubecost 3 cluster reaches no AMP: its roles hold the bucket's policy alone.
-    let line = ChartLine::of(&chart_version)?;
-    let policies = fleet
-        .policies()
-        .into_iter()
-        .filter(|policy| line.uses_amp() || *policy == FleetPolicy::FederatedStore);
-    for policy in policies {
+    let amp = ChartLine::of(&chart_version)?.uses_amp();
+    for policy in fleet.policies(amp) {
         let (name, purpose) = match policy {
             FleetPolicy::AmpQuery => (
                 "policy-amp-query.json",
@@ -310,6 +306,7 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
                 &renderer,
                 &fleet,
                 &shared_roles::ObservedSharedRoles::none(other_accounts),
+                amp,
             )?;
             let fleet_names = fleet.names();
             for role in &roles {

@@ -106,8 +106,13 @@ impl Fleet {
         )
     }
 
-    pub fn policies(&self) -> Vec<FleetPolicy> {
-        let mut policies = vec![FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite];
+    /// The fleet's shared policies: AMP's while its clusters reach AMP (`amp`), the bucket's
+    /// when it has one.
+    pub fn policies(&self, amp: bool) -> Vec<FleetPolicy> {
+        let mut policies = Vec::new();
+        if amp {
+            policies.extend([FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite]);
+        }
         if self.store.is_some() {
             policies.push(FleetPolicy::FederatedStore);
         }

@@ -17,7 +17,7 @@ pub struct Observed(Vec<(FleetPolicy, Option<iam::ManagedPolicy>)>);
 
 pub async fn observe(clients: &Clients, fleet: &Fleet) -> Result<Observed, Error> {
     let names = fleet.names();
-    let observed = try_join_all(fleet.policies().into_iter().map(|policy| {
+    let observed = try_join_all(fleet.policies(true).into_iter().map(|policy| {
         let arn = names.policy_arn(policy);
         async move {
             let found = if fleet.workspace.is_some() {
@@ -44,15 +44,20 @@ pub struct PolicyChange {
     pub create: bool,
 }
 
+/// `amp`: the run's clusters reach AMP. AMP's policies are made for the first such cluster, and
+/// kept up to date once made: a cluster of another run may still use them.
 pub fn plan(
     fleet: &Fleet,
     observed: &Observed,
     renderer: &Renderer,
+    amp: bool,
 ) -> Result<Vec<(Step, Option<PolicyChange>)>, Error> {
     let names = fleet.names();
+    let wanted = fleet.policies(amp);
     observed
         .0
         .iter()
+        .filter(|(policy, found)| found.is_some() || wanted.contains(policy))
         .map(|(policy, found)| {
             // Named again from the fleet: a new workspace's id is known only when planned again.
             let arn = names.policy_arn(*policy);
@@ -155,7 +160,7 @@ mod tests {
             ),
             (FleetPolicy::FederatedStore, None),
         ]);
-        let planned = plan(&fleet, &observed, &renderer).unwrap();
+        let planned = plan(&fleet, &observed, &renderer, true).unwrap();
         let actions: Vec<_> = planned
             .iter()
             .map(|(step, change)| {
@@ -191,6 +196,36 @@ mod tests {
                 .policy_document(&renderer, FleetPolicy::FederatedStore)
                 .unwrap()
         );
+    }
+
+    /// A run whose clusters reach no AMP (Kubecost 3) makes none of AMP's policies, and keeps
+    /// those that exist: another run's clusters may use them.
+    #[test]
+    fn amps_policies_are_made_for_the_first_cluster_that_reaches_amp() {
+        let (fleet, renderer) = (fleet(), Renderer::new());
+        let query = fleet
+            .policy_document(&renderer, FleetPolicy::AmpQuery)
+            .unwrap();
+        let observed = Observed(vec![
+            (FleetPolicy::AmpQuery, None),
+            (FleetPolicy::AmpRemoteWrite, None),
+            (FleetPolicy::FederatedStore, None),
+        ]);
+        let planned = plan(&fleet, &observed, &renderer, false).unwrap();
+        let names: Vec<_> = planned.iter().map(|(step, _)| step.name.clone()).collect();
+        assert_eq!(
+            names,
+            [fleet.names().policy_name(FleetPolicy::FederatedStore)]
+        );
+        let observed = Observed(vec![
+            (
+                FleetPolicy::AmpQuery,
+                Some(existing(&fleet, FleetPolicy::AmpQuery, query)),
+            ),
+            (FleetPolicy::AmpRemoteWrite, None),
+            (FleetPolicy::FederatedStore, None),
+        ]);
+        assert_eq!(plan(&fleet, &observed, &renderer, false).unwrap().len(), 2);
     }
 
     #[test]

@@ -99,14 +99,59 @@ pub async fn observe(
     })
 }
 
+impl ObservedSharedRoles {
+    /// The role named `name` in `account`, if it was read.
+    fn find(&self, account: &str, name: &str) -> Option<&iam::Role> {
+        self.fleet
+            .iter()
+            .chain(&self.targets)
+            .chain(self.others.values().flatten())
+            .flatten()
+            .find(|role| role.name == name && role_account(&role.arn) == account)
+    }
+}
+
+/// The service accounts the fleet's shared roles are for: the cost analyzer's always; the
+/// Prometheus server's while the run's clusters reach AMP (`amp`), or once its role exists (a
+/// cluster of another run may still use it). Kubecost 3 has no Prometheus.
+fn kinds(observed: &ObservedSharedRoles, amp: bool) -> Vec<ServiceAccountKind> {
+    ServiceAccountKind::ALL
+        .into_iter()
+        .zip(&observed.fleet)
+        .filter(|(kind, found)| *kind == ServiceAccountKind::CostAnalyzer || amp || found.is_some())
+        .map(|(kind, _)| kind)
+        .collect()
+}
+
+/// The fleet policies of a shared role for `kind`: AMP's while the run's clusters reach AMP
+/// (`amp`), or once the role has them, as [`kinds`] keeps roles.
+fn role_policies(
+    fleet: &Fleet,
+    kind: ServiceAccountKind,
+    amp: bool,
+    found: Option<&iam::Role>,
+) -> Vec<FleetPolicy> {
+    let names = fleet.names();
+    let has_amp = found.is_some_and(|role| {
+        [FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite]
+            .iter()
+            .any(|policy| role.attached_policies.contains(&names.policy_arn(*policy)))
+    });
+    FleetPolicy::for_service_account(kind, fleet.store.is_some(), amp || has_amp)
+}
+
 /// The shared roles as they should be: the fleet account's; and where other accounts take
-/// part, the fleet account's target roles and each other account's roles.
+/// part, the fleet account's target roles and each other account's roles. `amp`: the run's
+/// clusters reach AMP.
 pub fn desired(
     renderer: &Renderer,
     fleet: &Fleet,
     observed: &ObservedSharedRoles,
+    amp: bool,
 ) -> Result<Vec<DesiredRole>, Error> {
     let names = fleet.names();
+    let kinds = kinds(observed, amp);
+    let found = |name: &str| observed.find(&fleet.account_id, name);
     let role = |kind: ServiceAccountKind, account: &str, name: String| DesiredRole {
         kind,
         arn: names.role_arn_in(account, &name),
@@ -120,33 +165,35 @@ pub fn desired(
     };
     let ws = fleet.workspace_id();
     let mut roles = Vec::new();
-    for kind in ServiceAccountKind::ALL {
+    for &kind in &kinds {
         let sa = kind.service_account();
+        let name = names.shared_role_name(kind);
         roles.push(DesiredRole {
             description: format!(
                 "Kubecost {sa} in the clusters of fleet {ws} (EKS Pod Identity; made by kcfed)"
             ),
             trust: renderer.pod_identity_trust_policy(&fleet.account_id, sa)?,
-            policies: FleetPolicy::for_service_account(kind, fleet.store.is_some(), true),
-            ..role(kind, &fleet.account_id, names.shared_role_name(kind))
+            policies: role_policies(fleet, kind, amp, found(&name)),
+            ..role(kind, &fleet.account_id, name)
         });
     }
     if observed.others.is_empty() {
         return Ok(roles);
     }
-    for kind in ServiceAccountKind::ALL {
+    for &kind in &kinds {
         let sa = kind.service_account();
+        let name = names.target_role_name(kind);
         roles.push(DesiredRole {
             description: format!(
                 "Kubecost {sa} in other accounts' clusters of fleet {ws}, after their own role (EKS Pod Identity; made by kcfed)"
             ),
             trust: renderer.fleet_target_trust_policy(&names.shared_role_pattern(kind))?,
-            policies: FleetPolicy::for_service_account(kind, fleet.store.is_some(), true),
-            ..role(kind, &fleet.account_id, names.target_role_name(kind))
+            policies: role_policies(fleet, kind, amp, found(&name)),
+            ..role(kind, &fleet.account_id, name)
         });
     }
     for account in observed.others.keys() {
-        for kind in ServiceAccountKind::ALL {
+        for &kind in &kinds {
             let sa = kind.service_account();
             let target = names.role_arn(&names.target_role_name(kind));
             roles.push(DesiredRole {
@@ -167,14 +214,12 @@ pub fn plan(
     renderer: &Renderer,
     fleet: &Fleet,
     observed: &ObservedSharedRoles,
+    amp: bool,
 ) -> Result<Vec<(Step, Option<RoleChange>)>, Error> {
-    let desired = desired(renderer, fleet, observed)?;
-    let found: Vec<Option<iam::Role>> = observed
-        .fleet
+    let desired = desired(renderer, fleet, observed, amp)?;
+    let found: Vec<Option<iam::Role>> = desired
         .iter()
-        .chain(&observed.targets)
-        .chain(observed.others.values().flatten())
-        .cloned()
+        .map(|role| observed.find(role_account(&role.arn), &role.name).cloned())
         .collect();
     Ok(roles::plan(FLEET_SCOPE, fleet, &desired, &found)
         .into_iter()
@@ -201,7 +246,7 @@ mod tests {
     #[test]
     fn the_fleet_account_gets_two_roles_whatever_the_number_of_clusters() {
         let (renderer, fleet) = (Renderer::new(), pod_identity_fleet());
-        let roles = desired(&renderer, &fleet, &nothing_yet(&[])).unwrap();
+        let roles = desired(&renderer, &fleet, &nothing_yet(&[]), true).unwrap();
         assert_eq!(roles.len(), 2);
         for role in &roles {
             let statements = role.trust["Statement"].as_array().unwrap();
@@ -228,13 +273,13 @@ mod tests {
     #[test]
     fn other_accounts_get_roles_that_may_only_assume_the_fleets() {
         let (renderer, fleet) = (Renderer::new(), pod_identity_fleet());
-        let one = desired(&renderer, &fleet, &nothing_yet(&["444455556666"])).unwrap();
+        let one = desired(&renderer, &fleet, &nothing_yet(&["444455556666"]), true).unwrap();
         assert_eq!(one.len(), 6);
         let accounts: Vec<String> = (0..1000)
             .map(|n| format!("{:012}", 500_000_000_000_u64 + n))
             .collect();
         let refs: Vec<&str> = accounts.iter().map(String::as_str).collect();
-        let many = desired(&renderer, &fleet, &nothing_yet(&refs)).unwrap();
+        let many = desired(&renderer, &fleet, &nothing_yet(&refs), true).unwrap();
         assert_eq!(many.len(), 4 + 2 * 1000);
         assert_eq!(
             many[..4],
@@ -273,7 +318,7 @@ mod tests {
             target.arn
         );
 
-        let planned = plan(&renderer, &fleet, &nothing_yet(&["444455556666"])).unwrap();
+        let planned = plan(&renderer, &fleet, &nothing_yet(&["444455556666"]), true).unwrap();
         let in_accounts: Vec<&str> = planned
             .iter()
             .map(|(step, _)| step.account.as_str())
@@ -299,7 +344,7 @@ mod tests {
     #[test]
     fn roles_as_wanted_need_nothing() {
         let (renderer, fleet) = (Renderer::new(), pod_identity_fleet());
-        let wanted = desired(&renderer, &fleet, &nothing_yet(&[])).unwrap();
+        let wanted = desired(&renderer, &fleet, &nothing_yet(&[]), true).unwrap();
         let existing = |role: &DesiredRole| iam::Role {
             name: role.name.clone(),
             arn: role.arn.clone(),
@@ -318,12 +363,31 @@ mod tests {
             targets: Vec::new(),
             others: BTreeMap::new(),
         };
-        let planned = plan(&renderer, &fleet, &observed).unwrap();
+        let planned = plan(&renderer, &fleet, &observed, true).unwrap();
         assert!(
             planned
                 .iter()
                 .all(|(step, change)| step.action == Action::Exists && change.is_none()),
             "{planned:?}"
+        );
+        // A run of Kubecost 3 clusters keeps the AMP grants others' clusters may use.
+        let planned = plan(&renderer, &fleet, &observed, false).unwrap();
+        assert_eq!(planned.len(), 2);
+        assert!(planned.iter().all(|(_, change)| change.is_none()));
+    }
+
+    /// A fleet whose clusters run Kubecost 3 reaches no AMP: one shared role, with the bucket
+    /// alone; a cluster that reaches AMP adds the rest.
+    #[test]
+    fn a_fleet_without_amp_gets_the_bucket_alone() {
+        let (renderer, fleet) = (Renderer::new(), pod_identity_fleet());
+        let roles = desired(&renderer, &fleet, &nothing_yet(&["444455556666"]), false).unwrap();
+        let kinds: Vec<_> = roles.iter().map(|role| role.kind).collect();
+        assert_eq!(kinds, [ServiceAccountKind::CostAnalyzer; 3]);
+        assert!(
+            roles[..2]
+                .iter()
+                .all(|role| role.policies == [FleetPolicy::FederatedStore])
         );
     }
 }
