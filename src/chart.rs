@@ -3,10 +3,7 @@
 //! from, the moves between lines, the chart's own install gate (read ahead), and what an agent
 //! of the line serves. A new chart line is a variant here plus its values templates.
 
-use kube::Client;
-
 use crate::error::Error;
-use crate::kube::api::list_in;
 use crate::names::ServiceAccountKind;
 
 /// The chart version a new fleet gets without `--chart-version`: the newest line kcfed installs
@@ -332,33 +329,24 @@ pub fn moving(installed: &str, wanted: &str, cluster_arn: &str) -> Result<Move, 
     })
 }
 
-/// What the chart's own install gate would refuse, read ahead: the 2.x chart fails to install
-/// while a 1.x aggregator StatefulSet is in the namespace. The StatefulSets named.
-pub async fn blocking_workloads(
-    client: &Client,
-    namespace: &str,
+/// What the chart's own install gate would refuse, read ahead: the 2.x chart (2.9 too) fails to
+/// install while a 1.x aggregator StatefulSet is in the namespace. `stateful_sets` are the
+/// namespace's, by name and `helm.sh/chart` label; the ones in the way are named.
+pub fn blocking_workloads<'a>(
+    stateful_sets: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
     line: ChartLine,
-) -> Result<Vec<String>, Error> {
-    use k8s_openapi::api::apps::v1::StatefulSet;
+) -> Vec<String> {
     if !matches!(line, ChartLine::V2 | ChartLine::Bridge) {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let sets = list_in::<StatefulSet>(client, namespace, "statefulsets").await?;
-    Ok(sets
-        .iter()
-        .map(|set| &set.metadata)
-        .filter(|metadata| {
-            let name = metadata.name.as_deref().unwrap_or_default();
-            let chart = metadata
-                .labels
-                .as_ref()
-                .and_then(|labels| labels.get("helm.sh/chart"))
-                .map(String::as_str)
-                .unwrap_or_default();
-            name.contains("aggregator") && chart.starts_with("cost-analyzer-1.")
+    stateful_sets
+        .into_iter()
+        .filter(|(name, chart)| {
+            name.contains("aggregator")
+                && chart.is_some_and(|chart| chart.starts_with("cost-analyzer-1."))
         })
-        .map(|metadata| metadata.name.clone().unwrap_or_default())
-        .collect())
+        .map(|(name, _)| name.to_owned())
+        .collect()
 }
 
 /// Why the install waits for the workloads [`blocking_workloads`] found, and the fix.
@@ -545,6 +533,22 @@ mod tests {
             moving("3.1.0", "3.2.1", arn).unwrap(),
             Move::Upgrade(Vec::new())
         );
+    }
+
+    #[test]
+    fn a_1x_aggregator_blocks_2x_and_the_bridge_only() {
+        let sets = [
+            ("kubecost-aggregator", Some("cost-analyzer-1.108.1")),
+            ("kubecost-aggregator-2", Some("cost-analyzer-2.8.7")),
+            ("other", Some("cost-analyzer-1.108.1")),
+            ("unlabelled-aggregator", None),
+        ];
+        for line in [ChartLine::V2, ChartLine::Bridge] {
+            assert_eq!(blocking_workloads(sets, line), ["kubecost-aggregator"]);
+        }
+        for line in [ChartLine::V1, ChartLine::V3] {
+            assert!(blocking_workloads(sets, line).is_empty());
+        }
     }
 
     #[test]

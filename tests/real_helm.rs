@@ -605,3 +605,67 @@ fn an_amp_fleet_moves_to_kubecost_3_through_2_9_and_not_back() {
     cleaned_up(&world, &helm, &[("prod", prod), ("edge", edge)]);
     assert_eq!(fleet_roles(&world), []);
 }
+
+/// A Pod Identity cluster moved to Kubecost 3 loses its Prometheus server's association (no pod
+/// runs as that service account any more); the fleet's shared roles keep their AMP grants, which
+/// its other clusters may still use.
+#[test]
+fn a_pod_identity_cluster_moved_to_kubecost_3_keeps_one_association() {
+    if skip_without_charts() {
+        return;
+    }
+    let mut world = World::new(Moto::shared(), REGION, &["prod"]);
+    world.serve_eks_extensions();
+    let account = world.account.account_id.clone();
+    world
+        .eks_extensions()
+        .install_addon(&account, REGION, "prod", "eks-pod-identity-agent");
+    let helm = helm3_binary();
+    let run = |version: &str| {
+        let args = ["init", "primary", "--cluster", "prod"];
+        let args = with_real_chart(&args, &helm, version);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = output_within(world.command(&args), RUN_LIMIT);
+        assert_exit(&output, 0);
+        stdout_json(&output)
+    };
+    let associated = || -> Vec<String> {
+        let mut accounts: Vec<String> = world
+            .eks_extensions()
+            .pod_identity_associations(&account, REGION, "prod")
+            .into_iter()
+            .map(|association| association.service_account)
+            .collect();
+        accounts.sort();
+        accounts
+    };
+    run("2.8.7");
+    run("2.9.7");
+    assert_eq!(
+        associated(),
+        [
+            "kubecost-cost-analyzer-amp",
+            "kubecost-prometheus-server-amp"
+        ]
+    );
+    let moved = run("3.2.1");
+    let removal = moved["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|step| step["kind"] == "pod-identity-association" && step["action"] == "delete")
+        .unwrap_or_else(|| panic!("no association removed: {moved:#}"));
+    assert_eq!(removal["name"], "kubecost/kubecost-prometheus-server-amp");
+    assert!(
+        removal["details"]
+            .to_string()
+            .contains("runs no Prometheus of its own"),
+        "{removal:#}"
+    );
+    assert_eq!(associated(), ["kubecost-cost-analyzer-amp"]);
+    assert_eq!(fleet_roles(&world).len(), 2, "the shared roles stay");
+    assert_eq!(run("3.2.1")["changed"], false);
+
+    cleaned_up(&world, &helm, &[("prod", &world.cluster("prod").kube)]);
+    assert_eq!(fleet_roles(&world), []);
+}

@@ -130,39 +130,49 @@ pub struct Association {
     pub tags: HashMap<String, String>,
 }
 
-/// The association of one service account, if it has one (EKS allows one per service account).
-pub async fn association_of(
+/// The associations of `service_accounts` in `namespace` (EKS allows one per service account):
+/// one listing of the namespace, then each one found described.
+pub async fn associations_in(
     client: &aws_sdk_eks::Client,
     cluster: &str,
     namespace: &str,
-    service_account: &str,
-) -> Result<Option<Association>, Error> {
-    let resource = || format!("{namespace}/{service_account} of cluster {cluster}");
+    service_accounts: &[&str],
+) -> Result<Vec<Association>, Error> {
     let listed = client
         .list_pod_identity_associations()
         .cluster_name(cluster)
         .namespace(namespace)
-        .service_account(service_account)
         .into_paginator()
         .items()
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|err| call_failed("eks:ListPodIdentityAssociations", resource(), err))?;
-    let Some(id) = listed.iter().find_map(|summary| summary.association_id()) else {
-        return Ok(None);
-    };
-    // `None` when it was deleted between the two calls.
-    let described = found!(
-        client
-            .describe_pod_identity_association()
-            .cluster_name(cluster)
-            .association_id(id)
-            .send(),
-        "eks:DescribePodIdentityAssociation",
-        resource()
-    );
-    Ok(described.and_then(|output| output.association().map(association)))
+        .map_err(|err| {
+            let resource = format!("namespace {namespace} of cluster {cluster}");
+            call_failed("eks:ListPodIdentityAssociations", resource, err)
+        })?;
+    let ids = listed.iter().filter_map(|summary| {
+        let service_account = summary.service_account()?;
+        service_accounts
+            .contains(&service_account)
+            .then(|| (service_account, summary.association_id()))
+    });
+    let described = futures::future::try_join_all(ids.map(|(service_account, id)| async move {
+        let resource = format!("{namespace}/{service_account} of cluster {cluster}");
+        // `None` when it was deleted between the two calls.
+        let described = found!(
+            client
+                .describe_pod_identity_association()
+                .cluster_name(cluster)
+                .set_association_id(id.map(str::to_owned))
+                .send(),
+            "eks:DescribePodIdentityAssociation",
+            resource
+        );
+        Ok::<_, Error>(described.and_then(|output| output.association().map(association)))
+    }))
+    .await?;
+    Ok(described.into_iter().flatten().collect())
 }
 
 fn association(found: &aws_sdk_eks::types::PodIdentityAssociation) -> Association {
@@ -206,13 +216,14 @@ pub async fn create_association(
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_in_use_exception()) =>
         {
-            let existing = association_of(
+            let existing = associations_in(
                 client,
                 &wanted.cluster,
                 &wanted.namespace,
-                &wanted.service_account,
+                &[&wanted.service_account],
             )
-            .await?;
+            .await?
+            .pop();
             match existing {
                 Some(existing) => update_association(client, &existing.id, wanted).await,
                 None => Err(call_failed(

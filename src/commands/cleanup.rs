@@ -461,14 +461,10 @@ async fn association_steps(
 ) -> Result<Vec<(Step, Op)>, Error> {
     let eks = accounts.clients(&location.account).eks_in(&location.region);
     let namespace = &args.release.namespace;
-    let found = try_join_all(
-        ServiceAccountKind::ALL
-            .into_iter()
-            .map(|kind| eks::association_of(&eks, cluster, namespace, kind.service_account())),
-    )
-    .await;
+    let service_accounts = ServiceAccountKind::ALL.map(ServiceAccountKind::service_account);
+    let found = eks::associations_in(&eks, cluster, namespace, &service_accounts).await;
     let found: Vec<eks::Association> = match found {
-        Ok(found) => found.into_iter().flatten().collect(),
+        Ok(found) => found,
         Err(Error::Aws { .. }) if !cluster_exists(&eks, cluster, &location.region).await? => {
             Vec::new()
         }

@@ -145,8 +145,6 @@ pub struct ObservedCluster {
     release: Option<helm::Installed>,
     /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
     cloud_secret: Option<bool>,
-    /// What the chart's own install gate would refuse (see `chart::blocking_workloads`).
-    blocking: Vec<String>,
 }
 
 /// Reads one cluster's share. What is read depends on names only, never on the bucket's
@@ -163,11 +161,7 @@ pub async fn observe(
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
     let namespace = &target.release.namespace;
-    let line = ChartLine::of(&target.release.chart_version)?;
-    let (
-        (storage, provider, roles, pod_identity, objects),
-        (release, cloud_secret, blocking, workloads),
-    ) = tokio::try_join!(
+    let ((storage, provider, roles, pod_identity, objects), (release, cloud_secret, workloads)) = tokio::try_join!(
         async {
             tokio::try_join!(
                 storage::observe_storage(kube_client),
@@ -207,7 +201,6 @@ pub async fn observe(
                         None => Ok(None),
                     }
                 },
-                chart::blocking_workloads(kube_client, namespace, line),
                 workload::observe(kube_client, namespace),
             )
         },
@@ -223,7 +216,6 @@ pub async fn observe(
         objects,
         release,
         cloud_secret,
-        blocking,
     })
 }
 
@@ -344,9 +336,11 @@ pub fn plan(
         install = None;
     }
     // The chart's own gate, read ahead: it would fail the install midway.
-    if !observed.blocking.is_empty() && release_step.action.changes_something() {
+    let line = ChartLine::of(&target.release.chart_version)?;
+    let blocking = chart::blocking_workloads(workload::stateful_sets(&observed.workloads), line);
+    if !blocking.is_empty() && release_step.action.changes_something() {
         release_step.action = Action::Conflict;
-        let reason = chart::blocked(&observed.blocking, &target.release.namespace);
+        let reason = chart::blocked(&blocking, &target.release.namespace);
         release_step.details.push(reason);
         install = None;
     }
@@ -371,15 +365,29 @@ pub fn plan(
     }
     // Once its pods run with Pod Identity, the cluster's IRSA roles and provider go; once it
     // runs Kubecost 3, the role of its Prometheus, which 3.x does not have.
+    let no_prometheus = format!(
+        "chart {} runs no Prometheus of its own",
+        target.release.chart_version
+    );
     let why_removed = match fleet.identity {
         IdentityMode::PodIdentity => "left from IRSA".to_owned(),
-        IdentityMode::Irsa => format!(
-            "chart {} runs no Prometheus of its own",
-            target.release.chart_version
-        ),
+        IdentityMode::Irsa => no_prometheus.clone(),
     };
     for (removal, op) in irsa_remains::plan(scope, &observed.irsa_remains) {
         steps.push(step(removal.with_detail(why_removed.clone()), op));
+    }
+    if let Some(observed_identity) = &observed.pod_identity {
+        let location = pod_identity::ClusterLocation {
+            account: target.cluster.account.clone(),
+            region: target.cluster.region.clone(),
+        };
+        let retired = pod_identity::plan_cleanup(scope, &location, &observed_identity.retired);
+        for (removal, delete) in retired {
+            steps.push(step(
+                removal.with_detail(no_prometheus.clone()),
+                delete.into(),
+            ));
+        }
     }
     Ok(steps)
 }
@@ -449,7 +457,6 @@ mod tests {
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
-            blocking: Vec::new(),
         };
         let planned = plan(&fleet, &target, 3, &observed, &renderer).unwrap();
         let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();
@@ -509,6 +516,7 @@ mod tests {
             pod_identity: Some(pod_identity::ObservedPodIdentity {
                 agent: true,
                 associations: vec![None, None],
+                retired: Vec::new(),
             }),
             records: Vec::new(),
             workloads: Vec::new(),
@@ -516,7 +524,6 @@ mod tests {
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
-            blocking: Vec::new(),
         };
         let planned = plan(&fleet, &target, 0, &observed, &renderer).unwrap();
         let kinds: Vec<_> = planned.iter().map(|p| p.step.kind).collect();

@@ -11,7 +11,7 @@ use crate::chart::ChartLine;
 use crate::engine::run::FleetView;
 use crate::error::Error;
 use crate::fleet::{Fleet, Target};
-use crate::names::tags;
+use crate::names::{ServiceAccountKind, tags};
 use crate::plan::{Action, ResourceKind, Step};
 
 /// Where an association lives: the cluster's account and region, which name its EKS client.
@@ -79,6 +79,9 @@ pub fn desired(fleet: &Fleet, target: &Target, line: ChartLine) -> Vec<eks::Asso
 pub struct ObservedPodIdentity {
     pub agent: bool,
     pub associations: Vec<Option<eks::Association>>,
+    /// kcfed's associations of this cluster for service accounts its chart line no longer runs
+    /// (Kubecost 3 has no Prometheus), removed once the release has moved.
+    pub retired: Vec<eks::Association>,
 }
 
 pub async fn observe(
@@ -93,18 +96,40 @@ pub async fn observe(
         }
         eks::has_addon(client, &cluster.name, eks::POD_IDENTITY_AGENT).await
     };
-    let associations = futures::future::try_join_all(desired.iter().map(|wanted| {
-        eks::association_of(
-            client,
-            &wanted.cluster,
-            &wanted.namespace,
-            &wanted.service_account,
-        )
-    }));
-    let (agent, associations) = tokio::try_join!(agent, associations)?;
+    let service_accounts = ServiceAccountKind::ALL.map(ServiceAccountKind::service_account);
+    let found = eks::associations_in(
+        client,
+        &cluster.name,
+        &target.release.namespace,
+        &service_accounts,
+    );
+    let (agent, found) = tokio::try_join!(agent, found)?;
+    let wanted = |association: &eks::Association| {
+        desired
+            .iter()
+            .any(|wanted| wanted.service_account == association.service_account)
+    };
+    let associations = desired
+        .iter()
+        .map(|wanted| {
+            found
+                .iter()
+                .find(|association| association.service_account == wanted.service_account)
+                .cloned()
+        })
+        .collect();
+    let retired = found
+        .into_iter()
+        .filter(|association| {
+            !wanted(association)
+                && made_by_kcfed(&association.tags)
+                && association.tags.get(tags::CLUSTER) == Some(&cluster.arn)
+        })
+        .collect();
     Ok(ObservedPodIdentity {
         agent,
         associations,
+        retired,
     })
 }
 

@@ -35,7 +35,8 @@ impl WorkloadKind {
     }
 }
 
-/// A workload as read: what its pods run as, and the mode its template was stamped with.
+/// A workload as read: what its pods run as, the mode its template was stamped with, and the
+/// chart that made it (its `helm.sh/chart` label).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workload {
     pub kind: WorkloadKind,
@@ -43,6 +44,15 @@ pub struct Workload {
     pub name: String,
     pub service_account: Option<String>,
     pub identity: Option<String>,
+    pub chart: Option<String>,
+}
+
+/// The StatefulSets among `workloads`, by name and chart (see `chart::blocking_workloads`).
+pub fn stateful_sets(workloads: &[Workload]) -> impl Iterator<Item = (&str, Option<&str>)> {
+    workloads
+        .iter()
+        .filter(|w| w.kind == WorkloadKind::StatefulSet)
+        .map(|w| (w.name.as_str(), w.chart.as_deref()))
 }
 
 /// A workload to restart in a mode.
@@ -67,6 +77,10 @@ pub async fn observe(client: &Client, namespace: &str) -> Result<Vec<Workload>, 
             name: metadata.name.clone().unwrap_or_default(),
             service_account: template.and_then(|t| t.spec.as_ref()?.service_account_name.clone()),
             identity: annotations.and_then(|a| a.get(IDENTITY_ANNOTATION).cloned()),
+            chart: metadata
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get("helm.sh/chart").cloned()),
         }
     };
     let deployments = deployments.iter().map(|d| {
@@ -184,6 +198,7 @@ mod tests {
             name: name.to_owned(),
             service_account: Some(account.to_owned()),
             identity: identity.map(str::to_owned),
+            chart: None,
         }
     }
 
