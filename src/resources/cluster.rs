@@ -130,6 +130,7 @@ fn role_tags(fleet: &Fleet, target: &Target) -> Vec<(String, String)> {
 
 /// What exists of one cluster's share: OIDC provider and roles (IRSA) or associations and agent
 /// (Pod Identity), Kubernetes objects, release.
+#[derive(Clone)]
 pub struct ObservedCluster {
     storage: storage::ObservedStorage,
     provider: Option<iam::OidcProvider>,
@@ -346,7 +347,10 @@ pub fn plan(
     }
     steps.push(step(release_step, install.into()));
     // A cluster changing mode restarts its pods, which take their credentials when they start.
-    let moving = kube_objects::changes_mode(&desired.objects, &observed.objects);
+    // A Pod Identity cluster that still has IRSA roles has not finished its move (a run stopped
+    // between its service accounts and the restarts): its pods not yet stamped restart too.
+    let moving = kube_objects::changes_mode(&desired.objects, &observed.objects)
+        || (fleet.identity == IdentityMode::PodIdentity && observed.irsa_remains.has_roles());
     let accounts: Vec<&str> = desired
         .objects
         .service_accounts
@@ -545,5 +549,39 @@ mod tests {
         );
         assert!(matches!(planned[3].op, Op::Record(_)));
         assert!(matches!(planned[4].op, Op::Association(_)));
+
+        // A move cut short after the annotations went: the IRSA roles are still there, so the
+        // unstamped pods restart before the roles go.
+        let cost_analyzer = workload::Workload {
+            kind: workload::WorkloadKind::Deployment,
+            namespace: "kubecost".to_owned(),
+            name: "kubecost-cost-analyzer".to_owned(),
+            service_account: Some("kubecost-cost-analyzer-amp".to_owned()),
+            identity: None,
+            chart: None,
+        };
+        let restarts = |remains: IrsaRemains| {
+            let observed = ObservedCluster {
+                workloads: vec![cost_analyzer.clone()],
+                irsa_remains: remains,
+                ..observed.clone()
+            };
+            plan(&fleet, &target, 0, &observed, &renderer)
+                .unwrap()
+                .iter()
+                .filter(|p| p.step.kind == ResourceKind::Workload)
+                .count()
+        };
+        assert_eq!(restarts(IrsaRemains::default()), 0);
+        let role = iam::Role {
+            name: "kcfed-prod-0123abcd-cost-analyzer".to_owned(),
+            arn: String::new(),
+            path: "/kcfed/ws/".to_owned(),
+            trust: None,
+            tags: managed_tags(&[]).into_iter().collect(),
+            attached_policies: Vec::new(),
+            inline_policy: None,
+        };
+        assert_eq!(restarts(IrsaRemains::of_roles(vec![role])), 1);
     }
 }

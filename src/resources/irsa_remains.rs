@@ -52,6 +52,22 @@ pub async fn observe(
     })
 }
 
+impl IrsaRemains {
+    /// Whether IRSA roles of the cluster are left: a cluster moving to Pod Identity has not
+    /// finished until they are gone.
+    pub fn has_roles(&self) -> bool {
+        !self.roles.is_empty()
+    }
+
+    #[cfg(test)]
+    pub fn of_roles(roles: Vec<iam::Role>) -> IrsaRemains {
+        IrsaRemains {
+            roles,
+            ..IrsaRemains::default()
+        }
+    }
+}
+
 /// Reads the named roles alone, for a cluster that keeps IRSA and so its provider.
 pub async fn observe_roles(
     client: &aws_sdk_iam::Client,
