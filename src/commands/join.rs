@@ -135,9 +135,9 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     drop(progress);
     // Whether a cluster of the run reaches AMP: one that does brings AMP's grants to the fleet.
     let amp = observed.iter().any(|(_, _, _, result)| {
-        result.as_ref().is_ok_and(|(target, _)| {
-            ChartLine::of(&target.release.chart_version).is_ok_and(ChartLine::uses_amp)
-        })
+        result
+            .as_ref()
+            .is_ok_and(|(target, _)| target.line().is_ok_and(ChartLine::uses_amp))
     });
     let mut fleet_steps: Vec<_> = policies::plan(&fleet, &policies?, &renderer, amp)?
         .into_iter()

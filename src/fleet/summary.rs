@@ -98,7 +98,8 @@ pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bo
                 arn: target.cluster.arn.clone(),
                 account: target.cluster.account.clone(),
                 role: target.role,
-                service_account_roles: ChartLine::of(&target.release.chart_version)
+                service_account_roles: target
+                    .line()
                     .map_or(&ServiceAccountKind::ALL[..], ChartLine::service_accounts)
                     .iter()
                     .map(|&kind| ServiceAccountRole {
@@ -107,8 +108,7 @@ pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bo
                     })
                     .collect(),
                 dashboard: port_forward_hint(&target.release),
-                ui: ChartLine::of(&target.release.chart_version)
-                    .is_ok_and(|line| line.has_ui(target.role)),
+                ui: target.line().is_ok_and(|line| line.has_ui(target.role)),
                 installed: installed(&target.cluster_id),
             })
             .collect(),

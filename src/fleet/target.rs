@@ -1,7 +1,8 @@
 //! One cluster as a run installs it: where it is, its id in the fleet, its release.
 
 use crate::aws::eks;
-use crate::chart::ClusterRole;
+use crate::chart::{ChartLine, ClusterRole};
+use crate::error::Error;
 use crate::helm;
 
 /// One cluster to install Kubecost on.
@@ -29,5 +30,10 @@ impl Target {
     /// Plans name a cluster's steps by its id: same-named clusters stay apart.
     pub fn scope(&self) -> &str {
         &self.cluster_id
+    }
+
+    /// The chart line of the version the run installs.
+    pub fn line(&self) -> Result<ChartLine, Error> {
+        ChartLine::of(&self.release.chart_version)
     }
 }

@@ -11,7 +11,7 @@ use super::roles::DesiredRole;
 use super::{kube_objects, oidc, pod_identity, release, roles, storage, workload};
 use crate::aws::config::Clients;
 use crate::aws::{eks, iam, managed_tags};
-use crate::chart::{self, ChartLine};
+use crate::chart;
 use crate::cluster_id;
 use crate::error::Error;
 use crate::fleet::{Fleet, IdentityMode, Target};
@@ -41,7 +41,7 @@ pub fn desired(
         .as_ref()
         .map(|store| renderer.object_store_config(store))
         .transpose()?;
-    let line = ChartLine::of(&target.release.chart_version)?;
+    let line = target.line()?;
     if fleet.identity == IdentityMode::PodIdentity {
         return Ok(ClusterDesired {
             provider_arn: None,
@@ -243,7 +243,7 @@ impl ObservedCluster {
                 irsa_remains::observe(iam_client, &own, &known.trust).await?
             }
             IdentityMode::Irsa => {
-                let runs = ChartLine::of(&target.release.chart_version)?.service_accounts();
+                let runs = target.line()?.service_accounts();
                 let retired: Vec<String> = names::ServiceAccountKind::ALL
                     .into_iter()
                     .filter(|kind| !runs.contains(kind))
@@ -337,7 +337,7 @@ pub fn plan(
         install = None;
     }
     // The chart's own gate, read ahead: it would fail the install midway.
-    let line = ChartLine::of(&target.release.chart_version)?;
+    let line = target.line()?;
     let blocking = chart::blocking_workloads(workload::stateful_sets(&observed.workloads), line);
     if !blocking.is_empty() && release_step.action.changes_something() {
         release_step.action = Action::Conflict;

@@ -25,7 +25,7 @@ fn kcfed_values(
             &target.cluster.account,
             fleet.endpoints(),
             fleet.store.clone(),
-            ChartLine::of(&target.release.chart_version)?,
+            target.line()?,
         )
         .with_storage_class(target.storage_class.clone())
         .with_cloud_integration_secret(target.cloud_integration_secret.clone()),
@@ -80,8 +80,7 @@ pub fn plan(
         )
         .with_detail(format!(
             "{} {} {}",
-            ChartLine::of(&target.release.chart_version)
-                .map_or("cost-analyzer", ChartLine::chart_name),
+            target.line().map_or("cost-analyzer", ChartLine::chart_name),
             target.release.chart_version,
             target.release.reached_how()
         ))
