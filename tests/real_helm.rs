@@ -36,6 +36,16 @@ fn release_revisions(kube: &FakeKube) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Whether the cluster has the service account of the Prometheus server of 1.x and 2.x.
+fn has_prometheus_account(kube: &FakeKube) -> bool {
+    kube.get(
+        "serviceaccounts",
+        Some(NAMESPACE),
+        "kubecost-prometheus-server-amp",
+    )
+    .is_some()
+}
+
 fn pod_spec(kube: &FakeKube, deployment: &str) -> Value {
     let deployment = kube
         .get("deployments", Some(NAMESPACE), deployment)
@@ -353,12 +363,7 @@ fn kubecost_3_fleet_with(helm: &Path, identity: &str) {
         "{policies:?}"
     );
     assert!(
-        prod.get(
-            "serviceaccounts",
-            Some(NAMESPACE),
-            "kubecost-prometheus-server-amp"
-        )
-        .is_none(),
+        !has_prometheus_account(prod),
         "no Prometheus, no service account for it"
     );
 
@@ -546,6 +551,10 @@ fn an_amp_fleet_moves_to_kubecost_3_through_2_9_and_not_back() {
         prod.get("statefulsets", Some(NAMESPACE), "kubecost-aggregator")
             .is_some()
     );
+    assert!(
+        !has_prometheus_account(prod),
+        "the Prometheus server's service account is left"
+    );
     let acting = moved["resources"]["clusters"][0]["service_account_roles"]
         .as_array()
         .expect("the moved cluster's roles");
@@ -663,6 +672,11 @@ fn a_pod_identity_cluster_moved_to_kubecost_3_keeps_one_association() {
         "{removal:#}"
     );
     assert_eq!(associated(), ["kubecost-cost-analyzer-amp"]);
+    let prod = &world.cluster("prod").kube;
+    assert!(
+        !has_prometheus_account(prod),
+        "the Prometheus server's service account is left"
+    );
     assert_eq!(fleet_roles(&world).len(), 2, "the shared roles stay");
     assert_eq!(run("3.2.1")["changed"], false);
 

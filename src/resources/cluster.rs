@@ -142,6 +142,9 @@ pub struct ObservedCluster {
     workloads: Vec<workload::Workload>,
     /// What IRSA left of a cluster of a Pod Identity fleet.
     irsa_remains: IrsaRemains,
+    /// kcfed's service accounts of kinds the cluster's chart line no longer runs (Kubecost 3
+    /// has no Prometheus), removed once the release has moved.
+    retired_accounts: Vec<String>,
     objects: kube_objects::ObservedObjects,
     release: Option<helm::Installed>,
     /// Whether `--cloud-integration-secret` names a secret that exists; `None` without it.
@@ -162,7 +165,16 @@ pub async fn observe(
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
     let namespace = &target.release.namespace;
-    let ((storage, provider, roles, pod_identity, objects), (release, cloud_secret, workloads)) = tokio::try_join!(
+    let runs = target.line()?.service_accounts();
+    let retired: Vec<&str> = names::ServiceAccountKind::ALL
+        .iter()
+        .filter(|kind| !runs.contains(kind))
+        .map(|kind| kind.service_account())
+        .collect();
+    let (
+        (storage, provider, roles, pod_identity, objects),
+        (release, cloud_secret, workloads, retired_accounts),
+    ) = tokio::try_join!(
         async {
             tokio::try_join!(
                 storage::observe_storage(kube_client),
@@ -203,6 +215,7 @@ pub async fn observe(
                     }
                 },
                 workload::observe(kube_client, namespace),
+                kube_objects::made_service_accounts(kube_client, namespace, &retired),
             )
         },
     )?;
@@ -214,6 +227,7 @@ pub async fn observe(
         records: Vec::new(),
         workloads,
         irsa_remains: IrsaRemains::default(),
+        retired_accounts,
         objects,
         release,
         cloud_secret,
@@ -393,6 +407,12 @@ pub fn plan(
             ));
         }
     }
+    for name in &observed.retired_accounts {
+        let (named, object) = kube_objects::service_account_ref(&target.release.namespace, name);
+        let removal = Step::new(scope, ResourceKind::ServiceAccount, named, Action::Delete);
+        let op = Op::DeleteKube(object);
+        steps.push(step(removal.with_detail(no_prometheus.clone()), op));
+    }
     Ok(steps)
 }
 
@@ -458,6 +478,7 @@ mod tests {
             records: Vec::new(),
             workloads: Vec::new(),
             irsa_remains: IrsaRemains::default(),
+            retired_accounts: Vec::new(),
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,
@@ -525,6 +546,7 @@ mod tests {
             records: Vec::new(),
             workloads: Vec::new(),
             irsa_remains: IrsaRemains::default(),
+            retired_accounts: Vec::new(),
             objects: kube_objects::ObservedObjects::default(),
             release: None,
             cloud_secret: None,

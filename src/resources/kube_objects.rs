@@ -151,6 +151,39 @@ pub async fn observe(client: &Client, desired: &DesiredObjects) -> Result<Observ
     })
 }
 
+/// Those of the service accounts `names` that exist in `namespace` and that kcfed made (a GET
+/// each; none without names).
+pub async fn made_service_accounts(
+    client: &Client,
+    namespace: &str,
+    names: &[&str],
+) -> Result<Vec<String>, Error> {
+    let service_accounts = Api::<ServiceAccount>::namespaced(client.clone(), namespace);
+    let found = futures::future::try_join_all(names.iter().map(|name| {
+        let resource = format!("service account {}", namespaced_name(namespace, name));
+        let service_accounts = &service_accounts;
+        async move { get_opt(service_accounts, name, &resource).await }
+    }))
+    .await?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .filter(|account| made_by_kcfed(&account.metadata))
+        .filter_map(|account| account.metadata.name)
+        .collect())
+}
+
+/// A delete of the service account `name` in `namespace`, as cleanup plans it.
+pub fn service_account_ref(namespace: &str, name: &str) -> (String, KubeRef) {
+    (
+        namespaced_name(namespace, name),
+        KubeRef::ServiceAccount {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        },
+    )
+}
+
 /// Whether the secret `name` exists in `namespace` (a GET; the user's, never written by kcfed).
 pub async fn secret_exists(client: &Client, namespace: &str, name: &str) -> Result<bool, Error> {
     let secrets = Api::<Secret>::namespaced(client.clone(), namespace);
