@@ -141,6 +141,14 @@ impl ChartLine {
         }
     }
 
+    /// The service accounts kcfed makes for other lines that a release of this line does not
+    /// run: what a cluster moved to it leaves (3.x has no Prometheus).
+    pub fn retired_service_accounts(self) -> impl Iterator<Item = ServiceAccountKind> {
+        ServiceAccountKind::ALL
+            .into_iter()
+            .filter(move |kind| !self.service_accounts().contains(kind))
+    }
+
     /// The template of Kubecost's EKS defaults for the line: every release's first values file.
     pub fn eks_values(self) -> &'static str {
         match self {
@@ -477,6 +485,11 @@ mod tests {
         assert_eq!(ChartLine::V2.chart_ref(), CHART_REF);
         assert!(!line.uses_amp() && ChartLine::V2.uses_amp());
         assert_eq!(line.service_accounts(), [ServiceAccountKind::CostAnalyzer]);
+        assert!(
+            line.retired_service_accounts()
+                .eq([ServiceAccountKind::PrometheusServer])
+        );
+        assert_eq!(ChartLine::V2.retired_service_accounts().count(), 0);
         let files: Vec<&str> = line
             .values_templates(ClusterRole::Agent, true)
             .iter()

@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -44,6 +45,19 @@ fn has_prometheus_account(kube: &FakeKube) -> bool {
         "kubecost-prometheus-server-amp",
     )
     .is_some()
+}
+
+/// kcfed with `args` in `world`, installing the real chart of `version` with `helm`.
+fn with_chart(world: &World, helm: &Path, args: &[&str], version: &str) -> Output {
+    let args = with_real_chart(args, helm, version);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    output_within(world.command(&args), RUN_LIMIT)
+}
+
+/// The report of a run that succeeded.
+fn ok(output: Output) -> Value {
+    assert_exit(&output, 0);
+    stdout_json(&output)
 }
 
 fn pod_spec(kube: &FakeKube, deployment: &str) -> Value {
@@ -197,15 +211,7 @@ fn a_fleet_moves_from_chart_1x_to_2x_and_not_back() {
     }
     let world = World::new(Moto::shared(), REGION, &["prod", "edge", "fresh"]);
     let helm = helm_binary();
-    let run = |args: &[&str], version: &str| {
-        let args = with_real_chart(args, &helm, version);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        output_within(world.command(&args), RUN_LIMIT)
-    };
-    let ok = |output: std::process::Output| {
-        assert_exit(&output, 0);
-        stdout_json(&output)
-    };
+    let run = |args: &[&str], version: &str| with_chart(&world, &helm, args, version);
     const PRIMARY: [&str; 4] = ["init", "primary", "--cluster", "prod"];
     const AGENT: [&str; 4] = ["join", "cluster", "--cluster", "edge"];
     ok(run(&PRIMARY, CHART_VERSION));
@@ -454,15 +460,7 @@ fn an_amp_fleet_moves_to_kubecost_3_through_2_9_and_not_back() {
     let mut world = World::new(Moto::shared(), REGION, &["prod", "edge"]);
     let plane = world.serve_amp_data_plane(true);
     let helm = helm_binary();
-    let run = |args: &[&str], version: &str| {
-        let args = with_real_chart(args, &helm, version);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        output_within(world.command(&args), RUN_LIMIT)
-    };
-    let ok = |output: std::process::Output| {
-        assert_exit(&output, 0);
-        stdout_json(&output)
-    };
+    let run = |args: &[&str], version: &str| with_chart(&world, &helm, args, version);
     let status = || {
         let helm_arg = helm.display().to_string();
         let args = ["status", "--helm", &helm_arg, "--output", "json"];

@@ -165,11 +165,10 @@ pub async fn observe(
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
     let namespace = &target.release.namespace;
-    let runs = target.line()?.service_accounts();
-    let retired: Vec<&str> = names::ServiceAccountKind::ALL
-        .iter()
-        .filter(|kind| !runs.contains(kind))
-        .map(|kind| kind.service_account())
+    let retired: Vec<&str> = target
+        .line()?
+        .retired_service_accounts()
+        .map(names::ServiceAccountKind::service_account)
         .collect();
     let (
         (storage, provider, roles, pod_identity, objects),
@@ -257,10 +256,9 @@ impl ObservedCluster {
                 irsa_remains::observe(iam_client, &own, &known.trust).await?
             }
             IdentityMode::Irsa => {
-                let runs = target.line()?.service_accounts();
-                let retired: Vec<String> = names::ServiceAccountKind::ALL
-                    .into_iter()
-                    .filter(|kind| !runs.contains(kind))
+                let retired: Vec<String> = target
+                    .line()?
+                    .retired_service_accounts()
                     .map(|kind| fleet.role_name(&target.cluster, kind))
                     .filter(|name| own.contains(name))
                     .collect();
