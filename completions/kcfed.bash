@@ -127,7 +127,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__cleanup)
-            opts="-y -v -h -V --cluster --all --kube-context --strict --workspace-id --workspace-alias --workspace-region --namespace --release --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --all --amp-workspace --kube-context --strict --workspace-id --workspace-alias --fleet-region --workspace-region --bucket --namespace --release --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +150,14 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fleet-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bucket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -219,7 +227,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__dashboard)
-            opts="-v -h -V --cluster --kube-context --port --namespace --release --workspace-id --workspace-alias --workspace-region --profile --region --endpoint-url --account-profile --account-role --kubeconfig --verbose --help --version"
+            opts="-v -h -V --cluster --kube-context --port --namespace --release --workspace-id --workspace-alias --fleet-region --workspace-region --bucket --profile --region --endpoint-url --account-profile --account-role --kubeconfig --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -254,6 +262,14 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fleet-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bucket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -565,7 +581,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__init__subcmd__primary)
-            opts="-y -v -h -V --cluster --cluster-id --kube-context --bucket --quick-start --identity --workspace-id --workspace-region --cloud-integration-secret --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --workspace-alias --verbose --help --version"
+            opts="-y -v -h -V --cluster --cluster-id --kube-context --quick-start --identity --workspace-id --fleet-region --workspace-region --bucket --cloud-integration-secret --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --workspace-alias --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -583,10 +599,6 @@ _kcfed() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --bucket)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --identity)
                     COMPREPLY=($(compgen -W "pod-identity irsa" -- "${cur}"))
                     return 0
@@ -596,6 +608,14 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fleet-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bucket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -689,7 +709,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__join__subcmd__cluster)
-            opts="-y -v -h -V --cluster --cluster-id --kube-context --identity --concurrency --workspace-id --workspace-alias --workspace-region --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
+            opts="-y -v -h -V --cluster --cluster-id --kube-context --identity --concurrency --workspace-id --workspace-alias --fleet-region --workspace-region --bucket --namespace --release --chart --chart-version --storage-class --values --helm --timeout --profile --region --endpoint-url --account-profile --account-role --kubeconfig --dry-run --yes --output --detailed-exitcode --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,6 +744,14 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fleet-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bucket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -945,7 +973,7 @@ _kcfed() {
             return 0
             ;;
         kcfed__subcmd__status)
-            opts="-v -h -V --cluster --kube-context --max-age --concurrency --namespace --release --helm --output --workspace-id --workspace-alias --workspace-region --profile --region --endpoint-url --account-profile --account-role --kubeconfig --verbose --help --version"
+            opts="-v -h -V --cluster --kube-context --max-age --concurrency --namespace --release --helm --output --workspace-id --workspace-alias --fleet-region --workspace-region --bucket --profile --region --endpoint-url --account-profile --account-role --kubeconfig --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -992,6 +1020,14 @@ _kcfed() {
                     return 0
                     ;;
                 --workspace-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fleet-region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bucket)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

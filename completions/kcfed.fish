@@ -45,11 +45,11 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand init; and not __fish_seen_su
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cluster -d 'EKS cluster name, or its ARN when it is in another account or region (defaults to the cluster of the current kube context, when that is an EKS ARN)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cluster-id -d 'The cluster\'s id in the fleet\'s data (cluster_id in AMP, its federated ETL prefix, its name in Kubecost): a DNS label, unique in the fleet (default: the cluster\'s name, or NAME-REGION[-ACCOUNT] when another cluster of the fleet has that name). Kept for life' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l kube-context -d 'Kube context of the cluster (defaults to the context whose cluster is this EKS cluster)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l identity -d 'How the fleet\'s pods get AWS credentials: pod-identity (roles shared by every cluster, no OIDC provider; chart 2.4.3 or later and the eks-pod-identity-agent add-on) or irsa (an OIDC provider and two roles per cluster). Default: the fleet\'s mode; for a new fleet, pod-identity where its chart can use it, else irsa' -r -f -a "pod-identity\t'EKS Pod Identity: roles shared by every cluster, no OIDC provider (chart 2.4.3 or later)'
 irsa\t'IAM roles for service accounts: an OIDC provider and two roles per cluster'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l workspace-region -l fleet-region -d 'The fleet\'s region when it differs from the cluster\'s: its AMP workspace\'s, and the one in the default bucket\'s name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l bucket -d 'The fleet\'s S3 bucket for federated files (default: kcfed-ACCOUNT-REGION-kubecost-etl in the fleet\'s region). A fleet without an AMP workspace is found by it' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l cloud-integration-secret -d 'Turn on Kubecost\'s Cloud Costs view with your cloud integration secret of this name (in --namespace, made as Kubecost\'s cloud integration guide says); kcfed checks it exists' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand init; and __fish_seen_subcommand_from primary" -l release -d 'Helm release name' -r
@@ -90,7 +90,8 @@ irsa\t'IAM roles for service accounts: an OIDC provider and two roles per cluste
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l concurrency -d 'How many clusters join at the same time (each runs its own helm install)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l workspace-region -l fleet-region -d 'The fleet\'s region when it differs from the cluster\'s: its AMP workspace\'s, and the one in the default bucket\'s name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l bucket -d 'The fleet\'s S3 bucket for federated files (default: kcfed-ACCOUNT-REGION-kubecost-etl in the fleet\'s region). A fleet without an AMP workspace is found by it' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l namespace -d 'Namespace for Kubecost and its service accounts' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand join; and __fish_seen_subcommand_from cluster" -l chart -d 'The Kubecost chart: an OCI reference, REPO/NAME of an added Helm repository, or a packaged chart\'s path (a registry mirror, or an air-gapped copy) [default: oci://public.ecr.aws/kubecost/cost-analyzer for 1.x and 2.x, oci://public.ecr.aws/kubecost/kubecost for 3.x]' -r
@@ -119,7 +120,8 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l cluster -d 'Remo
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l kube-context -d 'Kube context for each --cluster, in the same order (found automatically when omitted)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l workspace-region -l fleet-region -d 'The fleet\'s region when it differs from the cluster\'s: its AMP workspace\'s, and the one in the default bucket\'s name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l bucket -d 'The fleet\'s S3 bucket for federated files (default: kcfed-ACCOUNT-REGION-kubecost-etl in the fleet\'s region). A fleet without an AMP workspace is found by it' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l namespace -d 'Namespace of Kubecost\'s release and of the objects kcfed made' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l helm -d 'Path to the helm binary (defaults to `helm` on PATH)' -r -F
@@ -133,6 +135,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l kubeconfig -d 'K
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l output -d 'Output format for the plan and the report' -r -f -a "text\t'Human-readable text'
 json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l all -d 'Remove every cluster of the fleet, then the shared bucket, policies and workspace'
+complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l amp-workspace -d 'Remove only the fleet\'s AMP workspace, with the metrics in it, and AMP\'s IAM policies, once every cluster runs Kubecost 3; the fleet keeps the rest and is found by its bucket'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l strict -d 'Stop when a cluster\'s Kubernetes API cannot be reached instead of skipping it'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -l dry-run -d 'Print the plan and stop; nothing is changed'
 complete -c kcfed -n "__fish_kcfed_using_subcommand cleanup" -s y -l yes -d 'Apply the plan without asking (required when not on a terminal)'
@@ -151,7 +154,8 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l output -d 'Output
 json\t'One JSON document, for pipelines'"
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l workspace-region -l fleet-region -d 'The fleet\'s region when it differs from the cluster\'s: its AMP workspace\'s, and the one in the default bucket\'s name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l bucket -d 'The fleet\'s S3 bucket for federated files (default: kcfed-ACCOUNT-REGION-kubecost-etl in the fleet\'s region). A fleet without an AMP workspace is found by it' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand status" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r
@@ -167,7 +171,7 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster -d 'EKS c
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l cluster-id -d 'The cluster\'s id in the fleet\'s data (cluster_id, federated ETL prefix, its name in Kubecost): a DNS label, unique in the fleet (default: the cluster\'s name)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l region -d 'AWS region of the cluster (required unless --cluster is an ARN)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l account-id -d 'The fleet\'s AWS account id (12 digits): the workspace\'s, the bucket\'s and the roles\'' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-id -d 'AMP workspace id (ws-...)' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-id -d 'The fleet\'s AMP workspace id (ws-...): needed for a chart that writes to AMP (1.x, 2.x, 2.9); a Kubecost 3 fleet made without one has none' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l workspace-region -d 'Region of the AMP workspace (defaults to --region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket -d 'S3 bucket for federated ETL files (default: one name per account and region)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand render" -l bucket-region -d 'Region of the bucket (defaults to --region; for an agent, give the primary\'s bucket region)' -r
@@ -195,7 +199,8 @@ complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l namespace -d '
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l release -d 'Helm release name' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-id -d 'Use the AMP workspace with this id (ws-...)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-alias -d 'The fleet\'s AMP workspace: the one with exactly this alias (default kubecost-amp)' -r
-complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-region -d 'Region of the AMP workspace when it differs from the cluster\'s' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l workspace-region -l fleet-region -d 'The fleet\'s region when it differs from the cluster\'s: its AMP workspace\'s, and the one in the default bucket\'s name' -r
+complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l bucket -d 'The fleet\'s S3 bucket for federated files (default: kcfed-ACCOUNT-REGION-kubecost-etl in the fleet\'s region). A fleet without an AMP workspace is found by it' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l profile -d 'Named profile from the AWS config files: its credentials, also over AWS_ACCESS_KEY_ID (AWS_PROFILE, read by the SDK itself, does not outrank those keys, as in the aws CLI)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l region -d 'The fleet\'s AWS region: where its workspace is looked for (unless --workspace-region) and where clusters named without an ARN are (defaults to AWS_REGION or the profile\'s)' -r
 complete -c kcfed -n "__fish_kcfed_using_subcommand dashboard" -l endpoint-url -d 'Send every AWS API call to this endpoint instead of the public one (VPC endpoints, proxies)' -r

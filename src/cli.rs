@@ -229,7 +229,8 @@ impl From<&RunArgs> for RunOptions {
     }
 }
 
-/// Which AMP workspace the fleet uses.
+/// Which fleet a command works on: its AMP workspace, or the bucket of a fleet that has none
+/// (Kubecost 3).
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Fleet")]
 pub struct WorkspaceArgs {
@@ -239,9 +240,14 @@ pub struct WorkspaceArgs {
     /// The fleet's AMP workspace: the one with exactly this alias (default kubecost-amp).
     #[arg(long)]
     pub workspace_alias: Option<String>,
-    /// Region of the AMP workspace when it differs from the cluster's.
-    #[arg(long)]
+    /// The fleet's region when it differs from the cluster's: its AMP workspace's, and the one
+    /// in the default bucket's name.
+    #[arg(long, visible_alias = "fleet-region")]
     pub workspace_region: Option<String>,
+    /// The fleet's S3 bucket for federated files (default: kcfed-ACCOUNT-REGION-kubecost-etl in
+    /// the fleet's region). A fleet without an AMP workspace is found by it.
+    #[arg(long)]
+    pub bucket: Option<String>,
 }
 
 /// The release `cleanup` removes: only what finds and uninstalls it.
@@ -341,11 +347,8 @@ pub struct InitPrimaryArgs {
     /// Kube context of the cluster (defaults to the context whose cluster is this EKS cluster).
     #[arg(long, help_heading = "Kubernetes")]
     pub kube_context: Option<String>,
-    /// S3 bucket for federated ETL files (default: one name per account and region).
-    #[arg(long, conflicts_with = "quick_start", help_heading = "Fleet")]
-    pub bucket: Option<String>,
     /// Skip the federated ETL bucket: metrics go to AMP only (fine for a few clusters).
-    #[arg(long, help_heading = "Fleet")]
+    #[arg(long, conflicts_with = "bucket", help_heading = "Fleet")]
     pub quick_start: bool,
     /// How the fleet's pods get AWS credentials: pod-identity (roles shared by every cluster,
     /// no OIDC provider; chart 2.4.3 or later and the eks-pod-identity-agent add-on) or irsa
@@ -417,7 +420,7 @@ pub struct JoinClusterArgs {
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = CLEANUP_EXAMPLES,
-    group(clap::ArgGroup::new("selection").required(true).args(["clusters", "all"]))
+    group(clap::ArgGroup::new("selection").required(true).args(["clusters", "all", "amp_workspace"]))
 )]
 pub struct CleanupArgs {
     /// Remove this cluster from the fleet (repeat for several).
@@ -426,6 +429,10 @@ pub struct CleanupArgs {
     /// Remove every cluster of the fleet, then the shared bucket, policies and workspace.
     #[arg(long)]
     pub all: bool,
+    /// Remove only the fleet's AMP workspace, with the metrics in it, and AMP's IAM policies,
+    /// once every cluster runs Kubecost 3; the fleet keeps the rest and is found by its bucket.
+    #[arg(long)]
+    pub amp_workspace: bool,
     /// Kube context for each --cluster, in the same order (found automatically when omitted).
     #[arg(
         long = "kube-context",
@@ -557,9 +564,10 @@ pub struct RenderArgs {
     /// The fleet's AWS account id (12 digits): the workspace's, the bucket's and the roles'.
     #[arg(long)]
     pub account_id: String,
-    /// AMP workspace id (ws-...).
+    /// The fleet's AMP workspace id (ws-...): needed for a chart that writes to AMP (1.x, 2.x,
+    /// 2.9); a Kubecost 3 fleet made without one has none.
     #[arg(long)]
-    pub workspace_id: String,
+    pub workspace_id: Option<String>,
     /// Region of the AMP workspace (defaults to --region).
     #[arg(long)]
     pub workspace_region: Option<String>,

@@ -165,12 +165,28 @@ pub async fn listed(helm: &Path, release: &Release) -> Result<Option<Listed>, Er
     }))
 }
 
-/// The release as installed, or `None`; two read-only helm calls.
-pub async fn installed(helm: &Path, release: &Release) -> Result<Option<Installed>, Error> {
+/// What a caller knows of a release's `helm list` entry before reading the rest of it.
+#[derive(Debug, Clone)]
+pub enum Listing {
+    Unread,
+    /// Read already: the entry, or `None` for no release.
+    Read(Option<Listed>),
+}
+
+/// The release as installed, or `None`; two read-only helm calls, one when `listing` was read.
+pub async fn installed(
+    helm: &Path,
+    release: &Release,
+    listing: Listing,
+) -> Result<Option<Installed>, Error> {
+    let listed = match listing {
+        Listing::Read(listed) => listed,
+        Listing::Unread => listed(helm, release).await?,
+    };
     let Some(Listed {
         status,
         chart_version,
-    }) = listed(helm, release).await?
+    }) = listed
     else {
         return Ok(None);
     };

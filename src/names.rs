@@ -21,7 +21,8 @@ pub const SIGV4_PROXY_PORT: u16 = 8005;
 pub mod tags {
     pub const MANAGED_BY: &str = "kcfed:managed-by";
     pub const MANAGED_BY_VALUE: &str = "kcfed";
-    /// The fleet is identified by its AMP workspace id.
+    /// The fleet's id: its AMP workspace's, or for a fleet that never had one, its bucket's
+    /// (see [`super::bucket_fleet_id`]).
     pub const FLEET: &str = "kcfed:fleet";
     /// The EKS cluster ARN a role or provider was made for.
     pub const CLUSTER: &str = "kcfed:cluster";
@@ -272,6 +273,12 @@ pub fn workspace_client_token(account_id: &str, region: &str, alias: &str) -> St
 /// account may already own.
 pub fn default_bucket(account_id: &str, region: &str) -> String {
     format!("kcfed-{account_id}-{region}-kubecost-etl")
+}
+
+/// The id of a fleet made without an AMP workspace, from its bucket's name (which S3 keeps
+/// unique): short enough for the role names built on it, as a workspace id is.
+pub fn bucket_fleet_id(bucket: &str) -> String {
+    format!("s3-{:08x}", fnv1a32(bucket.as_bytes()))
 }
 
 pub fn s3_endpoint(region: &str) -> String {

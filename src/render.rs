@@ -127,7 +127,8 @@ pub struct ReleaseContext {
     /// The cluster's id in the fleet: its `cluster_id`, and its name in Kubecost's UI.
     pub cluster_id: String,
     pub account_id: String,
-    pub workspace: WorkspaceEndpoints,
+    /// `None` for a fleet without an AMP workspace, whose lines reach no AMP.
+    pub workspace: Option<WorkspaceEndpoints>,
     /// `None` in quick-start mode: metrics go to AMP only.
     pub store: Option<StoreLocation>,
     pub cost_analyzer_service_account: &'static str,
@@ -146,7 +147,7 @@ impl ReleaseContext {
         role: ClusterRole,
         cluster_id: &str,
         account_id: &str,
-        workspace: WorkspaceEndpoints,
+        workspace: Option<WorkspaceEndpoints>,
         store: Option<StoreLocation>,
         chart_line: ChartLine,
     ) -> Self {
@@ -469,7 +470,11 @@ mod tests {
             role,
             "prod-eu",
             "111122223333",
-            WorkspaceEndpoints::new("111122223333", "us-east-1", "ws-1234"),
+            Some(WorkspaceEndpoints::new(
+                "111122223333",
+                "us-east-1",
+                "ws-1234",
+            )),
             federated.then(|| StoreLocation::new("fleet-bucket", "eu-west-1")),
             ChartLine::V1,
         )

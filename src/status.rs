@@ -150,7 +150,11 @@ pub struct Volume {
 #[derive(Debug, Serialize)]
 pub struct FleetStatus {
     pub schema: &'static str,
-    pub workspace: WorkspaceRef,
+    /// The fleet: its id (its workspace's, or its bucket's), region and account. Added within v1.
+    pub fleet: FleetRef,
+    /// Absent for a fleet without an AMP workspace (Kubecost 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<FleetRef>,
     /// RFC 3339 time the status was read at.
     pub checked_at: String,
     pub max_age_seconds: u64,
@@ -162,8 +166,8 @@ pub struct FleetStatus {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct WorkspaceRef {
+#[derive(Debug, Clone, Serialize)]
+pub struct FleetRef {
     pub id: String,
     pub region: String,
     pub account: String,
@@ -410,21 +414,31 @@ impl FleetStatus {
             text.push('\n');
         }
         let reporting = self.clusters.iter().filter(|c| c.reporting).count();
+        let heartbeat = "to the fleet's bucket by their FinOps agent's heartbeat (Kubecost 3)";
+        let to = match &self.workspace {
+            Some(workspace) => format!(
+                "to AMP workspace {} in {}{}",
+                workspace.id,
+                workspace.region,
+                if self
+                    .clusters
+                    .iter()
+                    .any(|c| c.metrics_source == MetricsSource::Heartbeat)
+                {
+                    format!(", or {heartbeat}")
+                } else {
+                    String::new()
+                }
+            ),
+            None => format!(
+                "{heartbeat}, fleet {} in {}",
+                self.fleet.id, self.fleet.region
+            ),
+        };
         let _ = write!(
             text,
-            "\n{reporting} of {} clusters report to AMP workspace {} in {}{} (metrics at most {} old).",
+            "\n{reporting} of {} clusters report {to} (metrics at most {} old).",
             self.clusters.len(),
-            self.workspace.id,
-            self.workspace.region,
-            if self
-                .clusters
-                .iter()
-                .any(|c| c.metrics_source == MetricsSource::Heartbeat)
-            {
-                ", or to the fleet's bucket by their FinOps agent's heartbeat (Kubecost 3)"
-            } else {
-                ""
-            },
             human_duration(self.max_age_seconds)
         );
         text

@@ -72,6 +72,9 @@ fn fleet_location(
     if let Some(alias) = &workspace.workspace_alias {
         validate_workspace_alias(alias)?;
     }
+    if let Some(bucket) = &workspace.bucket {
+        validate_bucket(bucket)?;
+    }
     Ok(())
 }
 
@@ -149,9 +152,6 @@ pub fn init_primary(args: &InitPrimaryArgs) -> Result<(), Error> {
     if let Some(cluster) = &args.cluster {
         cluster_selection(std::slice::from_ref(cluster), &[])?;
     }
-    if let Some(bucket) = &args.bucket {
-        validate_bucket(bucket)?;
-    }
     if let Some(id) = &args.cluster_id {
         cluster_id::validate(id)?;
     }
@@ -182,7 +182,9 @@ pub fn render(args: &RenderArgs) -> Result<(), Error> {
         cluster_id::validate(id)?;
     }
     validate_account_id(&args.account_id)?;
-    validate_workspace_id(&args.workspace_id)?;
+    if let Some(id) = &args.workspace_id {
+        validate_workspace_id(id)?;
+    }
     for region in [&args.region, &args.workspace_region, &args.bucket_region]
         .into_iter()
         .flatten()

@@ -112,6 +112,7 @@ const CASES: &[Case] = &[
     case("Pod Identity with chart 1.x", "init primary --cluster prod --identity pod-identity", 2, "--identity pod-identity cannot serve this fleet", "Prometheus 2.35 to 2.48"),
     case("Pod Identity with chart 2.4.2", "init primary --cluster prod --identity pod-identity --chart-version 2.4.2", 2, "--identity pod-identity cannot serve this fleet", "unpinned Prometheus image"),
     case("Pod Identity without a bucket", "init primary --cluster prod --identity pod-identity --chart-version 2.8.7 --quick-start", 2, "--identity pod-identity cannot serve this fleet", "drop --quick-start, or use --identity irsa"),
+    case("render: an AMP line without the fleet's workspace", "render --role primary --cluster prod --region us-east-2 --account-id 111122223333 --chart-version 2.8.7 --out {out}", 2, "chart 2.8.7 writes to the fleet's AMP workspace", "pass the fleet's --workspace-id"),
     case("render: Pod Identity with chart 1.x", "render --role primary --cluster prod --region us-east-2 --account-id 111122223333 --workspace-id ws-1 --identity pod-identity --out {out}", 2, "--identity pod-identity cannot serve this fleet", "use --identity irsa"),
     case("unknown identity mode", "init primary --cluster prod --identity kiam", 2, "invalid value 'kiam' for '--identity <IDENTITY>'", CLAP),
     case("values file that is missing", "init primary --cluster prod --values {no-such-file}", 2, "invalid values file", CORRECT),
@@ -159,7 +160,7 @@ const CASES: &[Case] = &[
     case("join: EKS cluster that does not exist", "join cluster --cluster ghost", 2, r#"EKS cluster "ghost" was not found"#, "aws eks list-clusters").with_fleet(),
     case("join: no AWS credentials", "join cluster --cluster staging", 2, "no usable AWS credentials", "aws sts get-caller-identity").with_fleet().env(Env::NoCredentials),
     // cleanup
-    case("cleanup: neither --cluster nor --all", "cleanup", 2, "the following required arguments were not provided:\n  <--cluster <CLUSTER>|--all>", CLAP),
+    case("cleanup: neither --cluster nor --all", "cleanup", 2, "the following required arguments were not provided:\n  <--cluster <CLUSTER>|--all|--amp-workspace>", CLAP),
     case("cleanup: --all with --cluster", "cleanup --all --cluster prod", 2, "cannot be used with", CLAP),
     case("cleanup: more --kube-context than --cluster", "cleanup --cluster prod --kube-context a --kube-context b", 2, "2 --kube-context values for 1 --cluster values", "give one --kube-context per --cluster"),
     case("cleanup: malformed cluster name", "cleanup --cluster=-prod", 2, "invalid cluster name", CORRECT),

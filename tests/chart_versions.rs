@@ -34,13 +34,26 @@ fn release_of(report: &Value, cluster: &str) -> (String, String) {
     )
 }
 
-/// The chart version the fleet's workspace records, if it records one.
+/// The chart version the fleet's record (on its workspace, or on its bucket when it has none)
+/// holds, if it holds one.
 fn recorded_version(world: &World) -> Option<String> {
-    inventory(world)
+    let inventory = inventory(world);
+    let bucket_tags = inventory
+        .settings
+        .iter()
+        .filter(|setting| setting.starts_with("bucket "));
+    inventory
         .workspace_tags
         .iter()
-        .find_map(|tag| tag.split_once(" kcfed:chart-version="))
-        .map(|(_, version)| version.to_owned())
+        .chain(bucket_tags)
+        .find_map(|tag| tag.split_once("kcfed:chart-version="))
+        .map(|(_, version)| {
+            version
+                .split([' ', ',', '"'])
+                .next()
+                .unwrap_or(version)
+                .to_owned()
+        })
 }
 
 #[test]
@@ -60,7 +73,10 @@ fn a_new_fleet_gets_kubecost_3_with_pod_identity_and_its_clusters_join_on_it() {
     );
     // Pod Identity, the default where the chart can use it: one association, no role.
     plan_step(&init, "pod-identity-association", Some("prod"));
+    // Kubecost 3 reaches no AMP: the fleet's record is on its bucket, and no workspace is made.
     assert_eq!(recorded_version(&world).as_deref(), Some("3.2.1"));
+    assert_eq!(inventory(&world).workspaces, Vec::<String>::new());
+    assert!(init["resources"].get("workspace").is_none(), "{init:#}");
 
     let joined = run(&world, &["join", "cluster", "--cluster", "edge"]);
     assert_eq!(

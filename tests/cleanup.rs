@@ -177,11 +177,20 @@ fn a_same_named_bucket_without_kcfed_tags_is_kept() {
     let output = cleanup(&world, &["--all", "--yes", "--output", "json"]);
     assert_exit(&output, 0);
     let report = stdout_json(&output);
+    // Kept, without the fleet tag kcfed put on it.
     let step = plan_step(&report, "s3-bucket", None);
-    assert_eq!(step["action"], "keep", "{step}");
+    assert_eq!(step["action"], "update", "{step}");
     let after = inventory(&world);
     assert_eq!(after.buckets, [bucket]);
     assert!(after.workspaces.is_empty());
+    assert!(
+        !after
+            .settings
+            .iter()
+            .any(|setting| setting.contains("kcfed:")),
+        "{:?}",
+        after.settings
+    );
 }
 
 #[test]

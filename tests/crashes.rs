@@ -10,7 +10,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Instant;
 
 use common::{
-    CLEANUP_ALL, INIT_PRIMARY, Inventory, RUN_LIMIT, Scenario, block_on, inventory, kcfed_ok,
+    CLEANUP_ALL, CLEANUP_ALL_KUBECOST_3, INIT_PRIMARY, Inventory, RUN_LIMIT, Scenario, block_on,
+    inventory, kcfed_ok,
 };
 
 /// How the progress lines on stderr (plain off a terminal) end for a step that finished.
@@ -113,6 +114,14 @@ fn init_primary_killed_after_any_step_converges_on_rerun() {
 #[test]
 fn cleanup_all_killed_after_any_step_converges_on_rerun() {
     let (killed, _) = killed_after_each_step_converges(&CLEANUP_ALL);
+    assert!(killed > 0);
+}
+
+/// A fleet without a workspace is found by its bucket: cut short anywhere, its cleanup still
+/// finds what is left, because the bucket goes last.
+#[test]
+fn cleanup_all_of_a_kubecost_3_fleet_killed_after_any_step_converges_on_rerun() {
+    let (killed, _) = killed_after_each_step_converges(&CLEANUP_ALL_KUBECOST_3);
     assert!(killed > 0);
 }
 

@@ -223,6 +223,28 @@ fn a_fleet_without_a_bucket_takes_no_chart_that_needs_one() {
     }
 }
 
+/// A Kubecost 3 fleet has no AMP workspace: a cluster cannot join it on a line that writes to
+/// AMP, and nothing is changed.
+#[test]
+fn a_fleet_without_a_workspace_takes_no_chart_that_writes_to_amp() {
+    let world = World::new(Moto::shared(), PRIMARY_REGION, &["prod", "agent-a"]);
+    let made = world.init_primary(&["--chart-version", "3.2.1", "--identity", "irsa", "--yes"]);
+    assert_exit(&made, 0);
+    let writes = world.cluster("agent-a").kube.write_count();
+    for version in ["1.103.4", "2.8.7", "2.9.7"] {
+        let output = join(&world, &["agent-a"], &["--yes", "--chart-version", version]);
+        assert_exit(&output, 2);
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains("has no AMP workspace") && stderr.contains("--chart-version 3.2.1"),
+            "{version}: {stderr}"
+        );
+    }
+    assert_eq!(world.cluster("agent-a").kube.write_count(), writes);
+    let joined = join(&world, &["agent-a"], &["--yes", "--chart-version", "3.2.1"]);
+    assert_exit(&joined, 0);
+}
+
 #[test]
 fn the_primary_cannot_join_as_an_agent() {
     let (world, _) = fleet(Moto::shared(), &[], &["--quick-start"]);

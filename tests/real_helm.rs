@@ -394,7 +394,35 @@ fn kubecost_3_fleet_with(helm: &Path, identity: &str) {
     let again = run(&["join", "cluster", "--cluster", &edge_arn]);
     assert_eq!(again["changed"], false, "{again:#}");
 
+    // No AMP workspace: the fleet is found by its bucket, and its clusters report by their
+    // FinOps agents' heartbeats there.
+    assert_eq!(common::inventory(&world).workspaces, Vec::<String>::new());
+    assert!(init["resources"].get("workspace").is_none(), "{init:#}");
+    let fleet_id = init["resources"]["fleet_id"].as_str().unwrap();
+    assert!(fleet_id.starts_with("s3-"), "{init:#}");
+    let status = || {
+        let helm_arg = helm.display().to_string();
+        let args = ["status", "--helm", &helm_arg, "--output", "json"];
+        output_within(world.command(&args), RUN_LIMIT)
+    };
+    let silent = status();
+    assert_exit(&silent, 3);
+    let document = stdout_json(&silent);
+    assert_eq!(document["fleet"]["id"], fleet_id, "{document:#}");
+    assert!(document.get("workspace").is_none(), "{document:#}");
+    let bucket = init["resources"]["bucket"]["bucket"].as_str().unwrap();
+    for cluster in ["prod", "edge"] {
+        world.write_heartbeat(bucket, cluster);
+    }
+    assert_exit(&status(), 0);
+
     cleaned_up(&world, helm, &[("prod", prod), ("edge", edge)]);
+    let inventory = common::inventory(&world);
+    assert_eq!(
+        (inventory.buckets, inventory.policies),
+        (vec![], vec![]),
+        "the fleet's bucket and policies are left"
+    );
     let left = common::block_on(async {
         let iam = aws_sdk_iam::Client::new(&account.sdk_config(REGION).await);
         let roles = iam
@@ -596,6 +624,18 @@ fn an_amp_fleet_moves_to_kubecost_3_through_2_9_and_not_back() {
     );
     assert_eq!(release_revisions(prod).len(), 3);
 
+    // The workspace stays while a cluster still writes to it.
+    let helm_arg = helm.display().to_string();
+    let retire = ["cleanup", "--amp-workspace", "--helm", &helm_arg, "--yes"];
+    let refused = output_within(world.command(&retire), RUN_LIMIT);
+    assert_exit(&refused, 1);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("edge (2.8.7)"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(common::inventory(&world).workspaces.len(), 1);
+
     // The agent follows; the moved fleet reports by heartbeats alone.
     ok(run(&AGENT, "2.9.7"));
     ok(run(&AGENT, "3.2.1"));
@@ -609,8 +649,32 @@ fn an_amp_fleet_moves_to_kubecost_3_through_2_9_and_not_back() {
         [("edge", "heartbeat", false), ("prod", "heartbeat", true)],
     );
 
+    // The whole fleet moved: its workspace and AMP's policies go, and the fleet, found by its
+    // bucket under the same id, keeps its roles and reports; reruns change nothing.
+    let retired = output_within(world.command(&retire), RUN_LIMIT);
+    assert_exit(&retired, 0);
+    let inventory = common::inventory(&world);
+    assert_eq!(inventory.workspaces, Vec::<String>::new());
+    assert!(
+        inventory
+            .policies
+            .iter()
+            .all(|policy| !policy.contains("-amp-")),
+        "{:?}",
+        inventory.policies
+    );
+    assert_eq!(fleet_roles(&world).len(), 2);
+    let status = ok(status());
+    assert_eq!(status["fleet"]["id"], workspace, "{status:#}");
+    assert!(status.get("workspace").is_none(), "{status:#}");
+    assert_eq!(ok(run(&PRIMARY, "3.2.1"))["changed"], false);
+    assert_eq!(ok(run(&AGENT, "3.2.1"))["changed"], false);
+    assert_exit(&output_within(world.command(&retire), RUN_LIMIT), 0);
+
     cleaned_up(&world, &helm, &[("prod", prod), ("edge", edge)]);
     assert_eq!(fleet_roles(&world), []);
+    let inventory = common::inventory(&world);
+    assert_eq!((inventory.buckets, inventory.policies), (vec![], vec![]));
 }
 
 /// A Pod Identity cluster moved to Kubecost 3 loses its Prometheus server's association (no pod

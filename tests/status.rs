@@ -322,15 +322,15 @@ fn the_stand_in_signature_matches_the_published_example() {
     );
 }
 
-/// A Kubecost 3 fleet (the real 3.2.1 chart) reports by its FinOps agents' heartbeats in the
-/// bucket, not by metrics in AMP: a cluster whose agent has written none is silent whatever AMP
-/// holds, and reports once its heartbeat is there.
+/// A Kubecost 3 fleet (the real 3.2.1 chart) has no AMP workspace and reports by its FinOps
+/// agents' heartbeats in the bucket: a cluster whose agent has written none is silent, and
+/// reports once its heartbeat is there. Status finds the fleet by its bucket and asks no AMP.
 #[test]
 fn a_kubecost_3_cluster_reports_by_its_heartbeat_in_the_bucket() {
     if skip_without_charts() {
         return;
     }
-    let (mut world, plane) = world_with_data_plane(&["prod", "edge"], true);
+    let mut world = World::new(Moto::shared(), REGION, &["prod", "edge"]);
     // Bucket policies as AWS applies them to kcfed on TLS: status reads the bucket.
     world.serve_eks_extensions();
     let install = |args: &[&str]| {
@@ -342,19 +342,19 @@ fn a_kubecost_3_cluster_reports_by_its_heartbeat_in_the_bucket() {
     };
     let init = install(&["init", "primary", "--cluster", "prod", "--identity", "irsa"]);
     install(&["join", "cluster", "--cluster", "edge"]);
-    let workspace = init["resources"]["workspace"]["id"].as_str().unwrap();
+    assert!(init["resources"].get("workspace").is_none(), "{init:#}");
     let bucket = init["resources"]["bucket"]["bucket"]
         .as_str()
         .expect("the fleet's bucket")
         .to_owned();
-    // AMP's metrics of a Kubecost 3 cluster do not count: only its heartbeat does.
-    world.remote_write(&plane, workspace, "edge", SystemTime::now());
     world.write_heartbeat(&bucket, "prod");
 
     let output = status(&world, &["--output", "json"]);
     assert_exit(&output, 3);
     let document = stdout_json(&output);
     validate(&document);
+    assert!(document.get("workspace").is_none(), "{document:#}");
+    assert_eq!(document["fleet"]["id"], init["resources"]["fleet_id"]);
     let prod = cluster(&document, "prod");
     assert_eq!(prod["metrics_source"], "heartbeat", "{prod:#}");
     assert_eq!(prod["reporting"], true, "{prod:#}");
@@ -372,4 +372,10 @@ fn a_kubecost_3_cluster_reports_by_its_heartbeat_in_the_bucket() {
     assert_exit(&output, 0);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("(heartbeat)"), "{text}");
+    assert!(
+        text.contains(
+            "2 of 2 clusters report to the fleet's bucket by their FinOps agent's heartbeat"
+        ),
+        "{text}"
+    );
 }

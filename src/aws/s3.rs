@@ -333,6 +333,16 @@ pub async fn put_tags(
     Ok(())
 }
 
+pub async fn delete_tags(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), Error> {
+    client
+        .delete_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|err| call_failed("s3:PutBucketTagging", format!("bucket {bucket}"), err))?;
+    Ok(())
+}
+
 /// Deletes every object version and delete marker, then the bucket: `aws s3 rb --force` leaves
 /// versions behind and fails on a versioned bucket.
 pub async fn empty_and_delete(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), Error> {

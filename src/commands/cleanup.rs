@@ -20,16 +20,20 @@ use crate::fleet::{self, Fleet};
 use crate::helm;
 use crate::kube;
 use crate::kube::{KubeClients, Reached, Reacher};
-use crate::names::{self, FleetNames, ServiceAccountKind, tags};
+use crate::names::{self, FleetNames, ServiceAccountKind};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
 use crate::resources::apply::{Applier, Direction};
+use crate::resources::bucket::{BucketChange, BucketCleanup};
+use crate::resources::fleet_lookup::FleetLookup;
 use crate::resources::op::{Op, Planned, cluster_step, fleet_step};
 use crate::resources::{
     bucket, irsa_remains, kube_objects, member_record, pod_identity, policies, roles, shared_roles,
     workspace,
 };
 use crate::validate;
+
+mod amp_workspace;
 
 /// One cluster as read, with its cleanup planned or the reason it could not be.
 type Discovered = (ClusterCleanup, Result<Vec<Planned>, Error>);
@@ -49,7 +53,7 @@ struct ClusterCleanup {
 pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
     validate::cleanup(args)?;
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
-    let lookup = workspace::WorkspaceLookup::new(&clients, &args.workspace);
+    let lookup = FleetLookup::new(&clients, &args.workspace);
     let ((), caller, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.release.helm),
         sts::caller(&clients.sts),
@@ -57,11 +61,14 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
             match args.workspace.workspace_id.as_deref() {
                 // A workspace already deleted by an earlier cleanup is nothing left to do.
                 Some(id) => amp::describe(&lookup.client, id).await,
-                None => lookup.find(None).await,
+                None => lookup.workspace().await,
             }
         },
     )?;
     let account_id = caller.account.clone();
+    let (found, _) = lookup
+        .find(&clients.s3_in(&lookup.region), &account_id, workspace)
+        .await?;
     let mut run = engine::Run {
         identities: vec![caller.clone()],
         command: "cleanup",
@@ -70,7 +77,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         order: engine::Order::FleetLast,
         concurrency: 4,
     };
-    let Some(workspace) = workspace else {
+    let Some(found) = found else {
         let accounts = Accounts::resolve(
             clients.clone(),
             &caller,
@@ -81,8 +88,11 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         let nothing = teardown(&accounts, lookup.client.clone(), args, Vec::new());
         return Ok(engine::plan_and_apply(run, Vec::new(), Vec::new(), &nothing).await);
     };
-    let fleet = FleetNames::new(&account_id, &lookup.region, &workspace.id);
-    let (shared, _) = Fleet::from_workspace(&account_id, &lookup.region, workspace.clone());
+    let (shared, _) = Fleet::from_found(&account_id, &lookup.region, found);
+    if args.amp_workspace {
+        return amp_workspace::retire(&clients, args, &caller, run, lookup.client, shared).await;
+    }
+    let fleet = shared.names();
 
     let (roles_by_cluster, record_keys) = tokio::try_join!(
         fleet::roles_by_cluster(&clients.iam, &fleet),
@@ -124,7 +134,7 @@ pub async fn run(args: &CleanupArgs) -> Result<Finished, Error> {
         },
         async {
             if args.all {
-                plan_fleet(&clients, &fleet, &workspace).await
+                plan_fleet(&clients, &shared).await
             } else {
                 Ok(Vec::new())
             }
@@ -405,7 +415,7 @@ async fn kubernetes_steps(
                     &args.release.namespace,
                     &args.release.release
                 ),
-                helm::installed(&args.release.helm, &release),
+                helm::installed(&args.release.helm, &release, helm::Listing::Unread),
             )?;
             Ok((client, release, installed, helm_release))
         })
@@ -569,16 +579,9 @@ async fn aws_steps(
 
 /// The shared policies, the bucket and the workspace, each only when kcfed's tags say it made
 /// them for this fleet.
-async fn plan_fleet(
-    clients: &Clients,
-    fleet: &FleetNames,
-    workspace: &amp::Workspace,
-) -> Result<Vec<Planned>, Error> {
-    let store = workspace.tags.get(tags::BUCKET).map(|bucket| {
-        let region = workspace.tags.get(tags::BUCKET_REGION);
-        StoreLocation::new(bucket, region.unwrap_or(&clients.region))
-    });
-    let iam_path = fleet.iam_path();
+async fn plan_fleet(clients: &Clients, fleet: &Fleet) -> Result<Vec<Planned>, Error> {
+    let store = &fleet.store;
+    let iam_path = fleet.names().iam_path();
     let (policy_arns, bucket_state) =
         tokio::try_join!(iam::policy_arns_under(&clients.iam, &iam_path), async {
             match &store {
@@ -592,22 +595,25 @@ async fn plan_fleet(
         .into_iter()
         .map(|(step, arn)| fleet_step(step, Op::DeletePolicy(arn)))
         .collect();
-    if let (Some(store), Some(state)) = (&store, &bucket_state)
-        && let Some((step, delete)) = bucket::plan_cleanup(workspace, store, state)
+    if let (Some(store), Some(state)) = (store, &bucket_state)
+        && let Some((step, cleanup)) =
+            bucket::plan_cleanup(fleet.id(), fleet.anchor.record(), store, state)
     {
+        let op = match cleanup {
+            BucketCleanup::Delete => Op::DeleteBucket(store.clone()),
+            BucketCleanup::Untag(kept) => Op::Bucket(BucketChange::tags_only(store, kept)),
+            BucketCleanup::Nothing => Op::Nothing,
+        };
+        steps.push(fleet_step(step, op));
+    }
+    if let Some(workspace) = fleet.workspace() {
+        let (step, delete) = workspace::plan_cleanup(workspace);
         let op = if delete {
-            Op::DeleteBucket(store.clone())
+            Op::DeleteWorkspace(workspace.id.clone())
         } else {
             Op::Nothing
         };
         steps.push(fleet_step(step, op));
     }
-    let (step, delete) = workspace::plan_cleanup(workspace);
-    let op = if delete {
-        Op::DeleteWorkspace(workspace.id.clone())
-    } else {
-        Op::Nothing
-    };
-    steps.push(fleet_step(step, op));
     Ok(steps)
 }

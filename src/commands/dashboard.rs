@@ -13,23 +13,23 @@ use crate::fleet::{self, Fleet};
 use crate::kube;
 use crate::kube::Reacher;
 use crate::kube::forward;
+use crate::resources::fleet_lookup::FleetLookup;
 use crate::resources::member_record;
-use crate::resources::workspace::WorkspaceLookup;
 use crate::validate;
 
 pub async fn run(args: &DashboardArgs) -> Result<Finished, Error> {
     validate::dashboard(args)?;
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
-    let lookup = WorkspaceLookup::new(&clients, &args.workspace);
-    let (caller, workspace) = tokio::try_join!(
-        sts::caller(&clients.sts),
-        lookup.existing(args.workspace.workspace_id.as_deref()),
-    )?;
-    let (fleet, primary) = Fleet::from_workspace(&caller.account, &lookup.region, workspace);
+    let lookup = FleetLookup::new(&clients, &args.workspace);
+    let (caller, workspace) = tokio::try_join!(sts::caller(&clients.sts), lookup.workspace())?;
+    let found = lookup
+        .existing(&clients.s3_in(&lookup.region), &caller.account, workspace)
+        .await?;
+    let (fleet, primary) = Fleet::from_found(&caller.account, &lookup.region, found);
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let arn = match &args.cluster {
         None => primary.clone().ok_or_else(|| Error::Usage {
-            message: "the fleet's workspace names no primary cluster".to_owned(),
+            message: "the fleet's record names no primary cluster".to_owned(),
             fix: "name the cluster with --cluster".to_owned(),
         })?,
         Some(value) => {

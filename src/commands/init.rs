@@ -1,7 +1,7 @@
 //! `kcfed init primary`: the fleet's workspace, bucket and policies, and everything the primary
 //! cluster needs, planned from read-only calls and then applied.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::aws::accounts::{self, Accounts};
 use crate::aws::config::{self, Clients};
@@ -11,7 +11,7 @@ use crate::cli::{ClusterRole, InitPrimaryArgs};
 use crate::engine::report::Finished;
 use crate::engine::run as engine;
 use crate::error::Error;
-use crate::fleet::{self, Fleet, IdentityMode, Target};
+use crate::fleet::{self, Anchor, Fleet, IdentityMode, Target};
 use crate::helm;
 use crate::kube;
 use crate::kube::{KubeClients, Reacher, release};
@@ -19,9 +19,9 @@ use crate::names::{self, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::{self, Renderer, StoreLocation};
 use crate::resources::apply::{Applier, Direction, Replanned};
+use crate::resources::fleet_lookup::FleetLookup;
 use crate::resources::member_record::{self, FleetMembers};
 use crate::resources::op::{Op, Planned, fleet_step};
-use crate::resources::workspace::WorkspaceLookup;
 use crate::resources::{bucket, cluster, policies, quotas, shared_roles, workspace};
 use crate::validate;
 
@@ -52,7 +52,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         aws_args.region.get_or_insert_with(|| region.to_owned());
     }
     let clients = Clients::new(config::load(&aws_args).await?).ok_or_else(validate::no_region)?;
-    let lookup = WorkspaceLookup::new(&clients, &args.workspace);
+    let lookup = FleetLookup::new(&clients, &args.workspace);
     let cluster_account = accounts::of_cluster(&cluster_ref);
     let cluster_region = cluster_region.unwrap_or(&clients.region);
     // A cluster named without its account is in the caller's: described beside the rest.
@@ -67,7 +67,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                 Some(_) => Ok(None),
             }
         },
-        lookup.find(args.workspace.workspace_id.as_deref()),
+        lookup.workspace(),
     );
     let (caller, described, workspace) = (caller?, described?, workspace?);
     // helm reads the cluster's release: without it a run stops here, and a dry run still plans
@@ -77,15 +77,19 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         ready => ready,
     };
     let account_id = caller.account.clone();
+    // A fleet without a workspace is found by its bucket, read once for the plan too.
+    let (found, bucket_read) = lookup
+        .find(&clients.s3_in(&lookup.region), &account_id, workspace)
+        .await?;
+    let existing = found.map(|found| Fleet::from_found(&account_id, &lookup.region, found).0);
     let other_accounts = accounts::of_clusters(std::slice::from_ref(&cluster_ref));
     let (accounts, known) = tokio::try_join!(
         Accounts::resolve(clients.clone(), &caller, &args.accounts, &other_accounts),
         async {
-            let Some(ws) = &workspace else {
-                return Ok(FleetMembers::default());
-            };
-            let (existing, _) = Fleet::from_workspace(&account_id, &lookup.region, ws.clone());
-            member_record::fleet_members(&clients, &existing).await
+            match &existing {
+                Some(existing) => member_record::fleet_members(&clients, existing).await,
+                None => Ok(FleetMembers::default()),
+            }
         },
     )?;
     let cluster = match (described, cluster_account) {
@@ -97,34 +101,27 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             eks::describe_cluster(&eks, cluster_name, cluster_region).await?
         }
     };
-    let WorkspaceLookup {
-        region: workspace_region,
-        alias,
-        client: amp_client,
-    } = lookup;
     let reached = reacher.reach(&cluster, args.kube_context.as_deref(), &account_id)?;
-    let recorded_identity = workspace
-        .as_ref()
-        .map(|ws| IdentityMode::of_workspace(&ws.tags));
-    let fleet_version = match &workspace {
-        Some(ws) => chart::fleet_chart_version(
-            ws.tags.get(tags::CHART_VERSION).map(String::as_str),
-            recorded_identity == Some(IdentityMode::PodIdentity),
-        ),
+    let recorded_identity = existing.as_ref().map(|fleet| fleet.identity);
+    let fleet_version = match &existing {
+        Some(fleet) => fleet.chart_version.clone(),
         None if args.quick_start => chart::NEW_AMP_FLEET_CHART_VERSION.to_owned(),
         None => chart::NEW_FLEET_CHART_VERSION.to_owned(),
     };
     // Without --chart-version the primary keeps the version its release runs. A release that
     // cannot be read here is read again with the cluster's other objects, and fails there.
-    let installed_version = match (&args.chart.chart_version, &helm_ready) {
+    let listing = match (&args.chart.chart_version, &helm_ready) {
         (None, Ok(_)) => {
             let release = release(&args.chart, &args.helm, &reached, &fleet_version);
-            helm::listed(&args.helm.path, &release)
-                .await
-                .ok()
-                .flatten()
-                .map(|listed| listed.chart_version)
+            match helm::listed(&args.helm.path, &release).await {
+                Ok(listed) => helm::Listing::Read(listed),
+                Err(_) => helm::Listing::Unread,
+            }
         }
+        _ => helm::Listing::Unread,
+    };
+    let installed_version = match &listing {
+        helm::Listing::Read(Some(listed)) => Some(listed.chart_version.clone()),
         _ => None,
     };
     let chart_version = &chart::version_to_install(
@@ -145,25 +142,56 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
             fix: reason,
         });
     }
+    let amp = ChartLine::of(chart_version)?.uses_amp();
+    // The bucket: the fleet's, unless another is asked for. Others are in the cluster's region,
+    // except one that is to hold the record of a fleet without a workspace, which every command
+    // finds in the fleet's region.
+    let store = (!args.quick_start).then(|| match (&args.workspace.bucket, &existing) {
+        (
+            None,
+            Some(Fleet {
+                store: Some(store), ..
+            }),
+        ) => store.clone(),
+        (asked, _) if amp => StoreLocation::new(
+            &asked
+                .clone()
+                .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region)),
+            &clients.region,
+        ),
+        _ => lookup.bucket(&account_id),
+    });
+    // A new fleet anchors on a workspace only when its primary reaches AMP.
+    let anchor = match existing {
+        Some(existing) => existing.anchor,
+        None => match &store {
+            Some(store) if !amp => Anchor::Bucket {
+                id: names::bucket_fleet_id(&store.bucket),
+                record: Default::default(),
+            },
+            _ => Anchor::Workspace(None),
+        },
+    };
     // Written once a fleet uses Pod Identity, and kept when it moves back.
-    let identity_tag = workspace
-        .as_ref()
-        .is_some_and(|ws| ws.tags.contains_key(tags::IDENTITY))
-        || identity == IdentityMode::PodIdentity;
+    let identity_tag =
+        anchor.record().contains_key(tags::IDENTITY) || identity == IdentityMode::PodIdentity;
+    let FleetLookup {
+        region: workspace_region,
+        alias,
+        client: amp_client,
+        ..
+    } = lookup;
     let mut fleet = Fleet {
         identity,
-        store: (!args.quick_start).then(|| {
-            let bucket = args
-                .bucket
-                .clone()
-                .unwrap_or_else(|| names::default_bucket(&account_id, &clients.region));
-            StoreLocation::new(&bucket, &clients.region)
-        }),
+        store,
         account_id,
         workspace_region,
-        workspace,
+        anchor,
         chart_version: chart_version.clone(),
     };
+    if amp && fleet.workspace().is_none() && fleet.has_id() {
+        return Err(fleet.no_workspace_for(chart_version));
+    }
     let renderer = Renderer::new();
     let (cluster_id, id_shared_with) = fleet::choose_ids(
         &known.members,
@@ -190,9 +218,10 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     };
     let (bucket_state, policies, shared_roles, iam_quotas, observed_cluster) = tokio::join!(
         async {
-            match &fleet.store {
-                Some(store) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
-                None => Ok(None),
+            match (&fleet.store, bucket_read) {
+                (Some(store), Some((read, state))) if read == store.bucket => Ok(Some(state)),
+                (Some(store), _) => s3::inspect(&clients.s3, &store.bucket).await.map(Some),
+                (None, _) => Ok(None),
             }
         },
         policies::observe(&clients, &fleet),
@@ -214,18 +243,17 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
                 .clients(&target.cluster.account)
                 .eks_in(&target.cluster.region);
             kube::read_cluster(&reached, &target.cluster, sts, async |client| {
-                let observed = cluster::observe(
-                    &clients,
-                    &eks,
-                    &fleet,
-                    &target,
-                    &client,
-                    &args.helm.path,
-                    &renderer,
-                )
-                .await?
-                .with_members(&clients.iam, &fleet, &known, &target)
-                .await?;
+                let reading = cluster::Reading {
+                    clients: &clients,
+                    eks: &eks,
+                    kube_client: &client,
+                    helm_path: &args.helm.path,
+                    listing: listing.clone(),
+                };
+                let observed = cluster::observe(reading, &fleet, &target, &renderer)
+                    .await?
+                    .with_members(&clients.iam, &fleet, &known, &target)
+                    .await?;
                 Ok((client, observed))
             })
             .await
@@ -241,24 +269,23 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         *store = StoreLocation::new(&store.bucket, region);
     }
 
-    let version_tag = fleet
-        .workspace
-        .as_ref()
-        .is_some_and(|ws| ws.tags.contains_key(tags::CHART_VERSION))
+    let version_tag = fleet.anchor.record().contains_key(tags::CHART_VERSION)
         || *chart_version
             != chart::fleet_chart_version(None, identity == IdentityMode::PodIdentity);
+    // The fleet's record, on its workspace (with where its bucket is) or on its bucket.
+    let on_workspace = matches!(fleet.anchor, Anchor::Workspace(_));
     let mut fleet_tags = workspace::fleet_tags(
-        fleet.store.as_ref(),
+        fleet.store.as_ref().filter(|_| on_workspace),
         &target.cluster.arn,
         version_tag.then_some(chart_version.as_str()),
         identity_tag.then_some(identity),
     );
-    if let (Some(store), Some(s3::BucketState::Missing)) = (&fleet.store, &bucket_state) {
+    if let (true, Some(store), Some(s3::BucketState::Missing)) =
+        (on_workspace, &fleet.store, &bucket_state)
+    {
         fleet_tags.push((tags::BUCKET_MADE.to_owned(), store.bucket.clone()));
     }
-    let new_fleet = fleet.workspace.is_none();
-    // Whether the primary reaches AMP: a fleet of Kubecost 3 clusters gets none of AMP's grants.
-    let amp = ChartLine::of(chart_version)?.uses_amp();
+    let new_fleet = !fleet.has_id();
     let (kube_client, observed_cluster) = match observed_cluster {
         Ok((client, observed)) => (Some(client), Ok(observed)),
         Err(err) => (None, Err(err)),
@@ -266,28 +293,40 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
     // Planned once to show, and for a new fleet once more, from the same reads, when its
     // workspace exists and its id names the rest.
     let plan_fleet = |fleet: &Fleet| -> Result<Vec<Planned>, Error> {
-        let mut planned = vec![plan_workspace(
-            fleet.workspace.as_ref(),
-            &alias,
-            &fleet.account_id,
-            &fleet.workspace_region,
-            &target.cluster,
-            &fleet_tags,
-        )];
+        let mut planned = Vec::new();
+        if on_workspace {
+            planned.push(plan_workspace(
+                fleet.workspace(),
+                &alias,
+                &fleet.account_id,
+                &fleet.workspace_region,
+                &target.cluster,
+                &fleet_tags,
+            ));
+        }
         if let (Some(store), Some(state)) = (&fleet.store, &bucket_state) {
-            let made_by_kcfed = fleet
-                .workspace
-                .as_ref()
-                .is_some_and(|ws| ws.tags.get(tags::BUCKET_MADE) == Some(&store.bucket));
-            let (step, change) = bucket::plan(
-                fleet.workspace_id(),
-                new_fleet,
-                store,
-                state,
-                made_by_kcfed,
-                &renderer,
-            )?;
-            planned.push(fleet_step(step, change));
+            let record = fleet.anchor.record();
+            let bucket_step =
+                |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
+            if let (false, Some(detail)) = (on_workspace, other_primary(record, &target.cluster)) {
+                planned.push(fleet_step(
+                    bucket_step(Action::Conflict).with_detail(detail),
+                    Op::Nothing,
+                ));
+            } else {
+                let (step, change) = bucket::plan(
+                    fleet.id(),
+                    new_fleet,
+                    store,
+                    state,
+                    bucket::Record {
+                        made_by_kcfed: record.get(tags::BUCKET_MADE) == Some(&store.bucket),
+                        tags: if on_workspace { &[] } else { &fleet_tags },
+                    },
+                    &renderer,
+                )?;
+                planned.push(fleet_step(step, change));
+            }
         }
         for (step, change) in policies::plan(fleet, &policies, &renderer, amp)? {
             planned.push(fleet_step(step, change));
@@ -374,15 +413,8 @@ fn plan_workspace(
         )
         .with_id(workspace.id.clone())
     };
-    if let Some(primary) = workspace.tags.get(tags::PRIMARY_CLUSTER)
-        && primary != &cluster.arn
-    {
-        return fleet_step(
-            step(Action::Conflict).with_detail(format!(
-                "the fleet's primary is {primary}: add this cluster with `kcfed join cluster`"
-            )),
-            Op::Nothing,
-        );
+    if let Some(detail) = other_primary(&workspace.tags, cluster) {
+        return fleet_step(step(Action::Conflict).with_detail(detail), Op::Nothing);
     }
     let missing = fleet_tags
         .iter()
@@ -398,4 +430,14 @@ fn plan_workspace(
     } else {
         fleet_step(step(Action::Exists), Op::Nothing)
     }
+}
+
+/// Why a fleet whose record names another primary cannot take this cluster as its primary.
+fn other_primary(record: &HashMap<String, String>, cluster: &eks::Cluster) -> Option<String> {
+    record
+        .get(tags::PRIMARY_CLUSTER)
+        .filter(|primary| **primary != cluster.arn)
+        .map(|primary| {
+            format!("the fleet's primary is {primary}: add this cluster with `kcfed join cluster`")
+        })
 }

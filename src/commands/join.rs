@@ -22,9 +22,9 @@ use crate::names;
 use crate::render::{self, Renderer, ValuesFile};
 use crate::resources::apply::{Applier, Direction};
 use crate::resources::cluster::{self, ObservedCluster};
+use crate::resources::fleet_lookup::FleetLookup;
 use crate::resources::member_record::{self, FleetMembers};
 use crate::resources::op::fleet_step;
-use crate::resources::workspace::WorkspaceLookup;
 use crate::resources::{policies, quotas, shared_roles};
 use crate::validate;
 
@@ -38,11 +38,11 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let clusters = reacher.locate_all(&args.clusters, args.aws.region.is_some());
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
-    let lookup = WorkspaceLookup::new(&clients, &args.workspace);
+    let lookup = FleetLookup::new(&clients, &args.workspace);
     let (helm_ready, caller, workspace) = tokio::join!(
         helm::ensure_supported(&args.helm.path),
         sts::caller(&clients.sts),
-        lookup.existing(args.workspace.workspace_id.as_deref()),
+        lookup.workspace(),
     );
     let (caller, workspace) = (caller?, workspace?);
     // helm reads each cluster's release: without it a run stops here, and a dry run still
@@ -52,14 +52,15 @@ pub async fn run(args: &JoinClusterArgs) -> Result<Finished, Error> {
         ready => ready.is_ok(),
     };
     let account_id = caller.account.clone();
-    let accounts = Accounts::resolve(
-        clients.clone(),
-        &caller,
-        &args.accounts,
-        &accounts::of_clusters(&clusters),
-    )
-    .await?;
-    let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
+    let (cluster_accounts, fleet_s3) = (
+        accounts::of_clusters(&clusters),
+        clients.s3_in(&lookup.region),
+    );
+    let (accounts, found) = tokio::try_join!(
+        Accounts::resolve(clients.clone(), &caller, &args.accounts, &cluster_accounts),
+        lookup.existing(&fleet_s3, &account_id, workspace),
+    )?;
+    let (fleet, primary) = Fleet::from_found(&account_id, &lookup.region, found);
     follows_the_fleet(args, &fleet)?;
     let known = member_record::fleet_members(&clients, &fleet).await?;
     let arns: Vec<String> = clusters
@@ -232,6 +233,9 @@ fn follows_the_fleet(args: &JoinClusterArgs, fleet: &Fleet) -> Result<(), Error>
             fix: "keep the fleet's AMP line (2.8.7 at most), or give the fleet a bucket with `kcfed init primary` without --quick-start, then join again".to_owned(),
         });
     }
+    if fleet.workspace().is_none() && ChartLine::of(chart_version)?.uses_amp() {
+        return Err(fleet.no_workspace_for(chart_version));
+    }
     match fleet
         .identity
         .refused(chart_version, fleet.store.is_some())?
@@ -323,16 +327,17 @@ impl Discovery<'_> {
                 user_values: self.user_values.to_vec(),
                 cloud_integration_secret: None,
             };
-            let observed = cluster::observe(
-                self.clients,
-                &eks,
-                self.fleet,
-                &target,
-                &client,
-                &args.helm.path,
-                self.renderer,
-            )
-            .await?;
+            let reading = cluster::Reading {
+                clients: self.clients,
+                eks: &eks,
+                kube_client: &client,
+                helm_path: &args.helm.path,
+                listing: match asked {
+                    Some(_) => helm::Listing::Unread,
+                    None => helm::Listing::Read(installed),
+                },
+            };
+            let observed = cluster::observe(reading, self.fleet, &target, self.renderer).await?;
             Ok((target, observed))
         })
         .await?;

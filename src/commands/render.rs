@@ -9,7 +9,7 @@ use crate::chart::{self, ChartLine};
 use crate::cli::{ClusterRole, RenderArgs};
 use crate::engine::report::{Finished, REPORT_SCHEMA, rendered};
 use crate::error::{Error, exit};
-use crate::fleet::{Fleet, IdentityMode, Target};
+use crate::fleet::{Anchor, Fleet, IdentityMode, Target};
 use crate::names::{self, FleetPolicy, ServiceAccountKind, WorkspaceEndpoints};
 use crate::render::{Renderer, StoreLocation};
 use crate::resources::{cluster, kube_objects, release, shared_roles};
@@ -177,22 +177,37 @@ pub fn run(args: &RenderArgs) -> Result<Finished, Error> {
             fix: reason,
         });
     }
-    // The same fleet, cluster and desired state init and join build, from the flags alone.
-    let fleet = Fleet {
-        identity,
-        account_id: args.account_id.clone(),
-        workspace_region: workspace_region.to_owned(),
-        workspace: Some(amp::Workspace {
-            id: args.workspace_id.clone(),
+    // A fleet without a workspace (Kubecost 3) is named by its bucket, as init names it.
+    let anchor = match (&args.workspace_id, &store) {
+        (Some(id), _) => Anchor::Workspace(Some(amp::Workspace {
+            id: id.clone(),
             alias: None,
-            arn: WorkspaceEndpoints::new(&args.account_id, workspace_region, &args.workspace_id)
-                .arn,
+            arn: WorkspaceEndpoints::new(&args.account_id, workspace_region, id).arn,
             active: true,
             failed: false,
             created_at: 0,
             tags: Default::default(),
             prometheus_endpoint: None,
-        }),
+        })),
+        (None, Some(store)) if !ChartLine::of(&chart_version)?.uses_amp() => Anchor::Bucket {
+            id: names::bucket_fleet_id(&store.bucket),
+            record: Default::default(),
+        },
+        (None, _) => {
+            return Err(Error::Usage {
+                message: format!(
+                    "chart {chart_version} writes to the fleet's AMP workspace, and render cannot look it up"
+                ),
+                fix: "pass the fleet's --workspace-id (the primary's report names it)".to_owned(),
+            });
+        }
+    };
+    // The same fleet, cluster and desired state init and join build, from the flags alone.
+    let fleet = Fleet {
+        identity,
+        account_id: args.account_id.clone(),
+        workspace_region: workspace_region.to_owned(),
+        anchor,
         store,
         chart_version: chart_version.clone(),
     };

@@ -23,37 +23,49 @@ use crate::kube;
 use crate::kube::Reacher;
 use crate::names;
 use crate::render::StoreLocation;
+use crate::resources::fleet_lookup::FleetLookup;
 use crate::resources::member_record;
-use crate::resources::workspace::WorkspaceLookup;
 use crate::status::{
-    ClusterFacts, ClusterIdentity, FleetStatus, Hints, KubeFacts, Problem, REPORTING_METRIC,
-    STATUS_SCHEMA, WorkspaceRef, etl_prefix, heartbeat_prefixes, judge, rfc3339,
+    ClusterFacts, ClusterIdentity, FleetRef, FleetStatus, Hints, KubeFacts, Problem,
+    REPORTING_METRIC, STATUS_SCHEMA, etl_prefix, heartbeat_prefixes, judge, rfc3339,
 };
 use crate::validate;
 
 pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
     validate::status(args)?;
     let clients = Clients::new(config::load(&args.aws).await?).ok_or_else(validate::no_region)?;
-    let lookup = WorkspaceLookup::new(&clients, &args.workspace);
+    let lookup = FleetLookup::new(&clients, &args.workspace);
     let ((), caller, workspace) = tokio::try_join!(
         helm::ensure_supported(&args.helm),
         sts::caller(&clients.sts),
-        lookup.existing(args.workspace.workspace_id.as_deref()),
+        lookup.workspace(),
     )?;
     let account_id = caller.account.clone();
-    let endpoint = query_endpoint(&lookup.client, &workspace).await?;
-    let workspace_ref = WorkspaceRef {
-        id: workspace.id.clone(),
+    let found = lookup
+        .existing(&clients.s3_in(&lookup.region), &account_id, workspace)
+        .await?;
+    let (fleet, primary) = Fleet::from_found(&account_id, &lookup.region, found);
+    let fleet_ref = |id: &str| FleetRef {
+        id: id.to_owned(),
         region: lookup.region.clone(),
         account: account_id.clone(),
     };
-    let (fleet, primary) = Fleet::from_workspace(&account_id, &lookup.region, workspace);
-    let query = QueryApi::new(&clients.config, &lookup.region, &endpoint)?;
+    // A fleet without a workspace has no metrics in AMP: its clusters' heartbeats say it all.
+    let query = match fleet.workspace() {
+        Some(workspace) => {
+            let endpoint = query_endpoint(&lookup.client, workspace).await?;
+            Some(QueryApi::new(&clients.config, &lookup.region, &endpoint)?)
+        }
+        None => None,
+    };
     // A query AMP refuses still leaves every cluster's own state to show.
-    let (members, last_seen) = tokio::join!(
-        member_record::fleet_members(&clients, &fleet),
-        query.last_seen(REPORTING_METRIC),
-    );
+    let (members, last_seen) =
+        tokio::join!(member_record::fleet_members(&clients, &fleet), async {
+            match &query {
+                Some(query) => query.last_seen(REPORTING_METRIC).await,
+                None => Ok(Default::default()),
+            }
+        },);
     let members = members?.members;
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
     let named = reacher.locate_all(&args.clusters, args.aws.region.is_some());
@@ -108,7 +120,8 @@ pub async fn run(args: &StatusArgs) -> Result<Finished, Error> {
 
     let document = FleetStatus {
         schema: STATUS_SCHEMA,
-        workspace: workspace_ref,
+        fleet: fleet_ref(fleet.id()),
+        workspace: fleet.workspace().map(|workspace| fleet_ref(&workspace.id)),
         checked_at: rfc3339(now),
         max_age_seconds: args.max_age.as_secs(),
         reporting: clusters.iter().all(|c| c.reporting),

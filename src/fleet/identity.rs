@@ -28,9 +28,9 @@ impl IdentityMode {
         }
     }
 
-    /// The mode a workspace's tags record; fleets made before the tag existed are IRSA fleets.
-    pub fn of_workspace(workspace_tags: &HashMap<String, String>) -> IdentityMode {
-        match workspace_tags.get(tags::IDENTITY).map(String::as_str) {
+    /// The mode a fleet's record names; fleets made before the tag existed are IRSA fleets.
+    pub fn of_record(record: &HashMap<String, String>) -> IdentityMode {
+        match record.get(tags::IDENTITY).map(String::as_str) {
             Some("pod-identity") => IdentityMode::PodIdentity,
             _ => IdentityMode::Irsa,
         }
@@ -96,8 +96,8 @@ mod tests {
             PodIdentity
         );
         let tags = HashMap::from([(tags::IDENTITY.to_owned(), "pod-identity".to_owned())]);
-        assert_eq!(IdentityMode::of_workspace(&tags), PodIdentity);
-        assert_eq!(IdentityMode::of_workspace(&HashMap::new()), Irsa);
+        assert_eq!(IdentityMode::of_record(&tags), PodIdentity);
+        assert_eq!(IdentityMode::of_record(&HashMap::new()), Irsa);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What the clusters of a fleet share: the account, the AMP workspace and the bucket, and the
 //! names and policy documents built on them.
 
+use super::anchor::{Anchor, Found};
 use super::identity::IdentityMode;
 use crate::aws::{amp, eks};
 use crate::chart;
@@ -12,9 +13,9 @@ use crate::render::{Renderer, StoreLocation};
 #[derive(Debug, Clone)]
 pub struct Fleet {
     pub account_id: String,
+    /// The fleet's region: its workspace's, and the default bucket's.
     pub workspace_region: String,
-    /// `None` until the workspace is created.
-    pub workspace: Option<amp::Workspace>,
+    pub anchor: Anchor,
     pub store: Option<StoreLocation>,
     pub identity: IdentityMode,
     /// The chart version a new cluster gets without `--chart-version`: the primary's.
@@ -22,31 +23,34 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// The fleet an existing workspace stands for, and its primary cluster's ARN: the bucket and
-    /// the primary are in the workspace's tags.
-    pub fn from_workspace(
+    /// The fleet a lookup found, and its primary cluster's ARN: the bucket and the primary are
+    /// in the record (a bucket that holds it is the fleet's bucket).
+    pub fn from_found(
         account_id: &str,
         workspace_region: &str,
-        workspace: amp::Workspace,
+        found: Found,
     ) -> (Fleet, Option<String>) {
-        let store = workspace.tags.get(tags::BUCKET).map(|bucket| {
-            let region = workspace
-                .tags
-                .get(tags::BUCKET_REGION)
-                .map_or(workspace_region, String::as_str);
-            StoreLocation::new(bucket, region)
+        let (anchor, anchor_bucket) = found.into_anchor();
+        let record = anchor.record();
+        let store = anchor_bucket.or_else(|| {
+            record.get(tags::BUCKET).map(|bucket| {
+                let region = record
+                    .get(tags::BUCKET_REGION)
+                    .map_or(workspace_region, String::as_str);
+                StoreLocation::new(bucket, region)
+            })
         });
-        let primary = workspace.tags.get(tags::PRIMARY_CLUSTER).cloned();
-        let identity = IdentityMode::of_workspace(&workspace.tags);
+        let primary = record.get(tags::PRIMARY_CLUSTER).cloned();
+        let identity = IdentityMode::of_record(record);
         let fleet = Fleet {
             account_id: account_id.to_owned(),
             workspace_region: workspace_region.to_owned(),
             chart_version: chart::fleet_chart_version(
-                workspace.tags.get(tags::CHART_VERSION).map(String::as_str),
+                record.get(tags::CHART_VERSION).map(String::as_str),
                 identity == IdentityMode::PodIdentity,
             ),
             identity,
-            workspace: Some(workspace),
+            anchor,
             store,
         };
         (fleet, primary)
@@ -57,24 +61,46 @@ impl Fleet {
     pub fn keeps_records(&self) -> bool {
         self.store.is_some()
             && (self.identity == IdentityMode::PodIdentity
-                || self
-                    .workspace
-                    .as_ref()
-                    .is_some_and(|ws| ws.tags.contains_key(tags::IDENTITY)))
+                || self.anchor.record().contains_key(tags::IDENTITY))
     }
 
-    pub fn workspace_id(&self) -> &str {
-        self.workspace
-            .as_ref()
-            .map_or(crate::plan::NEW_WORKSPACE, |ws| &ws.id)
+    pub fn workspace(&self) -> Option<&amp::Workspace> {
+        match &self.anchor {
+            Anchor::Workspace(workspace) => workspace.as_ref(),
+            Anchor::Bucket { .. } => None,
+        }
+    }
+
+    /// Whether the fleet's id is known: all but a new fleet whose workspace is still to make.
+    pub fn has_id(&self) -> bool {
+        !matches!(self.anchor, Anchor::Workspace(None))
+    }
+
+    /// The id that names the fleet's IAM objects and tags what it made.
+    pub fn id(&self) -> &str {
+        match &self.anchor {
+            Anchor::Workspace(Some(workspace)) => &workspace.id,
+            Anchor::Workspace(None) => crate::plan::NEW_WORKSPACE,
+            Anchor::Bucket { id, .. } => id,
+        }
+    }
+
+    /// A chart version whose line reaches AMP, asked of a fleet that has no workspace.
+    pub fn no_workspace_for(&self, chart_version: &str) -> Error {
+        Error::Usage {
+            message: format!(
+                "chart {chart_version} sends metrics to AMP, and fleet {} (Kubecost 3) has no AMP workspace",
+                self.id()
+            ),
+            fix: format!(
+                "install Kubecost 3 (--chart-version {}), as the fleet's other clusters run",
+                chart::NEW_FLEET_CHART_VERSION
+            ),
+        }
     }
 
     pub fn names(&self) -> FleetNames {
-        FleetNames::new(
-            &self.account_id,
-            &self.workspace_region,
-            self.workspace_id(),
-        )
+        FleetNames::new(&self.account_id, &self.workspace_region, self.id())
     }
 
     /// The role the pods of one service account of `cluster` act as, in the fleet account: the
@@ -98,12 +124,16 @@ impl Fleet {
         names::role_name(&cluster.name, &cluster.region, other_account, kind)
     }
 
-    pub fn endpoints(&self) -> WorkspaceEndpoints {
-        WorkspaceEndpoints::new(
-            &self.account_id,
-            &self.workspace_region,
-            self.workspace_id(),
-        )
+    /// The workspace's endpoints; `None` for a fleet without one.
+    pub fn endpoints(&self) -> Option<WorkspaceEndpoints> {
+        match &self.anchor {
+            Anchor::Workspace(_) => Some(WorkspaceEndpoints::new(
+                &self.account_id,
+                &self.workspace_region,
+                self.id(),
+            )),
+            Anchor::Bucket { .. } => None,
+        }
     }
 
     /// The fleet's shared policies: AMP's while its clusters reach AMP (`amp`), the bucket's
@@ -124,10 +154,14 @@ impl Fleet {
         renderer: &Renderer,
         policy: FleetPolicy,
     ) -> Result<serde_json::Value, Error> {
-        let workspace_arn = self.endpoints().arn;
+        let workspace_arn = || {
+            self.endpoints()
+                .map(|endpoints| endpoints.arn)
+                .expect("AMP's grants are only planned for a fleet with a workspace")
+        };
         match (policy, &self.store) {
-            (FleetPolicy::AmpQuery, _) => renderer.amp_query_policy(&workspace_arn),
-            (FleetPolicy::AmpRemoteWrite, _) => renderer.amp_remote_write_policy(&workspace_arn),
+            (FleetPolicy::AmpQuery, _) => renderer.amp_query_policy(&workspace_arn()),
+            (FleetPolicy::AmpRemoteWrite, _) => renderer.amp_remote_write_policy(&workspace_arn()),
             (FleetPolicy::FederatedStore, Some(store)) => renderer.federated_store_policy(store),
             (FleetPolicy::FederatedStore, None) => {
                 unreachable!("quick-start fleets have no bucket")

@@ -14,7 +14,12 @@ use crate::render::StoreLocation;
 #[derive(Debug, Clone, Serialize)]
 pub struct Resources {
     pub account_id: String,
-    pub workspace: WorkspaceEndpoints,
+    /// The id that names the fleet's IAM objects: its workspace's, or its bucket's. Added
+    /// within v1.
+    pub fleet_id: String,
+    /// Absent for a fleet without an AMP workspace (Kubecost 3), added within v1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<WorkspaceEndpoints>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<StoreLocation>,
     pub clusters: Vec<ClusterResources>,
@@ -46,12 +51,17 @@ pub struct ServiceAccountRole {
 
 impl std::fmt::Display for Resources {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "AMP workspace {} in {} ({})",
-            self.workspace.id, self.workspace.region, self.workspace.arn
-        )?;
-        writeln!(f, "  remote write: {}", self.workspace.remote_write_url)?;
+        match &self.workspace {
+            Some(workspace) => {
+                writeln!(
+                    f,
+                    "AMP workspace {} in {} ({})",
+                    workspace.id, workspace.region, workspace.arn
+                )?;
+                writeln!(f, "  remote write: {}", workspace.remote_write_url)?;
+            }
+            None => writeln!(f, "Fleet {} (no AMP workspace)", self.fleet_id)?,
+        }
         if let Some(bucket) = &self.bucket {
             writeln!(
                 f,
@@ -88,6 +98,7 @@ impl std::fmt::Display for Resources {
 pub fn summary(fleet: &Fleet, targets: &[Target], installed: &dyn Fn(&str) -> bool) -> Resources {
     Resources {
         account_id: fleet.account_id.clone(),
+        fleet_id: fleet.id().to_owned(),
         workspace: fleet.endpoints(),
         bucket: fleet.store.clone(),
         clusters: targets

@@ -22,7 +22,7 @@ use crate::aws::config::Clients;
 use crate::aws::{amp, eks, iam, s3};
 use crate::engine::run::{ClusterPlan, Executor, FleetView};
 use crate::error::Error;
-use crate::fleet::{Fleet, Resources, Target};
+use crate::fleet::{Anchor, Fleet, Resources, Target};
 use crate::helm;
 use crate::kube::KubeClients;
 use crate::plan::{Action, ResourceKind, Step};
@@ -98,7 +98,7 @@ impl<'a> Applier<'a> {
         let (fleet, _) = self.installs.as_ref()?;
         let mut fleet = fleet.clone();
         if let Some(created) = self.created.get() {
-            fleet.workspace = Some(created.clone());
+            fleet.anchor = Anchor::Workspace(Some(created.clone()));
         }
         Some(fleet)
     }
@@ -308,9 +308,13 @@ impl Executor for Applier<'_> {
 fn stages(kind: ResourceKind) -> (u8, u8) {
     match kind {
         ResourceKind::StorageDriver | ResourceKind::StorageClass | ResourceKind::EksAddon => (0, 0),
-        ResourceKind::AmpWorkspace | ResourceKind::OidcProvider => (0, 1),
+        // A teardown removes what holds the fleet's record last (the workspace, else the
+        // bucket), once everything found through it is gone: a cleanup cut short runs again.
+        ResourceKind::AmpWorkspace => (0, 4),
+        ResourceKind::OidcProvider => (0, 1),
         ResourceKind::FleetMember => (0, 3),
-        ResourceKind::S3Bucket | ResourceKind::IamPolicy => (1, 0),
+        ResourceKind::S3Bucket => (1, 3),
+        ResourceKind::IamPolicy => (1, 0),
         ResourceKind::Namespace => (1, 2),
         ResourceKind::IamRole => (1, 2),
         ResourceKind::ServiceAccount | ResourceKind::Secret => (2, 1),

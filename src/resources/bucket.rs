@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::aws::config::Clients;
-use crate::aws::{amp, managed_tags, s3, tags_missing};
+use crate::aws::{managed_tags, s3, tags_missing};
 use crate::error::Error;
 use crate::names::tags;
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
@@ -25,19 +25,42 @@ pub struct BucketChange {
     pub tags: Option<Vec<(String, String)>>,
 }
 
-/// `made_by_kcfed`: the fleet's workspace says kcfed created this bucket (its own tags may be
-/// missing if the run that created it was interrupted).
+impl BucketChange {
+    /// A change of the bucket's tags alone: all of them, as they are to be.
+    pub fn tags_only(bucket: &StoreLocation, tags: Vec<(String, String)>) -> Self {
+        Self {
+            bucket: bucket.clone(),
+            create: false,
+            public_access: false,
+            encryption: false,
+            ownership: false,
+            policy: None,
+            tags: Some(tags),
+        }
+    }
+}
+
+/// What the fleet's record says of its bucket.
+pub struct Record<'a> {
+    /// The fleet's workspace says kcfed created this bucket (its own tags may be missing if the
+    /// run that created it was interrupted).
+    pub made_by_kcfed: bool,
+    /// The record itself, for a fleet that keeps it on its bucket (no workspace).
+    pub tags: &'a [(String, String)],
+}
+
 pub fn plan(
     fleet_id: &str,
     new_fleet: bool,
     store: &StoreLocation,
     state: &s3::BucketState,
-    made_by_kcfed: bool,
+    record: Record<'_>,
     renderer: &Renderer,
 ) -> Result<(Step, Option<BucketChange>), Error> {
     let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
     let tls_policy = renderer.tls_only_bucket_policy(store)?;
-    let our_tags = managed_tags(&[(tags::FLEET, fleet_id)]);
+    let mut our_tags = managed_tags(&[(tags::FLEET, fleet_id)]);
+    our_tags.extend(record.tags.iter().cloned());
     let bucket = match state {
         s3::BucketState::Missing => {
             let change = BucketChange {
@@ -62,14 +85,13 @@ pub fn plan(
         }
         s3::BucketState::Owned(bucket) => bucket,
     };
-    let managed = made_by_kcfed || crate::aws::made_by_kcfed(&bucket.tags);
+    let managed = record.made_by_kcfed || crate::aws::made_by_kcfed(&bucket.tags);
     if let Some(other) = bucket.tags.get(tags::FLEET)
         && other != fleet_id
         && !new_fleet
     {
         return Ok((
-            step(Action::Conflict)
-                .with_detail(format!("belongs to the kcfed fleet of workspace {other}")),
+            step(Action::Conflict).with_detail(format!("belongs to the kcfed fleet {other}")),
             None,
         ));
     }
@@ -77,7 +99,9 @@ pub fn plan(
     let wanted_tags: Vec<(String, String)> = if managed {
         our_tags
     } else {
-        vec![(tags::FLEET.to_owned(), fleet_id.to_owned())]
+        let mut wanted = vec![(tags::FLEET.to_owned(), fleet_id.to_owned())];
+        wanted.extend(record.tags.iter().cloned());
+        wanted
     };
     let changes = BucketChange {
         bucket: store.clone(),
@@ -130,29 +154,56 @@ pub fn plan(
     })
 }
 
+/// What cleanup does to the fleet's bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BucketCleanup {
+    Delete,
+    /// Kept, with the tags it keeps once kcfed's fleet tags (the record among them) are gone.
+    Untag(Vec<(String, String)>),
+    Nothing,
+}
+
 /// Cleanup deletes the bucket only when kcfed made it for this fleet: its tags say so, or the
-/// fleet's workspace recorded it as made before an interrupted run could tag it.
+/// fleet's record says it was made before an interrupted run could tag it. A bucket the user
+/// brought stays, rid of the tags kcfed put on it for this fleet.
 pub fn plan_cleanup(
-    workspace: &amp::Workspace,
+    fleet_id: &str,
+    record: &HashMap<String, String>,
     store: &StoreLocation,
     state: &s3::BucketState,
-) -> Option<(Step, bool)> {
+) -> Option<(Step, BucketCleanup)> {
     let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
     match state {
         s3::BucketState::Owned(found)
             if (crate::aws::made_by_kcfed(&found.tags)
-                && found.tags.get(tags::FLEET) == Some(&workspace.id))
-                || (workspace.tags.get(tags::BUCKET_MADE) == Some(&store.bucket)
+                && found.tags.get(tags::FLEET).map(String::as_str) == Some(fleet_id))
+                || (record.get(tags::BUCKET_MADE) == Some(&store.bucket)
                     && !found.tags.contains_key(tags::FLEET)) =>
         {
             Some((
                 step(Action::Delete).with_detail("every object version and delete marker first"),
-                true,
+                BucketCleanup::Delete,
+            ))
+        }
+        s3::BucketState::Owned(found)
+            if found.tags.get(tags::FLEET).map(String::as_str) == Some(fleet_id) =>
+        {
+            let mut kept: Vec<(String, String)> = found
+                .tags
+                .iter()
+                .filter(|(key, _)| !key.starts_with("kcfed:"))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            kept.sort();
+            Some((
+                step(Action::Update)
+                    .with_detail("not made by kcfed: kept, without kcfed's fleet tags"),
+                BucketCleanup::Untag(kept),
             ))
         }
         s3::BucketState::Owned(_) | s3::BucketState::OwnedElsewhere => Some((
             step(Action::Keep).with_detail("not made by kcfed for this fleet"),
-            false,
+            BucketCleanup::Nothing,
         )),
         s3::BucketState::Missing => None,
     }
@@ -185,6 +236,7 @@ pub async fn apply(clients: &Clients, change: &BucketChange) -> Result<(), Error
         },
         async {
             match &change.tags {
+                Some(tags) if tags.is_empty() => s3::delete_tags(&client, bucket).await,
                 Some(tags) => s3::put_tags(&client, bucket, tags.clone()).await,
                 None => Ok(()),
             }
@@ -204,6 +256,7 @@ async fn when(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::amp;
     use crate::resources::fixtures::WORKSPACE;
 
     fn store() -> StoreLocation {
@@ -230,15 +283,12 @@ mod tests {
     }
 
     fn planned(state: &s3::BucketState, made_by_kcfed: bool) -> Planned {
-        let (step, change) = plan(
-            WORKSPACE,
-            false,
-            &store(),
-            state,
+        let record = Record {
             made_by_kcfed,
-            &Renderer::new(),
-        )
-        .unwrap();
+            tags: &[],
+        };
+        let (step, change) =
+            plan(WORKSPACE, false, &store(), state, record, &Renderer::new()).unwrap();
         Planned { step, change }
     }
 
@@ -343,7 +393,7 @@ mod tests {
     }
 
     fn cleanup_action(workspace: &amp::Workspace, state: &s3::BucketState) -> Option<Action> {
-        plan_cleanup(workspace, &store(), state).map(|(step, _)| step.action)
+        plan_cleanup(&workspace.id, &workspace.tags, &store(), state).map(|(step, _)| step.action)
     }
 
     #[test]
@@ -375,5 +425,56 @@ mod tests {
         // Made by an interrupted run before it could tag the bucket: the workspace says so.
         let recorded = workspace(&[(tags::BUCKET_MADE, "kcfed-etl")]);
         assert_eq!(cleanup_action(&recorded, &owned(&[])), Some(Action::Delete));
+    }
+
+    #[test]
+    fn a_bucket_fleet_keeps_its_record_on_the_bucket_and_cleanup_takes_it_off_one_it_did_not_make()
+    {
+        let record = [
+            (
+                tags::PRIMARY_CLUSTER.to_owned(),
+                "arn:aws:eks:us-east-2:111122223333:cluster/prod".to_owned(),
+            ),
+            (tags::CHART_VERSION.to_owned(), "3.2.1".to_owned()),
+        ];
+        let brought = s3::BucketState::Owned(hardened(&[("team", "finops")]));
+        let planned = |state| {
+            let record = Record {
+                made_by_kcfed: false,
+                tags: &record,
+            };
+            plan("s3-1", false, &store(), state, record, &Renderer::new()).unwrap()
+        };
+        for state in [&s3::BucketState::Missing, &brought] {
+            let tags = planned(state).1.unwrap().tags.unwrap();
+            assert!(record.iter().all(|tag| tags.contains(tag)), "{tags:?}");
+            assert!(tags.contains(&(tags::FLEET.to_owned(), "s3-1".to_owned())));
+        }
+        let mut tagged = hardened(&[("team", "finops")]);
+        tagged.tags.extend(record.iter().cloned());
+        tagged
+            .tags
+            .insert(tags::FLEET.to_owned(), "s3-1".to_owned());
+        let (step, cleanup) = plan_cleanup(
+            "s3-1",
+            &tagged.tags,
+            &store(),
+            &s3::BucketState::Owned(tagged.clone()),
+        )
+        .unwrap();
+        assert_eq!(step.action, Action::Update);
+        assert_eq!(
+            cleanup,
+            BucketCleanup::Untag(vec![("team".to_owned(), "finops".to_owned())])
+        );
+        tagged.tags.extend(managed_tags(&[]));
+        let (_, cleanup) = plan_cleanup(
+            "s3-1",
+            &tagged.tags,
+            &store(),
+            &s3::BucketState::Owned(tagged.clone()),
+        )
+        .unwrap();
+        assert_eq!(cleanup, BucketCleanup::Delete);
     }
 }

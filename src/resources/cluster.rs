@@ -119,7 +119,7 @@ pub fn desired(
 /// (a missing id tag means the name: roles made before ids were recorded need no change).
 fn role_tags(fleet: &Fleet, target: &Target) -> Vec<(String, String)> {
     let mut pairs = vec![
-        (tags::FLEET, fleet.workspace_id()),
+        (tags::FLEET, fleet.id()),
         (tags::CLUSTER, target.cluster.arn.as_str()),
     ];
     if target.cluster_id != target.cluster.name {
@@ -151,16 +151,29 @@ pub struct ObservedCluster {
     cloud_secret: Option<bool>,
 }
 
+/// How one cluster is read: with its clients, and its release's `helm list` entry when the
+/// command read it already (to choose the chart version).
+pub struct Reading<'a> {
+    pub clients: &'a Clients,
+    /// The cluster's own account and region, where its associations are.
+    pub eks: &'a aws_sdk_eks::Client,
+    pub kube_client: &'a ::kube::Client,
+    pub helm_path: &'a std::path::Path,
+    pub listing: helm::Listing,
+}
+
 /// Reads one cluster's share. What is read depends on names only, never on the bucket's
-/// region, so it can run beside the bucket check. `eks` is the cluster's own account and
-/// region, where its associations are.
+/// region, so it can run beside the bucket check.
 pub async fn observe(
-    clients: &Clients,
-    eks: &aws_sdk_eks::Client,
+    Reading {
+        clients,
+        eks,
+        kube_client,
+        helm_path,
+        listing,
+    }: Reading<'_>,
     fleet: &Fleet,
     target: &Target,
-    kube_client: &::kube::Client,
-    helm_path: &std::path::Path,
     renderer: &Renderer,
 ) -> Result<ObservedCluster, Error> {
     let desired = desired(renderer, fleet, target)?;
@@ -204,7 +217,7 @@ pub async fn observe(
         },
         async {
             tokio::try_join!(
-                helm::installed(helm_path, &target.release),
+                helm::installed(helm_path, &target.release, listing),
                 async {
                     match &target.cloud_integration_secret {
                         Some(name) => kube_objects::secret_exists(kube_client, namespace, name)

@@ -3,7 +3,7 @@
 use crate::aws::{amp, eks};
 use crate::chart::CHART_REF;
 use crate::cli::ClusterRole;
-use crate::fleet::{Fleet, IdentityMode, Target};
+use crate::fleet::{Anchor, Fleet, IdentityMode, Target};
 use crate::helm;
 use crate::render::StoreLocation;
 
@@ -16,7 +16,7 @@ pub fn fleet() -> Fleet {
     Fleet {
         account_id: ACCOUNT.to_owned(),
         workspace_region: REGION.to_owned(),
-        workspace: Some(amp::Workspace {
+        anchor: Anchor::Workspace(Some(amp::Workspace {
             id: WORKSPACE.to_owned(),
             alias: Some("kubecost-amp".to_owned()),
             arn: format!("arn:aws:aps:{REGION}:{ACCOUNT}:workspace/{WORKSPACE}"),
@@ -25,7 +25,7 @@ pub fn fleet() -> Fleet {
             created_at: 0,
             tags: Default::default(),
             prometheus_endpoint: None,
-        }),
+        })),
         store: Some(StoreLocation::new("kcfed-etl", REGION)),
         identity: IdentityMode::Irsa,
         chart_version: "1.103.4".to_owned(),

@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod bucket;
 pub mod cluster;
+pub mod fleet_lookup;
 pub mod irsa_remains;
 pub mod kube_objects;
 pub mod member_record;

@@ -44,12 +44,10 @@ pub fn desired(fleet: &Fleet, target: &Target, line: ChartLine) -> Vec<eks::Asso
     let cluster = &target.cluster;
     let names = fleet.names();
     let other_account = cluster.account != fleet.account_id;
-    let association_tags: HashMap<String, String> = managed_tags(&[
-        (tags::FLEET, fleet.workspace_id()),
-        (tags::CLUSTER, &cluster.arn),
-    ])
-    .into_iter()
-    .collect();
+    let association_tags: HashMap<String, String> =
+        managed_tags(&[(tags::FLEET, fleet.id()), (tags::CLUSTER, &cluster.arn)])
+            .into_iter()
+            .collect();
     line.service_accounts()
         .iter()
         .map(|&kind| {

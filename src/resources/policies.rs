@@ -20,7 +20,7 @@ pub async fn observe(clients: &Clients, fleet: &Fleet) -> Result<Observed, Error
     let observed = try_join_all(fleet.policies(true).into_iter().map(|policy| {
         let arn = names.policy_arn(policy);
         async move {
-            let found = if fleet.workspace.is_some() {
+            let found = if fleet.has_id() {
                 iam::get_policy(&clients.iam, &arn).await?
             } else {
                 None
@@ -76,7 +76,7 @@ pub fn plan(
                 path: names.iam_path(),
                 arn: arn.clone(),
                 document: document.clone(),
-                tags: managed_tags(&[(tags::FLEET, fleet.workspace_id())]),
+                tags: managed_tags(&[(tags::FLEET, fleet.id())]),
                 create,
             };
             Ok(match found {

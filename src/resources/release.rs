@@ -18,14 +18,19 @@ fn kcfed_values(
     target: &Target,
     renderer: &Renderer,
 ) -> Result<Vec<ValuesFile>, Error> {
+    let line = target.line()?;
+    let workspace = fleet.endpoints();
+    if line.uses_amp() && workspace.is_none() {
+        return Err(fleet.no_workspace_for(&target.release.chart_version));
+    }
     renderer.helm_values(
         &ReleaseContext::new(
             target.role,
             &target.cluster_id,
             &target.cluster.account,
-            fleet.endpoints(),
+            workspace,
             fleet.store.clone(),
-            target.line()?,
+            line,
         )
         .with_storage_class(target.storage_class.clone())
         .with_cloud_integration_secret(target.cloud_integration_secret.clone()),
@@ -90,8 +95,7 @@ pub fn plan(
         release: target.release.clone(),
         values,
         workspace_creating: fleet
-            .workspace
-            .as_ref()
+            .workspace()
             .filter(|ws| !ws.active)
             .map(|ws| ws.id.clone()),
     };

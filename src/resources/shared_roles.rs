@@ -64,7 +64,7 @@ pub async fn observe(
                 let name = name(&names, kind);
                 async move {
                     // A new fleet's roles are named from a workspace id not known yet.
-                    if fleet.workspace.is_none() {
+                    if !fleet.has_id() {
                         return Ok(None);
                     }
                     let Some(mut role) = iam::get_role(client, &name).await? else {
@@ -160,10 +160,10 @@ pub fn desired(
         trust: serde_json::Value::Null,
         policies: Vec::new(),
         inline: None,
-        tags: managed_tags(&[(tags::FLEET, fleet.workspace_id())]),
+        tags: managed_tags(&[(tags::FLEET, fleet.id())]),
         name,
     };
-    let ws = fleet.workspace_id();
+    let ws = fleet.id();
     let mut roles = Vec::new();
     for &kind in &kinds {
         let sa = kind.service_account();

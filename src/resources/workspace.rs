@@ -1,11 +1,10 @@
 //! The fleet's AMP workspace: the tags that let `join` and `cleanup` find the fleet, and its
 //! creation, where two runs that race to create it end with one.
 
-use crate::aws::config::Clients;
 use crate::aws::{amp, made_by_kcfed, managed_tags};
 use crate::error::Error;
 use crate::fleet::IdentityMode;
-use crate::names::{self, tags};
+use crate::names::tags;
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::render::StoreLocation;
 
@@ -93,48 +92,8 @@ async fn settle_race(
     }
 }
 
-/// Where a command looks for the fleet's workspace: `--workspace-region` (else the AWS region)
-/// and `--workspace-alias` (else the default), with that region's AMP client.
-pub struct WorkspaceLookup {
-    pub region: String,
-    pub alias: String,
-    pub client: aws_sdk_amp::Client,
-}
-
-impl WorkspaceLookup {
-    pub fn new(clients: &Clients, args: &crate::cli::WorkspaceArgs) -> Self {
-        let region = args
-            .workspace_region
-            .clone()
-            .unwrap_or_else(|| clients.region.clone());
-        Self {
-            client: clients.amp(&region),
-            alias: args
-                .workspace_alias
-                .clone()
-                .unwrap_or_else(|| names::DEFAULT_WORKSPACE_ALIAS.to_owned()),
-            region,
-        }
-    }
-
-    /// The workspace of a fleet that must exist already: by id, or else by alias.
-    pub async fn existing(&self, workspace_id: Option<&str>) -> Result<amp::Workspace, Error> {
-        self.find(workspace_id).await?.ok_or_else(|| Error::NotFound {
-            what: "AMP workspace",
-            name: self.alias.clone(),
-            place: format!("in region {}", self.region),
-            fix: "create the fleet with `kcfed init primary` first, or pass --workspace-id / --workspace-region".to_owned(),
-        })
-    }
-
-    /// The workspace with this id (which must exist), or else the one with the alias.
-    pub async fn find(&self, workspace_id: Option<&str>) -> Result<Option<amp::Workspace>, Error> {
-        find_workspace(&self.client, workspace_id, &self.alias, &self.region).await
-    }
-}
-
 /// The fleet's workspace: by id (must exist), or by exact alias (none: `None`, several: error).
-async fn find_workspace(
+pub async fn find(
     client: &aws_sdk_amp::Client,
     workspace_id: Option<&str>,
     alias: &str,

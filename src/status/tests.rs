@@ -207,13 +207,15 @@ fn metrics_amp_could_not_give_are_unknown_with_the_reason() {
 
 #[test]
 fn the_text_is_one_aligned_table_then_the_fixes() {
+    let fleet = FleetRef {
+        id: "ws-1".to_owned(),
+        region: "us-west-2".to_owned(),
+        account: "111122223333".to_owned(),
+    };
     let document = FleetStatus {
         schema: STATUS_SCHEMA,
-        workspace: WorkspaceRef {
-            id: "ws-1".to_owned(),
-            region: "us-west-2".to_owned(),
-            account: "111122223333".to_owned(),
-        },
+        workspace: Some(fleet.clone()),
+        fleet,
         checked_at: rfc3339(NOW),
         max_age_seconds: 600,
         reporting: false,

@@ -51,20 +51,7 @@ pub const JOIN_TWO_AGENTS: Scenario = Scenario {
 pub const CLEANUP_ALL: Scenario = Scenario {
     command: "cleanup --all",
     clusters: &["prod", "agent-a"],
-    prepare: |world| {
-        kcfed_ok(world, &init_primary_args(world));
-        let helm = world.helm_path();
-        let join = [
-            "join",
-            "cluster",
-            "--cluster",
-            "agent-a",
-            "--helm",
-            &helm,
-            "--yes",
-        ];
-        kcfed_ok(world, &join.map(str::to_owned));
-    },
+    prepare: |world| primary_and_agent(world, &[], &[]),
     args: |world| {
         let helm = world.helm_path();
         let args = ["cleanup", "--all", "--helm", &helm, "--yes"];
@@ -72,6 +59,45 @@ pub const CLEANUP_ALL: Scenario = Scenario {
     },
     leaves_nothing: true,
 };
+
+/// `cleanup --all` of a Kubecost 3 fleet (a primary and one agent), which has no workspace: its
+/// record is on its bucket.
+pub const CLEANUP_ALL_KUBECOST_3: Scenario = Scenario {
+    command: "cleanup --all (Kubecost 3)",
+    clusters: &["prod", "agent-a"],
+    // IRSA: these worlds serve no Pod Identity.
+    prepare: |world| {
+        let kubecost_3 = ["--chart-version", "3.2.1"];
+        primary_and_agent(
+            world,
+            &[&kubecost_3[..], &["--identity", "irsa"]].concat(),
+            &kubecost_3,
+        )
+    },
+    args: CLEANUP_ALL.args,
+    leaves_nothing: true,
+};
+
+/// Makes the fleet of `prod` and its agent `agent-a`, each command with its `extra` flags.
+fn primary_and_agent(world: &World, init_extra: &[&str], join_extra: &[&str]) {
+    let helm = world.helm_path();
+    let join = [
+        "join",
+        "cluster",
+        "--cluster",
+        "agent-a",
+        "--helm",
+        &helm,
+        "--yes",
+    ];
+    for (args, extra) in [
+        (init_primary_args(world), init_extra),
+        (join.map(str::to_owned).to_vec(), join_extra),
+    ] {
+        let extra = extra.iter().map(|arg| arg.to_string());
+        kcfed_ok(world, &args.into_iter().chain(extra).collect::<Vec<_>>());
+    }
+}
 
 fn init_primary_args(world: &World) -> Vec<String> {
     let helm = world.helm_path();
