@@ -189,7 +189,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         anchor,
         chart_version: chart_version.clone(),
     };
-    if amp && fleet.workspace().is_none() && fleet.has_id() {
+    if amp && matches!(fleet.anchor, Anchor::Bucket { .. }) {
         return Err(fleet.no_workspace_for(chart_version));
     }
     let renderer = Renderer::new();

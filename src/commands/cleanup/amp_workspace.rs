@@ -3,7 +3,7 @@
 //! workspace (with the metrics in it) go. The clusters, their roles and the bucket stay, and
 //! every command finds the fleet by its bucket from then on, under the same id.
 
-use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 
 use super::uninstalled;
 use crate::aws::accounts::{self, Accounts};
@@ -66,15 +66,19 @@ pub(super) async fn retire(
     // Every cluster's release says which line it runs: a cluster that cannot be read might
     // still write to the workspace, so it stops the retirement as one on AMP does.
     let reacher = Reacher::new(&args.kube, &args.aws, &args.accounts)?;
-    let versions = try_join_all(members.iter().map(|member| {
-        let (reacher, accounts) = (&reacher, &accounts);
-        async move {
-            let (reached, _) = kube::reach_and_open(reacher, accounts, &member.arn, None).await?;
-            let listed = helm::listed(&args.release.helm, &uninstalled(args, &reached)).await?;
-            Ok::<_, Error>((member, listed.map(|listed| listed.chart_version)))
-        }
-    }))
-    .await?;
+    let versions: Vec<_> = futures::stream::iter(&members)
+        .map(|member| {
+            let (reacher, accounts) = (&reacher, &accounts);
+            async move {
+                let (reached, _) =
+                    kube::reach_and_open(reacher, accounts, &member.arn, None).await?;
+                let listed = helm::listed(&args.release.helm, &uninstalled(args, &reached)).await?;
+                Ok::<_, Error>((member, listed.map(|listed| listed.chart_version)))
+            }
+        })
+        .buffer_unordered(run.concurrency)
+        .try_collect()
+        .await?;
     let on_amp: Vec<String> = versions
         .iter()
         .filter_map(|(member, version)| {
