@@ -63,15 +63,16 @@ impl FleetLookup {
     }
 
     /// The fleet, given the workspace [`Self::workspace`] found, and the bucket as read (for
-    /// `init`, which plans it). A bucket named by `--bucket` that holds a record comes first;
-    /// the default bucket is asked only when no workspace was found.
+    /// `init`, which plans it). A bucket named by `--bucket` that holds a record comes before a
+    /// workspace found by the default alias; the default bucket is asked only when no workspace
+    /// was found.
     pub async fn find(
         &self,
         s3: &aws_sdk_s3::Client,
         account_id: &str,
         workspace: Option<amp::Workspace>,
     ) -> Result<(Option<Found>, Option<(String, s3::BucketState)>), Error> {
-        let ask_bucket = !self.workspace_named && (self.bucket.is_some() || workspace.is_none());
+        let ask_bucket = self.asks_bucket(workspace.is_some());
         let name = self.bucket(account_id).bucket;
         let state = if ask_bucket {
             Some(s3::inspect(s3, &name).await?)
@@ -95,6 +96,17 @@ impl FleetLookup {
         Ok((found, state.map(|state| (name, state))))
     }
 
+    /// Whether the bucket is read for a record. A workspace named by id is the fleet's, or
+    /// nothing is; an alias with no workspace may be given to a fleet that never had one; a
+    /// `--bucket` outranks a workspace found by the default alias, not one the flags name.
+    fn asks_bucket(&self, workspace_found: bool) -> bool {
+        if workspace_found {
+            self.bucket.is_some() && !self.workspace_named
+        } else {
+            self.workspace_id.is_none()
+        }
+    }
+
     /// The fleet of a command that needs one made already.
     pub async fn existing(
         &self,
@@ -109,7 +121,7 @@ impl FleetLookup {
                 .workspace_id
                 .clone()
                 .unwrap_or_else(|| self.alias.clone()),
-            place: if self.workspace_named {
+            place: if self.workspace_id.is_some() {
                 format!("in region {}", self.region)
             } else {
                 format!(
@@ -120,5 +132,39 @@ impl FleetLookup {
             },
             fix: "create the fleet with `kcfed init primary` first, or name it with --workspace-id, --workspace-alias or --bucket, and --fleet-region when it is in another region".to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(id: Option<&str>, alias: Option<&str>, bucket: Option<&str>) -> FleetLookup {
+        let args = crate::cli::WorkspaceArgs {
+            workspace_id: id.map(str::to_owned),
+            workspace_alias: alias.map(str::to_owned),
+            workspace_region: None,
+            bucket: bucket.map(str::to_owned),
+        };
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-2"))
+            .build();
+        FleetLookup::new(&Clients::new(config).expect("a region"), &args)
+    }
+
+    #[test]
+    fn the_bucket_is_read_when_no_workspace_answers_or_a_bucket_outranks_the_default_alias() {
+        // No flags: the default alias, else the default bucket.
+        assert!(!lookup(None, None, None).asks_bucket(true));
+        assert!(lookup(None, None, None).asks_bucket(false));
+        // --bucket names the fleet before the default alias does.
+        assert!(lookup(None, None, Some("b")).asks_bucket(true));
+        // A workspace the flags name is the fleet's.
+        assert!(!lookup(None, Some("mine"), Some("b")).asks_bucket(true));
+        assert!(!lookup(Some("ws-1"), None, Some("b")).asks_bucket(true));
+        // An alias that names no workspace may be a Kubecost 3 fleet's; an id may not.
+        assert!(lookup(None, Some("mine"), None).asks_bucket(false));
+        assert!(!lookup(Some("ws-1"), None, None).asks_bucket(false));
     }
 }
