@@ -1,7 +1,7 @@
 //! `kcfed dashboard` end to end: the primary's Kubecost UI on a local port, forwarded through the
 //! fake API server's port-forward subresource (the WebSocket protocol kube's client and kubectl
 //! speak) to a listener standing in for the UI container; Ctrl-C stops it. A 2.x agent has no UI,
-//! and a cluster outside the fleet is bad input.
+//! and a cluster outside the fleet is bad input. A Kubecost 3 fleet is found by its bucket.
 
 mod common;
 mod support;
@@ -18,10 +18,16 @@ use support::moto::Moto;
 const REGION: &str = "us-east-2";
 const POD: &str = "kubecost-cost-analyzer-7d9f8c6b5-x2x4q";
 
-/// What the chart runs in a cluster, as far as the dashboard looks: the cost-analyzer Deployment
-/// (labelled with its chart) and its running pod, whose port 9090 is `ui`.
+/// What the chart runs in a cluster, as far as the dashboard looks: the UI's Deployment
+/// (labelled with its chart: `kubecost-cost-analyzer` on 1.x and 2.x, `kubecost-frontend` on 3.x)
+/// and its running pod, whose port 9090 is `ui`.
 fn install_ui(world: &World, cluster: &str, chart: &str, ui: std::net::SocketAddr) {
     let kube = &world.cluster(cluster).kube;
+    let deployment = if chart.starts_with("kubecost-3") {
+        "kubecost-frontend"
+    } else {
+        "kubecost-cost-analyzer"
+    };
     let labels = json!({ "app": "cost-analyzer", "app.kubernetes.io/instance": "kubecost" });
     kube.insert(
         "deployments",
@@ -29,7 +35,7 @@ fn install_ui(world: &World, cluster: &str, chart: &str, ui: std::net::SocketAdd
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {
-                "name": "kubecost-cost-analyzer",
+                "name": deployment,
                 "namespace": "kubecost",
                 "labels": { "helm.sh/chart": chart },
             },
@@ -77,18 +83,11 @@ fn ui_server() -> (std::net::SocketAddr, std::thread::JoinHandle<String>) {
     (addr, served)
 }
 
-#[test]
-fn the_primarys_ui_is_forwarded_to_a_local_port_until_interrupted() {
-    let world = World::new(Moto::shared(), REGION, &["prod", "lab"]);
-    world.init_workspace_id(&[]);
-    let joined = world.join(&["lab"], &["--chart-version", "2.8.7", "--yes"]);
-    assert_exit(&joined, 0);
-    let (ui, served) = ui_server();
-    install_ui(&world, "prod", "cost-analyzer-1.103.4", ui);
-    install_ui(&world, "lab", "cost-analyzer-2.8.7", ui);
-
+/// Runs `kcfed dashboard` with `args`, asks the forwarded port for a page as a browser would, and
+/// stops it with Ctrl-C: the page, once the command has ended successfully.
+fn page_through_dashboard(world: &World, args: &[&str]) -> String {
     let mut dashboard = world
-        .command(&["dashboard", "--port", "0"])
+        .command(&[&["dashboard", "--port", "0"], args].concat())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -108,6 +107,28 @@ fn the_primarys_ui_is_forwarded_to_a_local_port_until_interrupted() {
         .unwrap();
     let mut page = String::new();
     browser.read_to_string(&mut page).unwrap();
+    // Ctrl-C ends it, successfully.
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &dashboard.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = dashboard.wait_with_output().unwrap();
+    assert_exit(&output, 0);
+    page
+}
+
+#[test]
+fn the_primarys_ui_is_forwarded_to_a_local_port_until_interrupted() {
+    let world = World::new(Moto::shared(), REGION, &["prod", "lab"]);
+    world.init_workspace_id(&[]);
+    let joined = world.join(&["lab"], &["--chart-version", "2.8.7", "--yes"]);
+    assert_exit(&joined, 0);
+    let (ui, served) = ui_server();
+    install_ui(&world, "prod", "cost-analyzer-1.103.4", ui);
+    install_ui(&world, "lab", "cost-analyzer-2.8.7", ui);
+
+    let page = page_through_dashboard(&world, &[]);
     assert!(page.ends_with("Kubecost UI page"), "{page:?}");
     assert!(served.join().unwrap().starts_with("GET / HTTP/1.1\r\n"));
     let forwards: Vec<_> = world
@@ -125,15 +146,6 @@ fn the_primarys_ui_is_forwarded_to_a_local_port_until_interrupted() {
     let query = forwards[0].query.as_deref().unwrap_or_default();
     assert!(query.split('&').any(|pair| pair == "ports=9090"), "{query}");
 
-    // Ctrl-C ends it, successfully.
-    let interrupted = std::process::Command::new("kill")
-        .args(["-INT", &dashboard.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let output = dashboard.wait_with_output().unwrap();
-    assert_exit(&output, 0);
-
     let agent = world.kcfed(&["dashboard", "--cluster", "lab"]);
     assert_exit(&agent, 2);
     assert!(stderr(&agent).contains("has no UI"), "{}", stderr(&agent));
@@ -146,4 +158,17 @@ fn the_primarys_ui_is_forwarded_to_a_local_port_until_interrupted() {
         "{}",
         stderr(&ghost)
     );
+}
+
+/// A Kubecost 3 fleet has no workspace: the dashboard finds it, and its primary, by its bucket.
+#[test]
+fn a_kubecost_3_fleet_is_found_by_its_bucket() {
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let made = world.init_primary(&["--chart-version", "3.2.1", "--identity", "irsa", "--yes"]);
+    assert_exit(&made, 0);
+    let (ui, served) = ui_server();
+    install_ui(&world, "prod", "kubecost-3.2.1", ui);
+    let page = page_through_dashboard(&world, &[]);
+    assert!(page.ends_with("Kubecost UI page"), "{page:?}");
+    assert!(served.join().unwrap().starts_with("GET / HTTP/1.1\r\n"));
 }
