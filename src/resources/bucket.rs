@@ -57,7 +57,15 @@ pub fn plan(
     record: Record<'_>,
     renderer: &Renderer,
 ) -> Result<(Step, Option<BucketChange>), Error> {
-    let step = |action| Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
+    let holds_record = !record.tags.is_empty();
+    let step = |action| {
+        let step = Step::new(FLEET_SCOPE, ResourceKind::S3Bucket, &store.bucket, action);
+        if holds_record {
+            step.with_detail("holds the fleet's record: no AMP workspace (Kubecost 3)")
+        } else {
+            step
+        }
+    };
     let tls_policy = renderer.tls_only_bucket_policy(store)?;
     let mut our_tags = managed_tags(&[(tags::FLEET, fleet_id)]);
     our_tags.extend(record.tags.iter().cloned());
@@ -147,10 +155,15 @@ pub fn plan(
         || changes.ownership
         || changes.policy.is_some()
         || changes.tags.is_some());
+    let step = |action| {
+        let mut step = step(action);
+        step.details.extend(details);
+        step
+    };
     Ok(if unchanged {
-        (step(Action::Exists).with_details(details), None)
+        (step(Action::Exists), None)
     } else {
-        (step(Action::Update).with_details(details), Some(changes))
+        (step(Action::Update), Some(changes))
     })
 }
 
@@ -446,7 +459,12 @@ mod tests {
             plan("s3-1", false, &store(), state, record, &Renderer::new()).unwrap()
         };
         for state in [&s3::BucketState::Missing, &brought] {
-            let tags = planned(state).1.unwrap().tags.unwrap();
+            let (step, change) = planned(state);
+            assert_eq!(
+                step.details[0],
+                "holds the fleet's record: no AMP workspace (Kubecost 3)"
+            );
+            let tags = change.unwrap().tags.unwrap();
             assert!(record.iter().all(|tag| tags.contains(tag)), "{tags:?}");
             assert!(tags.contains(&(tags::FLEET.to_owned(), "s3-1".to_owned())));
         }
