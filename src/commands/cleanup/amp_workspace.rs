@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::fleet::Fleet;
 use crate::helm;
 use crate::kube::{self, KubeClients, Reacher};
-use crate::names::{FleetPolicy, tags};
+use crate::names::{self, FleetPolicy, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::resources::apply::{Applier, Direction};
 use crate::resources::bucket::BucketChange;
@@ -131,6 +131,16 @@ pub(super) async fn retire(
     }
     let mut record: Vec<(String, String)> = record.into_iter().collect();
     record.sort();
+    // Commands look for the default bucket of the fleet's region: another is named from now on.
+    let found_by =
+        if store.bucket == names::default_bucket(&fleet.account_id, &fleet.workspace_region) {
+            "the fleet is found by it from now on".to_owned()
+        } else {
+            format!(
+                "the fleet is found by it from now on: pass --bucket {} to kcfed's commands",
+                store.bucket
+            )
+        };
     let mut steps: Vec<Planned> = vec![fleet_step(
         Step::new(
             FLEET_SCOPE,
@@ -140,7 +150,8 @@ pub(super) async fn retire(
         )
         .with_detail(
             "the fleet's record (primary, chart version, identity), moved from the workspace",
-        ),
+        )
+        .with_detail(found_by),
         Op::Bucket(BucketChange::tags_only(&store, record)),
     )];
     let amp_policies =
