@@ -77,6 +77,7 @@ fn a_new_fleet_gets_kubecost_3_with_pod_identity_and_its_clusters_join_on_it() {
     assert_eq!(recorded_version(&world).as_deref(), Some("3.2.1"));
     assert_eq!(inventory(&world).workspaces, Vec::<String>::new());
     assert!(init["resources"].get("workspace").is_none(), "{init:#}");
+    common::assert_conforms(&init, common::REPORT_SCHEMA);
 
     let joined = run(&world, &["join", "cluster", "--cluster", "edge"]);
     assert_eq!(

@@ -98,16 +98,6 @@ fn ids_of(report: &Value) -> Vec<String> {
         .collect()
 }
 
-fn validate(document: &Value, schema: &str) {
-    let schema: Value = serde_json::from_str(schema).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(document)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
-}
-
 #[test]
 fn three_clusters_named_prod_keep_their_data_apart() {
     if skip_without_charts() {
@@ -118,7 +108,7 @@ fn three_clusters_named_prod_keep_their_data_apart() {
     let other_id = format!("prod-{EU}-{}", other.account_id);
 
     let init = install(&world, &["init", "primary", "--cluster", "prod"]);
-    validate(&init, include_str!("../docs/schema/report-v1.schema.json"));
+    common::assert_conforms(&init, common::REPORT_SCHEMA);
     assert_eq!(ids_of(&init), ["prod"]);
     let workspace = init["resources"]["workspace"]["id"]
         .as_str()
@@ -140,7 +130,7 @@ fn three_clusters_named_prod_keep_their_data_apart() {
         ROLE,
     ];
     let join = install(&world, &join_both);
-    validate(&join, include_str!("../docs/schema/report-v1.schema.json"));
+    common::assert_conforms(&join, common::REPORT_SCHEMA);
     let expected = ["prod-eu-west-1".to_owned(), other_id.clone()];
     assert_eq!(ids_of(&join), expected);
     let resources: Vec<&str> = join["resources"]["clusters"]
@@ -229,10 +219,7 @@ fn three_clusters_named_prod_keep_their_data_apart() {
     );
     assert_exit(&status, 0);
     let document = stdout_json(&status);
-    validate(
-        &document,
-        include_str!("../docs/schema/status-v1.schema.json"),
-    );
+    common::assert_conforms(&document, common::STATUS_SCHEMA);
     let rows: Vec<(&str, &str, bool, bool)> = document["clusters"]
         .as_array()
         .unwrap()

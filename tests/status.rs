@@ -52,15 +52,7 @@ fn cluster<'a>(document: &'a Value, name: &str) -> &'a Value {
 }
 
 fn validate(document: &Value) {
-    let schema: Value =
-        serde_json::from_str(include_str!("../docs/schema/status-v1.schema.json")).unwrap();
-    jsonschema::meta::validate(&schema).expect("the schema is valid JSON Schema");
-    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(document)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
+    common::assert_conforms(document, common::STATUS_SCHEMA);
 }
 
 #[test]

@@ -28,6 +28,22 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The schemas kcfed's JSON documents follow (docs/schema/).
+pub const REPORT_SCHEMA: &str = include_str!("../../docs/schema/report-v1.schema.json");
+pub const STATUS_SCHEMA: &str = include_str!("../../docs/schema/status-v1.schema.json");
+
+/// Fails with every violation when `document` does not follow `schema` (a valid JSON Schema).
+pub fn assert_conforms(document: &Value, schema: &str) {
+    let schema: Value = serde_json::from_str(schema).expect("the schema is JSON");
+    jsonschema::meta::validate(&schema).expect("the schema is valid JSON Schema");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{document:#}");
+}
+
 /// The report's plan step of `kind` (in `scope`, when given).
 pub fn plan_step<'a>(report: &'a Value, kind: &str, scope: Option<&str>) -> &'a Value {
     report["plan"]["steps"]
