@@ -669,7 +669,29 @@ fn an_amp_fleet_moves_to_kubecost_3_through_2_9_and_not_back() {
     assert!(status.get("workspace").is_none(), "{status:#}");
     assert_eq!(ok(run(&PRIMARY, "3.2.1"))["changed"], false);
     assert_eq!(ok(run(&AGENT, "3.2.1"))["changed"], false);
+    // A retirement cut short before AMP's policies went: a rerun of the fleet leaves the policy
+    // alone, and the retirement, run again, removes it.
+    common::block_on(async {
+        let iam = aws_sdk_iam::Client::new(&world.account.sdk_config(REGION).await);
+        iam.create_policy()
+            .policy_name(format!("kcfed-{workspace}-amp-query"))
+            .path(format!("/kcfed/{workspace}/"))
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"aps:QueryMetrics","Resource":"*"}]}"#,
+            )
+            .send()
+            .await
+            .expect("a policy left behind");
+    });
+    assert_eq!(ok(run(&PRIMARY, "3.2.1"))["changed"], false);
     assert_exit(&output_within(world.command(&retire), RUN_LIMIT), 0);
+    assert!(
+        common::inventory(&world)
+            .policies
+            .iter()
+            .all(|policy| !policy.contains("-amp-")),
+        "the retirement, run again, removes AMP's policies"
+    );
 
     cleaned_up(&world, &helm, &[("prod", prod), ("edge", edge)]);
     assert_eq!(fleet_roles(&world), []);

@@ -17,7 +17,9 @@ pub struct Observed(Vec<(FleetPolicy, Option<iam::ManagedPolicy>)>);
 
 pub async fn observe(clients: &Clients, fleet: &Fleet) -> Result<Observed, Error> {
     let names = fleet.names();
-    let observed = try_join_all(fleet.policies(true).into_iter().map(|policy| {
+    // AMP's policies are read wherever they may be kept up to date: a fleet with a workspace.
+    let amp = fleet.endpoints().is_some();
+    let observed = try_join_all(fleet.policies(amp).into_iter().map(|policy| {
         let arn = names.policy_arn(policy);
         async move {
             let found = if fleet.has_id() {

@@ -34,11 +34,14 @@ pub(super) async fn retire(
     fleet: Fleet,
 ) -> Result<Finished, Error> {
     let Some(ws) = fleet.workspace().cloned() else {
-        // Retired already: the fleet is found by its bucket.
-        let accounts =
-            Accounts::resolve(clients.clone(), caller, &args.accounts, &Default::default()).await?;
+        // Retired already: only AMP's policies a run cut short left are to go.
+        let no_other_accounts = Default::default();
+        let (accounts, leftovers) = tokio::try_join!(
+            Accounts::resolve(clients.clone(), caller, &args.accounts, &no_other_accounts),
+            amp_policy_deletions(clients, &fleet),
+        )?;
         let applier = applier(&accounts, amp_client, args);
-        return Ok(engine::plan_and_apply(run, Vec::new(), Vec::new(), &applier).await);
+        return Ok(engine::plan_and_apply(run, leftovers, Vec::new(), &applier).await);
     };
     let Some(store) = fleet.store.clone() else {
         return Err(Error::Usage {
@@ -105,11 +108,10 @@ pub(super) async fn retire(
         .and_then(|(_, version)| version.clone())
         .unwrap_or_else(|| chart::NEW_FLEET_CHART_VERSION.to_owned());
 
-    let names = fleet.names();
-    let (s3_client, iam_path) = (clients.s3_in(&store.region), names.iam_path());
-    let (bucket, policy_arns) = tokio::try_join!(
+    let s3_client = clients.s3_in(&store.region);
+    let (bucket, policy_deletions) = tokio::try_join!(
         s3::inspect(&s3_client, &store.bucket),
-        iam::policy_arns_under(&clients.iam, &iam_path),
+        amp_policy_deletions(clients, &fleet),
     )?;
     let s3::BucketState::Owned(bucket) = bucket else {
         return Err(Error::Conflict {
@@ -154,17 +156,7 @@ pub(super) async fn retire(
         .with_detail(found_by),
         Op::Bucket(BucketChange::tags_only(&store, record)),
     )];
-    let amp_policies =
-        [FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite].map(|policy| names.policy_arn(policy));
-    let amp_arns = policy_arns
-        .into_iter()
-        .filter(|arn| amp_policies.contains(arn))
-        .collect();
-    steps.extend(
-        policies::plan_cleanup(amp_arns)
-            .into_iter()
-            .map(|(step, arn)| fleet_step(step, Op::DeletePolicy(arn))),
-    );
+    steps.extend(policy_deletions);
     let (step, _) = workspace::plan_cleanup(&ws);
     steps.push(fleet_step(
         step.with_detail("with the metrics in it"),
@@ -172,6 +164,22 @@ pub(super) async fn retire(
     ));
     let applier = applier(&accounts, amp_client, args);
     Ok(engine::plan_and_apply(run, steps, Vec::new(), &applier).await)
+}
+
+/// The deletions of the fleet's AMP policies that exist (each detached from its roles first).
+async fn amp_policy_deletions(clients: &Clients, fleet: &Fleet) -> Result<Vec<Planned>, Error> {
+    let names = fleet.names();
+    let amp_policies =
+        [FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite].map(|policy| names.policy_arn(policy));
+    let existing = iam::policy_arns_under(&clients.iam, &names.iam_path()).await?;
+    let amp_arns = existing
+        .into_iter()
+        .filter(|arn| amp_policies.contains(arn))
+        .collect();
+    Ok(policies::plan_cleanup(amp_arns)
+        .into_iter()
+        .map(|(step, arn)| fleet_step(step, Op::DeletePolicy(arn)))
+        .collect())
 }
 
 /// A build-direction applier: the bucket's record is written before anything is deleted.
