@@ -470,3 +470,24 @@ fn values_known_only_at_apply_are_null_and_pending() {
             .starts_with("ws-")
     );
 }
+
+/// A new Kubecost 3 fleet makes no workspace: its id comes from its bucket's name, so its dry run
+/// knows every name and ARN the apply will make, and nothing is pending.
+#[test]
+fn a_kubecost_3_fleets_dry_run_knows_every_value() {
+    let validator = validator();
+    let world = World::new(Moto::shared(), REGION, &["prod"]);
+    let kubecost_3 = ["--chart-version", "3.2.1", "--identity", "irsa"];
+    let dry = init(&world, &[&kubecost_3[..], &["--dry-run"]].concat());
+    let dry = conforming(&validator, &dry);
+    let mut pending = Vec::new();
+    pending_fields(&dry, &mut pending);
+    assert!(pending.is_empty(), "{pending:?}");
+    let fleet_id = dry["resources"]["fleet_id"].as_str().unwrap().to_owned();
+    assert!(fleet_id.starts_with("s3-"), "{dry:#}");
+    assert!(dry["resources"].get("workspace").is_none(), "{dry:#}");
+    // The apply makes what the dry run named.
+    let applied = init(&world, &[&kubecost_3[..], &["--yes"]].concat());
+    let applied = conforming(&validator, &applied);
+    assert_eq!(applied["resources"], dry["resources"]);
+}
