@@ -294,6 +294,22 @@ fn documents_are_least_privilege_outputs_hold_no_secret_and_values_files_stay_pr
             assert!(!path.exists(), "{} is still there", path.display());
         }
     }
+    // So are the kubeconfigs kcfed handed helm: one context of the user's each, credentials
+    // included.
+    let handed: Vec<String> = world
+        .helm
+        .calls()
+        .iter()
+        .filter_map(|call| {
+            call.windows(2)
+                .find(|pair| pair[0] == "--kubeconfig")
+                .map(|pair| pair[1].clone())
+        })
+        .collect();
+    assert!(!handed.is_empty(), "{:?}", world.helm.calls());
+    for path in &handed {
+        assert!(!Path::new(path).exists(), "{path} is still there");
+    }
 
     // Nothing secret in any output: not the AWS secret key or session token, not the bearer
     // token of the kubeconfig, through init, join and a whole cleanup, at -vv.

@@ -16,6 +16,6 @@ pub use contexts::{
     context_for_cluster, current_eks_cluster, eks_cluster_arns, find_context, load_kubeconfig,
     load_kubeconfig_or_empty, server_of,
 };
-pub use direct::DirectKubeconfigs;
+pub use direct::RunKubeconfigs;
 pub use pool::KubeClients;
 pub use reach::{Reached, Reacher, existing_release, reach_and_open, read_cluster, release};

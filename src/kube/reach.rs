@@ -12,10 +12,10 @@ use super::client::{connect, probe};
 use super::contexts::{
     context_for_cluster, eks_cluster_arns, find_context, load_kubeconfig_or_empty, server_of,
 };
-use super::direct::DirectKubeconfigs;
+use super::direct::RunKubeconfigs;
 
-/// How one cluster's API is reached: a context of a kubeconfig (the user's, or for a cluster
-/// reached directly the private one kcfed wrote for it).
+/// How one cluster's API is reached: a context of a kubeconfig kcfed wrote for the run (a copy
+/// of the user's context, or for a cluster reached directly one that fetches its own token).
 #[derive(Debug, Clone)]
 pub struct Reached {
     pub context: String,
@@ -68,7 +68,7 @@ async fn open(reached: &Reached, cluster_arn: &str) -> Result<::kube::Client, Er
 pub struct Reacher<'a> {
     kubeconfig: ::kube::config::Kubeconfig,
     kubeconfig_path: Option<std::path::PathBuf>,
-    direct: DirectKubeconfigs,
+    run_kubeconfigs: RunKubeconfigs,
     aws: &'a AwsArgs,
     accounts: &'a AccountArgs,
 }
@@ -82,7 +82,7 @@ impl<'a> Reacher<'a> {
         Ok(Self {
             kubeconfig: load_kubeconfig_or_empty(kube_args.kubeconfig.as_deref())?,
             kubeconfig_path: kube_args.kubeconfig.clone(),
-            direct: DirectKubeconfigs::new()?,
+            run_kubeconfigs: RunKubeconfigs::new()?,
             aws,
             accounts,
         })
@@ -132,10 +132,16 @@ impl<'a> Reacher<'a> {
             )?),
             (None, None) => find_context(&self.kubeconfig, cluster_arn)?,
         };
-        Ok(context.map(|context| Reached {
+        let Some(context) = context else {
+            return Ok(None);
+        };
+        Ok(Some(Reached {
             server: server_of(&self.kubeconfig, &context),
+            kubeconfig: Some(
+                self.run_kubeconfigs
+                    .one_context(self.kubeconfig_path.as_deref(), &context)?,
+            ),
             context,
-            kubeconfig: self.kubeconfig_path.clone(),
             direct: false,
         }))
     }
@@ -162,7 +168,10 @@ impl<'a> Reacher<'a> {
             .flatten();
         Ok(Reached {
             context: cluster.arn.clone(),
-            kubeconfig: Some(self.direct.write(cluster, self.aws, access.as_ref())?),
+            kubeconfig: Some(
+                self.run_kubeconfigs
+                    .write(cluster, self.aws, access.as_ref())?,
+            ),
             direct: true,
             server: cluster.endpoint.clone(),
         })
