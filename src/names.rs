@@ -143,6 +143,9 @@ pub enum FleetPolicy {
 }
 
 impl FleetPolicy {
+    /// The policies a fleet has while its clusters reach AMP.
+    pub const AMP: [FleetPolicy; 2] = [Self::AmpQuery, Self::AmpRemoteWrite];
+
     fn suffix(self) -> &'static str {
         match self {
             Self::AmpQuery => "amp-query",

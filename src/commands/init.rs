@@ -189,7 +189,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         anchor,
         chart_version: chart_version.clone(),
     };
-    if amp && matches!(fleet.anchor, Anchor::Bucket { .. }) {
+    if amp && fleet.on_bucket() {
         return Err(fleet.no_workspace_for(chart_version));
     }
     let renderer = Renderer::new();
@@ -273,7 +273,7 @@ pub async fn run(args: &InitPrimaryArgs) -> Result<Finished, Error> {
         || *chart_version
             != chart::fleet_chart_version(None, identity == IdentityMode::PodIdentity);
     // The fleet's record, on its workspace (with where its bucket is) or on its bucket.
-    let on_workspace = matches!(fleet.anchor, Anchor::Workspace(_));
+    let on_workspace = !fleet.on_bucket();
     let mut fleet_tags = workspace::fleet_tags(
         fleet.store.as_ref().filter(|_| on_workspace),
         &target.cluster.arn,

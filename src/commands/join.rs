@@ -233,7 +233,7 @@ fn follows_the_fleet(args: &JoinClusterArgs, fleet: &Fleet) -> Result<(), Error>
             fix: "keep the fleet's AMP line (2.8.7 at most), or give the fleet a bucket with `kcfed init primary` without --quick-start, then join again".to_owned(),
         });
     }
-    if fleet.workspace().is_none() && ChartLine::of(chart_version)?.uses_amp() {
+    if fleet.on_bucket() && ChartLine::of(chart_version)?.uses_amp() {
         return Err(fleet.no_workspace_for(chart_version));
     }
     match fleet

@@ -71,6 +71,12 @@ impl Fleet {
         }
     }
 
+    /// Whether the fleet keeps its record on its bucket: it has no workspace, and its clusters
+    /// reach no AMP.
+    pub fn on_bucket(&self) -> bool {
+        matches!(self.anchor, Anchor::Bucket { .. })
+    }
+
     /// Whether the fleet's id is known: all but a new fleet whose workspace is still to make.
     pub fn has_id(&self) -> bool {
         !matches!(self.anchor, Anchor::Workspace(None))
@@ -126,14 +132,8 @@ impl Fleet {
 
     /// The workspace's endpoints; `None` for a fleet without one.
     pub fn endpoints(&self) -> Option<WorkspaceEndpoints> {
-        match &self.anchor {
-            Anchor::Workspace(_) => Some(WorkspaceEndpoints::new(
-                &self.account_id,
-                &self.workspace_region,
-                self.id(),
-            )),
-            Anchor::Bucket { .. } => None,
-        }
+        (!self.on_bucket())
+            .then(|| WorkspaceEndpoints::new(&self.account_id, &self.workspace_region, self.id()))
     }
 
     /// The fleet's shared policies: AMP's while its clusters reach AMP (`amp`), the bucket's
@@ -141,7 +141,7 @@ impl Fleet {
     pub fn policies(&self, amp: bool) -> Vec<FleetPolicy> {
         let mut policies = Vec::new();
         if amp {
-            policies.extend([FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite]);
+            policies.extend(FleetPolicy::AMP);
         }
         if self.store.is_some() {
             policies.push(FleetPolicy::FederatedStore);

@@ -40,6 +40,18 @@ impl BucketChange {
     }
 }
 
+/// All of a bucket's tags once `wanted` are put over the ones it `has`, in a stable order.
+pub fn merged_tags(
+    has: &HashMap<String, String>,
+    wanted: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    let mut merged = has.clone();
+    merged.extend(wanted);
+    let mut merged: Vec<_> = merged.into_iter().collect();
+    merged.sort();
+    merged
+}
+
 /// What the fleet's record says of its bucket.
 pub struct Record<'a> {
     /// The fleet's workspace says kcfed created this bucket (its own tags may be missing if the
@@ -123,13 +135,8 @@ pub fn plan(
             bucket.policy.is_none()
         }
         .then_some(tls_policy),
-        tags: tags_missing(&bucket.tags, &wanted_tags).then(|| {
-            let mut merged: HashMap<String, String> = bucket.tags.clone();
-            merged.extend(wanted_tags);
-            let mut merged: Vec<_> = merged.into_iter().collect();
-            merged.sort();
-            merged
-        }),
+        tags: tags_missing(&bucket.tags, &wanted_tags)
+            .then(|| merged_tags(&bucket.tags, wanted_tags)),
     };
     let mut details = Vec::new();
     if changes.public_access {

@@ -18,7 +18,7 @@ pub struct Observed(Vec<(FleetPolicy, Option<iam::ManagedPolicy>)>);
 pub async fn observe(clients: &Clients, fleet: &Fleet) -> Result<Observed, Error> {
     let names = fleet.names();
     // AMP's policies are read wherever they may be kept up to date: a fleet with a workspace.
-    let amp = fleet.endpoints().is_some();
+    let amp = !fleet.on_bucket();
     let observed = try_join_all(fleet.policies(amp).into_iter().map(|policy| {
         let arn = names.policy_arn(policy);
         async move {

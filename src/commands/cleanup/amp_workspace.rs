@@ -20,7 +20,7 @@ use crate::kube::{self, KubeClients, Reacher};
 use crate::names::{self, FleetPolicy, tags};
 use crate::plan::{Action, FLEET_SCOPE, ResourceKind, Step};
 use crate::resources::apply::{Applier, Direction};
-use crate::resources::bucket::BucketChange;
+use crate::resources::bucket::{self, BucketChange};
 use crate::resources::member_record;
 use crate::resources::op::{Op, Planned, fleet_step};
 use crate::resources::{policies, workspace};
@@ -101,10 +101,17 @@ pub(super) async fn retire(
             fix: "move them to Kubecost 3 first (--chart-version 2.9.7, then 3.2.1: README, \"Moving to Kubecost 3\"), then run this again".to_owned(),
         });
     }
-    let primary = ws.tags.get(tags::PRIMARY_CLUSTER);
+    // A record without its primary would not be found on the bucket.
+    let Some(primary) = ws.tags.get(tags::PRIMARY_CLUSTER) else {
+        return Err(Error::Conflict {
+            resource: format!("AMP workspace {}", ws.id),
+            reason: "it names no primary cluster, which the record on the bucket needs".to_owned(),
+            fix: "run `kcfed init primary` on the fleet's primary, then run this again".to_owned(),
+        });
+    };
     let primary_version = versions
         .iter()
-        .find(|(member, _)| Some(&member.arn) == primary)
+        .find(|(member, _)| &member.arn == primary)
         .and_then(|(_, version)| version.clone())
         .unwrap_or_else(|| chart::NEW_FLEET_CHART_VERSION.to_owned());
 
@@ -123,16 +130,13 @@ pub(super) async fn retire(
         });
     };
     // The record as the bucket keeps it, under the workspace's id, which names the fleet's IAM.
-    let mut record = bucket.tags.clone();
-    record.insert(tags::FLEET.to_owned(), ws.id.clone());
-    record.insert(tags::CHART_VERSION.to_owned(), primary_version);
-    for key in [tags::PRIMARY_CLUSTER, tags::IDENTITY] {
-        if let Some(value) = ws.tags.get(key) {
-            record.insert(key.to_owned(), value.clone());
-        }
-    }
-    let mut record: Vec<(String, String)> = record.into_iter().collect();
-    record.sort();
+    let identity = ws
+        .tags
+        .contains_key(tags::IDENTITY)
+        .then_some(fleet.identity);
+    let mut wanted = workspace::fleet_tags(None, primary, Some(&primary_version), identity);
+    wanted.push((tags::FLEET.to_owned(), ws.id.clone()));
+    let record = bucket::merged_tags(&bucket.tags, wanted);
     // Commands look for the default bucket of the fleet's region: another is named from now on.
     let found_by =
         if store.bucket == names::default_bucket(&fleet.account_id, &fleet.workspace_region) {
@@ -169,8 +173,7 @@ pub(super) async fn retire(
 /// The deletions of the fleet's AMP policies that exist (each detached from its roles first).
 async fn amp_policy_deletions(clients: &Clients, fleet: &Fleet) -> Result<Vec<Planned>, Error> {
     let names = fleet.names();
-    let amp_policies =
-        [FleetPolicy::AmpQuery, FleetPolicy::AmpRemoteWrite].map(|policy| names.policy_arn(policy));
+    let amp_policies = FleetPolicy::AMP.map(|policy| names.policy_arn(policy));
     let existing = iam::policy_arns_under(&clients.iam, &names.iam_path()).await?;
     let amp_arns = existing
         .into_iter()
